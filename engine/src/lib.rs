@@ -1,0 +1,6 @@
+//! daxlite-engine: the DynamoDB API implementation behind daxlite — the wire contract
+//! (`wire`), the data model (`model`), expressions (`expr`), storage on redb (`storage`)
+//! and the operations (`api`), driven through [`Engine`].
+
+pub mod wire;
+pub mod model;

@@ -3,4 +3,3 @@
 //! and the operations (`api`), driven through [`Engine`].
 
 pub mod wire;
-pub mod model;

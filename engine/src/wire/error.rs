@@ -144,12 +144,20 @@ struct Inner {
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError(Box::new(Inner { code, message: Some(message.into()), extra: Vec::new() }))
+        ApiError(Box::new(Inner {
+            code,
+            message: Some(message.into()),
+            extra: Vec::new(),
+        }))
     }
 
     /// An error whose body has no `message` (DynamoDB's bare SerializationException, ...).
     pub fn bare(code: ErrorCode) -> Self {
-        ApiError(Box::new(Inner { code, message: None, extra: Vec::new() }))
+        ApiError(Box::new(Inner {
+            code,
+            message: None,
+            extra: Vec::new(),
+        }))
     }
 
     pub fn validation(message: impl Into<String>) -> Self {
@@ -162,7 +170,9 @@ impl ApiError {
 
     /// "One or more parameter values were invalid: ..." — DynamoDB's common prefix.
     pub fn invalid_parameter(detail: impl fmt::Display) -> Self {
-        Self::validation(format!("One or more parameter values were invalid: {detail}"))
+        Self::validation(format!(
+            "One or more parameter values were invalid: {detail}"
+        ))
     }
 
     pub fn resource_not_found(message: impl Into<String>) -> Self {
@@ -242,7 +252,10 @@ mod tests {
             String::from_utf8(e.to_body()).unwrap_or_default(),
             r#"{"__type":"com.amazon.coral.service#SerializationException"}"#
         );
-        assert_eq!(ApiError::resource_not_found("x").type_name(), "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException");
+        assert_eq!(
+            ApiError::resource_not_found("x").type_name(),
+            "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException"
+        );
         assert_eq!(ApiError::internal("x").status(), 500);
     }
 }

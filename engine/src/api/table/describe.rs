@@ -1,0 +1,191 @@
+//! DescribeTable and the TableDescription shape every table operation answers with.
+
+use serde_json::{json, Map, Value};
+
+use crate::api::Ctx;
+use crate::catalog::{
+    self, BillingMode, IndexDef, KeySchema, Stats, TableDef, TableStatus, Throughput,
+};
+use crate::wire::shape::{check_table_name, Obj, Violations};
+use crate::wire::ApiResult;
+
+pub async fn describe_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Value> {
+    let o = Obj(body);
+    let name = o.str("TableName")?;
+    let mut v = Violations::new();
+    let name_error = check_table_name(&mut v, name, "tableName");
+    v.finish()?;
+    if let Some(e) = name_error {
+        return Err(e);
+    }
+    let name = name.unwrap_or_default();
+    let txn = ctx.store.read()?;
+    let now = ctx.now_ms();
+    let def = ctx
+        .visible_table(&txn, name, now)?
+        .ok_or_else(|| ctx.table_not_found(name))?;
+    let stats = catalog::stats(&txn, def.id)?;
+    Ok(json!({ "Table": description(ctx, &def, stats, now) }))
+}
+
+fn seconds(ms: i64) -> f64 {
+    ms as f64 / 1000.0
+}
+
+pub fn key_schema_json(keys: &KeySchema) -> Value {
+    let mut out = vec![json!({"AttributeName": keys.hash, "KeyType": "HASH"})];
+    if let Some(r) = &keys.range {
+        out.push(json!({"AttributeName": r, "KeyType": "RANGE"}));
+    }
+    Value::Array(out)
+}
+
+fn throughput_json(t: &Throughput) -> Value {
+    let mut m = Map::new();
+    if let Some(ms) = t.last_increase_ms {
+        m.insert("LastIncreaseDateTime".into(), json!(seconds(ms)));
+    }
+    if let Some(ms) = t.last_decrease_ms {
+        m.insert("LastDecreaseDateTime".into(), json!(seconds(ms)));
+    }
+    m.insert("NumberOfDecreasesToday".into(), json!(t.decreases_today));
+    m.insert("ReadCapacityUnits".into(), json!(t.read));
+    m.insert("WriteCapacityUnits".into(), json!(t.write));
+    Value::Object(m)
+}
+
+fn projection_json(ix: &IndexDef) -> Value {
+    let mut p = Map::new();
+    p.insert("ProjectionType".into(), json!(ix.projection.kind.as_str()));
+    if !ix.projection.non_key.is_empty() {
+        p.insert("NonKeyAttributes".into(), json!(ix.projection.non_key));
+    }
+    Value::Object(p)
+}
+
+fn on_demand_json(o: &catalog::OnDemand) -> Value {
+    json!({
+        "MaxReadRequestUnits": o.max_read.unwrap_or(-1),
+        "MaxWriteRequestUnits": o.max_write.unwrap_or(-1),
+    })
+}
+
+/// The TableDescription of `def` at time `now`.
+pub fn description(ctx: &Ctx, def: &TableDef, stats: Stats, now: i64) -> Value {
+    let region = &ctx.config.region;
+    let account = &ctx.config.account;
+    let arn = def.arn(region, account);
+    let status = def.status(now);
+    let mut t = Map::new();
+    let attrs: Vec<Value> = def
+        .attributes
+        .iter()
+        .map(|a| json!({"AttributeName": a.name, "AttributeType": a.kind.as_str()}))
+        .collect();
+    t.insert("AttributeDefinitions".into(), Value::Array(attrs));
+    t.insert("TableName".into(), json!(def.name));
+    t.insert("KeySchema".into(), key_schema_json(&def.keys));
+    t.insert("TableStatus".into(), json!(status.as_str()));
+    t.insert("CreationDateTime".into(), json!(seconds(def.created_ms)));
+    t.insert(
+        "ProvisionedThroughput".into(),
+        throughput_json(&def.throughput),
+    );
+    t.insert("TableSizeBytes".into(), json!(stats.bytes));
+    t.insert("ItemCount".into(), json!(stats.items));
+    t.insert("TableArn".into(), json!(arn));
+    t.insert("TableId".into(), json!(def.uuid));
+    if def.billing_explicit || def.billing == BillingMode::PayPerRequest {
+        let mut b = Map::new();
+        b.insert("BillingMode".into(), json!(def.billing.as_str()));
+        if let Some(ms) = def.last_pay_per_request_ms {
+            b.insert(
+                "LastUpdateToPayPerRequestDateTime".into(),
+                json!(seconds(ms)),
+            );
+        }
+        t.insert("BillingModeSummary".into(), Value::Object(b));
+    }
+    if !def.lsis.is_empty() {
+        let lsis: Vec<Value> = def
+            .lsis
+            .iter()
+            .map(|ix| {
+                json!({
+                    "IndexName": ix.name,
+                    "KeySchema": key_schema_json(&ix.keys),
+                    "Projection": projection_json(ix),
+                    "IndexSizeBytes": 0,
+                    "ItemCount": 0,
+                    "IndexArn": format!("{arn}/index/{}", ix.name),
+                })
+            })
+            .collect();
+        t.insert("LocalSecondaryIndexes".into(), Value::Array(lsis));
+    }
+    if !def.gsis.is_empty() {
+        let gsis: Vec<Value> = def
+            .gsis
+            .iter()
+            .map(|ix| {
+                let mut g = Map::new();
+                g.insert("IndexName".into(), json!(ix.name));
+                g.insert("KeySchema".into(), key_schema_json(&ix.keys));
+                g.insert("Projection".into(), projection_json(ix));
+                let index_status = if status == TableStatus::Creating {
+                    "CREATING"
+                } else {
+                    "ACTIVE"
+                };
+                g.insert("IndexStatus".into(), json!(index_status));
+                let tp = ix
+                    .throughput
+                    .clone()
+                    .unwrap_or_else(|| Throughput::new(0, 0));
+                g.insert("ProvisionedThroughput".into(), throughput_json(&tp));
+                g.insert("IndexSizeBytes".into(), json!(0));
+                g.insert("ItemCount".into(), json!(0));
+                g.insert("IndexArn".into(), json!(format!("{arn}/index/{}", ix.name)));
+                if let Some(o) = &ix.on_demand {
+                    g.insert("OnDemandThroughput".into(), on_demand_json(o));
+                }
+                Value::Object(g)
+            })
+            .collect();
+        t.insert("GlobalSecondaryIndexes".into(), Value::Array(gsis));
+    }
+    if let Some(s) = &def.stream {
+        t.insert(
+            "StreamSpecification".into(),
+            json!({"StreamEnabled": true, "StreamViewType": s.view_type}),
+        );
+    }
+    if let Some(s) = &def.latest_stream {
+        t.insert("LatestStreamLabel".into(), json!(s.label));
+        t.insert(
+            "LatestStreamArn".into(),
+            json!(format!("{arn}/stream/{}", s.label)),
+        );
+    }
+    if let Some(sse) = &def.sse {
+        let key = sse
+            .kms_key
+            .clone()
+            .unwrap_or_else(|| format!("arn:aws:kms:{region}:{account}:key/{}", def.uuid));
+        t.insert(
+            "SSEDescription".into(),
+            json!({"Status": "ENABLED", "SSEType": sse.sse_type, "KMSMasterKeyArn": key}),
+        );
+    }
+    if let Some(class) = &def.table_class {
+        t.insert("TableClassSummary".into(), json!({"TableClass": class}));
+    }
+    t.insert(
+        "DeletionProtectionEnabled".into(),
+        json!(def.deletion_protection),
+    );
+    if let Some(o) = &def.on_demand {
+        t.insert("OnDemandThroughput".into(), on_demand_json(o));
+    }
+    Value::Object(t)
+}

@@ -1,0 +1,198 @@
+//! Tags: the Tags of CreateTable and TagResource / UntagResource / ListTagsOfResource,
+//! addressed by table ARN.
+
+use serde_json::{json, Map, Value};
+
+use crate::api::Ctx;
+use crate::catalog;
+use crate::wire::shape::{Obj, Violations};
+use crate::wire::{ApiError, ApiResult};
+
+const MAX_TAGS: usize = 50;
+
+/// Reads a `Tags` list: keys 1–128 characters, values 0–256, no `aws:` prefix, no
+/// duplicate keys.
+pub fn parse_tags(
+    list: Option<&[Obj<'_>]>,
+    path: &str,
+    v: &mut Violations,
+) -> ApiResult<Vec<(String, String)>> {
+    let Some(list) = list else {
+        return Ok(Vec::new());
+    };
+    let mut out: Vec<(String, String)> = Vec::with_capacity(list.len());
+    for (i, tag) in list.iter().enumerate() {
+        let p = format!("{path}.{}.member", i + 1);
+        let key = tag.str("Key")?;
+        let value = tag.str("Value")?;
+        match key {
+            None => v.not_null(&format!("{p}.key")),
+            Some(k) => v.length(k, &format!("{p}.key"), 1, 128),
+        }
+        match value {
+            None => v.not_null(&format!("{p}.value")),
+            Some(val) => v.length(val, &format!("{p}.value"), 0, 256),
+        }
+        out.push((
+            key.unwrap_or_default().to_string(),
+            value.unwrap_or_default().to_string(),
+        ));
+    }
+    Ok(out)
+}
+
+fn check_tag_semantics(tags: &[(String, String)]) -> ApiResult<()> {
+    for (i, (k, _)) in tags.iter().enumerate() {
+        if k.starts_with("aws:") {
+            return Err(ApiError::validation(
+                "One or more parameter values were invalid: Tag key cannot start with aws:",
+            ));
+        }
+        if tags.iter().skip(i + 1).any(|(other, _)| other == k) {
+            return Err(ApiError::validation(
+                "One or more parameter values were invalid: Duplicate tag keys found",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Finds the table an ARN names, with DynamoDB's errors for malformed and unknown ARNs.
+fn table_from_arn<'a>(ctx: &Ctx, arn: &'a str) -> ApiResult<&'a str> {
+    let prefix = format!(
+        "arn:aws:dynamodb:{}:{}:table/",
+        ctx.config.region, ctx.config.account
+    );
+    let generic = arn
+        .strip_prefix("arn:aws:dynamodb:")
+        .and_then(|rest| rest.split_once(":table/"));
+    match (arn.strip_prefix(&prefix), generic) {
+        (Some(name), _) if !name.is_empty() && !name.contains('/') => Ok(name),
+        (_, Some((_, name))) if !name.is_empty() && !name.contains('/') => {
+            Err(ApiError::resource_not_found(format!(
+                "Requested resource not found: ResourcArn: {arn} not found"
+            )))
+        }
+        _ => Err(ApiError::validation(format!(
+            "Invalid TableArn: Invalid ResourceArn provided as input {arn}"
+        ))),
+    }
+}
+
+fn arn_violations(arn: Option<&str>, v: &mut Violations) {
+    match arn {
+        None => v.not_null("resourceArn"),
+        Some(a) => v.length(a, "resourceArn", 1, 1283),
+    }
+}
+
+pub async fn tag_resource(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Value> {
+    let o = Obj(body);
+    let arn = o.str("ResourceArn")?;
+    let list = o.obj_list("Tags")?;
+    let mut v = Violations::new();
+    arn_violations(arn, &mut v);
+    if list.is_none() {
+        v.not_null("tags");
+    }
+    let tags = parse_tags(list.as_deref(), "tags", &mut v)?;
+    v.finish()?;
+    check_tag_semantics(&tags)?;
+    let arn = arn.unwrap_or_default().to_string();
+    let name = table_from_arn(ctx, &arn)?.to_string();
+    let now = ctx.now_ms();
+    let delay = ctx.config.delete_delay_ms;
+    let not_found = ApiError::resource_not_found(format!(
+        "Requested resource not found: ResourcArn: {arn} not found"
+    ));
+    ctx.store
+        .write(move |txn| {
+            let mut def = catalog::load_for_write(txn, &name)?
+                .filter(|d| !d.is_gone(now, delay))
+                .ok_or(not_found)?;
+            for (k, val) in tags {
+                match def.tags.iter_mut().find(|(existing, _)| *existing == k) {
+                    Some(slot) => slot.1 = val,
+                    None => def.tags.push((k, val)),
+                }
+            }
+            if def.tags.len() > MAX_TAGS {
+                return Err(ApiError::new(
+                    crate::wire::ErrorCode::LimitExceededException,
+                    format!("The number of tags for the resource exceeds the limit of {MAX_TAGS}"),
+                ));
+            }
+            catalog::save(txn, &def)
+        })
+        .await?;
+    Ok(json!({}))
+}
+
+pub async fn untag_resource(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Value> {
+    let o = Obj(body);
+    let arn = o.str("ResourceArn")?;
+    let keys = o.str_list("TagKeys")?;
+    let mut v = Violations::new();
+    arn_violations(arn, &mut v);
+    if keys.is_none() {
+        v.not_null("tagKeys");
+    }
+    v.finish()?;
+    let keys: Vec<String> = keys
+        .unwrap_or_default()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let arn = arn.unwrap_or_default().to_string();
+    let name = table_from_arn(ctx, &arn)?.to_string();
+    let now = ctx.now_ms();
+    let delay = ctx.config.delete_delay_ms;
+    let not_found = ApiError::resource_not_found(format!(
+        "Requested resource not found: ResourcArn: {arn} not found"
+    ));
+    ctx.store
+        .write(move |txn| {
+            let mut def = catalog::load_for_write(txn, &name)?
+                .filter(|d| !d.is_gone(now, delay))
+                .ok_or(not_found)?;
+            def.tags.retain(|(k, _)| !keys.contains(k));
+            catalog::save(txn, &def)
+        })
+        .await?;
+    Ok(json!({}))
+}
+
+pub async fn list_tags_of_resource(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Value> {
+    let o = Obj(body);
+    let arn = o.str("ResourceArn")?;
+    let _next = o.str("NextToken")?;
+    let mut v = Violations::new();
+    arn_violations(arn, &mut v);
+    v.finish()?;
+    let arn = arn.unwrap_or_default();
+    let name = table_from_arn(ctx, arn)?;
+    let txn = ctx.store.read()?;
+    let now = ctx.now_ms();
+    let def = ctx.visible_table(&txn, name, now)?.ok_or_else(|| {
+        ApiError::resource_not_found(format!(
+            "Requested resource not found: ResourcArn: {arn} not found"
+        ))
+    })?;
+    let tags: Vec<Value> = def
+        .tags
+        .iter()
+        .map(|(k, v)| json!({"Key": k, "Value": v}))
+        .collect();
+    Ok(json!({ "Tags": tags }))
+}
+
+/// Checks CreateTable's tags once their shape passed.
+pub fn validate_create_tags(tags: &[(String, String)]) -> ApiResult<()> {
+    check_tag_semantics(tags)?;
+    if tags.len() > MAX_TAGS {
+        return Err(ApiError::validation(format!(
+            "One or more parameter values were invalid: The number of tags exceeds the limit of {MAX_TAGS}"
+        )));
+    }
+    Ok(())
+}

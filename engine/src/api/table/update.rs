@@ -1,0 +1,456 @@
+//! UpdateTable: billing mode, provisioned throughput, streams, SSE, table class,
+//! deletion protection, on-demand limits and global secondary index changes — checked
+//! against the current definition inside the write that applies them.
+
+use serde_json::{json, Map, Value};
+
+use super::describe::description;
+use super::parse;
+use crate::api::Ctx;
+use crate::catalog::{
+    self, BillingMode, IndexDef, Sse, StreamSpec, TableDef, TableStatus, Throughput,
+};
+use crate::wire::shape::{check_table_name, Obj, Violations};
+use crate::wire::{ApiError, ApiResult, ErrorCode};
+
+/// Everything an UpdateTable request may change, checked for shape and constraints.
+#[derive(Default)]
+struct Changes {
+    billing: Option<BillingMode>,
+    throughput: Option<(i64, i64)>,
+    stream: Option<(Option<bool>, Option<String>)>,
+    sse: Option<(Option<bool>, Option<String>, Option<String>)>,
+    table_class: Option<String>,
+    deletion_protection: Option<bool>,
+    on_demand: Option<catalog::OnDemand>,
+    attributes: Vec<(String, String)>,
+    gsi_updates: Vec<GsiUpdate>,
+}
+
+enum GsiUpdate {
+    Create(Box<IndexDef>),
+    Update {
+        name: String,
+        throughput: Option<(i64, i64)>,
+    },
+    Delete {
+        name: String,
+    },
+}
+
+pub async fn update_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Value> {
+    let o = Obj(body);
+    let name = o.str("TableName")?;
+    let billing = o.str("BillingMode")?;
+    let pt = o.obj("ProvisionedThroughput")?;
+    let stream = o.obj("StreamSpecification")?;
+    let sse = o.obj("SSESpecification")?;
+    let class = o.str("TableClass")?;
+    let deletion_protection = o.bool("DeletionProtectionEnabled")?;
+    let on_demand = o.obj("OnDemandThroughput")?;
+    let attr_list = o.obj_list("AttributeDefinitions")?;
+    let gsi_list = o.obj_list("GlobalSecondaryIndexUpdates")?;
+    let replicas = o.list("ReplicaUpdates")?;
+
+    let mut v = Violations::new();
+    let mut c = Changes::default();
+    if let Some(list) = &attr_list {
+        c.attributes = parse::attribute_definitions(list, "attributeDefinitions", &mut v)?;
+    }
+    let name_error = check_table_name(&mut v, name, "tableName");
+    parse::billing_mode(billing, &mut v);
+    let raw_pt = match pt {
+        Some(pt) => Some(parse::throughput(pt, "provisionedThroughput", &mut v)?),
+        None => None,
+    };
+    c.stream = match stream {
+        Some(s) => Some(parse::stream_spec(s, &mut v)?),
+        None => None,
+    };
+    c.sse = match sse {
+        Some(s) => Some(parse::sse_spec(s, &mut v)?),
+        None => None,
+    };
+    parse::table_class(class, &mut v);
+    let raw_gsi = match &gsi_list {
+        Some(list) => Some(gsi_updates(list, &mut v)?),
+        None => None,
+    };
+    v.finish()?;
+    if let Some(e) = name_error {
+        return Err(e);
+    }
+    if replicas.is_some() {
+        return Err(ApiError::validation(
+            "One or more parameter values were invalid: ReplicaUpdates are not supported by daxlite: global tables need more than one region",
+        ));
+    }
+    c.billing = billing.map(|b| {
+        if b == "PAY_PER_REQUEST" {
+            BillingMode::PayPerRequest
+        } else {
+            BillingMode::Provisioned
+        }
+    });
+    if let Some((r, w)) = raw_pt {
+        let (r, w) = (r.unwrap_or(0), w.unwrap_or(0));
+        parse::check_capacity_bounds(r, w)?;
+        c.throughput = Some((r, w));
+    }
+    c.table_class = class.map(str::to_string);
+    c.deletion_protection = deletion_protection;
+    c.on_demand = parse::on_demand(on_demand)?;
+    if let Some(raw) = raw_gsi {
+        c.gsi_updates = raw;
+    }
+    let nothing = c.billing.is_none()
+        && c.throughput.is_none()
+        && c.stream.is_none()
+        && c.sse.is_none()
+        && c.table_class.is_none()
+        && c.deletion_protection.is_none()
+        && c.on_demand.is_none()
+        && c.gsi_updates.is_empty()
+        && gsi_list.is_none();
+    if nothing {
+        return Err(ApiError::validation(
+            "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required",
+        ));
+    }
+
+    let name = name.unwrap_or_default().to_string();
+    let now = ctx.now_ms();
+    let delete_delay = ctx.config.delete_delay_ms;
+    let update_delay = ctx.config.update_delay_ms;
+    let not_found = ctx.table_not_found(&name);
+    let (def, stats) = ctx
+        .store
+        .write(move |txn| {
+            let Some(mut def) =
+                catalog::load_for_write(txn, &name)?.filter(|d| !d.is_gone(now, delete_delay))
+            else {
+                return Err(not_found);
+            };
+            match def.status(now) {
+                TableStatus::Active => {}
+                TableStatus::Creating => return Err(in_use("created", &name)),
+                TableStatus::Updating => return Err(in_use("updated", &name)),
+                TableStatus::Deleting => return Err(in_use("deleted", &name)),
+            }
+            apply(&mut def, c, now)?;
+            def.updating_until_ms = now + update_delay;
+            catalog::save(txn, &def)?;
+            let stats = catalog::stats_for_write(txn, def.id)?;
+            Ok((def, stats))
+        })
+        .await?;
+    tracing::info!(table = %def.name, "table updated");
+    Ok(json!({ "TableDescription": description(ctx, &def, stats, now) }))
+}
+
+fn in_use(what: &str, name: &str) -> ApiError {
+    ApiError::resource_in_use(format!(
+        "Attempt to change a resource which is still in use: Table is being {what}: {name}"
+    ))
+}
+
+fn gsi_updates(list: &[Obj<'_>], v: &mut Violations) -> ApiResult<Vec<GsiUpdate>> {
+    let mut out = Vec::new();
+    for (i, u) in list.iter().enumerate() {
+        let p = format!("globalSecondaryIndexUpdates.{}.member", i + 1);
+        if let Some(create) = u.obj("Create")? {
+            let name = create.str("IndexName")?.unwrap_or_default().to_string();
+            v.name(&name, &format!("{p}.create.indexName"));
+            let keys = match create.obj_list("KeySchema")? {
+                Some(list) => parse::key_elements(&list, &format!("{p}.create.keySchema"), v)?,
+                None => {
+                    v.not_null(&format!("{p}.create.keySchema"));
+                    Vec::new()
+                }
+            };
+            let projection = parse::projection(
+                create.obj("Projection")?,
+                &format!("{p}.create.projection"),
+                v,
+            )?;
+            let throughput = match create.obj("ProvisionedThroughput")? {
+                Some(pt) => Some(parse::throughput(
+                    pt,
+                    &format!("{p}.create.provisionedThroughput"),
+                    v,
+                )?),
+                None => None,
+            };
+            let on_demand = parse::on_demand(create.obj("OnDemandThroughput")?)?;
+            if !v.is_empty() {
+                continue;
+            }
+            let schema = parse::key_schema(&keys)?;
+            let projection = parse::projection_def(&projection)?;
+            let throughput =
+                throughput.map(|(r, w)| Throughput::new(r.unwrap_or(1), w.unwrap_or(1)));
+            out.push(GsiUpdate::Create(Box::new(IndexDef {
+                name,
+                keys: schema,
+                projection,
+                throughput,
+                on_demand,
+            })));
+        } else if let Some(update) = u.obj("Update")? {
+            let name = update.str("IndexName")?.unwrap_or_default().to_string();
+            v.name(&name, &format!("{p}.update.indexName"));
+            let throughput = match update.obj("ProvisionedThroughput")? {
+                Some(pt) => {
+                    let (r, w) =
+                        parse::throughput(pt, &format!("{p}.update.provisionedThroughput"), v)?;
+                    Some((r.unwrap_or(1), w.unwrap_or(1)))
+                }
+                None => None,
+            };
+            out.push(GsiUpdate::Update { name, throughput });
+        } else if let Some(delete) = u.obj("Delete")? {
+            let name = delete.str("IndexName")?.unwrap_or_default().to_string();
+            v.name(&name, &format!("{p}.delete.indexName"));
+            out.push(GsiUpdate::Delete { name });
+        } else {
+            return Err(ApiError::invalid_parameter(
+                "One of GlobalSecondaryIndexUpdate.Create, GlobalSecondaryIndexUpdate.Update, or GlobalSecondaryIndexUpdate.Delete must be specified",
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn apply(def: &mut TableDef, c: Changes, now: i64) -> ApiResult<()> {
+    let target_billing = c.billing.unwrap_or(def.billing);
+    if let Some(b) = c.billing {
+        def.billing_explicit = true;
+        if b == BillingMode::PayPerRequest && def.billing == BillingMode::Provisioned {
+            def.last_pay_per_request_ms = Some(now);
+        }
+    }
+    match (target_billing, c.throughput) {
+        (BillingMode::PayPerRequest, Some(_)) => {
+            return Err(ApiError::invalid_parameter(
+                "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST",
+            ))
+        }
+        (BillingMode::Provisioned, Some((r, w))) => {
+            let t = &def.throughput;
+            if def.billing == BillingMode::Provisioned && t.read == r && t.write == w && c.billing.is_none() {
+                return Err(ApiError::validation(format!(
+                    "The provisioned throughput for the table will not change. The requested value equals the current value. Current ReadCapacityUnits provisioned for the table: {}. Requested ReadCapacityUnits: {r}. Current WriteCapacityUnits provisioned for the table: {}. Requested WriteCapacityUnits: {w}. Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits.",
+                    t.read, t.write
+                )));
+            }
+            let mut next = Throughput::new(r, w);
+            next.decreases_today = def.throughput.decreases_today;
+            next.last_increase_ms = def.throughput.last_increase_ms;
+            next.last_decrease_ms = def.throughput.last_decrease_ms;
+            if r > t.read || w > t.write {
+                next.last_increase_ms = Some(now);
+            }
+            if def.billing == BillingMode::Provisioned && (r < t.read || w < t.write) {
+                next.last_decrease_ms = Some(now);
+                next.decreases_today += 1;
+            }
+            def.throughput = next;
+        }
+        (BillingMode::Provisioned, None) if def.billing == BillingMode::PayPerRequest => {
+            return Err(ApiError::invalid_parameter(
+                "ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED",
+            ))
+        }
+        _ => {}
+    }
+    if target_billing == BillingMode::PayPerRequest {
+        def.throughput = Throughput::new(0, 0);
+        for g in &mut def.gsis {
+            g.throughput = None;
+        }
+    } else if def.billing == BillingMode::PayPerRequest {
+        // Switching to provisioned: every GSI needs capacity, given through its Update.
+        for g in &mut def.gsis {
+            let given = c.gsi_updates.iter().find_map(|u| match u {
+                GsiUpdate::Update {
+                    name,
+                    throughput: Some(t),
+                } if name == &g.name => Some(*t),
+                _ => None,
+            });
+            match given {
+                Some((r, w)) => g.throughput = Some(Throughput::new(r, w)),
+                None => {
+                    return Err(ApiError::invalid_parameter(format!(
+                        "ProvisionedThroughput must be specified for index: {}",
+                        g.name
+                    )))
+                }
+            }
+        }
+    }
+    def.billing = target_billing;
+
+    if let Some((enabled, view)) = c.stream {
+        let view = parse::stream_view(enabled, view)?;
+        match (view, &def.stream) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::validation(format!(
+                    "Table already has an enabled stream: TableName: {}",
+                    def.name
+                )))
+            }
+            (None, None) => {
+                return Err(ApiError::validation(format!(
+                    "Table already has stream disabled: TableName: {}",
+                    def.name
+                )))
+            }
+            (Some(view_type), None) => {
+                let spec = StreamSpec {
+                    view_type,
+                    label: super::stream_label(now),
+                };
+                def.latest_stream = Some(spec.clone());
+                def.stream = Some(spec);
+            }
+            (None, Some(_)) => def.stream = None,
+        }
+    }
+    if let Some((enabled, kind, key)) = c.sse {
+        def.sse = match enabled {
+            Some(false) => None,
+            _ => Some(Sse {
+                sse_type: kind.unwrap_or_else(|| "KMS".into()),
+                kms_key: key,
+            }),
+        };
+    }
+    if let Some(class) = c.table_class {
+        def.table_class = Some(class);
+    }
+    if let Some(p) = c.deletion_protection {
+        def.deletion_protection = p;
+    }
+    if let Some(o) = c.on_demand {
+        if target_billing == BillingMode::Provisioned {
+            return Err(ApiError::invalid_parameter(
+                "OnDemandThroughput cannot be specified when BillingMode is PROVISIONED",
+            ));
+        }
+        def.on_demand = Some(o);
+    }
+    apply_gsi_updates(def, c.gsi_updates, &c.attributes)
+}
+
+fn apply_gsi_updates(
+    def: &mut TableDef,
+    updates: Vec<GsiUpdate>,
+    attrs: &[(String, String)],
+) -> ApiResult<()> {
+    let structural = updates
+        .iter()
+        .filter(|u| !matches!(u, GsiUpdate::Update { .. }))
+        .count();
+    if structural > 1 {
+        return Err(ApiError::new(
+            ErrorCode::LimitExceededException,
+            "Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table",
+        ));
+    }
+    for update in updates {
+        match update {
+            GsiUpdate::Create(ix) => {
+                if def.index(&ix.name).is_some() {
+                    return Err(ApiError::validation(format!(
+                        "One or more parameter values were invalid: Index with name: {} already exists",
+                        ix.name
+                    )));
+                }
+                for key in ix.keys.names() {
+                    let declared = attrs
+                        .iter()
+                        .find(|(n, _)| n == key)
+                        .map(|(_, t)| t.as_str());
+                    let existing = def.attribute_type(key).map(|t| t.as_str());
+                    match (declared, existing) {
+                        (Some(d), Some(e)) if d != e => {
+                            return Err(ApiError::invalid_parameter(format!(
+                                "Cannot change the type of attribute {key} from {e} to {d}"
+                            )))
+                        }
+                        (None, None) => {
+                            return Err(ApiError::invalid_parameter(format!(
+                                "Global Secondary Index key attribute {key} is not defined in AttributeDefinitions"
+                            )))
+                        }
+                        _ => {}
+                    }
+                }
+                let mut ix = *ix;
+                match (def.billing, &ix.throughput) {
+                    (BillingMode::Provisioned, None) => {
+                        return Err(ApiError::invalid_parameter(format!(
+                            "ProvisionedThroughput must be specified for index: {}",
+                            ix.name
+                        )))
+                    }
+                    (BillingMode::PayPerRequest, Some(_)) => {
+                        return Err(ApiError::invalid_parameter(format!(
+                            "ProvisionedThroughput should not be specified for index: {} when BillingMode is PAY_PER_REQUEST",
+                            ix.name
+                        )))
+                    }
+                    (BillingMode::PayPerRequest, None) => ix.throughput = None,
+                    _ => {}
+                }
+                for (name, kind) in attrs {
+                    if def.attribute_type(name).is_none() && ix.keys.names().any(|k| k == name) {
+                        def.attributes.push(catalog::AttributeDef {
+                            name: name.clone(),
+                            kind: catalog::ScalarType::parse(kind)
+                                .unwrap_or(catalog::ScalarType::S),
+                        });
+                    }
+                }
+                if def.gsis.len() >= 20 {
+                    return Err(ApiError::invalid_parameter(
+                        "GlobalSecondaryIndex count exceeds the per-table limit of 20",
+                    ));
+                }
+                def.gsis.push(ix);
+            }
+            GsiUpdate::Update { name, throughput } => {
+                let billing = def.billing;
+                let Some(g) = def.gsis.iter_mut().find(|g| g.name == name) else {
+                    return Err(ApiError::resource_not_found(format!(
+                        "Requested resource not found: Index: {name} not found for table: {}",
+                        def.name
+                    )));
+                };
+                if let (BillingMode::Provisioned, Some((r, w))) = (billing, throughput) {
+                    g.throughput = Some(Throughput::new(r, w));
+                }
+            }
+            GsiUpdate::Delete { name } => {
+                let before = def.gsis.len();
+                def.gsis.retain(|g| g.name != name);
+                if def.gsis.len() == before {
+                    return Err(ApiError::resource_not_found(format!(
+                        "Requested resource not found: Index: {name} not found for table: {}",
+                        def.name
+                    )));
+                }
+                let used: Vec<String> = def
+                    .keys
+                    .names()
+                    .chain(def.lsis.iter().flat_map(|i| i.keys.names()))
+                    .chain(def.gsis.iter().flat_map(|i| i.keys.names()))
+                    .map(str::to_string)
+                    .collect();
+                def.attributes.retain(|a| used.contains(&a.name));
+            }
+        }
+    }
+    Ok(())
+}

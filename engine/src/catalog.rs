@@ -1,0 +1,359 @@
+//! The catalog: each table's definition as stored (`TableDef`), its lifecycle state, and
+//! the reads and writes of the `catalog` and `stats` redb tables.
+
+use redb::{ReadTransaction, ReadableTable, WriteTransaction};
+use serde::{Deserialize, Serialize};
+
+use crate::storage::{internal, CATALOG, META, STATS};
+use crate::wire::{ApiError, ApiResult};
+
+/// A key attribute type: S, N or B.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ScalarType {
+    S,
+    N,
+    B,
+}
+
+impl ScalarType {
+    pub fn parse(s: &str) -> Option<ScalarType> {
+        match s {
+            "S" => Some(ScalarType::S),
+            "N" => Some(ScalarType::N),
+            "B" => Some(ScalarType::B),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScalarType::S => "S",
+            ScalarType::N => "N",
+            ScalarType::B => "B",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttributeDef {
+    pub name: String,
+    pub kind: ScalarType,
+}
+
+/// A primary key: partition (HASH) attribute and optional sort (RANGE) attribute.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeySchema {
+    pub hash: String,
+    pub range: Option<String>,
+}
+
+impl KeySchema {
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.hash.as_str()).chain(self.range.as_deref())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProjectionType {
+    All,
+    KeysOnly,
+    Include,
+}
+
+impl ProjectionType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProjectionType::All => "ALL",
+            ProjectionType::KeysOnly => "KEYS_ONLY",
+            ProjectionType::Include => "INCLUDE",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Projection {
+    pub kind: ProjectionType,
+    pub non_key: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Throughput {
+    pub read: i64,
+    pub write: i64,
+    pub decreases_today: i64,
+    pub last_increase_ms: Option<i64>,
+    pub last_decrease_ms: Option<i64>,
+}
+
+impl Throughput {
+    pub fn new(read: i64, write: i64) -> Self {
+        Throughput {
+            read,
+            write,
+            decreases_today: 0,
+            last_increase_ms: None,
+            last_decrease_ms: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnDemand {
+    pub max_read: Option<i64>,
+    pub max_write: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexDef {
+    pub name: String,
+    pub keys: KeySchema,
+    pub projection: Projection,
+    /// GSIs on provisioned tables only.
+    pub throughput: Option<Throughput>,
+    pub on_demand: Option<OnDemand>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BillingMode {
+    Provisioned,
+    PayPerRequest,
+}
+
+impl BillingMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BillingMode::Provisioned => "PROVISIONED",
+            BillingMode::PayPerRequest => "PAY_PER_REQUEST",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamSpec {
+    pub view_type: String,
+    /// The stream's label: the ISO-8601 time it was enabled, as DynamoDB spells it.
+    pub label: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sse {
+    pub sse_type: String,
+    pub kms_key: Option<String>,
+}
+
+/// Where a table is in its life. CREATING and UPDATING are derived from times, so a
+/// configured delay needs no background task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Lifecycle {
+    Live,
+    /// DeleteTable was accepted at this time; the table is gone after the delete delay.
+    Deleting {
+        since_ms: i64,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TableDef {
+    pub id: u64,
+    pub name: String,
+    pub uuid: String,
+    pub attributes: Vec<AttributeDef>,
+    pub keys: KeySchema,
+    pub billing: BillingMode,
+    /// Whether the caller named a billing mode (DynamoDB then shows BillingModeSummary).
+    pub billing_explicit: bool,
+    pub last_pay_per_request_ms: Option<i64>,
+    pub throughput: Throughput,
+    pub on_demand: Option<OnDemand>,
+    pub lsis: Vec<IndexDef>,
+    pub gsis: Vec<IndexDef>,
+    /// The current stream, if enabled.
+    pub stream: Option<StreamSpec>,
+    /// The most recent stream, kept after it is disabled (DescribeTable still shows it).
+    pub latest_stream: Option<StreamSpec>,
+    pub sse: Option<Sse>,
+    pub table_class: Option<String>,
+    pub deletion_protection: bool,
+    pub tags: Vec<(String, String)>,
+    pub created_ms: i64,
+    /// The table is ACTIVE from this time on (creation time + the configured delay).
+    pub active_at_ms: i64,
+    /// UpdateTable leaves the table UPDATING until this time.
+    pub updating_until_ms: i64,
+    pub lifecycle: Lifecycle,
+}
+
+/// The status DynamoDB reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableStatus {
+    Creating,
+    Active,
+    Updating,
+    Deleting,
+}
+
+impl TableStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TableStatus::Creating => "CREATING",
+            TableStatus::Active => "ACTIVE",
+            TableStatus::Updating => "UPDATING",
+            TableStatus::Deleting => "DELETING",
+        }
+    }
+}
+
+impl TableDef {
+    pub fn status(&self, now_ms: i64) -> TableStatus {
+        match self.lifecycle {
+            Lifecycle::Deleting { .. } => TableStatus::Deleting,
+            Lifecycle::Live if now_ms < self.active_at_ms => TableStatus::Creating,
+            Lifecycle::Live if now_ms < self.updating_until_ms => TableStatus::Updating,
+            Lifecycle::Live => TableStatus::Active,
+        }
+    }
+
+    /// Whether the table is gone for good (its delete delay has passed).
+    pub fn is_gone(&self, now_ms: i64, delete_delay_ms: i64) -> bool {
+        matches!(self.lifecycle, Lifecycle::Deleting { since_ms } if now_ms >= since_ms + delete_delay_ms)
+    }
+
+    pub fn attribute_type(&self, name: &str) -> Option<ScalarType> {
+        self.attributes
+            .iter()
+            .find(|a| a.name == name)
+            .map(|a| a.kind)
+    }
+
+    pub fn arn(&self, region: &str, account: &str) -> String {
+        format!("arn:aws:dynamodb:{region}:{account}:table/{}", self.name)
+    }
+
+    pub fn index(&self, name: &str) -> Option<&IndexDef> {
+        self.gsis
+            .iter()
+            .chain(self.lsis.iter())
+            .find(|i| i.name == name)
+    }
+}
+
+/// Reads one table's definition from a snapshot.
+pub fn load(txn: &ReadTransaction, name: &str) -> ApiResult<Option<TableDef>> {
+    let table = txn.open_table(CATALOG).map_err(internal)?;
+    let value = table.get(name).map_err(internal)?;
+    value.map(|v| decode(v.value())).transpose()
+}
+
+/// Reads one table's definition inside a write transaction.
+pub fn load_for_write(txn: &WriteTransaction, name: &str) -> ApiResult<Option<TableDef>> {
+    let table = txn.open_table(CATALOG).map_err(internal)?;
+    let value = table.get(name).map_err(internal)?;
+    value.map(|v| decode(v.value())).transpose()
+}
+
+/// All table definitions, in name order.
+pub fn list(txn: &ReadTransaction) -> ApiResult<Vec<TableDef>> {
+    let table = txn.open_table(CATALOG).map_err(internal)?;
+    let mut out = Vec::new();
+    for entry in table.iter().map_err(internal)? {
+        let (_, v) = entry.map_err(internal)?;
+        out.push(decode(v.value())?);
+    }
+    Ok(out)
+}
+
+pub fn save(txn: &WriteTransaction, def: &TableDef) -> ApiResult<()> {
+    let bytes = serde_json::to_vec(def).map_err(internal)?;
+    let mut table = txn.open_table(CATALOG).map_err(internal)?;
+    table
+        .insert(def.name.as_str(), bytes.as_slice())
+        .map_err(internal)?;
+    Ok(())
+}
+
+pub fn remove(txn: &WriteTransaction, name: &str) -> ApiResult<()> {
+    let mut table = txn.open_table(CATALOG).map_err(internal)?;
+    table.remove(name).map_err(internal)?;
+    Ok(())
+}
+
+/// Hands out the next table id (ids are never reused, so old keys can never alias).
+pub fn next_table_id(txn: &WriteTransaction) -> ApiResult<u64> {
+    let mut meta = txn.open_table(META).map_err(internal)?;
+    let current = meta
+        .get("next_table_id")
+        .map_err(internal)?
+        .map(|v| crate::storage::layout_u64(v.value()))
+        .unwrap_or(1);
+    meta.insert("next_table_id", (current + 1).to_be_bytes().as_slice())
+        .map_err(internal)?;
+    Ok(current)
+}
+
+/// Item count and total item bytes of a table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub items: u64,
+    pub bytes: u64,
+}
+
+pub fn stats(txn: &ReadTransaction, table_id: u64) -> ApiResult<Stats> {
+    let table = txn.open_table(STATS).map_err(internal)?;
+    let value = table
+        .get(table_id.to_be_bytes().as_slice())
+        .map_err(internal)?;
+    Ok(value.map(|v| decode_stats(v.value())).unwrap_or_default())
+}
+
+/// Adds (possibly negative) deltas to a table's statistics.
+pub fn add_stats(txn: &WriteTransaction, table_id: u64, items: i64, bytes: i64) -> ApiResult<()> {
+    let mut table = txn.open_table(STATS).map_err(internal)?;
+    let key = table_id.to_be_bytes();
+    let current = table
+        .get(key.as_slice())
+        .map_err(internal)?
+        .map(|v| decode_stats(v.value()))
+        .unwrap_or_default();
+    let next = Stats {
+        items: (current.items as i64 + items).max(0) as u64,
+        bytes: (current.bytes as i64 + bytes).max(0) as u64,
+    };
+    let mut buf = [0u8; 16];
+    buf[..8].copy_from_slice(&next.items.to_be_bytes());
+    buf[8..].copy_from_slice(&next.bytes.to_be_bytes());
+    table
+        .insert(key.as_slice(), buf.as_slice())
+        .map_err(internal)?;
+    Ok(())
+}
+
+pub fn remove_stats(txn: &WriteTransaction, table_id: u64) -> ApiResult<()> {
+    let mut table = txn.open_table(STATS).map_err(internal)?;
+    table
+        .remove(table_id.to_be_bytes().as_slice())
+        .map_err(internal)?;
+    Ok(())
+}
+
+fn decode_stats(bytes: &[u8]) -> Stats {
+    Stats {
+        items: crate::storage::layout_u64(bytes),
+        bytes: crate::storage::layout_u64(bytes.get(8..).unwrap_or_default()),
+    }
+}
+
+fn decode(bytes: &[u8]) -> ApiResult<TableDef> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        tracing::error!(error = %e, "corrupt catalog entry");
+        ApiError::internal("Internal server error")
+    })
+}
+
+/// Statistics read inside a write transaction.
+pub fn stats_for_write(txn: &WriteTransaction, table_id: u64) -> ApiResult<Stats> {
+    let table = txn.open_table(STATS).map_err(internal)?;
+    let value = table
+        .get(table_id.to_be_bytes().as_slice())
+        .map_err(internal)?;
+    Ok(value.map(|v| decode_stats(v.value())).unwrap_or_default())
+}

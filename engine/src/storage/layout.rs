@@ -1,0 +1,58 @@
+//! The redb tables and the format version marker. `engine/FORMAT.md` describes every
+//! key and value; a store written by another format version is refused at open.
+
+use redb::{Database, Durability, ReadableTable, TableDefinition};
+
+/// Bump when the layout changes; a migration must then read the older version.
+pub const FORMAT_VERSION: u64 = 1;
+
+/// `"format_version"` → u64 as 8 big-endian bytes; `"next_table_id"` → u64 likewise.
+pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+/// Table name → the table's definition (JSON of `catalog::TableDef`).
+pub const CATALOG: TableDefinition<&str, &[u8]> = TableDefinition::new("catalog");
+/// Encoded item key (table id ‖ hash prefix ‖ partition key ‖ sort key) → item JSON.
+pub const ITEMS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("items");
+/// Table id (8 bytes BE) → item count and total item bytes (two u64 BE).
+pub const STATS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("stats");
+
+pub(super) fn initialise(db: &Database, durable: bool) -> Result<(), String> {
+    let err = |e: &dyn std::fmt::Display| format!("cannot initialise store: {e}");
+    let mut txn = db.begin_write().map_err(|e| err(&e))?;
+    txn.set_durability(if durable {
+        Durability::Immediate
+    } else {
+        Durability::None
+    });
+    {
+        let mut meta = txn.open_table(META).map_err(|e| err(&e))?;
+        let existing = meta
+            .get("format_version")
+            .map_err(|e| err(&e))?
+            .map(|v| u64_from(v.value()));
+        match existing {
+            None => {
+                meta.insert("format_version", FORMAT_VERSION.to_be_bytes().as_slice())
+                    .map_err(|e| err(&e))?;
+            }
+            Some(v) if v == FORMAT_VERSION => {}
+            Some(v) => {
+                return Err(format!(
+                    "the data directory holds format version {v}; this daxlite reads version {FORMAT_VERSION}"
+                ))
+            }
+        }
+        txn.open_table(CATALOG).map_err(|e| err(&e))?;
+        txn.open_table(ITEMS).map_err(|e| err(&e))?;
+        txn.open_table(STATS).map_err(|e| err(&e))?;
+    }
+    txn.commit().map_err(|e| err(&e))
+}
+
+/// Reads a big-endian u64 from the first eight bytes (0 if shorter).
+pub fn u64_from(bytes: &[u8]) -> u64 {
+    bytes
+        .get(..8)
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map(u64::from_be_bytes)
+        .unwrap_or(0)
+}

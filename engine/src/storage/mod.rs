@@ -1,0 +1,88 @@
+//! Storage on redb: the tables of the on-disk layout (documented in `engine/FORMAT.md`),
+//! MVCC read snapshots, and one writer thread that groups concurrent writes into one
+//! commit (group commit: one fsync for many acknowledged writes).
+
+mod layout;
+mod writer;
+
+use std::sync::Arc;
+
+use redb::{Database, ReadTransaction};
+
+use crate::wire::{ApiError, ApiResult};
+
+pub use layout::{u64_from as layout_u64, CATALOG, FORMAT_VERSION, ITEMS, META, STATS};
+pub use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
+pub use writer::Writer;
+
+/// Where the data lives.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// A redb file `daxlite.redb` in this directory (created if missing).
+    Dir(std::path::PathBuf),
+    /// Nothing on disk; gone when the process ends.
+    InMemory,
+}
+
+/// The opened store: a database handle for reads and the writer for writes.
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<Database>,
+    writer: Writer,
+}
+
+/// Converts any storage failure into DynamoDB's 500 InternalServerError.
+pub fn internal<E: std::fmt::Display>(e: E) -> ApiError {
+    tracing::error!(error = %e, "storage failure");
+    ApiError::internal("Internal server error")
+}
+
+impl Store {
+    pub fn open(backend: &Backend) -> Result<Store, String> {
+        let db = match backend {
+            Backend::InMemory => Database::builder()
+                .create_with_backend(redb::backends::InMemoryBackend::new())
+                .map_err(|e| format!("cannot create in-memory store: {e}"))?,
+            Backend::Dir(dir) => {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("cannot create data directory {}: {e}", dir.display()))?;
+                let file = dir.join("daxlite.redb");
+                Database::create(&file)
+                    .map_err(|e| format!("cannot open {}: {e}", file.display()))?
+            }
+        };
+        let durable = matches!(backend, Backend::Dir(_));
+        layout::initialise(&db, durable)?;
+        let db = Arc::new(db);
+        let writer = Writer::start(db.clone(), durable);
+        Ok(Store { db, writer })
+    }
+
+    /// A consistent snapshot for reading; it never blocks and is never blocked by writes.
+    pub fn read(&self) -> ApiResult<ReadTransaction> {
+        self.db.begin_read().map_err(internal)
+    }
+
+    /// Runs `f` inside the next group commit and answers once the commit is durable.
+    /// `f` must make all its checks before its first write: an `Err` from `f` must leave
+    /// the transaction untouched, because other requests share it.
+    pub async fn write<R, F>(&self, f: F) -> ApiResult<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&WriteTransaction) -> ApiResult<R> + Send + 'static,
+    {
+        self.writer.submit(f).await
+    }
+
+    /// Stops the writer after the writes already submitted.
+    pub fn close(&self) {
+        self.writer.stop();
+    }
+
+    pub fn path_is_in_memory(backend: &Backend) -> bool {
+        matches!(backend, Backend::InMemory)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,118 @@
+//! The single writer: a thread that takes write jobs from a queue, runs every job that
+//! is waiting in one redb write transaction, commits once, and only then answers each
+//! job's caller. One writer makes every write serializable; grouping makes it fast.
+
+use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
+use std::sync::{Arc, Mutex};
+
+use redb::{Database, Durability, WriteTransaction};
+use tokio::sync::oneshot;
+
+use super::internal;
+use crate::wire::{ApiError, ApiResult};
+
+/// Runs inside the shared transaction; returns what to do once the commit's fate is known.
+type Job = Box<dyn FnOnce(&WriteTransaction) -> Box<dyn FnOnce(bool) + Send> + Send>;
+
+/// The most jobs one commit takes.
+const MAX_GROUP: usize = 512;
+
+#[derive(Clone)]
+pub struct Writer {
+    queue: Arc<Mutex<Option<Sender<Job>>>>,
+}
+
+impl Writer {
+    pub(super) fn start(db: Arc<Database>, durable: bool) -> Writer {
+        let (tx, rx) = channel::<Job>();
+        let spawned = std::thread::Builder::new()
+            .name("daxlite-writer".into())
+            .spawn(move || run(db, rx, durable));
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start the writer thread");
+        }
+        Writer {
+            queue: Arc::new(Mutex::new(Some(tx))),
+        }
+    }
+
+    pub(super) async fn submit<R, F>(&self, f: F) -> ApiResult<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&WriteTransaction) -> ApiResult<R> + Send + 'static,
+    {
+        let (done_tx, done_rx) = oneshot::channel::<ApiResult<R>>();
+        let job: Job = Box::new(move |txn| {
+            let result = f(txn);
+            Box::new(move |committed| {
+                let answer = match result {
+                    Ok(_) if !committed => Err(ApiError::internal("Internal server error")),
+                    other => other,
+                };
+                let _ = done_tx.send(answer);
+            })
+        });
+        let sent = match self.queue.lock() {
+            Ok(guard) => guard.as_ref().map(|q| q.send(job).is_ok()).unwrap_or(false),
+            Err(_) => false,
+        };
+        if !sent {
+            return Err(ApiError::new(
+                crate::wire::ErrorCode::ServiceUnavailable,
+                "The server is shutting down",
+            ));
+        }
+        done_rx
+            .await
+            .unwrap_or_else(|_| Err(ApiError::internal("Internal server error")))
+    }
+
+    pub(super) fn stop(&self) {
+        if let Ok(mut guard) = self.queue.lock() {
+            guard.take();
+        }
+    }
+}
+
+fn run(db: Arc<Database>, rx: Receiver<Job>, durable: bool) {
+    while let Ok(first) = rx.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => break,
+            }
+        }
+        commit_group(&db, jobs, durable);
+    }
+}
+
+fn commit_group(db: &Database, jobs: Vec<Job>, durable: bool) {
+    let mut txn = match db.begin_write() {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = internal(e);
+            // The jobs never ran: answer each with a failure.
+            for job in jobs {
+                drop(job);
+            }
+            return;
+        }
+    };
+    txn.set_durability(if durable {
+        Durability::Immediate
+    } else {
+        Durability::None
+    });
+    let finishers: Vec<_> = jobs.into_iter().map(|job| job(&txn)).collect();
+    let committed = match txn.commit() {
+        Ok(()) => true,
+        Err(e) => {
+            let _ = internal(e);
+            false
+        }
+    };
+    for finish in finishers {
+        finish(committed);
+    }
+}

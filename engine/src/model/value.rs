@@ -799,7 +799,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #![proptest_config(ProptestConfig::with_cases(5000))]
 
         #[test]
         fn encode_decode_round_trip(av in value()) {

@@ -1,12 +1,13 @@
 //! daxlite-engine: the DynamoDB API implementation behind daxlite — the wire contract
-//! (`wire`), the catalog of tables (`catalog`), storage on redb (`storage`) and the
-//! operations (`api`), driven through [`Engine`].
+//! (`wire`), the data model (`model`), the catalog of tables (`catalog`), storage on redb
+//! (`storage`) and the operations (`api`), driven through [`Engine`].
 
 pub mod api;
 pub mod catalog;
 pub mod clock;
 pub mod config;
 mod engine;
+pub mod model;
 pub mod storage;
 pub mod wire;
 

@@ -181,6 +181,9 @@ pub struct TableDef {
     /// UpdateTable leaves the table UPDATING until this time.
     pub updating_until_ms: i64,
     pub lifecycle: Lifecycle,
+    /// The highest (read, write) capacity the table ever had: its WarmThroughput.
+    #[serde(default)]
+    pub warm: (i64, i64),
 }
 
 /// The status DynamoDB reports.

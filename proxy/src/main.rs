@@ -1,1 +1,195 @@
-fn main() {}
+//! The `daxlite` command: reads flags (DynamoDB Local's single-dash flags too), builds
+//! the validated config, starts the server, prints the start banner, and stops cleanly
+//! on SIGTERM or Ctrl-C.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use daxlite::config::{RawConfig, TRANSIENT_DELAY_MS};
+
+/// A local DynamoDB and a DAX-style cache, speaking the plain DynamoDB HTTP API.
+#[derive(Debug, Parser)]
+#[command(name = "daxlite", version)]
+struct Cli {
+    /// A TOML config file (default: config/daxlite.toml when it exists).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// The address to listen on.
+    #[arg(long)]
+    host: Option<String>,
+    /// The port to listen on (DynamoDB Local: -port).
+    #[arg(long)]
+    port: Option<u16>,
+    /// Keep all data in memory (DynamoDB Local: -inMemory).
+    #[arg(long)]
+    in_memory: bool,
+    /// Where data lives (DynamoDB Local: -dbPath).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// One namespace for every credential and region (always on; DynamoDB Local: -sharedDb).
+    #[arg(long)]
+    shared_db: bool,
+    /// Keep tables CREATING/DELETING/UPDATING for a second (DynamoDB Local: -delayTransientStatuses).
+    #[arg(long)]
+    delay_transient_statuses: bool,
+    /// The region in ARNs and the health answer.
+    #[arg(long)]
+    region: Option<String>,
+    /// Log filter, e.g. info or daxlite=debug.
+    #[arg(long)]
+    log_level: Option<String>,
+}
+
+/// Maps DynamoDB Local's single-dash flags onto ours so existing scripts keep working.
+fn translate_args(args: impl Iterator<Item = String>) -> Vec<String> {
+    args.map(|a| match a.as_str() {
+        "-port" => "--port".to_string(),
+        "-inMemory" => "--in-memory".to_string(),
+        "-dbPath" => "--data-dir".to_string(),
+        "-sharedDb" => "--shared-db".to_string(),
+        "-delayTransientStatuses" => "--delay-transient-statuses".to_string(),
+        _ => a,
+    })
+    .collect()
+}
+
+fn raw_from_cli(cli: &Cli) -> RawConfig {
+    let mut raw = RawConfig::default();
+    raw.server.host = cli.host.clone();
+    raw.server.port = cli.port;
+    if cli.in_memory {
+        raw.storage.in_memory = Some(true);
+    }
+    raw.storage.data_dir = cli.data_dir.clone();
+    raw.engine.region = cli.region.clone();
+    if cli.delay_transient_statuses {
+        raw.engine.create_table_delay_ms = Some(TRANSIENT_DELAY_MS);
+        raw.engine.delete_table_delay_ms = Some(TRANSIENT_DELAY_MS);
+        raw.engine.update_table_delay_ms = Some(TRANSIENT_DELAY_MS);
+    }
+    raw.log.level = cli.log_level.clone();
+    raw
+}
+
+fn load(cli: &Cli) -> Result<daxlite::Config, String> {
+    let file = match &cli.config {
+        Some(path) => RawConfig::from_file(path)?,
+        None => {
+            let default = PathBuf::from("config/daxlite.toml");
+            if default.is_file() {
+                RawConfig::from_file(&default)?
+            } else {
+                RawConfig::default()
+            }
+        }
+    };
+    let env = RawConfig::from_env(|k| std::env::var(k).ok())?;
+    RawConfig::default()
+        .merge(&file)
+        .merge(&env)
+        .merge(&raw_from_cli(cli))
+        .validate()
+}
+
+async fn stop_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse_from(translate_args(std::env::args()));
+    let config = match load(&cli) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("daxlite: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&config.log_level))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("daxlite: cannot start the runtime: {e}");
+            return std::process::ExitCode::from(1);
+        }
+    };
+    runtime.block_on(async move {
+        let server = match daxlite::start(&config).await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("daxlite: {e}");
+                return std::process::ExitCode::from(1);
+            }
+        };
+        let storage = match &config.engine.backend {
+            daxlite_engine::Backend::InMemory => "in memory".to_string(),
+            daxlite_engine::Backend::Dir(d) => format!("data in {}", d.display()),
+        };
+        println!(
+            "daxlite listening on http://{} (embedded engine, {storage})",
+            server.addr
+        );
+        let stopper = server.stopper();
+        tokio::spawn(async move {
+            stop_signal().await;
+            tracing::info!("stopping: draining requests");
+            let _ = stopper.send(true);
+        });
+        server.wait().await;
+        std::process::ExitCode::SUCCESS
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dynamodb_local_flags_are_aliases() {
+        let args = [
+            "daxlite",
+            "-port",
+            "8001",
+            "-inMemory",
+            "-sharedDb",
+            "-dbPath",
+            "/tmp/x",
+        ]
+        .map(String::from);
+        let translated = super::translate_args(args.into_iter());
+        assert_eq!(
+            translated,
+            [
+                "daxlite",
+                "--port",
+                "8001",
+                "--in-memory",
+                "--shared-db",
+                "--data-dir",
+                "/tmp/x"
+            ]
+        );
+    }
+}

@@ -268,28 +268,19 @@ impl Violations {
     }
 }
 
-/// The data-plane table-name check: pattern errors in the envelope, then the plain length
-/// message DynamoDB gives when only the length is wrong.
-pub fn check_table_name(v: &mut Violations, name: Option<&str>, path: &str) -> Option<ApiError> {
-    match name {
-        None => {
-            v.not_null(path);
-            None
-        }
-        Some(name) => {
-            let len = name.chars().count();
-            if !is_valid_name_chars(name) {
-                v.name(name, path);
-                None
-            } else if !(3..=255).contains(&len) {
-                Some(ApiError::validation(
-                    "TableName must be at least 3 characters long and at most 255 characters long",
-                ))
-            } else {
-                None
-            }
-        }
-    }
+/// "The parameter 'X' is required but was not present in the request": DynamoDB reports a
+/// missing TableName on its own, before any constraint.
+pub fn required<T>(value: Option<T>, parameter: &str) -> ApiResult<T> {
+    value.ok_or_else(|| {
+        ApiError::validation(format!(
+            "The parameter '{parameter}' is required but was not present in the request"
+        ))
+    })
+}
+
+/// The table-name check of every operation (2026 DynamoDB reports it in the envelope).
+pub fn check_table_name(v: &mut Violations, name: &str, path: &str) {
+    v.name(name, path);
 }
 
 #[cfg(test)]

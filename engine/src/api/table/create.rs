@@ -5,13 +5,11 @@ use std::collections::HashSet;
 
 use serde_json::{Map, Value};
 
-use super::describe::description;
+use super::describe::{description, Shape};
 use super::parse::{self, KeyElement, RawProjection};
 use crate::api::Ctx;
-use crate::catalog::{
-    self, BillingMode, IndexDef, Lifecycle, Sse, StreamSpec, TableDef, Throughput,
-};
-use crate::wire::shape::{check_table_name, Obj, Violations};
+use crate::catalog::{self, BillingMode, IndexDef, Lifecycle, StreamSpec, TableDef, Throughput};
+use crate::wire::shape::{check_table_name, required, Obj, Violations};
 use crate::wire::{ApiError, ApiResult};
 
 /// The most LSIs and GSIs a table may have, and NonKeyAttributes across its indexes.
@@ -99,7 +97,8 @@ pub async fn create_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
         }
         Some(list) => parse::attribute_definitions(list, "attributeDefinitions", &mut v)?,
     };
-    let name_error = check_table_name(&mut v, name, "tableName");
+    let name = required(name, "TableName")?;
+    check_table_name(&mut v, name, "tableName");
     let keys = match &key_list {
         None => {
             v.not_null("keySchema");
@@ -128,14 +127,11 @@ pub async fn create_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
         Some(s) => Some(parse::sse_spec(s, &mut v)?),
         None => None,
     };
-    parse::table_class(class, &mut v);
     let tags = super::tags::parse_tags(tag_list.as_deref(), "tags", &mut v)?;
     let on_demand = parse::on_demand(on_demand)?;
     v.finish()?;
-    if let Some(e) = name_error {
-        return Err(e);
-    }
-    let name = name.unwrap_or_default().to_string();
+    parse::table_class(class)?;
+    let name = name.to_string();
 
     // DynamoDB's semantic checks, in its order.
     let billing = match billing {
@@ -143,25 +139,12 @@ pub async fn create_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
         _ => BillingMode::Provisioned,
     };
     let throughput = check_billing(billing, table_throughput)?;
-    let defined: Vec<&str> = attrs.iter().map(|(n, _)| n.as_str()).collect();
-    let key_names: Vec<&str> = keys.iter().map(|k| k.name.as_str()).collect();
-    if key_names.iter().any(|k| !defined.contains(k)) {
-        if keys.len() == 2 {
-            return Err(ApiError::validation(
-                "Invalid KeySchema: Some index key attribute have no definition",
-            ));
-        }
-        return Err(ApiError::invalid_parameter(format!(
-            "Some index key attributes are not defined in AttributeDefinitions. Keys: [{}], AttributeDefinitions: [{}]",
-            key_names.join(", "),
-            defined.join(", ")
-        )));
-    }
-    let key_schema = parse::key_schema(&keys)?;
     let attributes = parse::attribute_defs(&attrs)?;
+    let defined: Vec<&str> = attrs.iter().map(|(n, _)| n.as_str()).collect();
+    check_definitions(&defined, &keys, lsis.as_deref(), gsis.as_deref())?;
+    let key_schema = parse::key_schema(&keys)?;
 
     let mut index_names: HashSet<String> = HashSet::new();
-    let mut used: Vec<String> = key_schema.names().map(str::to_string).collect();
     let mut lsi_defs = Vec::new();
     if let Some(lsis) = &lsis {
         if lsis.is_empty() {
@@ -175,7 +158,7 @@ pub async fn create_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
             ));
         }
         for ix in lsis {
-            let def = index_def(ix, &defined, &mut index_names, None)?;
+            let def = index_def(ix, &mut index_names, None)?;
             if def.keys.range.is_none() {
                 return Err(ApiError::invalid_parameter(format!(
                     "Index KeySchema does not have a range key for index: {}",
@@ -188,7 +171,6 @@ pub async fn create_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
                     ix.name, def.keys.hash, key_schema.hash
                 )));
             }
-            used.extend(def.keys.names().map(str::to_string));
             lsi_defs.push(def);
         }
         if lsis.len() > MAX_LSIS {
@@ -205,8 +187,7 @@ pub async fn create_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
             ));
         }
         for ix in gsis {
-            let def = index_def(ix, &defined, &mut index_names, Some(billing))?;
-            used.extend(def.keys.names().map(str::to_string));
+            let def = index_def(ix, &mut index_names, Some(billing))?;
             gsi_defs.push(def);
         }
         if gsis.len() > MAX_GSIS {
@@ -221,56 +202,33 @@ pub async fn create_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
         .map(|i| i.projection.non_key.len())
         .sum();
     if non_key_total > MAX_NON_KEY_ATTRIBUTES {
+        // DynamoDB's wording for this quota was never captured; this names the limit.
         return Err(ApiError::invalid_parameter(format!(
-            "The number of attributes in key schema must match the number of attributes defined in attribute definitions. NonKeyAttributes exceeds the limit of {MAX_NON_KEY_ATTRIBUTES}"
+            "The number of NonKeyAttributes across all secondary indexes exceeds the limit of {MAX_NON_KEY_ATTRIBUTES}"
         )));
     }
-    let unused: Vec<&str> = defined
-        .iter()
-        .copied()
-        .filter(|d| !used.iter().any(|u| u == d))
-        .collect();
-    if !unused.is_empty() {
-        if lsis.is_none() && gsis.is_none() {
-            return Err(ApiError::invalid_parameter(
-                "Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions",
-            ));
-        }
-        let mut used_sorted: Vec<&str> = Vec::new();
-        for u in &used {
-            if !used_sorted.contains(&u.as_str()) {
-                used_sorted.push(u);
-            }
-        }
-        return Err(ApiError::invalid_parameter(format!(
-            "Some AttributeDefinitions are not used. AttributeDefinitions: [{}], keys used: [{}]",
-            defined.join(", "),
-            used_sorted.join(", ")
-        )));
-    }
+
     let stream = match stream {
-        Some((enabled, view)) => parse::stream_view(enabled, view)?,
+        Some((enabled, view)) => parse::stream_view(enabled, view, true)?,
         None => None,
     };
     let sse = match sse {
-        Some((Some(true), kind, key)) => Some(Sse { sse_type: kind.unwrap_or_else(|| "KMS".into()), kms_key: key }),
-        Some((_, Some(_), _)) | Some((_, _, Some(_))) => {
-            return Err(ApiError::validation(
-                "One or more parameter values were invalid: SSEType or KMSMasterKeyId cannot be specified when SSE is disabled",
-            ))
-        }
-        _ => None,
+        Some((enabled, kind, key)) => parse::sse_def(enabled, kind, key)?,
+        None => None,
     };
     super::tags::validate_create_tags(&tags)?;
-    if billing == BillingMode::Provisioned && on_demand.is_some() {
-        return Err(ApiError::invalid_parameter(
-            "OnDemandThroughput cannot be specified when BillingMode is PROVISIONED",
-        ));
+    if billing == BillingMode::Provisioned {
+        if let Some(member) = on_demand.as_ref().and_then(on_demand_member) {
+            return Err(ApiError::invalid_parameter(format!(
+                "{member} for OnDemandThroughput cannot be specified when table BillingMode is PROVISIONED."
+            )));
+        }
     }
 
     let now = ctx.now_ms();
     let label = super::stream_label(now);
     let stream = stream.map(|view_type| StreamSpec { view_type, label });
+    let warm = (throughput.read, throughput.write);
     let def = TableDef {
         id: 0,
         name: name.clone(),
@@ -294,16 +252,19 @@ pub async fn create_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
         active_at_ms: now + ctx.config.create_delay_ms,
         updating_until_ms: 0,
         lifecycle: Lifecycle::Live,
+        warm,
     };
     let delete_delay = ctx.config.delete_delay_ms;
     let mut def = ctx
         .store
-        .write(move |txn| {
-            if let Some(existing) = catalog::load_for_write(txn, &name)? {
-                if !existing.is_gone(now, delete_delay) {
+        .write(move |txn| {            if let Some(existing) = catalog::load_for_write(txn, &name)? {
+                if existing.status(now) == catalog::TableStatus::Creating {
                     return Err(ApiError::resource_in_use(format!(
-                        "Table already exists: {name}"
+                        "Attempt to change a resource which is still in use: Table is being created: {name}"
                     )));
+                }
+                if !existing.is_gone(now, delete_delay) {
+                    return Err(ApiError::resource_in_use(format!("Table already exists: {name}")));
                 }
             }
             let mut def = def;
@@ -314,7 +275,9 @@ pub async fn create_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
         .await?;
     def.active_at_ms = def.active_at_ms.max(now);
     tracing::info!(table = %def.name, "table created");
-    Ok(serde_json::json!({ "TableDescription": description(ctx, &def, Default::default(), now) }))
+    Ok(
+        serde_json::json!({ "TableDescription": description(ctx, &def, Default::default(), now, Shape::Created) }),
+    )
 }
 
 fn check_billing(
@@ -339,18 +302,9 @@ fn check_billing(
 /// Checks one index definition; `global` carries the table's billing mode for GSIs.
 fn index_def(
     ix: &RawIndex,
-    defined: &[&str],
     names: &mut HashSet<String>,
     global: Option<BillingMode>,
 ) -> ApiResult<IndexDef> {
-    let keys: Vec<&str> = ix.keys.iter().map(|k| k.name.as_str()).collect();
-    if keys.iter().any(|k| !defined.contains(k)) {
-        return Err(ApiError::invalid_parameter(format!(
-            "Some index key attributes are not defined in AttributeDefinitions. Keys: [{}], AttributeDefinitions: [{}]",
-            keys.join(", "),
-            defined.join(", ")
-        )));
-    }
     let schema = parse::key_schema(&ix.keys)?;
     let projection = parse::projection_def(&ix.projection)?;
     if !names.insert(ix.name.clone()) {
@@ -365,8 +319,7 @@ fn index_def(
             Some(Throughput::new(r, w))
         }
         (Some(BillingMode::Provisioned), _) => {
-            return Err(ApiError::invalid_parameter(format!(
-                "ProvisionedThroughput must be specified for index: {}",
+            return Err(ApiError::invalid_parameter(format!("ProvisionedThroughput is not specified for index: {}",
                 ix.name
             )))
         }
@@ -385,4 +338,84 @@ fn index_def(
         throughput,
         on_demand: ix.on_demand.clone(),
     })
+}
+
+/// DynamoDB's rules for AttributeDefinitions against the keys that use them, checked
+/// before any index detail (so an unused definition masks other index errors).
+fn check_definitions(
+    defined: &[&str],
+    keys: &[KeyElement],
+    lsis: Option<&[RawIndex]>,
+    gsis: Option<&[RawIndex]>,
+) -> ApiResult<()> {
+    let table_keys: Vec<&str> = keys.iter().map(|k| k.name.as_str()).collect();
+    let missing_table: Vec<&str> = table_keys
+        .iter()
+        .copied()
+        .filter(|k| !defined.contains(k))
+        .collect();
+    let has_indexes = lsis.is_some() || gsis.is_some();
+    let not_defined = |keys: &[&str]| {
+        ApiError::invalid_parameter(format!(
+            "Some index key attributes are not defined in AttributeDefinitions. Keys: [{}], AttributeDefinitions: [{}]",
+            keys.join(", "),
+            defined.join(", ")
+        ))
+    };
+    let same_name_twice = table_keys.len() == 2 && table_keys.first() == table_keys.get(1);
+    if !missing_table.is_empty() || (same_name_twice && defined.len() < 2) {
+        if table_keys.len() == 2 && (defined.len() < table_keys.len() || same_name_twice) {
+            return Err(ApiError::validation(
+                "Invalid KeySchema: Some index key attribute have no definition",
+            ));
+        }
+        return Err(not_defined(if has_indexes {
+            &missing_table
+        } else {
+            &table_keys
+        }));
+    }
+    let mut used: Vec<&str> = Vec::new();
+    let index_keys = lsis
+        .into_iter()
+        .chain(gsis)
+        .flatten()
+        .flat_map(|ix| ix.keys.iter().map(|k| k.name.as_str()));
+    for k in table_keys.iter().copied().chain(index_keys) {
+        if !used.contains(&k) {
+            used.push(k);
+        }
+    }
+    let missing_index: Vec<&str> = used
+        .iter()
+        .copied()
+        .filter(|k| !defined.contains(k))
+        .collect();
+    if !missing_index.is_empty() {
+        return Err(not_defined(&missing_index));
+    }
+    if defined.iter().any(|d| !used.contains(d)) {
+        if !has_indexes {
+            return Err(ApiError::invalid_parameter(
+                "Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions",
+            ));
+        }
+        return Err(ApiError::invalid_parameter(format!(
+            "Some AttributeDefinitions are not used. AttributeDefinitions: [{}], keys used: [{}]",
+            defined.join(", "),
+            used.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// The first member an OnDemandThroughput sets, as DynamoDB names it in errors.
+pub(super) fn on_demand_member(o: &catalog::OnDemand) -> Option<&'static str> {
+    if o.max_read.is_some() {
+        Some("MaxReadRequestUnits")
+    } else if o.max_write.is_some() {
+        Some("MaxWriteRequestUnits")
+    } else {
+        None
+    }
 }

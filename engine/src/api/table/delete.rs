@@ -3,23 +3,21 @@
 
 use serde_json::{json, Map, Value};
 
-use super::describe::description;
+use super::describe::{description, Shape};
 use crate::api::Ctx;
 use crate::catalog::{self, Lifecycle, TableStatus};
 use crate::storage::{internal, ITEMS};
-use crate::wire::shape::{check_table_name, Obj, Violations};
+use crate::wire::shape::{check_table_name, required, Obj, Violations};
 use crate::wire::{ApiError, ApiResult};
 
 pub async fn delete_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Value> {
     let o = Obj(body);
     let name = o.str("TableName")?;
     let mut v = Violations::new();
-    let name_error = check_table_name(&mut v, name, "tableName");
+    let name = required(name, "TableName")?;
+    check_table_name(&mut v, name, "tableName");
     v.finish()?;
-    if let Some(e) = name_error {
-        return Err(e);
-    }
-    let name = name.unwrap_or_default().to_string();
+    let name = name.to_string();
     let now = ctx.now_ms();
     let delay = ctx.config.delete_delay_ms;
     let not_found = ctx.table_not_found(&name);
@@ -53,7 +51,7 @@ pub async fn delete_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
         })
         .await?;
     tracing::info!(table = %def.name, "table deleted");
-    Ok(json!({ "TableDescription": description(ctx, &def, stats, now) }))
+    Ok(json!({ "TableDescription": description(ctx, &def, stats, now, Shape::Deleted) }))
 }
 
 fn in_use(what: &str, name: &str) -> ApiError {

@@ -6,26 +6,23 @@ use crate::api::Ctx;
 use crate::catalog::{
     self, BillingMode, IndexDef, KeySchema, Stats, TableDef, TableStatus, Throughput,
 };
-use crate::wire::shape::{check_table_name, Obj, Violations};
+use crate::wire::shape::{check_table_name, required, Obj, Violations};
 use crate::wire::ApiResult;
 
 pub async fn describe_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Value> {
     let o = Obj(body);
     let name = o.str("TableName")?;
     let mut v = Violations::new();
-    let name_error = check_table_name(&mut v, name, "tableName");
+    let name = required(name, "TableName")?;
+    check_table_name(&mut v, name, "tableName");
     v.finish()?;
-    if let Some(e) = name_error {
-        return Err(e);
-    }
-    let name = name.unwrap_or_default();
     let txn = ctx.store.read()?;
     let now = ctx.now_ms();
     let def = ctx
         .visible_table(&txn, name, now)?
         .ok_or_else(|| ctx.table_not_found(name))?;
     let stats = catalog::stats(&txn, def.id)?;
-    Ok(json!({ "Table": description(ctx, &def, stats, now) }))
+    Ok(json!({ "Table": description(ctx, &def, stats, now, Shape::Full) }))
 }
 
 fn seconds(ms: i64) -> f64 {
@@ -69,14 +66,40 @@ fn on_demand_json(o: &catalog::OnDemand) -> Value {
         "MaxWriteRequestUnits": o.max_write.unwrap_or(-1),
     })
 }
+/// Which operation a TableDescription answers: DynamoDB trims it differently for each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// DescribeTable and UpdateTable: everything.
+    Full,
+    /// CreateTable: no WarmThroughput, DeletionProtectionEnabled only when set.
+    Created,
+    /// DeleteTable: identity, status, billing and throughput only.
+    Deleted,
+}
 
 /// The TableDescription of `def` at time `now`.
-pub fn description(ctx: &Ctx, def: &TableDef, stats: Stats, now: i64) -> Value {
+pub fn description(ctx: &Ctx, def: &TableDef, stats: Stats, now: i64, shape: Shape) -> Value {
     let region = &ctx.config.region;
     let account = &ctx.config.account;
     let arn = def.arn(region, account);
     let status = def.status(now);
     let mut t = Map::new();
+    if shape == Shape::Deleted {
+        t.insert("TableName".into(), json!(def.name));
+        t.insert("TableStatus".into(), json!(status.as_str()));
+        t.insert(
+            "ProvisionedThroughput".into(),
+            throughput_json(&def.throughput),
+        );
+        t.insert("TableSizeBytes".into(), json!(stats.bytes));
+        t.insert("ItemCount".into(), json!(stats.items));
+        t.insert("TableArn".into(), json!(arn));
+        t.insert("TableId".into(), json!(def.uuid));
+        if let Some(b) = billing_summary(def) {
+            t.insert("BillingModeSummary".into(), b);
+        }
+        return Value::Object(t);
+    }
     let attrs: Vec<Value> = def
         .attributes
         .iter()
@@ -95,16 +118,8 @@ pub fn description(ctx: &Ctx, def: &TableDef, stats: Stats, now: i64) -> Value {
     t.insert("ItemCount".into(), json!(stats.items));
     t.insert("TableArn".into(), json!(arn));
     t.insert("TableId".into(), json!(def.uuid));
-    if def.billing_explicit || def.billing == BillingMode::PayPerRequest {
-        let mut b = Map::new();
-        b.insert("BillingMode".into(), json!(def.billing.as_str()));
-        if let Some(ms) = def.last_pay_per_request_ms {
-            b.insert(
-                "LastUpdateToPayPerRequestDateTime".into(),
-                json!(seconds(ms)),
-            );
-        }
-        t.insert("BillingModeSummary".into(), Value::Object(b));
+    if let Some(b) = billing_summary(def) {
+        t.insert("BillingModeSummary".into(), b);
     }
     if !def.lsis.is_empty() {
         let lsis: Vec<Value> = def
@@ -180,12 +195,38 @@ pub fn description(ctx: &Ctx, def: &TableDef, stats: Stats, now: i64) -> Value {
     if let Some(class) = &def.table_class {
         t.insert("TableClassSummary".into(), json!({"TableClass": class}));
     }
-    t.insert(
-        "DeletionProtectionEnabled".into(),
-        json!(def.deletion_protection),
-    );
+    if shape == Shape::Full || def.deletion_protection {
+        t.insert(
+            "DeletionProtectionEnabled".into(),
+            json!(def.deletion_protection),
+        );
+    }
+    if shape == Shape::Full {
+        t.insert("WarmThroughput".into(), warm_throughput(def));
+    }
     if let Some(o) = &def.on_demand {
         t.insert("OnDemandThroughput".into(), on_demand_json(o));
     }
     Value::Object(t)
+}
+
+/// BillingModeSummary: shown once a table has been on demand (DynamoDB omits it for
+/// tables that were only ever provisioned).
+fn billing_summary(def: &TableDef) -> Option<Value> {
+    let ms = def.last_pay_per_request_ms?;
+    Some(json!({
+        "BillingMode": def.billing.as_str(),
+        "LastUpdateToPayPerRequestDateTime": seconds(ms),
+    }))
+}
+
+/// WarmThroughput: on-demand tables start warm at 12,000 reads and 4,000 writes per second;
+/// provisioned tables are warm to the highest capacity they ever had.
+fn warm_throughput(def: &TableDef) -> Value {
+    let (mut read, mut write) = (def.warm.0, def.warm.1);
+    if def.billing == BillingMode::PayPerRequest || def.last_pay_per_request_ms.is_some() {
+        read = read.max(12_000);
+        write = write.max(4_000);
+    }
+    json!({"ReadUnitsPerSecond": read, "WriteUnitsPerSecond": write, "Status": "ACTIVE"})
 }

@@ -129,8 +129,8 @@ pub fn attribute_defs(raw: &[(String, String)]) -> ApiResult<Vec<AttributeDef>> 
     let mut out: Vec<AttributeDef> = Vec::with_capacity(raw.len());
     for (name, kind) in raw {
         if out.iter().any(|a| &a.name == name) {
-            return Err(ApiError::invalid_parameter(format!(
-                "Duplicate AttributeName in AttributeDefinitions: {name}"
+            return Err(ApiError::validation(format!(
+                "Attribute Name is duplicated: {name}"
             )));
         }
         let kind = ScalarType::parse(kind).unwrap_or(ScalarType::S);
@@ -159,7 +159,7 @@ pub fn projection(p: Option<Obj<'_>>, path: &str, v: &mut Violations) -> ApiResu
         v.enum_value(
             k,
             &format!("{path}.projectionType"),
-            &["ALL", "KEYS_ONLY", "INCLUDE"],
+            &["ALL", "INCLUDE", "KEYS_ONLY"],
         );
     }
     let non_key = p.str_list("NonKeyAttributes")?;
@@ -209,7 +209,7 @@ pub fn projection_def(raw: &RawProjection) -> ApiResult<Projection> {
     for name in &non_key {
         if !seen.insert(name.as_str()) {
             return Err(ApiError::invalid_parameter(format!(
-                "Duplicate attribute name in NonKeyAttributes: {name}"
+                "Duplicate element in NonKeyAttributes: {name}"
             )));
         }
     }
@@ -263,7 +263,7 @@ pub fn on_demand(p: Option<Obj<'_>>) -> ApiResult<Option<OnDemand>> {
         if let Some(v) = value {
             if v < 1 && v != -1 {
                 return Err(ApiError::invalid_parameter(format!(
-                    "{name} must be greater than or equal to 1 or equal to -1"
+                    "Requested {name} for OnDemandThroughput for table is outside of valid range"
                 )));
             }
         }
@@ -285,24 +285,70 @@ pub fn stream_spec(p: Obj<'_>, v: &mut Violations) -> ApiResult<(Option<bool>, O
         v.enum_value(
             view,
             "streamSpecification.streamViewType",
-            &["NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES", "KEYS_ONLY"],
+            &["OLD_IMAGE", "KEYS_ONLY", "NEW_AND_OLD_IMAGES", "NEW_IMAGE"],
         );
     }
     Ok((enabled, view.map(str::to_string)))
 }
-
 /// The stream view type a specification enables, or None when it disables the stream.
-pub fn stream_view(enabled: Option<bool>, view: Option<String>) -> ApiResult<Option<String>> {
+/// CreateTable and UpdateTable word the two mistakes differently.
+pub fn stream_view(
+    enabled: Option<bool>,
+    view: Option<String>,
+    creating: bool,
+) -> ApiResult<Option<String>> {
     match (enabled, view) {
         (Some(true), Some(view)) => Ok(Some(view)),
-        (Some(true), None) => Err(ApiError::validation(
-            "One or more parameter values were invalid: You must specify a StreamViewType when enabling a stream",
-        )),
-        (_, Some(_)) => Err(ApiError::validation(
-            "One or more parameter values were invalid: You cannot specify a StreamViewType when disabling a stream",
-        )),
+        (Some(true), None) => Err(ApiError::invalid_parameter(if creating {
+            "Table is being created with a stream enabled, UpdateViewType is required"
+        } else {
+            "If stream is being enabled then UpdateViewType is required"
+        })),
+        (_, Some(_)) => Err(ApiError::invalid_parameter(if creating {
+            "Table is being created with a stream disabled, UpdateViewType should not be specified"
+        } else {
+            "If stream is being disabled, then UpdateViewType must not be specified"
+        })),
         (_, None) => Ok(None),
     }
+}
+
+/// SSESpecification rules; Some(Sse) when encryption with a managed or given KMS key is on.
+pub fn sse_def(
+    enabled: Option<bool>,
+    kind: Option<String>,
+    key: Option<String>,
+) -> ApiResult<Option<crate::catalog::Sse>> {
+    if enabled == Some(false) {
+        if kind.is_some() {
+            return Err(ApiError::invalid_parameter(
+                "SSEType can not be specified if Enabled is false",
+            ));
+        }
+        if key.is_some() {
+            return Err(ApiError::invalid_parameter(
+                "KMSMasterKeyId can not be specified if Enabled is false",
+            ));
+        }
+        return Ok(None);
+    }
+    if kind.as_deref() == Some("AES256") {
+        return Err(ApiError::invalid_parameter(
+            "SSEType AES256 is not supported",
+        ));
+    }
+    if key.is_some() && kind.is_none() {
+        return Err(ApiError::invalid_parameter(
+            "SSEType KMS is required if KMSMasterKeyId is specified",
+        ));
+    }
+    if enabled.is_none() && kind.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(crate::catalog::Sse {
+        sse_type: "KMS".into(),
+        kms_key: key,
+    }))
 }
 
 /// SSESpecification: (enabled, type, KMS key) as given.
@@ -318,10 +364,13 @@ pub fn sse_spec(
     let key = p.str("KMSMasterKeyId")?;
     Ok((enabled, kind.map(str::to_string), key.map(str::to_string)))
 }
-
-pub fn table_class(value: Option<&str>, v: &mut Violations) {
-    if let Some(c) = value {
-        v.enum_value(c, "tableClass", &["STANDARD", "STANDARD_INFREQUENT_ACCESS"]);
+/// TableClass is checked on its own, with DynamoDB's own sentence rather than the envelope.
+pub fn table_class(value: Option<&str>) -> ApiResult<()> {
+    match value {
+        None | Some("STANDARD") | Some("STANDARD_INFREQUENT_ACCESS") => Ok(()),
+        Some(_) => Err(ApiError::validation(
+            "Invalid table-class parameter provided. Please try again with a valid table-class value: [STANDARD, STANDARD_INFREQUENT_ACCESS].",
+        )),
     }
 }
 

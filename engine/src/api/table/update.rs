@@ -4,13 +4,11 @@
 
 use serde_json::{json, Map, Value};
 
-use super::describe::description;
+use super::describe::{description, Shape};
 use super::parse;
 use crate::api::Ctx;
-use crate::catalog::{
-    self, BillingMode, IndexDef, Sse, StreamSpec, TableDef, TableStatus, Throughput,
-};
-use crate::wire::shape::{check_table_name, Obj, Violations};
+use crate::catalog::{self, BillingMode, IndexDef, StreamSpec, TableDef, TableStatus, Throughput};
+use crate::wire::shape::{check_table_name, required, Obj, Violations};
 use crate::wire::{ApiError, ApiResult, ErrorCode};
 
 /// Everything an UpdateTable request may change, checked for shape and constraints.
@@ -57,7 +55,8 @@ pub async fn update_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
     if let Some(list) = &attr_list {
         c.attributes = parse::attribute_definitions(list, "attributeDefinitions", &mut v)?;
     }
-    let name_error = check_table_name(&mut v, name, "tableName");
+    let name = required(name, "TableName")?;
+    check_table_name(&mut v, name, "tableName");
     parse::billing_mode(billing, &mut v);
     let raw_pt = match pt {
         Some(pt) => Some(parse::throughput(pt, "provisionedThroughput", &mut v)?),
@@ -71,15 +70,12 @@ pub async fn update_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
         Some(s) => Some(parse::sse_spec(s, &mut v)?),
         None => None,
     };
-    parse::table_class(class, &mut v);
     let raw_gsi = match &gsi_list {
         Some(list) => Some(gsi_updates(list, &mut v)?),
         None => None,
     };
     v.finish()?;
-    if let Some(e) = name_error {
-        return Err(e);
-    }
+    parse::table_class(class)?;
     if replicas.is_some() {
         return Err(ApiError::validation(
             "One or more parameter values were invalid: ReplicaUpdates are not supported by daxlite: global tables need more than one region",
@@ -114,11 +110,11 @@ pub async fn update_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
         && gsi_list.is_none();
     if nothing {
         return Err(ApiError::validation(
-            "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required",
+            "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates, SSESpecification, ReplicaUpdates, MultiAccountReplicaReady, ReplicaTransitRoleArn, MultiRegionConsistency, DeletionProtectionEnabled, OnDemandThroughput, WarmThroughput or TableClass is required",
         ));
     }
 
-    let name = name.unwrap_or_default().to_string();
+    let name = name.to_string();
     let now = ctx.now_ms();
     let delete_delay = ctx.config.delete_delay_ms;
     let update_delay = ctx.config.update_delay_ms;
@@ -133,8 +129,11 @@ pub async fn update_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
             };
             match def.status(now) {
                 TableStatus::Active => {}
-                TableStatus::Creating => return Err(in_use("created", &name)),
-                TableStatus::Updating => return Err(in_use("updated", &name)),
+                TableStatus::Creating => return Err(in_use("created", &name)),                TableStatus::Updating => {
+                    return Err(ApiError::resource_in_use(format!(
+                        "Attempt to change a resource which is still in use: Table IOPS are currently being updated. Table: {name}"
+                    )))
+                }
                 TableStatus::Deleting => return Err(in_use("deleted", &name)),
             }
             apply(&mut def, c, now)?;
@@ -145,7 +144,7 @@ pub async fn update_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
         })
         .await?;
     tracing::info!(table = %def.name, "table updated");
-    Ok(json!({ "TableDescription": description(ctx, &def, stats, now) }))
+    Ok(json!({ "TableDescription": description(ctx, &def, stats, now, Shape::Full) }))
 }
 
 fn in_use(what: &str, name: &str) -> ApiError {
@@ -214,7 +213,7 @@ fn gsi_updates(list: &[Obj<'_>], v: &mut Violations) -> ApiResult<Vec<GsiUpdate>
             out.push(GsiUpdate::Delete { name });
         } else {
             return Err(ApiError::invalid_parameter(
-                "One of GlobalSecondaryIndexUpdate.Create, GlobalSecondaryIndexUpdate.Update, or GlobalSecondaryIndexUpdate.Delete must be specified",
+                "One of GlobalSecondaryIndexUpdate.Update, GlobalSecondaryIndexUpdate.Create, GlobalSecondaryIndexUpdate.Delete must not be null",
             ));
         }
     }
@@ -229,15 +228,24 @@ fn apply(def: &mut TableDef, c: Changes, now: i64) -> ApiResult<()> {
             def.last_pay_per_request_ms = Some(now);
         }
     }
+    if c.billing == Some(BillingMode::Provisioned) && c.throughput.is_none() {
+        return Err(ApiError::invalid_parameter(
+            "ProvisionedThroughput must be specified when BillingMode is PROVISIONED",
+        ));
+    }
     match (target_billing, c.throughput) {
+        (BillingMode::PayPerRequest, Some(_)) if c.billing == Some(BillingMode::PayPerRequest) => {
+            return Err(ApiError::invalid_parameter(
+                "ProvisionedThroughput cannot be specified when BillingMode is PAY_PER_REQUEST",
+            ))
+        }
         (BillingMode::PayPerRequest, Some(_)) => {
             return Err(ApiError::invalid_parameter(
                 "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST",
             ))
         }
         (BillingMode::Provisioned, Some((r, w))) => {
-            let t = &def.throughput;
-            if def.billing == BillingMode::Provisioned && t.read == r && t.write == w && c.billing.is_none() {
+            let t = &def.throughput;            if def.billing == BillingMode::Provisioned && t.read == r && t.write == w {
                 return Err(ApiError::validation(format!(
                     "The provisioned throughput for the table will not change. The requested value equals the current value. Current ReadCapacityUnits provisioned for the table: {}. Requested ReadCapacityUnits: {r}. Current WriteCapacityUnits provisioned for the table: {}. Requested WriteCapacityUnits: {w}. Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits.",
                     t.read, t.write
@@ -254,6 +262,7 @@ fn apply(def: &mut TableDef, c: Changes, now: i64) -> ApiResult<()> {
                 next.last_decrease_ms = Some(now);
                 next.decreases_today += 1;
             }
+            def.warm = (def.warm.0.max(next.read), def.warm.1.max(next.write));
             def.throughput = next;
         }
         (BillingMode::Provisioned, None) if def.billing == BillingMode::PayPerRequest => {
@@ -270,29 +279,36 @@ fn apply(def: &mut TableDef, c: Changes, now: i64) -> ApiResult<()> {
         }
     } else if def.billing == BillingMode::PayPerRequest {
         // Switching to provisioned: every GSI needs capacity, given through its Update.
-        for g in &mut def.gsis {
-            let given = c.gsi_updates.iter().find_map(|u| match u {
+        let given = |g: &IndexDef| {
+            c.gsi_updates.iter().find_map(|u| match u {
                 GsiUpdate::Update {
                     name,
                     throughput: Some(t),
                 } if name == &g.name => Some(*t),
                 _ => None,
-            });
-            match given {
-                Some((r, w)) => g.throughput = Some(Throughput::new(r, w)),
-                None => {
-                    return Err(ApiError::invalid_parameter(format!(
-                        "ProvisionedThroughput must be specified for index: {}",
-                        g.name
-                    )))
-                }
-            }
+            })
+        };
+        let lacking: Vec<&str> = def
+            .gsis
+            .iter()
+            .filter(|g| given(g).is_none())
+            .map(|g| g.name.as_str())
+            .collect();
+        if !lacking.is_empty() {
+            return Err(ApiError::invalid_parameter(format!(
+                "ProvisionedThroughput must be specified for index: {}",
+                lacking.join(",")
+            )));
+        }
+        let capacities: Vec<Option<(i64, i64)>> = def.gsis.iter().map(given).collect();
+        for (g, t) in def.gsis.iter_mut().zip(capacities) {
+            g.throughput = t.map(|(r, w)| Throughput::new(r, w));
         }
     }
     def.billing = target_billing;
 
     if let Some((enabled, view)) = c.stream {
-        let view = parse::stream_view(enabled, view)?;
+        let view = parse::stream_view(enabled, view, false)?;
         match (view, &def.stream) {
             (Some(_), Some(_)) => {
                 return Err(ApiError::validation(format!(
@@ -302,7 +318,7 @@ fn apply(def: &mut TableDef, c: Changes, now: i64) -> ApiResult<()> {
             }
             (None, None) => {
                 return Err(ApiError::validation(format!(
-                    "Table already has stream disabled: TableName: {}",
+                    "Table has no stream to disable: TableName: {}",
                     def.name
                 )))
             }
@@ -318,13 +334,12 @@ fn apply(def: &mut TableDef, c: Changes, now: i64) -> ApiResult<()> {
         }
     }
     if let Some((enabled, kind, key)) = c.sse {
-        def.sse = match enabled {
-            Some(false) => None,
-            _ => Some(Sse {
-                sse_type: kind.unwrap_or_else(|| "KMS".into()),
-                kms_key: key,
-            }),
-        };
+        if enabled == Some(false) && def.sse.is_none() && kind.is_none() && key.is_none() {
+            return Err(ApiError::invalid_parameter(
+                "Table is already encrypted by default",
+            ));
+        }
+        def.sse = parse::sse_def(enabled, kind, key)?;
     }
     if let Some(class) = c.table_class {
         def.table_class = Some(class);
@@ -334,9 +349,11 @@ fn apply(def: &mut TableDef, c: Changes, now: i64) -> ApiResult<()> {
     }
     if let Some(o) = c.on_demand {
         if target_billing == BillingMode::Provisioned {
-            return Err(ApiError::invalid_parameter(
-                "OnDemandThroughput cannot be specified when BillingMode is PROVISIONED",
-            ));
+            if let Some(member) = super::create::on_demand_member(&o) {
+                return Err(ApiError::invalid_parameter(format!(
+                    "{member} for OnDemandThroughput cannot be specified when the table BillingMode is PROVISIONED"
+                )));
+            }
         }
         def.on_demand = Some(o);
     }
@@ -362,10 +379,9 @@ fn apply_gsi_updates(
         match update {
             GsiUpdate::Create(ix) => {
                 if def.index(&ix.name).is_some() {
-                    return Err(ApiError::validation(format!(
-                        "One or more parameter values were invalid: Index with name: {} already exists",
-                        ix.name
-                    )));
+                    return Err(ApiError::validation(
+                        "Attempting to create an index which already exists",
+                    ));
                 }
                 for key in ix.keys.names() {
                     let declared = attrs
@@ -378,10 +394,16 @@ fn apply_gsi_updates(
                             return Err(ApiError::invalid_parameter(format!(
                                 "Cannot change the type of attribute {key} from {e} to {d}"
                             )))
+                        }                        (None, None) if attrs.is_empty() => {
+                            return Err(ApiError::invalid_parameter(format!(
+                                "AttributeDefinitions is not specified for index: {}",
+                                ix.name
+                            )))
                         }
                         (None, None) => {
                             return Err(ApiError::invalid_parameter(format!(
-                                "Global Secondary Index key attribute {key} is not defined in AttributeDefinitions"
+                                "Some index key attributes are not defined in AttributeDefinitions. Keys: [{key}], AttributeDefinitions: [{}]",
+                                attrs.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
                             )))
                         }
                         _ => {}
@@ -389,9 +411,8 @@ fn apply_gsi_updates(
                 }
                 let mut ix = *ix;
                 match (def.billing, &ix.throughput) {
-                    (BillingMode::Provisioned, None) => {
-                        return Err(ApiError::invalid_parameter(format!(
-                            "ProvisionedThroughput must be specified for index: {}",
+                    (BillingMode::Provisioned, None) => {                        return Err(ApiError::invalid_parameter(format!(
+                            "ProvisionedThroughput is not specified for index: {}",
                             ix.name
                         )))
                     }
@@ -414,8 +435,9 @@ fn apply_gsi_updates(
                     }
                 }
                 if def.gsis.len() >= 20 {
-                    return Err(ApiError::invalid_parameter(
-                        "GlobalSecondaryIndex count exceeds the per-table limit of 20",
+                    return Err(ApiError::new(
+                        ErrorCode::LimitExceededException,
+                        "Subscriber limit exceeded: Number of global secondary indexes exceeds per-table limit of 20",
                     ));
                 }
                 def.gsis.push(ix);
@@ -424,7 +446,7 @@ fn apply_gsi_updates(
                 let billing = def.billing;
                 let Some(g) = def.gsis.iter_mut().find(|g| g.name == name) else {
                     return Err(ApiError::resource_not_found(format!(
-                        "Requested resource not found: Index: {name} not found for table: {}",
+                        "Requested resource not found: Index {name} for table {}",
                         def.name
                     )));
                 };
@@ -437,7 +459,7 @@ fn apply_gsi_updates(
                 def.gsis.retain(|g| g.name != name);
                 if def.gsis.len() == before {
                     return Err(ApiError::resource_not_found(format!(
-                        "Requested resource not found: Index: {name} not found for table: {}",
+                        "Requested resource not found: Index {name} for table {}",
                         def.name
                     )));
                 }

@@ -1,0 +1,44 @@
+//! Every metric name daxlite exports, and the one Prometheus recorder behind `GET /metrics`.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+/// Requests answered, by operation and HTTP status class.
+pub const REQUESTS: &str = "daxlite_requests";
+/// Requests answered with a 4xx.
+pub const ERROR_REQUESTS: &str = "daxlite_error_requests";
+/// Requests answered with a 5xx.
+pub const FAULT_REQUESTS: &str = "daxlite_fault_requests";
+/// Request duration in seconds, by operation and outcome.
+pub const REQUEST_DURATION: &str = "daxlite_request_duration_seconds";
+/// Open client connections.
+pub const CLIENT_CONNECTIONS: &str = "daxlite_client_connections";
+
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// Installs the process-wide Prometheus recorder once and returns its handle.
+pub fn prometheus() -> Option<PrometheusHandle> {
+    HANDLE
+        .get_or_init(|| match PrometheusBuilder::new().install_recorder() {
+            Ok(handle) => Some(handle),
+            Err(e) => {
+                tracing::warn!(error = %e, "metrics recorder not installed");
+                None
+            }
+        })
+        .clone()
+}
+
+/// Counts one answered request and records its duration.
+pub fn request_done(op: &'static str, status: u16, started: Instant, outcome: &'static str) {
+    metrics::counter!(REQUESTS, "operation" => op).increment(1);
+    if (400..500).contains(&status) {
+        metrics::counter!(ERROR_REQUESTS, "operation" => op).increment(1);
+    } else if status >= 500 {
+        metrics::counter!(FAULT_REQUESTS, "operation" => op).increment(1);
+    }
+    metrics::histogram!(REQUEST_DURATION, "operation" => op, "outcome" => outcome)
+        .record(started.elapsed().as_secs_f64());
+}

@@ -1,0 +1,100 @@
+//! The server loop: accepts connections (HTTP/1.1 keep-alive and h2), hands each request
+//! to the [`Service`], and shuts down gracefully — stop accepting, drain in-flight
+//! requests, then close the upstream (which stops the engine cleanly).
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::metrics as m;
+use crate::service::Service;
+use crate::upstream::Upstream;
+
+/// How long shutdown waits for in-flight requests.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A running server: its address, and the means to stop it.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// Stops accepting, drains, closes the upstream, and waits for all of it.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+
+    /// Waits until the server stops (after [`RunningServer::stopper`] was used).
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+
+    /// A handle that asks the server to stop.
+    pub fn stopper(&self) -> watch::Sender<bool> {
+        self.stop.clone()
+    }
+}
+
+/// Serves `service` on `listener` until told to stop.
+pub fn serve<U: Upstream>(listener: TcpListener, service: Arc<Service<U>>) -> RunningServer {
+    let addr = listener
+        .local_addr()
+        .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
+    let (stop, mut stopped) = watch::channel(false);
+    let task = tokio::spawn(async move {
+        let builder = Builder::new(TokioExecutor::new());
+        let graceful = GracefulShutdown::new();
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let (stream, _) = match accepted {
+                        Ok(conn) => conn,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "accept failed");
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                            continue;
+                        }
+                    };
+                    let _ = stream.set_nodelay(true);
+                    let svc = service.clone();
+                    let handler = service_fn(move |req| {
+                        let svc = svc.clone();
+                        async move { Ok::<_, Infallible>(svc.handle(req).await) }
+                    });
+                    let conn = builder.serve_connection(TokioIo::new(stream), handler).into_owned();
+                    let conn = graceful.watch(conn);
+                    tokio::spawn(async move {
+                        metrics::gauge!(m::CLIENT_CONNECTIONS).increment(1.0);
+                        if let Err(e) = conn.await {
+                            tracing::debug!(error = %e, "connection ended with an error");
+                        }
+                        metrics::gauge!(m::CLIENT_CONNECTIONS).decrement(1.0);
+                    });
+                }
+                _ = stopped.changed() => break,
+            }
+        }
+        drop(listener);
+        if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some connections were still open after the drain timeout");
+        }
+        service.upstream().close();
+        tracing::info!("daxlite stopped");
+    });
+    RunningServer { addr, stop, task }
+}

@@ -91,25 +91,21 @@ fn load(cli: &Cli) -> Result<daxlite::Config, String> {
         .validate()
 }
 
-async fn stop_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Installs the SIGTERM and Ctrl-C handlers now (before the banner, so a supervisor that
+/// signals as soon as it sees the banner is handled) and resolves when one fires.
+fn stop_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {},
-            _ = term.recv() => {},
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        if let Some(mut term) = term {
+            tokio::select! {
+                _ = ctrl_c => {},
+                _ = term.recv() => {},
+            }
+            return;
         }
-    }
-    #[cfg(not(unix))]
-    {
         let _ = ctrl_c.await;
     }
 }
@@ -138,6 +134,7 @@ fn main() -> std::process::ExitCode {
         }
     };
     runtime.block_on(async move {
+        let stopping = stop_signal();
         let server = match daxlite::start(&config).await {
             Ok(s) => s,
             Err(e) => {
@@ -155,7 +152,7 @@ fn main() -> std::process::ExitCode {
         );
         let stopper = server.stopper();
         tokio::spawn(async move {
-            stop_signal().await;
+            stopping.await;
             tracing::info!("stopping: draining requests");
             let _ = stopper.send(true);
         });

@@ -1,1 +1,211 @@
+//! The end-to-end test harness: starts the real daxlite server on an ephemeral loopback
+//! port and hands out `aws-sdk-dynamodb` clients (and a raw HTTP helper) pointed at it —
+//! exactly how users reach daxlite.
 
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_dynamodb::Client;
+use daxlite::{Config, RunningServer};
+use daxlite_engine::clock::{Clock, ManualClock};
+use daxlite_engine::{Backend, Engine, EngineConfig};
+
+/// A daxlite server for one test; stops when dropped or when `stop` is awaited.
+pub struct TestServer {
+    pub url: String,
+    pub addr: std::net::SocketAddr,
+    server: Option<RunningServer>,
+}
+
+impl TestServer {
+    /// An in-memory server with default settings.
+    pub async fn start() -> TestServer {
+        Self::start_with(Config::ephemeral(), None).await
+    }
+
+    /// A server over `config`, optionally with a manual clock for the engine.
+    pub async fn start_with(config: Config, clock: Option<ManualClock>) -> TestServer {
+        let clock: Arc<dyn Clock> = match clock {
+            Some(c) => Arc::new(c),
+            None => Arc::new(daxlite_engine::clock::SystemClock),
+        };
+        let engine = Engine::open_with_clock(config.engine.clone(), clock)
+            .unwrap_or_else(|e| panic!("engine: {e}"));
+        let server = daxlite::start_with_engine(&config, engine)
+            .await
+            .unwrap_or_else(|e| panic!("server: {e}"));
+        let addr = server.addr;
+        TestServer {
+            url: format!("http://{addr}"),
+            addr,
+            server: Some(server),
+        }
+    }
+
+    /// A server keeping its data in `dir`.
+    pub async fn start_on_disk(dir: &std::path::Path) -> TestServer {
+        let mut config = Config::ephemeral();
+        config.engine.backend = Backend::Dir(dir.to_path_buf());
+        Self::start_with(config, None).await
+    }
+
+    /// A server whose engine uses `engine` settings (delays, region) and a manual clock.
+    pub async fn start_with_engine_config(engine: EngineConfig, clock: ManualClock) -> TestServer {
+        let mut config = Config::ephemeral();
+        config.engine = engine;
+        Self::start_with(config, Some(clock)).await
+    }
+
+    pub fn client(&self) -> Client {
+        client_for(&self.url)
+    }
+
+    /// Stops the server gracefully and waits until the engine closed.
+    pub async fn stop(mut self) {
+        if let Some(s) = self.server.take() {
+            s.shutdown().await;
+        }
+    }
+}
+
+/// An SDK client for any endpoint, with fixed test credentials and no retries (so a test
+/// sees every error the server gives).
+pub fn client_for(url: &str) -> Client {
+    let http = aws_smithy_http_client::Builder::new().build_http();
+    let conf = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(
+            "AKIDTEST",
+            "secret",
+            None,
+            None,
+            "daxlite-tests",
+        ))
+        .endpoint_url(url)
+        .http_client(http)
+        .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
+        .build();
+    Client::from_conf(conf)
+}
+
+/// A table name unique within the process.
+pub fn unique_name(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!("{prefix}-{}", N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// The `__type` suffix and message of an SDK error, for exact assertions.
+pub fn error_parts<E, R>(err: &aws_sdk_dynamodb::error::SdkError<E, R>) -> (String, String)
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    let meta = err.as_service_error().map(|e| {
+        (
+            e.code().unwrap_or("").to_string(),
+            e.message().unwrap_or("").to_string(),
+        )
+    });
+    meta.unwrap_or_else(|| ("<not a service error>".to_string(), format!("{err:?}")))
+}
+
+/// A raw HTTP answer.
+pub struct RawReply {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl RawReply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// A well-formed (unverified) SigV4 Authorization header for raw requests.
+pub const AUTH: &str = "AWS4-HMAC-SHA256 Credential=AKIDTEST/20240101/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date, Signature=0000";
+
+/// Sends one raw HTTP request (method, headers, body) and reads the whole answer.
+pub async fn raw(
+    addr: std::net::SocketAddr,
+    method: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> RawReply {
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::rt::TokioIo;
+    let stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .unwrap_or_else(|e| panic!("connect: {e}"));
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap_or_else(|e| panic!("handshake: {e}"));
+    tokio::spawn(conn);
+    let mut req = http::Request::builder()
+        .method(method)
+        .uri("/")
+        .header("host", addr.to_string());
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let req = req
+        .body(Full::new(bytes::Bytes::from(body)))
+        .unwrap_or_else(|e| panic!("request: {e}"));
+    let resp = sender
+        .send_request(req)
+        .await
+        .unwrap_or_else(|e| panic!("send: {e}"));
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes().to_vec())
+        .unwrap_or_default();
+    RawReply {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// A raw DynamoDB call: POST with the JSON 1.0 content type, a target and a valid-looking signature.
+pub async fn call(addr: std::net::SocketAddr, target: &str, body: &str) -> RawReply {
+    raw(
+        addr,
+        "POST",
+        &[
+            ("content-type", "application/x-amz-json-1.0"),
+            ("x-amz-target", target),
+            ("authorization", AUTH),
+            ("x-amz-date", "20240101T000000Z"),
+        ],
+        body.as_bytes().to_vec(),
+    )
+    .await
+}
+
+/// Asserts a raw reply is the DynamoDB error `type_suffix` with `message` (None: no message).
+pub fn assert_error(reply: &RawReply, status: u16, type_name: &str, message: Option<&str>) {
+    let v = reply.json();
+    assert_eq!(reply.status, status, "status; body {}", reply.text());
+    assert_eq!(
+        v["__type"].as_str(),
+        Some(type_name),
+        "type; body {}",
+        reply.text()
+    );
+    assert_eq!(
+        v["message"].as_str(),
+        message,
+        "message; body {}",
+        reply.text()
+    );
+}

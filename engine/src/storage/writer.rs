@@ -20,6 +20,7 @@ const MAX_GROUP: usize = 512;
 #[derive(Clone)]
 pub struct Writer {
     queue: Arc<Mutex<Option<Sender<Job>>>>,
+    thread: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
 }
 
 impl Writer {
@@ -28,12 +29,14 @@ impl Writer {
         let spawned = std::thread::Builder::new()
             .name("daxlite-writer".into())
             .spawn(move || run(db, rx, durable));
-        if let Err(e) = spawned {
-            tracing::error!(error = %e, "cannot start the writer thread");
-        }
-        Writer {
-            queue: Arc::new(Mutex::new(Some(tx))),
-        }
+        let thread = match spawned {
+            Ok(handle) => Some(handle),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start the writer thread");
+                None
+            }
+        };
+        Writer { queue: Arc::new(Mutex::new(Some(tx))), thread: Arc::new(Mutex::new(thread)) }
     }
 
     pub(super) async fn submit<R, F>(&self, f: F) -> ApiResult<R>
@@ -67,9 +70,15 @@ impl Writer {
             .unwrap_or_else(|_| Err(ApiError::internal("Internal server error")))
     }
 
+    /// Closes the queue, lets the writer commit what it already took, and waits for it,
+    /// so the database file is released when this returns.
     pub(super) fn stop(&self) {
         if let Ok(mut guard) = self.queue.lock() {
             guard.take();
+        }
+        let handle = self.thread.lock().ok().and_then(|mut t| t.take());
+        if let Some(handle) = handle {
+            let _ = handle.join();
         }
     }
 }

@@ -216,7 +216,7 @@ pub async fn create_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
         Some((enabled, kind, key)) => parse::sse_def(enabled, kind, key)?,
         None => None,
     };
-    super::tags::validate_create_tags(&tags)?;
+    let tags = super::tags::validate_create_tags(tags)?;
     if billing == BillingMode::Provisioned {
         if let Some(member) = on_demand.as_ref().and_then(on_demand_member) {
             return Err(ApiError::invalid_parameter(format!(

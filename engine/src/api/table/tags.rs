@@ -16,45 +16,71 @@ pub fn parse_tags(
     list: Option<&[Obj<'_>]>,
     path: &str,
     v: &mut Violations,
-) -> ApiResult<Vec<(String, String)>> {
+) -> ApiResult<Vec<(String, Option<String>)>> {
     let Some(list) = list else {
         return Ok(Vec::new());
     };
-    let mut out: Vec<(String, String)> = Vec::with_capacity(list.len());
+    let mut out: Vec<(String, Option<String>)> = Vec::with_capacity(list.len());
     for (i, tag) in list.iter().enumerate() {
         let p = format!("{path}.{}.member", i + 1);
         let key = tag.str("Key")?;
         let value = tag.str("Value")?;
-        match key {
-            None => v.not_null(&format!("{p}.key")),
-            Some(k) => v.length(k, &format!("{p}.key"), 1, 128),
-        }
-        match value {
-            None => v.not_null(&format!("{p}.value")),
-            Some(val) => v.length(val, &format!("{p}.value"), 0, 256),
+        if key.is_none() {
+            v.not_null(&format!("{p}.key"));
         }
         out.push((
             key.unwrap_or_default().to_string(),
-            value.unwrap_or_default().to_string(),
+            value.map(str::to_string),
         ));
     }
     Ok(out)
 }
 
-fn check_tag_semantics(tags: &[(String, String)]) -> ApiResult<()> {
-    for (i, (k, _)) in tags.iter().enumerate() {
+/// The characters AWS allows in tag keys and values.
+fn tag_chars_ok(s: &str) -> bool {
+    s.chars()
+        .all(|c| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c))
+}
+
+/// DynamoDB's tag rules, each with its own sentence; returns the tags as stored.
+fn check_tag_semantics(tags: Vec<(String, Option<String>)>) -> ApiResult<Vec<(String, String)>> {
+    let mut out: Vec<(String, String)> = Vec::with_capacity(tags.len());
+    for (k, value) in tags {
         if k.starts_with("aws:") {
-            return Err(ApiError::validation(
-                "One or more parameter values were invalid: Tag key cannot start with aws:",
-            ));
+            return Err(ApiError::validation(format!(
+                "Tag Key cannot be prefixed with aws:, Key: {k}"
+            )));
         }
-        if tags.iter().skip(i + 1).any(|(other, _)| other == k) {
-            return Err(ApiError::validation(
-                "One or more parameter values were invalid: Duplicate tag keys found",
-            ));
+        if k.is_empty() || k.chars().count() > 128 || !tag_chars_ok(&k) {
+            return Err(ApiError::validation(format!(
+                "The Tag Key provided is invalid, Key: {k}"
+            )));
         }
+        let value = match value {
+            Some(v) if v.chars().count() <= 256 && tag_chars_ok(&v) => v,
+            Some(v) => {
+                return Err(ApiError::validation(format!(
+                    "The Tag Value provided is invalid, Value: {v}"
+                )))
+            }
+            None => {
+                return Err(ApiError::validation(
+                    "The Tag Value provided is invalid, Value: null",
+                ))
+            }
+        };
+        if out.iter().any(|(other, _)| *other == k) {
+            return Err(ApiError::validation(format!(
+                "Duplicate Tag Keys provided as input: Duplicate Tag Key found {k}"
+            )));
+        }
+        out.push((k, value));
     }
-    Ok(())
+    Ok(out)
+}
+
+fn too_many_tags() -> ApiError {
+    ApiError::validation("Number of Tags exceed the current limit for the provided ResourceArn")
 }
 
 /// Finds the table an ARN names, with DynamoDB's errors for malformed and unknown ARNs.
@@ -97,7 +123,7 @@ pub async fn tag_resource(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
     }
     let tags = parse_tags(list.as_deref(), "tags", &mut v)?;
     v.finish()?;
-    check_tag_semantics(&tags)?;
+    let tags = check_tag_semantics(tags)?;
     let arn = arn.unwrap_or_default().to_string();
     let name = table_from_arn(ctx, &arn)?.to_string();
     let now = ctx.now_ms();
@@ -117,10 +143,7 @@ pub async fn tag_resource(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
                 }
             }
             if def.tags.len() > MAX_TAGS {
-                return Err(ApiError::new(
-                    crate::wire::ErrorCode::LimitExceededException,
-                    format!("The number of tags for the resource exceeds the limit of {MAX_TAGS}"),
-                ));
+                return Err(too_many_tags());
             }
             catalog::save(txn, &def)
         })
@@ -185,14 +208,13 @@ pub async fn list_tags_of_resource(ctx: &Ctx, body: &Map<String, Value>) -> ApiR
         .collect();
     Ok(json!({ "Tags": tags }))
 }
-
 /// Checks CreateTable's tags once their shape passed.
-pub fn validate_create_tags(tags: &[(String, String)]) -> ApiResult<()> {
-    check_tag_semantics(tags)?;
+pub fn validate_create_tags(
+    tags: Vec<(String, Option<String>)>,
+) -> ApiResult<Vec<(String, String)>> {
+    let tags = check_tag_semantics(tags)?;
     if tags.len() > MAX_TAGS {
-        return Err(ApiError::validation(format!(
-            "One or more parameter values were invalid: The number of tags exceeds the limit of {MAX_TAGS}"
-        )));
+        return Err(too_many_tags());
     }
-    Ok(())
+    Ok(tags)
 }

@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod clock;
 pub mod config;
 mod engine;
+pub mod keys;
 pub mod model;
 pub mod storage;
 pub mod wire;

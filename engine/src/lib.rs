@@ -2,4 +2,5 @@
 //! (`wire`), the data model (`model`), expressions (`expr`), storage on redb (`storage`)
 //! and the operations (`api`), driven through [`Engine`].
 
+pub mod expr;
 pub mod wire;

@@ -3,4 +3,5 @@
 //! and the operations (`api`), driven through [`Engine`].
 
 pub mod expr;
+pub mod model;
 pub mod wire;

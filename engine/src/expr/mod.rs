@@ -19,6 +19,7 @@
 //! Projection) so the first error reported is the one DynamoDB reports.
 
 pub mod ast;
+pub mod eval;
 pub mod lexer;
 pub mod parser;
 pub mod printer;

@@ -13,7 +13,7 @@ use crate::expr::ast::{
 };
 use crate::expr::Clause;
 use crate::model::value::{decode_value, Deferred};
-use crate::model::{AttributeValue, Item};
+use crate::model::AttributeValue;
 use crate::wire::shape::{Obj, Violations};
 use crate::wire::{ApiError, ApiResult};
 
@@ -402,12 +402,4 @@ pub fn attributes_to_get(names: &[&str]) -> ApiResult<Projection> {
     Ok(Projection {
         paths: names.iter().map(|n| path(n)).collect(),
     })
-}
-
-/// The item restricted to the named top-level attributes.
-pub fn only_attributes(item: &Item, names: &[String]) -> Item {
-    item.iter()
-        .filter(|(k, _)| names.contains(k))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
 }

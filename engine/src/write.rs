@@ -151,7 +151,11 @@ pub fn apply(txn: &WriteTransaction, now_ms: i64, spec: WriteSpec) -> ApiResult<
 /// The table must still be the one the request looked up, and usable by the data plane.
 fn check_live(txn: &WriteTransaction, table: &TableDef, now_ms: i64) -> ApiResult<()> {
     let live = catalog::load_for_write(txn, &table.name)?.is_some_and(|d| {
-        d.id == table.id && matches!(d.status(now_ms), TableStatus::Active | TableStatus::Updating)
+        d.id == table.id
+            && matches!(
+                d.status(now_ms),
+                TableStatus::Active | TableStatus::Updating
+            )
     });
     if live {
         Ok(())

@@ -63,7 +63,9 @@ fn item(pairs: &[(&str, AttributeValue)]) -> Item {
         .collect()
 }
 fn msg(r: ApiResult<PrimaryKey>) -> String {
-    r.err().and_then(|e| e.message().map(str::to_string)).unwrap_or_default()
+    r.err()
+        .and_then(|e| e.message().map(str::to_string))
+        .unwrap_or_default()
 }
 
 #[test]

@@ -4,8 +4,8 @@
 use serde_json::{Map, Value};
 
 use super::params::{
-    attribute_map, check_enum, ExprParams, CAPACITY_ENUM, CONDITIONAL_OPERATOR_ENUM,
-    METRICS_ENUM, ON_FAILURE_ENUM, RETURN_VALUES_ENUM,
+    attribute_map, check_enum, ExprParams, CAPACITY_ENUM, CONDITIONAL_OPERATOR_ENUM, METRICS_ENUM,
+    ON_FAILURE_ENUM, RETURN_VALUES_ENUM,
 };
 use super::{legacy, respond, Condition, WriteCommon};
 use crate::api::Ctx;
@@ -39,10 +39,20 @@ pub async fn delete_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Valu
     if key.is_none() {
         env.not_null("key");
     }
-    check_enum(&mut env, operator, "conditionalOperator", CONDITIONAL_OPERATOR_ENUM);
+    check_enum(
+        &mut env,
+        operator,
+        "conditionalOperator",
+        CONDITIONAL_OPERATOR_ENUM,
+    );
     env.append(v);
     check_enum(&mut env, return_values, "returnValues", RETURN_VALUES_ENUM);
-    check_enum(&mut env, metrics, "returnItemCollectionMetrics", METRICS_ENUM);
+    check_enum(
+        &mut env,
+        metrics,
+        "returnItemCollectionMetrics",
+        METRICS_ENUM,
+    );
     check_enum(
         &mut env,
         on_failure,

@@ -63,7 +63,10 @@ pub async fn get_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Vec<u8>
         &[],
     )?;
     deferred.into_result()?;
-    let legacy_projection = to_get.as_deref().map(legacy::attributes_to_get).transpose()?;
+    let legacy_projection = to_get
+        .as_deref()
+        .map(legacy::attributes_to_get)
+        .transpose()?;
     let mut resolver = params.resolver()?;
     let projection: Option<Projection> = match projection_src {
         Some(src) => Some(resolver.projection_expr(src)?),

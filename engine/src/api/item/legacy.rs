@@ -316,7 +316,9 @@ pub fn check_attribute_updates(updates: &[AttributeUpdate]) -> ApiResult<()> {
                     v.type_name()
                 )))
             }
-            (Some(v), "ADD") if !(is_set(v) || matches!(v, AttributeValue::N(_) | AttributeValue::L(_))) => {
+            (Some(v), "ADD")
+                if !(is_set(v) || matches!(v, AttributeValue::N(_) | AttributeValue::L(_))) =>
+            {
                 return Err(invalid(format!(
                     "ADD action is not supported for the type {}",
                     v.type_name()
@@ -341,7 +343,8 @@ pub fn updates_to_ast(updates: &[AttributeUpdate], values: &mut LegacyValues) ->
     let (mut set, mut remove, mut add, mut delete) = (vec![], vec![], vec![], vec![]);
     for u in updates {
         let p = path(&u.attr);
-        let value_ref = |values: &mut LegacyValues, v: &AttributeValue| match values.add(v.clone()) {
+        let value_ref = |values: &mut LegacyValues, v: &AttributeValue| match values.add(v.clone())
+        {
             Operand::Value(r) => r,
             _ => ValueRef {
                 name: String::new(),
@@ -357,7 +360,8 @@ pub fn updates_to_ast(updates: &[AttributeUpdate], values: &mut LegacyValues) ->
             ("ADD", Some(v @ AttributeValue::L(_))) => {
                 let empty = values.add(AttributeValue::L(vec![]));
                 let value = values.add(v.clone());
-                let current = Operand::Call(call("if_not_exists", vec![Operand::Path(p.clone()), empty]));
+                let current =
+                    Operand::Call(call("if_not_exists", vec![Operand::Path(p.clone()), empty]));
                 set.push(SetAction {
                     path: p,
                     value: Operand::Call(call("list_append", vec![current, value])),
@@ -394,9 +398,7 @@ pub fn updates_to_ast(updates: &[AttributeUpdate], values: &mut LegacyValues) ->
 pub fn attributes_to_get(names: &[&str]) -> ApiResult<Projection> {
     for (i, n) in names.iter().enumerate() {
         if names[..i].contains(n) {
-            return Err(invalid(format!(
-                "Duplicate value in attribute name: {n}"
-            )));
+            return Err(invalid(format!("Duplicate value in attribute name: {n}")));
         }
     }
     Ok(Projection {

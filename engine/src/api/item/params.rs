@@ -21,7 +21,8 @@ pub enum CapacityMode {
 }
 
 pub const CAPACITY_ENUM: &[&str] = &["INDEXES", "TOTAL", "NONE"];
-pub const RETURN_VALUES_ENUM: &[&str] = &["ALL_NEW", "UPDATED_OLD", "ALL_OLD", "NONE", "UPDATED_NEW"];
+pub const RETURN_VALUES_ENUM: &[&str] =
+    &["ALL_NEW", "UPDATED_OLD", "ALL_OLD", "NONE", "UPDATED_NEW"];
 pub const METRICS_ENUM: &[&str] = &["SIZE", "NONE"];
 pub const ON_FAILURE_ENUM: &[&str] = &["ALL_OLD", "NONE"];
 pub const CONDITIONAL_OPERATOR_ENUM: &[&str] = &["OR", "AND"];
@@ -138,9 +139,7 @@ impl ExprParams {
                 "ExpressionAttributeNames can only be specified when using expressions",
             ));
         }
-        let value_used = exprs
-            .iter()
-            .any(|(n, p)| *p && value_exprs.contains(n));
+        let value_used = exprs.iter().any(|(n, p)| *p && value_exprs.contains(n));
         if !value_exprs.is_empty() && self.values.is_some() && !value_used {
             let verb = if value_exprs.len() > 1 { "are" } else { "is" };
             return Err(ApiError::validation(format!(

@@ -16,7 +16,11 @@ const RNF: &str = "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException";
 
 async fn engine() -> Engine {
     let e = Engine::open(EngineConfig::default()).unwrap();
-    for (name, range, gsi) in [("hash", None, false), ("range", Some("N"), false), ("idx", None, true)] {
+    for (name, range, gsi) in [
+        ("hash", None, false),
+        ("range", Some("N"), false),
+        ("idx", None, true),
+    ] {
         let mut attrs = vec![json!({"AttributeName": "pk", "AttributeType": "S"})];
         let mut keys = vec![json!({"AttributeName": "pk", "KeyType": "HASH"})];
         if let Some(t) = range {
@@ -44,7 +48,11 @@ async fn call(e: &Engine, op: Operation, body: Value) -> Result<Value, (String, 
         Ok(bytes) => Ok(serde_json::from_slice(&bytes).unwrap()),
         Err(err) => {
             let full: Value = serde_json::from_slice(&err.to_body()).unwrap();
-            Err((err.type_name(), err.message().unwrap_or_default().to_string(), full))
+            Err((
+                err.type_name(),
+                err.message().unwrap_or_default().to_string(),
+                full,
+            ))
         }
     }
 }
@@ -62,23 +70,52 @@ async fn err(e: &Engine, op: Operation, body: Value) -> (String, String) {
     }
 }
 
-use Operation::{DeleteItem as Del, DescribeTable, GetItem as Get, PutItem as Put, UpdateItem as Upd};
+use Operation::{
+    DeleteItem as Del, DescribeTable, GetItem as Get, PutItem as Put, UpdateItem as Upd,
+};
 
 #[tokio::test]
 async fn put_then_get_returns_the_item_and_missing_items_answer_empty() {
     let e = engine().await;
-    let item = json!({"pk": {"S": "a"}, "n": {"N": "1.50"}, "l": {"L": [{"S": ""}, {"NULL": true}]}});
-    assert_eq!(ok(&e, Put, json!({"TableName": "hash", "Item": item})).await, json!({}));
-    let got = ok(&e, Get, json!({"TableName": "hash", "Key": {"pk": {"S": "a"}}})).await;
+    let item =
+        json!({"pk": {"S": "a"}, "n": {"N": "1.50"}, "l": {"L": [{"S": ""}, {"NULL": true}]}});
+    assert_eq!(
+        ok(&e, Put, json!({"TableName": "hash", "Item": item})).await,
+        json!({})
+    );
+    let got = ok(
+        &e,
+        Get,
+        json!({"TableName": "hash", "Key": {"pk": {"S": "a"}}}),
+    )
+    .await;
     assert_eq!(got["Item"]["n"], json!({"N": "1.5"}));
     assert_eq!(got["Item"]["l"], item["l"]);
-    let none = ok(&e, Get, json!({"TableName": "hash", "Key": {"pk": {"S": "b"}}})).await;
+    let none = ok(
+        &e,
+        Get,
+        json!({"TableName": "hash", "Key": {"pk": {"S": "b"}}}),
+    )
+    .await;
     assert_eq!(none, json!({}));
     // Projections, expression and legacy.
-    let p = ok(&e, Get, json!({"TableName": "hash", "Key": {"pk": {"S": "a"}},
-        "ProjectionExpression": "#n, l[1]", "ExpressionAttributeNames": {"#n": "n"}})).await;
-    assert_eq!(p["Item"], json!({"n": {"N": "1.5"}, "l": {"L": [{"NULL": true}]}}));
-    let p = ok(&e, Get, json!({"TableName": "hash", "Key": {"pk": {"S": "a"}}, "AttributesToGet": ["pk"]})).await;
+    let p = ok(
+        &e,
+        Get,
+        json!({"TableName": "hash", "Key": {"pk": {"S": "a"}},
+        "ProjectionExpression": "#n, l[1]", "ExpressionAttributeNames": {"#n": "n"}}),
+    )
+    .await;
+    assert_eq!(
+        p["Item"],
+        json!({"n": {"N": "1.5"}, "l": {"L": [{"NULL": true}]}})
+    );
+    let p = ok(
+        &e,
+        Get,
+        json!({"TableName": "hash", "Key": {"pk": {"S": "a"}}, "AttributesToGet": ["pk"]}),
+    )
+    .await;
     assert_eq!(p["Item"], json!({"pk": {"S": "a"}}));
 }
 
@@ -86,24 +123,63 @@ async fn put_then_get_returns_the_item_and_missing_items_answer_empty() {
 async fn consumed_capacity_is_computed_as_dynamodb_does() {
     let e = engine().await;
     let big = "x".repeat(5000);
-    let r = ok(&e, Put, json!({"TableName": "hash", "Item": {"pk": {"S": "a"}, "d": {"S": big}},
-        "ReturnConsumedCapacity": "TOTAL"})).await;
-    assert_eq!(r["ConsumedCapacity"], json!({"TableName": "hash", "CapacityUnits": 5.0}));
-    let r = ok(&e, Get, json!({"TableName": "hash", "Key": {"pk": {"S": "a"}},
-        "ReturnConsumedCapacity": "INDEXES"})).await;
-    assert_eq!(r["ConsumedCapacity"], json!({"TableName": "hash", "CapacityUnits": 1.0, "Table": {"CapacityUnits": 1.0}}));
-    let r = ok(&e, Get, json!({"TableName": "hash", "Key": {"pk": {"S": "a"}}, "ConsistentRead": true,
-        "ReturnConsumedCapacity": "TOTAL"})).await;
+    let r = ok(
+        &e,
+        Put,
+        json!({"TableName": "hash", "Item": {"pk": {"S": "a"}, "d": {"S": big}},
+        "ReturnConsumedCapacity": "TOTAL"}),
+    )
+    .await;
+    assert_eq!(
+        r["ConsumedCapacity"],
+        json!({"TableName": "hash", "CapacityUnits": 5.0})
+    );
+    let r = ok(
+        &e,
+        Get,
+        json!({"TableName": "hash", "Key": {"pk": {"S": "a"}},
+        "ReturnConsumedCapacity": "INDEXES"}),
+    )
+    .await;
+    assert_eq!(
+        r["ConsumedCapacity"],
+        json!({"TableName": "hash", "CapacityUnits": 1.0, "Table": {"CapacityUnits": 1.0}})
+    );
+    let r = ok(
+        &e,
+        Get,
+        json!({"TableName": "hash", "Key": {"pk": {"S": "a"}}, "ConsistentRead": true,
+        "ReturnConsumedCapacity": "TOTAL"}),
+    )
+    .await;
     assert_eq!(r["ConsumedCapacity"]["CapacityUnits"], json!(2.0));
-    let r = ok(&e, Get, json!({"TableName": "hash", "Key": {"pk": {"S": "zz"}},
-        "ReturnConsumedCapacity": "TOTAL"})).await;
-    assert_eq!(r, json!({"ConsumedCapacity": {"TableName": "hash", "CapacityUnits": 0.5}}));
+    let r = ok(
+        &e,
+        Get,
+        json!({"TableName": "hash", "Key": {"pk": {"S": "zz"}},
+        "ReturnConsumedCapacity": "TOTAL"}),
+    )
+    .await;
+    assert_eq!(
+        r,
+        json!({"ConsumedCapacity": {"TableName": "hash", "CapacityUnits": 0.5}})
+    );
     // A small write replacing a big item costs the big item's units.
-    let r = ok(&e, Put, json!({"TableName": "hash", "Item": {"pk": {"S": "a"}},
-        "ReturnConsumedCapacity": "TOTAL"})).await;
+    let r = ok(
+        &e,
+        Put,
+        json!({"TableName": "hash", "Item": {"pk": {"S": "a"}},
+        "ReturnConsumedCapacity": "TOTAL"}),
+    )
+    .await;
     assert_eq!(r["ConsumedCapacity"]["CapacityUnits"], json!(5.0));
-    let r = ok(&e, Del, json!({"TableName": "hash", "Key": {"pk": {"S": "nope"}},
-        "ReturnConsumedCapacity": "TOTAL"})).await;
+    let r = ok(
+        &e,
+        Del,
+        json!({"TableName": "hash", "Key": {"pk": {"S": "nope"}},
+        "ReturnConsumedCapacity": "TOTAL"}),
+    )
+    .await;
     assert_eq!(r["ConsumedCapacity"]["CapacityUnits"], json!(1.0));
 }
 
@@ -117,7 +193,10 @@ async fn conditions_return_values_and_the_old_item_on_failure() {
         }
         b
     };
-    assert_eq!(ok(&e, Put, put("1", Some("attribute_not_exists(pk)"))).await, json!({}));
+    assert_eq!(
+        ok(&e, Put, put("1", Some("attribute_not_exists(pk)"))).await,
+        json!({})
+    );
     assert_eq!(
         err(&e, Put, put("2", Some("attribute_not_exists(pk)"))).await,
         (CCF.into(), "The conditional request failed".into())
@@ -157,15 +236,31 @@ async fn update_item_applies_expressions_and_legacy_updates() {
         "ExpressionAttributeValues": {":z": {"N": "0"}, ":one": {"N": "1"}, ":l": {"L": [{"S": "x"}]},
             ":s": {"SS": ["p"]}},
         "ReturnValues": "ALL_NEW"})).await;
-    assert_eq!(r["Attributes"], json!({"pk": {"S": "a"}, "sk": {"N": "1"}, "c": {"N": "1"},
-        "l": {"L": [{"S": "x"}, {"S": "x"}]}, "s": {"SS": ["p"]}}));
-    let r = ok(&e, Upd, json!({"TableName": "range", "Key": key, "UpdateExpression": "SET c = c + :one REMOVE l",
-        "ExpressionAttributeValues": {":one": {"N": "1"}}, "ReturnValues": "UPDATED_OLD"})).await;
-    assert_eq!(r["Attributes"], json!({"c": {"N": "1"}, "l": {"L": [{"S": "x"}, {"S": "x"}]}}));
-    let r = ok(&e, Upd, json!({"TableName": "range", "Key": key,
+    assert_eq!(
+        r["Attributes"],
+        json!({"pk": {"S": "a"}, "sk": {"N": "1"}, "c": {"N": "1"},
+        "l": {"L": [{"S": "x"}, {"S": "x"}]}, "s": {"SS": ["p"]}})
+    );
+    let r = ok(
+        &e,
+        Upd,
+        json!({"TableName": "range", "Key": key, "UpdateExpression": "SET c = c + :one REMOVE l",
+        "ExpressionAttributeValues": {":one": {"N": "1"}}, "ReturnValues": "UPDATED_OLD"}),
+    )
+    .await;
+    assert_eq!(
+        r["Attributes"],
+        json!({"c": {"N": "1"}, "l": {"L": [{"S": "x"}, {"S": "x"}]}})
+    );
+    let r = ok(
+        &e,
+        Upd,
+        json!({"TableName": "range", "Key": key,
         "AttributeUpdates": {"c": {"Action": "ADD", "Value": {"N": "5"}}, "s": {"Action": "DELETE"},
             "t": {"Value": {"S": "new"}}},
-        "ReturnValues": "UPDATED_NEW"})).await;
+        "ReturnValues": "UPDATED_NEW"}),
+    )
+    .await;
     assert_eq!(r["Attributes"], json!({"c": {"N": "7"}, "t": {"S": "new"}}));
     assert_eq!(
         err(&e, Upd, json!({"TableName": "range", "Key": key, "UpdateExpression": "SET pk = :v",
@@ -173,13 +268,24 @@ async fn update_item_applies_expressions_and_legacy_updates() {
         (VE.into(), "One or more parameter values were invalid: Cannot update attribute pk. This attribute is part of the key".into())
     );
     assert_eq!(
-        err(&e, Upd, json!({"TableName": "range", "Key": key, "UpdateExpression": "SET c = :v",
-            "ConditionExpression": "c = :v", "ExpressionAttributeValues": {":v": {"N": "100"}}})).await.0,
+        err(
+            &e,
+            Upd,
+            json!({"TableName": "range", "Key": key, "UpdateExpression": "SET c = :v",
+            "ConditionExpression": "c = :v", "ExpressionAttributeValues": {":v": {"N": "100"}}})
+        )
+        .await
+        .0,
         CCF
     );
     // An update that creates a new item from its key.
-    let r = ok(&e, Upd, json!({"TableName": "range", "Key": {"pk": {"S": "n"}, "sk": {"N": "2"}},
-        "ReturnValues": "ALL_NEW"})).await;
+    let r = ok(
+        &e,
+        Upd,
+        json!({"TableName": "range", "Key": {"pk": {"S": "n"}, "sk": {"N": "2"}},
+        "ReturnValues": "ALL_NEW"}),
+    )
+    .await;
     assert_eq!(r["Attributes"], json!({"pk": {"S": "n"}, "sk": {"N": "2"}}));
 }
 
@@ -188,16 +294,44 @@ async fn item_count_and_table_size_follow_every_write() {
     let e = engine().await;
     let stats = |e: Engine| async move {
         let d = ok(&e, DescribeTable, json!({"TableName": "hash"})).await;
-        (d["Table"]["ItemCount"].clone(), d["Table"]["TableSizeBytes"].clone())
+        (
+            d["Table"]["ItemCount"].clone(),
+            d["Table"]["TableSizeBytes"].clone(),
+        )
     };
-    ok(&e, Put, json!({"TableName": "hash", "Item": {"pk": {"S": "a"}, "x": {"S": "abc"}}})).await;
-    ok(&e, Put, json!({"TableName": "hash", "Item": {"pk": {"S": "b"}}})).await;
+    ok(
+        &e,
+        Put,
+        json!({"TableName": "hash", "Item": {"pk": {"S": "a"}, "x": {"S": "abc"}}}),
+    )
+    .await;
+    ok(
+        &e,
+        Put,
+        json!({"TableName": "hash", "Item": {"pk": {"S": "b"}}}),
+    )
+    .await;
     assert_eq!(stats(e.clone()).await, (json!(2), json!(3 + 4 + 3)));
-    ok(&e, Upd, json!({"TableName": "hash", "Key": {"pk": {"S": "b"}}, "UpdateExpression": "SET y = :v",
-        "ExpressionAttributeValues": {":v": {"S": "zz"}}})).await;
+    ok(
+        &e,
+        Upd,
+        json!({"TableName": "hash", "Key": {"pk": {"S": "b"}}, "UpdateExpression": "SET y = :v",
+        "ExpressionAttributeValues": {":v": {"S": "zz"}}}),
+    )
+    .await;
     assert_eq!(stats(e.clone()).await, (json!(2), json!(3 + 4 + 3 + 3)));
-    ok(&e, Del, json!({"TableName": "hash", "Key": {"pk": {"S": "a"}}})).await;
-    ok(&e, Del, json!({"TableName": "hash", "Key": {"pk": {"S": "a"}}})).await;
+    ok(
+        &e,
+        Del,
+        json!({"TableName": "hash", "Key": {"pk": {"S": "a"}}}),
+    )
+    .await;
+    ok(
+        &e,
+        Del,
+        json!({"TableName": "hash", "Key": {"pk": {"S": "a"}}}),
+    )
+    .await;
     assert_eq!(stats(e.clone()).await, (json!(1), json!(3 + 3)));
 }
 
@@ -318,11 +452,19 @@ async fn error_catalogue_exact_messages() {
             other => failures.push(format!(
                 "{op:?} {}\n   want {ty}: {msg}\n   got  {:?}",
                 &body.to_string().chars().take(200).collect::<String>(),
-                other.map(|_| "OK").map_err(|(t, m, _)| (t, m.chars().take(300).collect::<String>()))
+                other
+                    .map(|_| "OK")
+                    .map_err(|(t, m, _)| (t, m.chars().take(300).collect::<String>()))
             )),
         }
     }
-    assert!(failures.is_empty(), "{} of {} rows failed:\n{}", failures.len(), rows.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} rows failed:\n{}",
+        failures.len(),
+        rows.len(),
+        failures.join("\n")
+    );
 }
 
 #[tokio::test]
@@ -330,10 +472,30 @@ async fn limits_pass_at_their_boundary() {
     let e = engine().await;
     let item = json!({"pk": {"S": "a"}, "d": {"S": "x".repeat(409_596)}});
     ok(&e, Put, json!({"TableName": "hash", "Item": item})).await;
-    ok(&e, Put, json!({"TableName": "hash", "Item": {"pk": {"S": "x".repeat(2048)}}})).await;
-    ok(&e, Put, json!({"TableName": "range", "Item": {"pk": {"S": "a"}, "sk": {"N": "1"}}})).await;
-    ok(&e, Put, json!({"TableName": "hash", "Item": {"pk": {"S": "c"}},
-        "ConditionExpression": format!("a <> {}", "b".repeat(4091))})).await;
-    ok(&e, Upd, json!({"TableName": "hash", "Key": {"pk": {"S": "b"}}, "UpdateExpression": "SET d = :d",
-        "ExpressionAttributeValues": {":d": {"S": "x".repeat(409_596)}}})).await;
+    ok(
+        &e,
+        Put,
+        json!({"TableName": "hash", "Item": {"pk": {"S": "x".repeat(2048)}}}),
+    )
+    .await;
+    ok(
+        &e,
+        Put,
+        json!({"TableName": "range", "Item": {"pk": {"S": "a"}, "sk": {"N": "1"}}}),
+    )
+    .await;
+    ok(
+        &e,
+        Put,
+        json!({"TableName": "hash", "Item": {"pk": {"S": "c"}},
+        "ConditionExpression": format!("a <> {}", "b".repeat(4091))}),
+    )
+    .await;
+    ok(
+        &e,
+        Upd,
+        json!({"TableName": "hash", "Key": {"pk": {"S": "b"}}, "UpdateExpression": "SET d = :d",
+        "ExpressionAttributeValues": {":d": {"S": "x".repeat(409_596)}}}),
+    )
+    .await;
 }

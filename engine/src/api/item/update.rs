@@ -5,8 +5,8 @@
 use serde_json::{Map, Value};
 
 use super::params::{
-    attribute_map, check_enum, ExprParams, CAPACITY_ENUM, CONDITIONAL_OPERATOR_ENUM,
-    METRICS_ENUM, ON_FAILURE_ENUM, RETURN_VALUES_ENUM,
+    attribute_map, check_enum, ExprParams, CAPACITY_ENUM, CONDITIONAL_OPERATOR_ENUM, METRICS_ENUM,
+    ON_FAILURE_ENUM, RETURN_VALUES_ENUM,
 };
 use super::{eval, legacy, respond, Condition, WriteCommon};
 use crate::api::Ctx;
@@ -41,12 +41,22 @@ pub async fn update_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Valu
     let mut env = Violations::new();
     check_enum(&mut env, capacity, "returnConsumedCapacity", CAPACITY_ENUM);
     let name_error = check_table_name(&mut env, name, "tableName");
-    check_enum(&mut env, metrics, "returnItemCollectionMetrics", METRICS_ENUM);
+    check_enum(
+        &mut env,
+        metrics,
+        "returnItemCollectionMetrics",
+        METRICS_ENUM,
+    );
     check_enum(&mut env, return_values, "returnValues", RETURN_VALUES_ENUM);
     if key.is_none() {
         env.not_null("key");
     }
-    check_enum(&mut env, operator, "conditionalOperator", CONDITIONAL_OPERATOR_ENUM);
+    check_enum(
+        &mut env,
+        operator,
+        "conditionalOperator",
+        CONDITIONAL_OPERATOR_ENUM,
+    );
     env.append(v);
     check_enum(
         &mut env,
@@ -76,7 +86,9 @@ pub async fn update_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Valu
         legacy::check_attribute_updates(u)?;
     }
     let mut resolver = params.resolver()?;
-    let update_expr = update_src.map(|src| resolver.update_expr(src)).transpose()?;
+    let update_expr = update_src
+        .map(|src| resolver.update_expr(src))
+        .transpose()?;
     let cond_expr = condition_src
         .map(|src| resolver.condition_expr(src, ExprKind::Condition))
         .transpose()?;

@@ -25,7 +25,7 @@ pub async fn get_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Vec<u8>
     let key = attribute_map(o, "Key", &mut deferred)?;
     let consistent = o.bool("ConsistentRead")?.unwrap_or(false);
     let projection_src = o.str("ProjectionExpression")?;
-    let mut params = ExprParams::read(o)?;
+    let mut params = ExprParams::read(o, false)?;
 
     // Constraints, in DynamoDB's member order.
     let mut v = Violations::new();

@@ -65,8 +65,10 @@ pub struct ExprParams {
 }
 
 impl ExprParams {
-    /// Reads both maps, with their shape errors.
-    pub fn read(o: Obj<'_>) -> ApiResult<ExprParams> {
+    /// Reads ExpressionAttributeNames, and ExpressionAttributeValues when the operation
+    /// has that member (`with_values`; GetItem has not, and ignores it as it ignores any
+    /// unknown member), with their shape errors.
+    pub fn read(o: Obj<'_>, with_values: bool) -> ApiResult<ExprParams> {
         let names = match o.obj("ExpressionAttributeNames")? {
             None => None,
             Some(m) => {
@@ -85,7 +87,12 @@ impl ExprParams {
             }
         };
         let mut values_error = None;
-        let values = match o.obj("ExpressionAttributeValues")? {
+        let values_map = if with_values {
+            o.obj("ExpressionAttributeValues")?
+        } else {
+            None
+        };
+        let values = match values_map {
             None => None,
             Some(m) => {
                 let mut out = Vec::new();

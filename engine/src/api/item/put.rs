@@ -30,7 +30,7 @@ pub async fn put_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Value> 
     let metrics = o.str("ReturnItemCollectionMetrics")?;
     let condition_src = o.str("ConditionExpression")?;
     let on_failure = o.str("ReturnValuesOnConditionCheckFailure")?;
-    let mut params = ExprParams::read(o)?;
+    let mut params = ExprParams::read(o, true)?;
 
     // Constraints (the Expected ones were recorded while reading).
     let mut env = Violations::new();

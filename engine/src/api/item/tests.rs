@@ -499,3 +499,97 @@ async fn limits_pass_at_their_boundary() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn concurrent_counter_updates_are_serialized() {
+    let e = engine().await;
+    let mut handles = Vec::new();
+    for _ in 0..40 {
+        let e = e.clone();
+        handles.push(tokio::spawn(async move {
+            ok(&e, Upd, json!({"TableName": "hash", "Key": {"pk": {"S": "c"}},
+                "UpdateExpression": "ADD n :one", "ExpressionAttributeValues": {":one": {"N": "1"}}}))
+            .await
+        }));
+    }
+    for h in handles {
+        h.await.unwrap();
+    }
+    let got = ok(
+        &e,
+        Get,
+        json!({"TableName": "hash", "Key": {"pk": {"S": "c"}}, "ConsistentRead": true}),
+    )
+    .await;
+    assert_eq!(got["Item"]["n"], json!({"N": "40"}));
+}
+
+#[tokio::test]
+async fn legacy_updates_and_expected_translate_to_the_same_semantics() {
+    let e = engine().await;
+    let key = json!({"pk": {"S": "a"}});
+    ok(
+        &e,
+        Upd,
+        json!({"TableName": "hash", "Key": key,
+        "AttributeUpdates": {"l": {"Action": "ADD", "Value": {"L": [{"N": "1"}]}},
+            "s": {"Action": "ADD", "Value": {"NS": ["1", "2"]}}}}),
+    )
+    .await;
+    let r = ok(
+        &e,
+        Upd,
+        json!({"TableName": "hash", "Key": key,
+        "AttributeUpdates": {"l": {"Action": "ADD", "Value": {"L": [{"N": "2"}]}},
+            "s": {"Action": "DELETE", "Value": {"NS": ["1"]}}},
+        "Expected": {"s": {"ComparisonOperator": "CONTAINS", "AttributeValueList": [{"N": "2"}]},
+            "l": {"ComparisonOperator": "NOT_NULL"}},
+        "ReturnValues": "ALL_NEW"}),
+    )
+    .await;
+    assert_eq!(
+        r["Attributes"],
+        json!({"pk": {"S": "a"}, "l": {"L": [{"N": "1"}, {"N": "2"}]}, "s": {"NS": ["2"]}})
+    );
+    assert_eq!(
+        err(&e, Upd, json!({"TableName": "hash", "Key": key,
+            "AttributeUpdates": {"pk": {"Value": {"S": "b"}}}})).await.1,
+        "One or more parameter values were invalid: Cannot update attribute pk. This attribute is part of the key"
+    );
+    assert_eq!(
+        err(&e, Upd, json!({"TableName": "hash", "Key": key, "AttributeUpdates": {"x": {"Value": {"S": "b"}}},
+            "Expected": {"s": {"ComparisonOperator": "IN", "AttributeValueList": [{"N": "7"}]}}})).await.0,
+        CCF
+    );
+}
+
+#[tokio::test]
+async fn writes_to_a_deleted_table_are_not_found() {
+    let e = engine().await;
+    ok(
+        &e,
+        Put,
+        json!({"TableName": "hash", "Item": {"pk": {"S": "a"}}}),
+    )
+    .await;
+    ok(&e, Operation::DeleteTable, json!({"TableName": "hash"})).await;
+    let item = json!({"TableName": "hash", "Item": {"pk": {"S": "a"}}});
+    assert_eq!(
+        err(&e, Put, item).await,
+        (RNF.into(), "Requested resource not found".into())
+    );
+    let get = json!({"TableName": "hash", "Key": {"pk": {"S": "a"}}});
+    assert_eq!(err(&e, Get, get).await.0, RNF);
+}
+
+#[tokio::test]
+async fn get_item_ignores_members_it_does_not_have() {
+    let e = engine().await;
+    ok(
+        &e,
+        Get,
+        json!({"TableName": "hash", "Key": {"pk": {"S": "a"}},
+        "ExpressionAttributeValues": {":a": {"S": "x"}}}),
+    )
+    .await;
+}

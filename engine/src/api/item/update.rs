@@ -35,7 +35,7 @@ pub async fn update_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Valu
     let condition_src = o.str("ConditionExpression")?;
     let update_src = o.str("UpdateExpression")?;
     let on_failure = o.str("ReturnValuesOnConditionCheckFailure")?;
-    let mut params = ExprParams::read(o)?;
+    let mut params = ExprParams::read(o, true)?;
 
     // Constraints, in DynamoDB's member order.
     let mut env = Violations::new();

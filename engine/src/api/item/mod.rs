@@ -54,7 +54,7 @@ impl Condition {
         operator: Option<&str>,
     ) -> ApiResult<Option<Condition>> {
         let mut values = params.value_map();
-        if let Some(op) = operator {
+        if operator.is_some() {
             match expected.map(<[_]>::len).unwrap_or(0) {
                 0 => {
                     return Err(ApiError::validation(
@@ -66,7 +66,6 @@ impl Condition {
                 )),
                 _ => {}
             }
-            let _ = op;
         }
         let cond = match (expr, expected) {
             (Some(c), _) => Some(c),

@@ -2,6 +2,7 @@
 //! module that implements it; operations not built yet answer UnknownOperationException,
 //! exactly as DynamoDB answers a target it does not know.
 
+pub mod item;
 pub mod table;
 
 use std::sync::Arc;
@@ -73,11 +74,12 @@ pub async fn dispatch(ctx: &Ctx, op: Operation, body: &[u8]) -> ApiResult<Vec<u8
         Operation::TagResource => table::tag_resource(ctx, &req).await?,
         Operation::UntagResource => table::untag_resource(ctx, &req).await?,
         Operation::ListTagsOfResource => table::list_tags_of_resource(ctx, &req).await?,
-        Operation::GetItem
-        | Operation::PutItem
-        | Operation::UpdateItem
-        | Operation::DeleteItem
-        | Operation::Query
+        // GetItem answers with the stored item bytes as they are (no re-serialisation).
+        Operation::GetItem => return item::get_item(ctx, &req).await,
+        Operation::PutItem => item::put_item(ctx, &req).await?,
+        Operation::UpdateItem => item::update_item(ctx, &req).await?,
+        Operation::DeleteItem => item::delete_item(ctx, &req).await?,
+        Operation::Query
         | Operation::Scan
         | Operation::BatchGetItem
         | Operation::BatchWriteItem
@@ -142,5 +144,9 @@ pub fn is_built(op: Operation) -> bool {
             | Operation::TagResource
             | Operation::UntagResource
             | Operation::ListTagsOfResource
+            | Operation::GetItem
+            | Operation::PutItem
+            | Operation::UpdateItem
+            | Operation::DeleteItem
     )
 }

@@ -10,7 +10,8 @@ pub const FORMAT_VERSION: u64 = 1;
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 /// Table name → the table's definition (JSON of `catalog::TableDef`).
 pub const CATALOG: TableDefinition<&str, &[u8]> = TableDefinition::new("catalog");
-/// Encoded item key (table id ‖ hash prefix ‖ partition key ‖ sort key) → item JSON.
+/// Encoded item key (table id ‖ hash prefix ‖ partition key ‖ sort key) → item size (u32 BE)
+/// ‖ item JSON (`storage::items::Stored`).
 pub const ITEMS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("items");
 /// Table id (8 bytes BE) → item count and total item bytes (two u64 BE).
 pub const STATS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("stats");

@@ -2,6 +2,7 @@
 //! MVCC read snapshots, and one writer thread that groups concurrent writes into one
 //! commit (group commit: one fsync for many acknowledged writes).
 
+pub mod items;
 mod layout;
 mod writer;
 

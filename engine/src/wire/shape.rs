@@ -253,6 +253,11 @@ impl Violations {
         self.errors.is_empty()
     }
 
+    /// Adds another list's violations after this one's (fields read in a helper).
+    pub fn append(&mut self, other: Violations) {
+        self.errors.extend(other.errors);
+    }
+
     /// The one ValidationException for everything recorded, or Ok when nothing was.
     pub fn finish(self) -> ApiResult<()> {
         let n = self.errors.len();

@@ -1,0 +1,80 @@
+//! Item values in the `items` table: `item size (u32 BE) ‖ item as DynamoDB JSON`. The
+//! size prefix lets statistics and capacity be computed without decoding; the JSON is
+//! answered as is by reads without a projection (no re-serialisation).
+
+use redb::{ReadTransaction, ReadableTable, WriteTransaction};
+
+use super::{internal, ITEMS};
+use crate::model::size::item_size;
+use crate::model::value::{decode_item, item_to_json_bytes, Deferred};
+use crate::model::Item;
+use crate::wire::{ApiError, ApiResult};
+
+/// One stored item value, still encoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored(pub Vec<u8>);
+
+impl Stored {
+    /// Encodes an item: its DynamoDB size, then its JSON.
+    pub fn encode(item: &Item) -> Stored {
+        let size = u32::try_from(item_size(item)).unwrap_or(u32::MAX);
+        let json = item_to_json_bytes(item);
+        let mut out = Vec::with_capacity(4 + json.len());
+        out.extend_from_slice(&size.to_be_bytes());
+        out.extend_from_slice(&json);
+        Stored(out)
+    }
+
+    /// The item's size as DynamoDB counts it.
+    pub fn size(&self) -> usize {
+        self.0
+            .get(..4)
+            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+            .map(u32::from_be_bytes)
+            .unwrap_or(0) as usize
+    }
+
+    /// The item's DynamoDB JSON (`{"a":{"S":"x"},...}`).
+    pub fn json(&self) -> &[u8] {
+        self.0.get(4..).unwrap_or_default()
+    }
+
+    /// Decodes the item.
+    pub fn item(&self) -> ApiResult<Item> {
+        let value: serde_json::Value = serde_json::from_slice(self.json()).map_err(corrupt)?;
+        decode_item(&value, &mut Deferred::new()).map_err(corrupt)
+    }
+}
+
+fn corrupt(e: impl std::fmt::Display) -> ApiError {
+    tracing::error!(error = %e, "corrupt stored item");
+    ApiError::internal("Internal server error")
+}
+
+/// Reads one item from a snapshot.
+pub fn get(txn: &ReadTransaction, key: &[u8]) -> ApiResult<Option<Stored>> {
+    let table = txn.open_table(ITEMS).map_err(internal)?;
+    let value = table.get(key).map_err(internal)?;
+    Ok(value.map(|v| Stored(v.value().to_vec())))
+}
+
+/// Reads one item inside a write transaction.
+pub fn get_for_write(txn: &WriteTransaction, key: &[u8]) -> ApiResult<Option<Stored>> {
+    let table = txn.open_table(ITEMS).map_err(internal)?;
+    let value = table.get(key).map_err(internal)?;
+    Ok(value.map(|v| Stored(v.value().to_vec())))
+}
+
+/// Stores one item value under its key.
+pub fn put(txn: &WriteTransaction, key: &[u8], value: &Stored) -> ApiResult<()> {
+    let mut table = txn.open_table(ITEMS).map_err(internal)?;
+    table.insert(key, value.0.as_slice()).map_err(internal)?;
+    Ok(())
+}
+
+/// Removes one item.
+pub fn remove(txn: &WriteTransaction, key: &[u8]) -> ApiResult<()> {
+    let mut table = txn.open_table(ITEMS).map_err(internal)?;
+    table.remove(key).map_err(internal)?;
+    Ok(())
+}

@@ -1,0 +1,189 @@
+//! THE read-modify-write path: every item write (PutItem, UpdateItem, DeleteItem; later
+//! batch writes, transactions, TTL deletion, restore) goes through [`apply`] inside one
+//! `Store::write` transaction:
+//!
+//! 1. check the table is still live (a DeleteTable may have committed since the request
+//!    looked it up);
+//! 2. load the old item;
+//! 3. evaluate the condition (ConditionalCheckFailedException, with the old item when
+//!    asked);
+//! 4. compute the new item (Put: as given; Update: the update applied to the old item or
+//!    to the key; Delete: none);
+//! 5. check it (key unchanged, index key types, size ≤ 400 KB);
+//! 6. [`on_write`] — the ONE place that changes stored items, and so the place where
+//!    index maintenance and stream records hook in.
+//!
+//! Every check happens before the first write, so an `Err` leaves the shared group-commit
+//! transaction untouched.
+
+use redb::WriteTransaction;
+
+use crate::catalog::{self, TableDef, TableStatus};
+use crate::keys::{check_index_keys, IndexContext, PrimaryKey};
+use crate::model::size::{item_size, MAX_ITEM_SIZE};
+use crate::model::Item;
+use crate::storage::items::{self, Stored};
+use crate::storage::Store;
+use crate::wire::{ApiError, ApiResult, ErrorCode};
+
+/// A condition on the old item (ConditionExpression, legacy Expected, ...).
+pub trait Precondition: Send {
+    /// Whether the write may go ahead, given the item as it is now (`None`: no item).
+    fn holds(&self, old: Option<&Item>) -> ApiResult<bool>;
+}
+
+/// Any `Fn(Option<&Item>) -> ApiResult<bool>` closure is a precondition.
+impl<F> Precondition for F
+where
+    F: Fn(Option<&Item>) -> ApiResult<bool> + Send,
+{
+    fn holds(&self, old: Option<&Item>) -> ApiResult<bool> {
+        self(old)
+    }
+}
+
+/// Computes an updated item from the item as it is (or the bare key when there is none).
+pub type Updater = Box<dyn FnOnce(Item) -> ApiResult<Item> + Send>;
+
+/// What the write does to the item.
+pub enum Action {
+    /// Replace the item (PutItem).
+    Put(Item),
+    /// Apply an update to the current item, creating it from its key if missing.
+    Update(Updater),
+    /// Remove the item (a missing item is not an error).
+    Delete,
+}
+
+/// One item write, with everything it needs to run inside the writer.
+pub struct WriteSpec {
+    pub table: TableDef,
+    pub key: PrimaryKey,
+    pub condition: Option<Box<dyn Precondition>>,
+    /// ReturnValuesOnConditionCheckFailure=ALL_OLD: a failed condition carries the item.
+    pub old_on_failure: bool,
+    pub action: Action,
+}
+
+/// What a write did: the item before and after, with their sizes (0 when absent).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Written {
+    pub old: Option<Item>,
+    pub new: Option<Item>,
+    pub old_size: usize,
+    pub new_size: usize,
+}
+
+/// "The conditional request failed", with the old item when `old` is given.
+pub fn condition_failed(old: Option<&Item>) -> ApiError {
+    let e = ApiError::new(
+        ErrorCode::ConditionalCheckFailedException,
+        "The conditional request failed",
+    );
+    match old.and_then(|item| serde_json::to_value(item).ok()) {
+        Some(v) => e.with_extra("Item", v),
+        None => e,
+    }
+}
+
+/// Runs one write in its own group-commit slot and answers once it is durable.
+pub async fn write_one(store: &Store, now_ms: i64, spec: WriteSpec) -> ApiResult<Written> {
+    store.write(move |txn| apply(txn, now_ms, spec)).await
+}
+
+/// Makes every check of one write, then writes it (see the module doc for the order).
+pub fn apply(txn: &WriteTransaction, now_ms: i64, spec: WriteSpec) -> ApiResult<Written> {
+    let WriteSpec {
+        table,
+        key,
+        condition,
+        old_on_failure,
+        action,
+    } = spec;
+    check_live(txn, &table, now_ms)?;
+    let old = items::get_for_write(txn, &key.storage)?;
+    let old_size = old.as_ref().map(Stored::size).unwrap_or(0);
+    let old = old.map(|s| s.item()).transpose()?;
+    if let Some(cond) = &condition {
+        if !cond.holds(old.as_ref())? {
+            return Err(condition_failed(if old_on_failure {
+                old.as_ref()
+            } else {
+                None
+            }));
+        }
+    }
+    let new = match action {
+        Action::Put(item) => Some(item),
+        Action::Delete => None,
+        Action::Update(update) => {
+            let base = old.clone().unwrap_or_else(|| key.attrs.clone());
+            let item = update(base)?;
+            if key.attrs.iter().any(|(k, v)| item.get(k) != Some(v)) {
+                return Err(ApiError::internal("Internal server error"));
+            }
+            check_index_keys(&table, &item, IndexContext::Update)?;
+            if item_size(&item) > MAX_ITEM_SIZE {
+                return Err(ApiError::validation(
+                    "Item size to update has exceeded the maximum allowed size",
+                ));
+            }
+            Some(item)
+        }
+    };
+    let stored = new.as_ref().map(Stored::encode);
+    let new_size = stored.as_ref().map(Stored::size).unwrap_or(0);
+    on_write(
+        txn,
+        &table,
+        &key.storage,
+        old.as_ref().map(|_| old_size),
+        stored.as_ref(),
+    )?;
+    Ok(Written {
+        old,
+        new,
+        old_size,
+        new_size,
+    })
+}
+
+/// The table must still be the one the request looked up, and usable by the data plane.
+fn check_live(txn: &WriteTransaction, table: &TableDef, now_ms: i64) -> ApiResult<()> {
+    let live = catalog::load_for_write(txn, &table.name)?.is_some_and(|d| {
+        d.id == table.id
+            && matches!(
+                d.status(now_ms),
+                TableStatus::Active | TableStatus::Updating
+            )
+    });
+    if live {
+        Ok(())
+    } else {
+        Err(ApiError::resource_not_found("Requested resource not found"))
+    }
+}
+
+/// The one place stored items change: stores or removes the item and keeps the table's
+/// ItemCount / TableSizeBytes right. Secondary indexes and stream records belong here.
+/// `old_size` is `Some` when an item existed; `new` is `None` for a deletion.
+pub fn on_write(
+    txn: &WriteTransaction,
+    table: &TableDef,
+    key: &[u8],
+    old_size: Option<usize>,
+    new: Option<&Stored>,
+) -> ApiResult<()> {
+    // Index maintenance and stream records go here, with the old and new items.
+    match new {
+        Some(value) => items::put(txn, key, value)?,
+        None if old_size.is_some() => items::remove(txn, key)?,
+        None => return Ok(()),
+    }
+    let count = i64::from(new.is_some()) - i64::from(old_size.is_some());
+    let bytes = new.map(Stored::size).unwrap_or(0) as i64 - old_size.unwrap_or(0) as i64;
+    if count != 0 || bytes != 0 {
+        catalog::add_stats(txn, table.id, count, bytes)?;
+    }
+    Ok(())
+}

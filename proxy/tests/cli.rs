@@ -21,12 +21,21 @@ fn starts_with_dynamodb_local_flags_prints_the_banner_and_stops_on_sigterm() {
         .unwrap_or_else(|e| panic!("spawn: {e}"));
     let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap_or_else(|e| panic!("{e}"));
-    assert!(line.starts_with("daxlite listening on http://127.0.0.1:"), "{line}");
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        line.starts_with("daxlite listening on http://127.0.0.1:"),
+        "{line}"
+    );
     assert!(line.contains(&dir.path().display().to_string()), "{line}");
     assert!(dir.path().join("daxlite.redb").exists());
     let pid = child.id().to_string();
-    let killed = Command::new("kill").args(["-TERM", &pid]).status().map(|s| s.success()).unwrap_or(false);
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
     assert!(killed);
     let started = Instant::now();
     loop {
@@ -34,18 +43,28 @@ fn starts_with_dynamodb_local_flags_prints_the_banner_and_stops_on_sigterm() {
             assert!(status.success(), "{status:?}");
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(15), "daxlite did not stop on SIGTERM");
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "daxlite did not stop on SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
 
 #[test]
 fn invalid_settings_fail_at_start_naming_the_setting() {
-    let out = daxlite().args(["--in-memory", "--region", "bad region!"]).output().unwrap_or_else(|e| panic!("{e}"));
+    let out = daxlite()
+        .args(["--in-memory", "--region", "bad region!"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("engine.region"), "{err}");
-    let out = daxlite().env("DAXLITE_PORT", "notaport").arg("--in-memory").output().unwrap_or_else(|e| panic!("{e}"));
+    let out = daxlite()
+        .env("DAXLITE_PORT", "notaport")
+        .arg("--in-memory")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("DAXLITE_PORT"));
 }

@@ -1,6 +1,8 @@
 //! Durability: what a client was told is stored survives a restart of the server.
 
-use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, Tag};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, Tag,
+};
 use daxlite_tests::{unique_name, TestServer};
 
 #[tokio::test]
@@ -13,24 +15,70 @@ async fn tables_survive_a_restart() {
         for n in &names {
             c.create_table()
                 .table_name(n)
-                .attribute_definitions(AttributeDefinition::builder().attribute_name("pk").attribute_type(ScalarAttributeType::N).build().unwrap_or_else(|e| panic!("{e}")))
-                .key_schema(KeySchemaElement::builder().attribute_name("pk").key_type(KeyType::Hash).build().unwrap_or_else(|e| panic!("{e}")))
+                .attribute_definitions(
+                    AttributeDefinition::builder()
+                        .attribute_name("pk")
+                        .attribute_type(ScalarAttributeType::N)
+                        .build()
+                        .unwrap_or_else(|e| panic!("{e}")),
+                )
+                .key_schema(
+                    KeySchemaElement::builder()
+                        .attribute_name("pk")
+                        .key_type(KeyType::Hash)
+                        .build()
+                        .unwrap_or_else(|e| panic!("{e}")),
+                )
                 .billing_mode(BillingMode::PayPerRequest)
-                .tags(Tag::builder().key("k").value(n).build().unwrap_or_else(|e| panic!("{e}")))
+                .tags(
+                    Tag::builder()
+                        .key("k")
+                        .value(n)
+                        .build()
+                        .unwrap_or_else(|e| panic!("{e}")),
+                )
                 .send()
                 .await
                 .unwrap_or_else(|e| panic!("{e:?}"));
         }
-        c.delete_table().table_name(&names[2]).send().await.unwrap_or_else(|e| panic!("{e:?}"));
+        c.delete_table()
+            .table_name(&names[2])
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
         s.stop().await;
     }
     let s = TestServer::start_on_disk(dir.path()).await;
     let c = s.client();
-    let listed = c.list_tables().send().await.unwrap_or_else(|e| panic!("{e:?}")).table_names.unwrap_or_default();
+    let listed = c
+        .list_tables()
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .table_names
+        .unwrap_or_default();
     assert_eq!(listed, names[..2].to_vec());
-    let t = c.describe_table().table_name(&names[0]).send().await.unwrap_or_else(|e| panic!("{e:?}")).table.unwrap_or_else(|| panic!("no table"));
-    assert_eq!(t.key_schema().first().map(|k| k.attribute_name()), Some("pk"));
-    let tags = c.list_tags_of_resource().resource_arn(t.table_arn().unwrap_or_default()).send().await.unwrap_or_else(|e| panic!("{e:?}"));
-    assert_eq!(tags.tags().first().map(|t| t.value()), Some(names[0].as_str()));
+    let t = c
+        .describe_table()
+        .table_name(&names[0])
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .table
+        .unwrap_or_else(|| panic!("no table"));
+    assert_eq!(
+        t.key_schema().first().map(|k| k.attribute_name()),
+        Some("pk")
+    );
+    let tags = c
+        .list_tags_of_resource()
+        .resource_arn(t.table_arn().unwrap_or_default())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        tags.tags().first().map(|t| t.value()),
+        Some(names[0].as_str())
+    );
     s.stop().await;
 }

@@ -47,6 +47,7 @@ pub(crate) fn table(range: Option<(&str, ScalarType)>) -> TableDef {
         active_at_ms: 0,
         updating_until_ms: 0,
         lifecycle: Lifecycle::Live,
+        warm: (0, 0),
     }
 }
 

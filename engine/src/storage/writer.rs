@@ -36,7 +36,10 @@ impl Writer {
                 None
             }
         };
-        Writer { queue: Arc::new(Mutex::new(Some(tx))), thread: Arc::new(Mutex::new(thread)) }
+        Writer {
+            queue: Arc::new(Mutex::new(Some(tx))),
+            thread: Arc::new(Mutex::new(thread)),
+        }
     }
 
     pub(super) async fn submit<R, F>(&self, f: F) -> ApiResult<R>

@@ -12,7 +12,7 @@ use crate::api::Ctx;
 use crate::expr::ExprKind;
 use crate::keys::key_from_param;
 use crate::model::value::Deferred;
-use crate::wire::shape::{check_table_name, Obj, Violations};
+use crate::wire::shape::{check_table_name, required, Obj, Violations};
 use crate::wire::{ApiError, ApiResult};
 use crate::write::{write_one, Action};
 
@@ -35,7 +35,8 @@ pub async fn delete_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Valu
     // Constraints.
     let mut env = Violations::new();
     check_enum(&mut env, capacity, "returnConsumedCapacity", CAPACITY_ENUM);
-    let name_error = check_table_name(&mut env, name, "tableName");
+    let name = required(name, "TableName")?;
+    check_table_name(&mut env, name, "tableName");
     if key.is_none() {
         env.not_null("key");
     }
@@ -60,9 +61,6 @@ pub async fn delete_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Valu
         ON_FAILURE_ENUM,
     );
     env.finish()?;
-    if let Some(e) = name_error {
-        return Err(e);
-    }
 
     // Semantic checks.
     params.check_usage(

@@ -12,7 +12,7 @@ use crate::expr::ast::Projection;
 use crate::keys::key_from_param;
 use crate::model::value::Deferred;
 use crate::storage::items;
-use crate::wire::shape::{check_table_name, Obj, Violations};
+use crate::wire::shape::{check_table_name, required, Obj, Violations};
 use crate::wire::ApiResult;
 
 pub async fn get_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Vec<u8>> {
@@ -47,14 +47,12 @@ pub async fn get_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Vec<u8>
             );
         }
     }
-    let name_error = check_table_name(&mut v, name, "tableName");
+    let name = required(name, "TableName")?;
+    check_table_name(&mut v, name, "tableName");
     if key.is_none() {
         v.not_null("key");
     }
     v.finish()?;
-    if let Some(e) = name_error {
-        return Err(e);
-    }
 
     // Semantic checks.
     params.check_usage(
@@ -75,7 +73,6 @@ pub async fn get_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Vec<u8>
     resolver.finish()?;
 
     // Table, key, read.
-    let name = name.unwrap_or_default();
     let key = key.unwrap_or_default();
     let txn = ctx.store.read()?;
     let def = ctx.data_table(&txn, name, ctx.now_ms())?;

@@ -101,13 +101,13 @@ pub struct WriteCommon {
 
 impl WriteCommon {
     pub fn new(
-        table: Option<&str>,
+        table: &str,
         capacity: Option<&str>,
         metrics: Option<&str>,
         on_failure: Option<&str>,
     ) -> WriteCommon {
         WriteCommon {
-            table: table.unwrap_or_default().to_string(),
+            table: table.to_string(),
             capacity: CapacityMode::parse(capacity),
             metrics: metrics == Some("SIZE"),
             old_on_failure: on_failure == Some("ALL_OLD"),

@@ -15,7 +15,7 @@ use crate::expr::ast::{PathElem, Projection, Update};
 use crate::expr::ExprKind;
 use crate::keys::{is_key_attribute, key_from_param};
 use crate::model::value::Deferred;
-use crate::wire::shape::{check_table_name, Obj, Violations};
+use crate::wire::shape::{check_table_name, required, Obj, Violations};
 use crate::wire::{ApiError, ApiResult};
 use crate::write::{write_one, Action};
 
@@ -40,7 +40,8 @@ pub async fn update_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Valu
     // Constraints, in DynamoDB's member order.
     let mut env = Violations::new();
     check_enum(&mut env, capacity, "returnConsumedCapacity", CAPACITY_ENUM);
-    let name_error = check_table_name(&mut env, name, "tableName");
+    let name = required(name, "TableName")?;
+    check_table_name(&mut env, name, "tableName");
     check_enum(
         &mut env,
         metrics,
@@ -65,9 +66,6 @@ pub async fn update_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Valu
         ON_FAILURE_ENUM,
     );
     env.finish()?;
-    if let Some(e) = name_error {
-        return Err(e);
-    }
 
     // Semantic checks.
     params.check_usage(

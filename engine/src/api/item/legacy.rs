@@ -313,7 +313,7 @@ pub fn check_attribute_updates(updates: &[AttributeUpdate]) -> ApiResult<()> {
             (Some(v), "DELETE") if !is_set(v) => {
                 return Err(invalid(format!(
                     "DELETE action with value is not supported for the type {}",
-                    v.type_name()
+                    long_type_name(v)
                 )))
             }
             (Some(v), "ADD")
@@ -321,7 +321,7 @@ pub fn check_attribute_updates(updates: &[AttributeUpdate]) -> ApiResult<()> {
             {
                 return Err(invalid(format!(
                     "ADD action is not supported for the type {}",
-                    v.type_name()
+                    long_type_name(v)
                 )))
             }
             _ => {}
@@ -404,4 +404,21 @@ pub fn attributes_to_get(names: &[&str]) -> ApiResult<Projection> {
     Ok(Projection {
         paths: names.iter().map(|n| path(n)).collect(),
     })
+}
+
+/// The type names DynamoDB uses in AttributeUpdates errors (checked against DynamoDB Local:
+/// "ADD action is not supported for the type STRING").
+fn long_type_name(v: &AttributeValue) -> &'static str {
+    match v {
+        AttributeValue::S(_) => "STRING",
+        AttributeValue::N(_) => "NUMBER",
+        AttributeValue::B(_) => "BINARY",
+        AttributeValue::Bool(_) => "BOOLEAN",
+        AttributeValue::Null => "NULL",
+        AttributeValue::M(_) => "MAP",
+        AttributeValue::L(_) => "LIST",
+        AttributeValue::Ss(_) => "STRING_SET",
+        AttributeValue::Ns(_) => "NUMBER_SET",
+        AttributeValue::Bs(_) => "BINARY_SET",
+    }
 }

@@ -436,7 +436,7 @@ fn catalogue() -> Vec<(Operation, Value, &'static str, String)> {
         (Upd, with(json!({"AttributeUpdates": {"a": {"Action": "PUT"}}})), VE,
             "One or more parameter values were invalid: Only DELETE action is allowed when no attribute value is specified".into()),
         (Upd, with(json!({"AttributeUpdates": {"a": {"Action": "ADD", "Value": {"S": "x"}}}})), VE,
-            "One or more parameter values were invalid: ADD action is not supported for the type S".into()),
+            "One or more parameter values were invalid: ADD action is not supported for the type STRING".into()),
         (Get, with(json!({"AttributesToGet": ["a", "a"]})), VE,
             "One or more parameter values were invalid: Duplicate value in attribute name: a".into()),
         // Shape and envelope.

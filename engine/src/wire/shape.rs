@@ -283,6 +283,15 @@ pub fn required<T>(value: Option<T>, parameter: &str) -> ApiResult<T> {
     })
 }
 
+/// The whole check of a request whose only member is TableName (DescribeTable, DeleteTable).
+pub fn table_name_only(body: &Map<String, Value>) -> ApiResult<&str> {
+    let name = required(Obj(body).str("TableName")?, "TableName")?;
+    let mut v = Violations::new();
+    check_table_name(&mut v, name, "tableName");
+    v.finish()?;
+    Ok(name)
+}
+
 /// The table-name check of every operation (2026 DynamoDB reports it in the envelope).
 pub fn check_table_name(v: &mut Violations, name: &str, path: &str) {
     v.name(name, path);

@@ -7,16 +7,11 @@ use super::describe::{description, Shape};
 use crate::api::Ctx;
 use crate::catalog::{self, Lifecycle, TableStatus};
 use crate::storage::{internal, ITEMS};
-use crate::wire::shape::{check_table_name, required, Obj, Violations};
+use crate::wire::shape::table_name_only;
 use crate::wire::{ApiError, ApiResult};
 
 pub async fn delete_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Value> {
-    let o = Obj(body);
-    let name = o.str("TableName")?;
-    let mut v = Violations::new();
-    let name = required(name, "TableName")?;
-    check_table_name(&mut v, name, "tableName");
-    v.finish()?;
+    let name = table_name_only(body)?;
     let name = name.to_string();
     let now = ctx.now_ms();
     let delay = ctx.config.delete_delay_ms;

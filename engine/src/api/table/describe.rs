@@ -6,16 +6,11 @@ use crate::api::Ctx;
 use crate::catalog::{
     self, BillingMode, IndexDef, KeySchema, Stats, TableDef, TableStatus, Throughput,
 };
-use crate::wire::shape::{check_table_name, required, Obj, Violations};
+use crate::wire::shape::table_name_only;
 use crate::wire::ApiResult;
 
 pub async fn describe_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Value> {
-    let o = Obj(body);
-    let name = o.str("TableName")?;
-    let mut v = Violations::new();
-    let name = required(name, "TableName")?;
-    check_table_name(&mut v, name, "tableName");
-    v.finish()?;
+    let name = table_name_only(body)?;
     let txn = ctx.store.read()?;
     let now = ctx.now_ms();
     let def = ctx

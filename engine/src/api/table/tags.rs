@@ -94,11 +94,7 @@ fn table_from_arn<'a>(ctx: &Ctx, arn: &'a str) -> ApiResult<&'a str> {
         .and_then(|rest| rest.split_once(":table/"));
     match (arn.strip_prefix(&prefix), generic) {
         (Some(name), _) if !name.is_empty() && !name.contains('/') => Ok(name),
-        (_, Some((_, name))) if !name.is_empty() && !name.contains('/') => {
-            Err(ApiError::resource_not_found(format!(
-                "Requested resource not found: ResourcArn: {arn} not found"
-            )))
-        }
+        (_, Some((_, name))) if !name.is_empty() && !name.contains('/') => Err(arn_not_found(arn)),
         _ => Err(ApiError::validation(format!(
             "Invalid TableArn: Invalid ResourceArn provided as input {arn}"
         ))),
@@ -110,6 +106,33 @@ fn arn_violations(arn: Option<&str>, v: &mut Violations) {
         None => v.not_null("resourceArn"),
         Some(a) => v.length(a, "resourceArn", 1, 1283),
     }
+}
+
+/// Changes the tags of the table `arn` names, in one write.
+async fn edit_tags<F>(ctx: &Ctx, arn: &str, edit: F) -> ApiResult<Value>
+where
+    F: FnOnce(&mut Vec<(String, String)>) -> ApiResult<()> + Send + 'static,
+{
+    let name = table_from_arn(ctx, arn)?.to_string();
+    let now = ctx.now_ms();
+    let delay = ctx.config.delete_delay_ms;
+    let not_found = arn_not_found(arn);
+    ctx.store
+        .write(move |txn| {
+            let mut def = catalog::load_for_write(txn, &name)?
+                .filter(|d| !d.is_gone(now, delay))
+                .ok_or(not_found)?;
+            edit(&mut def.tags)?;
+            catalog::save(txn, &def)
+        })
+        .await?;
+    Ok(json!({}))
+}
+
+fn arn_not_found(arn: &str) -> ApiError {
+    ApiError::resource_not_found(format!(
+        "Requested resource not found: ResourcArn: {arn} not found"
+    ))
 }
 
 pub async fn tag_resource(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Value> {
@@ -124,31 +147,19 @@ pub async fn tag_resource(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
     let tags = parse_tags(list.as_deref(), "tags", &mut v)?;
     v.finish()?;
     let tags = check_tag_semantics(tags)?;
-    let arn = arn.unwrap_or_default().to_string();
-    let name = table_from_arn(ctx, &arn)?.to_string();
-    let now = ctx.now_ms();
-    let delay = ctx.config.delete_delay_ms;
-    let not_found = ApiError::resource_not_found(format!(
-        "Requested resource not found: ResourcArn: {arn} not found"
-    ));
-    ctx.store
-        .write(move |txn| {
-            let mut def = catalog::load_for_write(txn, &name)?
-                .filter(|d| !d.is_gone(now, delay))
-                .ok_or(not_found)?;
-            for (k, val) in tags {
-                match def.tags.iter_mut().find(|(existing, _)| *existing == k) {
-                    Some(slot) => slot.1 = val,
-                    None => def.tags.push((k, val)),
-                }
+    edit_tags(ctx, arn.unwrap_or_default(), move |current| {
+        for (k, val) in tags {
+            match current.iter_mut().find(|(existing, _)| *existing == k) {
+                Some(slot) => slot.1 = val,
+                None => current.push((k, val)),
             }
-            if def.tags.len() > MAX_TAGS {
-                return Err(too_many_tags());
-            }
-            catalog::save(txn, &def)
-        })
-        .await?;
-    Ok(json!({}))
+        }
+        if current.len() > MAX_TAGS {
+            return Err(too_many_tags());
+        }
+        Ok(())
+    })
+    .await
 }
 
 pub async fn untag_resource(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Value> {
@@ -166,23 +177,11 @@ pub async fn untag_resource(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<V
         .into_iter()
         .map(str::to_string)
         .collect();
-    let arn = arn.unwrap_or_default().to_string();
-    let name = table_from_arn(ctx, &arn)?.to_string();
-    let now = ctx.now_ms();
-    let delay = ctx.config.delete_delay_ms;
-    let not_found = ApiError::resource_not_found(format!(
-        "Requested resource not found: ResourcArn: {arn} not found"
-    ));
-    ctx.store
-        .write(move |txn| {
-            let mut def = catalog::load_for_write(txn, &name)?
-                .filter(|d| !d.is_gone(now, delay))
-                .ok_or(not_found)?;
-            def.tags.retain(|(k, _)| !keys.contains(k));
-            catalog::save(txn, &def)
-        })
-        .await?;
-    Ok(json!({}))
+    edit_tags(ctx, arn.unwrap_or_default(), move |current| {
+        current.retain(|(k, _)| !keys.contains(k));
+        Ok(())
+    })
+    .await
 }
 
 pub async fn list_tags_of_resource(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Value> {
@@ -196,11 +195,9 @@ pub async fn list_tags_of_resource(ctx: &Ctx, body: &Map<String, Value>) -> ApiR
     let name = table_from_arn(ctx, arn)?;
     let txn = ctx.store.read()?;
     let now = ctx.now_ms();
-    let def = ctx.visible_table(&txn, name, now)?.ok_or_else(|| {
-        ApiError::resource_not_found(format!(
-            "Requested resource not found: ResourcArn: {arn} not found"
-        ))
-    })?;
+    let def = ctx
+        .visible_table(&txn, name, now)?
+        .ok_or_else(|| arn_not_found(arn))?;
     let tags: Vec<Value> = def
         .tags
         .iter()

@@ -565,3 +565,153 @@ async fn legacy_parameters_query_and_filter() {
     assert_eq!(s["Count"], 2);
     assert_eq!(s["ScannedCount"], 8);
 }
+
+mod model {
+    //! Property: after random puts, updates and deletes, every index holds exactly the
+    //! projected entries the base table implies (sparse, KEYS_ONLY / INCLUDE / ALL).
+
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+    use serde_json::{json, Map, Value};
+
+    use super::{all_pages, create, ok};
+    use crate::wire::Operation::{DeleteItem, PutItem, Scan, UpdateItem};
+    use crate::{Engine, EngineConfig};
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Put(u8, u8, Option<u8>, Option<u8>, Option<u8>),
+        SetG(u8, u8, u8),
+        RemoveG(u8, u8),
+        Delete(u8, u8),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let k = || 0u8..3;
+        prop_oneof![
+            (
+                k(),
+                k(),
+                proptest::option::of(0u8..2),
+                proptest::option::of(0u8..3),
+                proptest::option::of(0u8..2)
+            )
+                .prop_map(|(p, s, g, gs, l)| Op::Put(p, s, g, gs, l)),
+            (k(), k(), 0u8..2).prop_map(|(p, s, g)| Op::SetG(p, s, g)),
+            (k(), k()).prop_map(|(p, s)| Op::RemoveG(p, s)),
+            (k(), k()).prop_map(|(p, s)| Op::Delete(p, s)),
+        ]
+    }
+
+    fn key(p: u8, s: u8) -> Value {
+        json!({"pk": {"S": format!("p{p}")}, "sk": {"N": s.to_string()}})
+    }
+
+    async fn apply(e: &Engine, model: &mut BTreeMap<(u8, u8), Map<String, Value>>, op: &Op) {
+        match op {
+            Op::Put(p, s, g, gs, l) => {
+                let mut item = key(*p, *s).as_object().cloned().unwrap_or_default();
+                item.insert("x".into(), json!({"S": "xv"}));
+                item.insert("y".into(), json!({"S": "yv"}));
+                if let Some(g) = g {
+                    item.insert("g".into(), json!({"S": format!("g{g}")}));
+                }
+                if let Some(gs) = gs {
+                    item.insert("gs".into(), json!({"N": gs.to_string()}));
+                }
+                if let Some(l) = l {
+                    item.insert("l".into(), json!({"S": format!("l{l}")}));
+                }
+                ok(e, PutItem, json!({"TableName": "tbl", "Item": item})).await;
+                model.insert((*p, *s), item);
+            }
+            Op::SetG(p, s, g) => {
+                ok(e, UpdateItem, json!({"TableName": "tbl", "Key": key(*p, *s),
+                    "UpdateExpression": "SET g = :g", "ExpressionAttributeValues": {":g": {"S": format!("g{g}")}}})).await;
+                let entry = model
+                    .entry((*p, *s))
+                    .or_insert_with(|| key(*p, *s).as_object().cloned().unwrap_or_default());
+                entry.insert("g".into(), json!({"S": format!("g{g}")}));
+            }
+            Op::RemoveG(p, s) => {
+                ok(
+                    e,
+                    UpdateItem,
+                    json!({"TableName": "tbl", "Key": key(*p, *s), "UpdateExpression": "REMOVE g"}),
+                )
+                .await;
+                let entry = model
+                    .entry((*p, *s))
+                    .or_insert_with(|| key(*p, *s).as_object().cloned().unwrap_or_default());
+                entry.remove("g");
+            }
+            Op::Delete(p, s) => {
+                ok(
+                    e,
+                    DeleteItem,
+                    json!({"TableName": "tbl", "Key": key(*p, *s)}),
+                )
+                .await;
+                model.remove(&(*p, *s));
+            }
+        }
+    }
+
+    fn expected(
+        model: &BTreeMap<(u8, u8), Map<String, Value>>,
+        needs: &[&str],
+        keep: Option<&[&str]>,
+    ) -> Vec<String> {
+        let mut out: Vec<String> = model
+            .values()
+            .filter(|i| needs.iter().all(|n| i.contains_key(*n)))
+            .map(|i| {
+                let projected: Map<String, Value> = i
+                    .iter()
+                    .filter(|(k, _)| keep.is_none_or(|names| names.contains(&k.as_str())))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                Value::Object(projected).to_string()
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    async fn actual(e: &Engine, index: &str) -> Vec<String> {
+        let (items, _) = all_pages(
+            e,
+            Scan,
+            json!({"TableName": "tbl", "IndexName": index, "Limit": 4}),
+        )
+        .await;
+        let mut out: Vec<String> = items.iter().map(Value::to_string).collect();
+        out.sort();
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+        #[test]
+        fn indexes_equal_what_the_table_implies(ops in proptest::collection::vec(op(), 1..40)) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let e = Engine::open(EngineConfig::default()).unwrap();
+                create(&e).await;
+                let mut model = BTreeMap::new();
+                for o in &ops {
+                    apply(&e, &mut model, o).await;
+                }
+                assert_eq!(actual(&e, "gall").await, expected(&model, &["g"], None));
+                assert_eq!(
+                    actual(&e, "gsi").await,
+                    expected(&model, &["g", "gs"], Some(&["pk", "sk", "g", "gs", "x"]))
+                );
+                assert_eq!(actual(&e, "lsi").await, expected(&model, &["l"], Some(&["pk", "sk", "l"])));
+                let (base, _) = all_pages(&e, Scan, json!({"TableName": "tbl"})).await;
+                assert_eq!(base.len(), model.len());
+            });
+        }
+    }
+}

@@ -1,18 +1,18 @@
 //! Query and Scan over tables and their secondary indexes. `request` reads the shared
 //! parameters, `keycond` turns Query's key condition into one byte range, `page` reads
-//! one page with one range scan; `query` and `scan` are the operations. What they share
+//! one page with one range scan; `run_query` and `scan` are the operations. What they share
 //! here: finding the index, and checking ExclusiveStartKey against the key schema.
 
 mod keycond;
 mod page;
-mod query;
 mod request;
+mod run_query;
 mod scan;
 
 #[cfg(test)]
 mod tests;
 
-pub use query::query;
+pub use run_query::query;
 pub use scan::scan;
 
 use crate::catalog::{IndexDef, ScalarType, TableDef};

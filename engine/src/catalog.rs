@@ -111,6 +111,9 @@ pub struct IndexDef {
     /// GSIs on provisioned tables only.
     pub throughput: Option<Throughput>,
     pub on_demand: Option<OnDemand>,
+    /// A GSI added by UpdateTable is CREATING (backfilling) until this time; 0 = ACTIVE.
+    #[serde(default)]
+    pub active_at_ms: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 mod engine;
 pub mod expr;
+pub mod index;
 pub mod keys;
 pub mod model;
 pub mod storage;

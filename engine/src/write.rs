@@ -174,7 +174,8 @@ pub fn on_write(
     old_size: Option<usize>,
     new: Option<&Stored>,
 ) -> ApiResult<()> {
-    // Index maintenance and stream records go here, with the old and new items.
+    // Stream records go here, with the old and new items.
+    crate::index::maintain(txn, table, key, old_size.is_some(), new)?;
     match new {
         Some(value) => items::put(txn, key, value)?,
         None if old_size.is_some() => items::remove(txn, key)?,

@@ -3,6 +3,7 @@
 //! exactly as DynamoDB answers a target it does not know.
 
 pub mod item;
+pub mod query;
 pub mod table;
 
 use std::sync::Arc;
@@ -79,9 +80,9 @@ pub async fn dispatch(ctx: &Ctx, op: Operation, body: &[u8]) -> ApiResult<Vec<u8
         Operation::PutItem => item::put_item(ctx, &req).await?,
         Operation::UpdateItem => item::update_item(ctx, &req).await?,
         Operation::DeleteItem => item::delete_item(ctx, &req).await?,
-        Operation::Query
-        | Operation::Scan
-        | Operation::BatchGetItem
+        Operation::Query => query::query(ctx, &req).await?,
+        Operation::Scan => query::scan(ctx, &req).await?,
+        Operation::BatchGetItem
         | Operation::BatchWriteItem
         | Operation::TransactGetItems
         | Operation::TransactWriteItems
@@ -148,5 +149,7 @@ pub fn is_built(op: Operation) -> bool {
             | Operation::PutItem
             | Operation::UpdateItem
             | Operation::DeleteItem
+            | Operation::Query
+            | Operation::Scan
     )
 }

@@ -146,6 +146,7 @@ fn index_keys_are_checked() {
         },
         throughput: None,
         on_demand: None,
+        active_at_ms: 0,
     });
     assert!(key_from_item(&t, &item(&[("pk", s("a"))])).is_ok());
     assert!(key_from_item(&t, &item(&[("pk", s("a")), ("g", n("2"))])).is_ok());

@@ -13,7 +13,11 @@ pub const CATALOG: TableDefinition<&str, &[u8]> = TableDefinition::new("catalog"
 /// Encoded item key (table id ‖ hash prefix ‖ partition key ‖ sort key) → item size (u32 BE)
 /// ‖ item JSON (`storage::items::Stored`).
 pub const ITEMS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("items");
-/// Table id (8 bytes BE) → item count and total item bytes (two u64 BE).
+/// Secondary-index entries: table id ‖ index tag ‖ hash prefix ‖ enc(index pk) ‖
+/// enc(index sk)? ‖ enc(base pk) ‖ enc(base sk)? → projected item (`items::Stored`).
+pub const INDEX_ENTRIES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("index_entries");
+/// Table id (8 bytes BE) → item count and total item bytes (two u64 BE); table id ‖
+/// index tag (16 bytes) → the same for one secondary index.
 pub const STATS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("stats");
 
 pub(super) fn initialise(db: &Database, durable: bool) -> Result<(), String> {
@@ -45,6 +49,7 @@ pub(super) fn initialise(db: &Database, durable: bool) -> Result<(), String> {
         txn.open_table(CATALOG).map_err(|e| err(&e))?;
         txn.open_table(ITEMS).map_err(|e| err(&e))?;
         txn.open_table(STATS).map_err(|e| err(&e))?;
+        txn.open_table(INDEX_ENTRIES).map_err(|e| err(&e))?;
     }
     txn.commit().map_err(|e| err(&e))
 }

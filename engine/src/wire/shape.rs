@@ -182,6 +182,12 @@ impl Violations {
         ));
     }
 
+    /// Records one already-worded violation (DynamoDB's few irregular ones, such as
+    /// Query's "Value at 'Limit' failed to satisfy constraint: ...").
+    pub fn push_raw(&mut self, text: impl Into<String>) {
+        self.errors.push(text.into());
+    }
+
     pub fn not_null(&mut self, path: &str) {
         self.push(None, path, "Member must not be null");
     }

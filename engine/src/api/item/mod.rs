@@ -9,12 +9,12 @@
 //! parameters) → expression maps, parsing and unused placeholders → table lookup → key
 //! and item checks → condition.
 
-mod capacity;
+pub(crate) mod capacity;
 mod delete;
-mod eval;
+pub(crate) mod eval;
 mod get;
-mod legacy;
-mod params;
+pub(crate) mod legacy;
+pub(crate) mod params;
 mod put;
 mod update;
 

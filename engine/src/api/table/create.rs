@@ -337,6 +337,7 @@ fn index_def(
         projection,
         throughput,
         on_demand: ix.on_demand.clone(),
+        active_at_ms: 0,
     })
 }
 

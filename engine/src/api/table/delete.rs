@@ -35,6 +35,7 @@ pub async fn delete_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
             }
             let stats = catalog::stats_for_write(txn, def.id)?;
             drop_items(txn, def.id)?;
+            crate::index::drop_table(txn, def.id)?;
             catalog::remove_stats(txn, def.id)?;
             def.lifecycle = Lifecycle::Deleting { since_ms: now };
             if delay == 0 {

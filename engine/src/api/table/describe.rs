@@ -125,8 +125,8 @@ pub fn description(ctx: &Ctx, def: &TableDef, stats: Stats, now: i64, shape: Sha
                     "IndexName": ix.name,
                     "KeySchema": key_schema_json(&ix.keys),
                     "Projection": projection_json(ix),
-                    "IndexSizeBytes": 0,
-                    "ItemCount": 0,
+                    "IndexSizeBytes": index_stats(ctx, def, &ix.name).bytes,
+                    "ItemCount": index_stats(ctx, def, &ix.name).items,
                     "IndexArn": format!("{arn}/index/{}", ix.name),
                 })
             })
@@ -142,19 +142,24 @@ pub fn description(ctx: &Ctx, def: &TableDef, stats: Stats, now: i64, shape: Sha
                 g.insert("IndexName".into(), json!(ix.name));
                 g.insert("KeySchema".into(), key_schema_json(&ix.keys));
                 g.insert("Projection".into(), projection_json(ix));
-                let index_status = if status == TableStatus::Creating {
+                let backfilling = now < ix.active_at_ms;
+                let index_status = if status == TableStatus::Creating || backfilling {
                     "CREATING"
                 } else {
                     "ACTIVE"
                 };
                 g.insert("IndexStatus".into(), json!(index_status));
+                if backfilling {
+                    g.insert("Backfilling".into(), json!(true));
+                }
                 let tp = ix
                     .throughput
                     .clone()
                     .unwrap_or_else(|| Throughput::new(0, 0));
                 g.insert("ProvisionedThroughput".into(), throughput_json(&tp));
-                g.insert("IndexSizeBytes".into(), json!(0));
-                g.insert("ItemCount".into(), json!(0));
+                let st = index_stats(ctx, def, &ix.name);
+                g.insert("IndexSizeBytes".into(), json!(st.bytes));
+                g.insert("ItemCount".into(), json!(st.items));
                 g.insert("IndexArn".into(), json!(format!("{arn}/index/{}", ix.name)));
                 if let Some(o) = &ix.on_demand {
                     g.insert("OnDemandThroughput".into(), on_demand_json(o));
@@ -203,6 +208,15 @@ pub fn description(ctx: &Ctx, def: &TableDef, stats: Stats, now: i64, shape: Sha
         t.insert("OnDemandThroughput".into(), on_demand_json(o));
     }
     Value::Object(t)
+}
+
+/// One index's ItemCount / IndexSizeBytes from a fresh snapshot (DynamoDB itself only
+/// refreshes them every few hours, so a snapshot a moment apart is within contract).
+fn index_stats(ctx: &Ctx, def: &TableDef, name: &str) -> Stats {
+    ctx.store
+        .read()
+        .and_then(|txn| crate::index::stats(&txn, def.id, name))
+        .unwrap_or_default()
 }
 
 /// BillingModeSummary: shown once a table has been on demand (DynamoDB omits it for

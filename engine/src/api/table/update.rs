@@ -136,8 +136,10 @@ pub async fn update_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
                 }
                 TableStatus::Deleting => return Err(in_use("deleted", &name)),
             }
+            let before = def.gsis.clone();
             apply(&mut def, c, now)?;
             def.updating_until_ms = now + update_delay;
+            sync_gsis(txn, &before, &mut def, now + update_delay)?;
             catalog::save(txn, &def)?;
             let stats = catalog::stats_for_write(txn, def.id)?;
             Ok((def, stats))
@@ -145,6 +147,32 @@ pub async fn update_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
         .await?;
     tracing::info!(table = %def.name, "table updated");
     Ok(json!({ "TableDescription": description(ctx, &def, stats, now, Shape::Full) }))
+}
+
+/// After every check passed: backfills a created GSI (CREATING, Backfilling, until
+/// `active_at`) and drops the entries of a deleted one, in the same commit.
+fn sync_gsis(
+    txn: &crate::storage::WriteTransaction,
+    before: &[IndexDef],
+    def: &mut TableDef,
+    active_at: i64,
+) -> ApiResult<()> {
+    for old in before {
+        if !def.gsis.iter().any(|g| g.name == old.name) {
+            crate::index::drop_index(txn, def.id, &old.name)?;
+        }
+    }
+    let mut created = Vec::new();
+    for g in def.gsis.iter_mut() {
+        if !before.iter().any(|b| b.name == g.name) {
+            g.active_at_ms = active_at;
+            created.push(g.clone());
+        }
+    }
+    for ix in created {
+        crate::index::backfill(txn, def, &ix)?;
+    }
+    Ok(())
 }
 
 fn in_use(what: &str, name: &str) -> ApiError {
@@ -194,6 +222,7 @@ fn gsi_updates(list: &[Obj<'_>], v: &mut Violations) -> ApiResult<Vec<GsiUpdate>
                 projection,
                 throughput,
                 on_demand,
+                active_at_ms: 0,
             })));
         } else if let Some(update) = u.obj("Update")? {
             let name = update.str("IndexName")?.unwrap_or_default().to_string();

@@ -31,7 +31,9 @@ pub fn write(path: &Path, title: &str, targets: &[TargetReport]) -> Result<(), S
     let err = |e: &dyn std::fmt::Display| format!("chart {}: {e}", path.display());
     let root = SVGBackend::new(path, (1100, 480)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
-    let root = root.titled(title, ("sans-serif", 18)).map_err(|e| err(&e))?;
+    let root = root
+        .titled(title, ("sans-serif", 18))
+        .map_err(|e| err(&e))?;
     let (left, right) = root.split_horizontally(440);
 
     let n = measured.len().max(1);
@@ -107,9 +109,15 @@ pub fn write(path: &Path, title: &str, targets: &[TargetReport]) -> Result<(), S
         lat.draw_series(LineSeries::new(series.clone(), color.stroke_width(2)))
             .map_err(|e| err(&e))?
             .label(t.name.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
-        lat.draw_series(series.into_iter().map(|p| Circle::new(p, 3, color.filled())))
-            .map_err(|e| err(&e))?;
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+            });
+        lat.draw_series(
+            series
+                .into_iter()
+                .map(|p| Circle::new(p, 3, color.filled())),
+        )
+        .map_err(|e| err(&e))?;
     }
     lat.configure_series_labels()
         .position(SeriesLabelPosition::UpperLeft)

@@ -143,7 +143,12 @@ pub struct BenchArgs {
     #[arg(long, env = "AWS_ACCESS_KEY_ID", default_value = "daxlitebench")]
     pub access_key: String,
     /// Secret key for SigV4.
-    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", default_value = "daxlitebench", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "AWS_SECRET_ACCESS_KEY",
+        default_value = "daxlitebench",
+        hide_env_values = true
+    )]
     pub secret_key: String,
     /// Seed for keys and values (printed; a run replays from it).
     #[arg(long)]

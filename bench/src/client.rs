@@ -29,6 +29,7 @@ pub struct Endpoint {
     pub url: String,
     /// `host:port` to connect to and to sign as the Host header.
     pub authority: String,
+    host: HeaderValue,
     signer: Signer,
 }
 
@@ -55,9 +56,12 @@ impl Endpoint {
         } else {
             format!("{}:80", authority.host())
         };
+        let host = HeaderValue::from_str(&authority)
+            .map_err(|e| format!("bad host {authority:?}: {e}"))?;
         Ok(Endpoint {
             url: url.trim_end_matches('/').to_string(),
             authority,
+            host,
             signer,
         })
     }
@@ -98,9 +102,12 @@ impl Conn {
         let request = http::Request::builder()
             .method("POST")
             .uri("/")
-            .header(HOST, self.endpoint.authority.as_str())
-            .header(CONTENT_TYPE, "application/x-amz-json-1.0")
-            .header("x-amz-target", target_header(req.op))
+            .header(HOST, self.endpoint.host.clone())
+            .header(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/x-amz-json-1.0"),
+            )
+            .header(X_AMZ_TARGET, target_value(req.op))
             .header("x-amz-date", date)
             .header(AUTHORIZATION, auth)
             .body(Full::new(req.body.clone()))
@@ -121,8 +128,29 @@ impl Conn {
     }
 }
 
+const X_AMZ_TARGET: http::header::HeaderName =
+    http::header::HeaderName::from_static("x-amz-target");
+
 fn target_header(op: &str) -> String {
     format!("DynamoDB_20120810.{op}")
+}
+
+/// The `X-Amz-Target` value of an operation, without allocating for the common ones.
+fn target_value(op: &str) -> HeaderValue {
+    let fixed = match op {
+        "GetItem" => "DynamoDB_20120810.GetItem",
+        "PutItem" => "DynamoDB_20120810.PutItem",
+        "UpdateItem" => "DynamoDB_20120810.UpdateItem",
+        "BatchGetItem" => "DynamoDB_20120810.BatchGetItem",
+        "BatchWriteItem" => "DynamoDB_20120810.BatchWriteItem",
+        "Query" => "DynamoDB_20120810.Query",
+        "Scan" => "DynamoDB_20120810.Scan",
+        _ => {
+            return HeaderValue::from_str(&target_header(op))
+                .unwrap_or(HeaderValue::from_static(""))
+        }
+    };
+    HeaderValue::from_static(fixed)
 }
 
 #[derive(Clone)]
@@ -142,7 +170,9 @@ pub struct Signer {
 
 impl std::fmt::Debug for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Signer").field("region", &self.region).finish()
+        f.debug_struct("Signer")
+            .field("region", &self.region)
+            .finish()
     }
 }
 
@@ -239,12 +269,19 @@ mod tests {
             body: Bytes::from_static(b"{}"),
             expect: Expect::Ok,
         };
-        let (d1, a1) = s.sign("127.0.0.1:8000", &req).map_err(|e| e.to_string()).unwrap_or_else(|e| panic!("{e}"));
+        let (d1, a1) = s
+            .sign("127.0.0.1:8000", &req)
+            .unwrap_or_else(|e| panic!("{e}"));
         let a = a1.to_str().unwrap_or("");
         assert!(a.starts_with("AWS4-HMAC-SHA256 Credential=AKID/"), "{a}");
         assert!(a.contains("/us-east-1/dynamodb/aws4_request"));
-        assert!(a.contains("SignedHeaders=content-type;host;x-amz-date;x-amz-target"), "{a}");
-        let (d2, a2) = s.sign("127.0.0.1:8000", &req).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            a.contains("SignedHeaders=content-type;host;x-amz-date;x-amz-target"),
+            "{a}"
+        );
+        let (d2, a2) = s
+            .sign("127.0.0.1:8000", &req)
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((d1, a1), (d2, a2));
     }
 }

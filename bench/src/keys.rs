@@ -41,7 +41,8 @@ impl KeyDist {
     }
 
     /// How many keys the distribution draws from.
-    pub fn len(&self) -> u64 {
+    #[cfg(test)]
+    fn len(&self) -> u64 {
         match self {
             KeyDist::Uniform { n } => *n,
             KeyDist::Zipf { cdf } => cdf.len() as u64,

@@ -56,7 +56,10 @@ async fn serve(port: u16, body: Bytes) -> Result<(), String> {
         .await
         .map_err(|e| format!("bind: {e}"))?;
     let addr = listener.local_addr().map_err(|e| format!("bind: {e}"))?;
-    println!("limit server listening on http://{addr} ({} byte answers)", body.len());
+    println!(
+        "limit server listening on http://{addr} ({} byte answers)",
+        body.len()
+    );
     let crc = crc32fast::hash(&body).to_string();
     loop {
         let Ok((stream, _)) = listener.accept().await else {

@@ -31,7 +31,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::LimitServer(a) => limit_server::main(&a),
-        Command::Run(a) => given_targets(&a.targets, &a.pids, &a.bench).and_then(|t| bench(t, &a.bench)),
+        Command::Run(a) => {
+            given_targets(&a.targets, &a.pids, &a.bench).and_then(|t| bench(t, &a.bench))
+        }
         Command::Compare(a) => spawn_targets(&a).and_then(|t| bench(t, &a.bench)),
     };
     match result {
@@ -44,14 +46,27 @@ fn main() -> ExitCode {
 }
 
 fn signer(args: &BenchArgs) -> Signer {
-    Signer::new(&args.access_key, &args.secret_key, &args.region, args.sign_every_request)
+    Signer::new(
+        &args.access_key,
+        &args.secret_key,
+        &args.region,
+        args.sign_every_request,
+    )
 }
 
-fn given_targets(specs: &[String], pids: &[String], args: &BenchArgs) -> Result<Vec<Target>, String> {
+fn given_targets(
+    specs: &[String],
+    pids: &[String],
+    args: &BenchArgs,
+) -> Result<Vec<Target>, String> {
     let mut targets = Vec::new();
     for spec in specs {
         let (name, url) = parse_pair(spec)?;
-        targets.push(Target::new(&name, Endpoint::new(&url, signer(args))?, "given".into()));
+        targets.push(Target::new(
+            &name,
+            Endpoint::new(&url, signer(args))?,
+            "given".into(),
+        ));
     }
     attach_pids(&mut targets, pids)?;
     Ok(targets)
@@ -114,8 +129,15 @@ fn spawn_targets(a: &cli::CompareArgs) -> Result<Vec<Target>, String> {
             Some(spawn::DaxliteMode::Over(_)) => "over",
             _ => name,
         };
-        eprintln!("started {label}: {} (pid {}) {}", spawned.url, spawned.pid, spawned.command);
-        let mut t = Target::new(label, Endpoint::new(&spawned.url, signer(&a.bench))?, spawned.command.clone());
+        eprintln!(
+            "started {label}: {} (pid {}) {}",
+            spawned.url, spawned.pid, spawned.command
+        );
+        let mut t = Target::new(
+            label,
+            Endpoint::new(&spawned.url, signer(&a.bench))?,
+            spawned.command.clone(),
+        );
         t.is_limit = mode.is_none();
         t.pids.push(spawned.pid);
         t.notes.extend(note);
@@ -131,7 +153,10 @@ fn bench(targets: Vec<Target>, args: &BenchArgs) -> Result<(), String> {
     if let Some(t) = args.threads {
         builder.worker_threads(t.max(1));
     }
-    let runtime = builder.enable_all().build().map_err(|e| format!("runtime: {e}"))?;
+    let runtime = builder
+        .enable_all()
+        .build()
+        .map_err(|e| format!("runtime: {e}"))?;
     runtime.block_on(bench_async(targets, args))
 }
 
@@ -152,21 +177,32 @@ async fn bench_async(mut targets: Vec<Target>, args: &BenchArgs) -> Result<(), S
     let conns = args.connections.max(1);
 
     for t in &mut targets {
-        t.connect(conns).await.map_err(|e| format!("{}: {e}", t.name))?;
+        t.connect(conns)
+            .await
+            .map_err(|e| format!("{}: {e}", t.name))?;
         if t.is_limit {
             continue;
         }
         if !args.no_preload {
             let at = Instant::now();
-            eprintln!("{}: preloading {} items of ~{} bytes", t.name, workload.keys, args.item_size);
+            eprintln!(
+                "{}: preloading {} items of ~{} bytes",
+                t.name, workload.keys, args.item_size
+            );
             if let Err(e) = t.preload(&workload).await {
                 t.skipped = Some(format!("preload failed: {e}"));
                 eprintln!("{}: {}", t.name, e);
                 continue;
             }
-            eprintln!("{}: preloaded in {:.1} s", t.name, at.elapsed().as_secs_f64());
+            eprintln!(
+                "{}: preloaded in {:.1} s",
+                t.name,
+                at.elapsed().as_secs_f64()
+            );
         }
-        t.probe(&workload, seed).await.map_err(|e| format!("{}: probe: {e}", t.name))?;
+        t.probe(&workload, seed)
+            .await
+            .map_err(|e| format!("{}: probe: {e}", t.name))?;
         if let Some(why) = &t.skipped {
             eprintln!("{}: skipped: {why}", t.name);
         }
@@ -175,19 +211,28 @@ async fn bench_async(mut targets: Vec<Target>, args: &BenchArgs) -> Result<(), S
     let rounds = args.rounds.max(1);
     let slice = Duration::from_secs_f64((args.duration / rounds as f64).max(0.1));
     let plan = |r: u32, seed_offset: u64, duration: Duration| Plan {
-        duration: if args.ops.is_some() { Duration::from_secs(3600) } else { duration },
+        duration: if args.ops.is_some() {
+            Duration::from_secs(3600)
+        } else {
+            duration
+        },
         ops: args.ops.map(|o| (o / rounds as u64).max(1)),
         rate: args.rate,
         seed: seed.wrapping_add(seed_offset).wrapping_add(r as u64 * 7919),
     };
 
     if args.warmup > 0.0 {
-        for (i, t) in targets.iter_mut().enumerate().filter(|(_, t)| t.skipped.is_none()) {
+        for (i, t) in targets
+            .iter_mut()
+            .enumerate()
+            .filter(|(_, t)| t.skipped.is_none())
+        {
             eprintln!("{}: warm-up {:.1} s", t.name, args.warmup);
             let mut p = plan(u32::MAX, i as u64, Duration::from_secs_f64(args.warmup));
             p.ops = None;
             p.duration = Duration::from_secs_f64(args.warmup);
-            let (_, c) = measure::round(std::mem::take(&mut t.conns), &workload, p, &[], None).await;
+            let (_, c) =
+                measure::round(std::mem::take(&mut t.conns), &workload, p, &[], None).await;
             t.conns = c;
         }
     }
@@ -203,8 +248,10 @@ async fn bench_async(mut targets: Vec<Target>, args: &BenchArgs) -> Result<(), S
         indicatif::ProgressBar::hidden()
     };
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {percent}% {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:40} {percent}% {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     for r in 0..rounds {
         for (i, t) in targets.iter_mut().enumerate() {
@@ -213,15 +260,22 @@ async fn bench_async(mut targets: Vec<Target>, args: &BenchArgs) -> Result<(), S
             }
             bar.set_message(format!("round {}/{rounds}: {}", r + 1, t.name));
             let ticker = if args.ops.is_none() { Some(&bar) } else { None };
-            let (round, c) =
-                measure::round(std::mem::take(&mut t.conns), &workload, plan(r, i as u64, slice), &t.pids, ticker)
-                    .await;
+            let (round, c) = measure::round(
+                std::mem::take(&mut t.conns),
+                &workload,
+                plan(r, i as u64, slice),
+                &t.pids,
+                ticker,
+            )
+            .await;
             t.conns = c;
             if args.ops.is_some() {
                 bar.inc(1);
             }
             if round.unknown_operation && round.errors == round.ops {
-                t.skipped = Some("operation not supported by this server (UnknownOperationException)".into());
+                t.skipped = Some(
+                    "operation not supported by this server (UnknownOperationException)".into(),
+                );
                 continue;
             }
             t.rounds.push(round);
@@ -254,7 +308,9 @@ async fn bench_async(mut targets: Vec<Target>, args: &BenchArgs) -> Result<(), S
         command: std::env::args().collect::<Vec<_>>().join(" "),
         started_unix_s: started,
         machine: report::Machine {
-            cpus: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            cpus: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
             load_average_before: load_before,
             load_average_after: report::load_average(),
             clock_ticks_per_s: measure::clock_ticks(),
@@ -274,18 +330,29 @@ async fn bench_async(mut targets: Vec<Target>, args: &BenchArgs) -> Result<(), S
     let text = serde_json::to_string_pretty(&full).map_err(|e| format!("json: {e}"))?;
     std::fs::write(&json_path, text + "\n").map_err(|e| format!("{}: {e}", json_path.display()))?;
     let table_path = args.out.join(format!("{stem}.txt"));
-    let header = format!("$ {}\nload average before/after: {} / {}\n\n", full.command, full.machine.load_average_before, full.machine.load_average_after);
-    std::fs::write(&table_path, header + &table).map_err(|e| format!("{}: {e}", table_path.display()))?;
+    let header = format!(
+        "$ {}\nload average before/after: {} / {}\n\n",
+        full.command, full.machine.load_average_before, full.machine.load_average_after
+    );
+    std::fs::write(&table_path, header + &table)
+        .map_err(|e| format!("{}: {e}", table_path.display()))?;
     let svg_path = args.out.join(format!("{stem}.svg"));
     let title = format!(
         "{stem}: {} connections, {}-byte items, {} keys{}",
         conns,
         args.item_size,
         args.keys,
-        args.zipf.map(|s| format!(", zipf {s}")).unwrap_or_else(|| ", uniform".into())
+        args.zipf
+            .map(|s| format!(", zipf {s}"))
+            .unwrap_or_else(|| ", uniform".into())
     );
     chart::write(&svg_path, &title, &full.targets)?;
-    eprintln!("wrote {}, {}, {}", table_path.display(), json_path.display(), svg_path.display());
+    eprintln!(
+        "wrote {}, {}, {}",
+        table_path.display(),
+        json_path.display(),
+        svg_path.display()
+    );
     drop(targets);
     Ok(())
 }

@@ -119,7 +119,10 @@ pub async fn round(
             }
             Err(e) => {
                 result.errors += 1;
-                *result.error_kinds.entry(format!("worker: {e}")).or_default() += 1;
+                *result
+                    .error_kinds
+                    .entry(format!("worker: {e}"))
+                    .or_default() += 1;
             }
         }
     }
@@ -154,7 +157,9 @@ async fn worker(
     let mut ops = 0;
     let mut errors: BTreeMap<String, u64> = BTreeMap::new();
     let mut unknown_operation = false;
-    let interval = plan.rate.map(|r| Duration::from_secs_f64(1.0 / r.max(0.001)));
+    let interval = plan
+        .rate
+        .map(|r| Duration::from_secs_f64(1.0 / r.max(0.001)));
     loop {
         if stop.load(Ordering::Relaxed) {
             break;

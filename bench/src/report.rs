@@ -24,7 +24,9 @@ pub struct Latency {
 }
 
 /// The percentiles drawn as latency curves.
-pub const CURVE_PERCENTILES: [f64; 10] = [50.0, 75.0, 90.0, 95.0, 99.0, 99.5, 99.9, 99.95, 99.99, 100.0];
+pub const CURVE_PERCENTILES: [f64; 10] = [
+    50.0, 75.0, 90.0, 95.0, 99.0, 99.5, 99.9, 99.95, 99.99, 100.0,
+];
 
 /// Percentiles of a histogram (all zero when it is empty).
 pub fn latency(h: &Histogram<u64>) -> Latency {
@@ -147,7 +149,11 @@ pub fn summarize(t: &Target) -> TargetReport {
         errors,
         error_kinds,
         elapsed_s: elapsed,
-        ops_per_s: if elapsed > 0.0 { ops as f64 / elapsed } else { 0.0 },
+        ops_per_s: if elapsed > 0.0 {
+            ops as f64 / elapsed
+        } else {
+            0.0
+        },
         latency_us: latency(&hist),
         latency_curve_us: curve(&hist),
         server_cpu_us_per_op: server_cpu.map(|c| per_op(c, ops)),
@@ -213,7 +219,17 @@ pub fn table(report: &Report) -> String {
     let _ = writeln!(
         s,
         "{:<12} {:>10} {:>7} {:>8} {:>8} {:>8} {:>8} {:>7} {:>10} {:>8} {:>10}",
-        "target", "ops/s", "×first", "p50 µs", "p90 µs", "p99 µs", "p99.9 µs", "errors", "srv µs/op", "×limit", "bench µs/op"
+        "target",
+        "ops/s",
+        "×first",
+        "p50 µs",
+        "p90 µs",
+        "p99 µs",
+        "p99.9 µs",
+        "errors",
+        "srv µs/op",
+        "×limit",
+        "bench µs/op"
     );
     for t in &report.targets {
         if let Some(why) = &t.skipped {
@@ -263,7 +279,8 @@ mod tests {
     #[test]
     fn percentiles_of_one_to_ten_thousand() {
         let l = latency(&hist(1..=10_000));
-        let near = |got: u64, want: u64| (got as f64 - want as f64).abs() <= want as f64 * 0.002 + 1.0;
+        let near =
+            |got: u64, want: u64| (got as f64 - want as f64).abs() <= want as f64 * 0.002 + 1.0;
         assert!(near(l.p50, 5_000), "{l:?}");
         assert!(near(l.p90, 9_000), "{l:?}");
         assert!(near(l.p99, 9_900), "{l:?}");
@@ -305,13 +322,21 @@ mod tests {
         let r = Report {
             command: String::new(),
             started_unix_s: 0,
-            machine: Machine { cpus: 2, load_average_before: String::new(), load_average_after: String::new(), clock_ticks_per_s: 100 },
+            machine: Machine {
+                cpus: 2,
+                load_average_before: String::new(),
+                load_average_after: String::new(),
+                clock_ticks_per_s: 100,
+            },
             settings: serde_json::Value::Null,
             targets: t,
         };
         let s = table(&r);
         assert!(s.contains("2.50"), "{s}");
-        assert!(s.contains("cached       skipped: Query not supported"), "{s}");
+        assert!(
+            s.contains("cached       skipped: Query not supported"),
+            "{s}"
+        );
     }
 
     fn sample(name: &str, limit: bool, ops_per_s: f64, cpu: Option<f64>) -> TargetReport {

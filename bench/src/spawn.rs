@@ -54,10 +54,12 @@ pub fn daxlite_binary(given: Option<&Path>) -> PathBuf {
 
 /// Asks the binary which flags it has.
 pub fn daxlite_features(bin: &Path) -> Result<DaxliteFeatures, String> {
-    let out = Command::new(bin)
-        .arg("--help")
-        .output()
-        .map_err(|e| format!("cannot run {} --help: {e} (build it: cargo build --release -p daxlite)", bin.display()))?;
+    let out = Command::new(bin).arg("--help").output().map_err(|e| {
+        format!(
+            "cannot run {} --help: {e} (build it: cargo build --release -p daxlite)",
+            bin.display()
+        )
+    })?;
     let help = String::from_utf8_lossy(&out.stdout);
     Ok(DaxliteFeatures {
         cache: help.contains("--no-cache"),
@@ -77,7 +79,10 @@ pub enum DaxliteMode {
 }
 
 /// The daxlite flags of a mode, or why this binary cannot run it.
-pub fn daxlite_args(mode: &DaxliteMode, f: DaxliteFeatures) -> Result<(Vec<String>, Option<String>), String> {
+pub fn daxlite_args(
+    mode: &DaxliteMode,
+    f: DaxliteFeatures,
+) -> Result<(Vec<String>, Option<String>), String> {
     let mut args: Vec<String> = ["--port", "0", "--in-memory", "--log-level", "warn"]
         .map(String::from)
         .to_vec();
@@ -94,7 +99,8 @@ pub fn daxlite_args(mode: &DaxliteMode, f: DaxliteFeatures) -> Result<(Vec<Strin
             if f.cache {
                 args.push("--no-cache".into());
             } else {
-                note = Some("this daxlite has no cache yet: plain daxlite is the engine alone".into());
+                note =
+                    Some("this daxlite has no cache yet: plain daxlite is the engine alone".into());
             }
         }
         DaxliteMode::Over(url) => {
@@ -111,7 +117,11 @@ pub fn daxlite_args(mode: &DaxliteMode, f: DaxliteFeatures) -> Result<(Vec<Strin
 }
 
 /// Starts daxlite in `mode`.
-pub fn spawn_daxlite(bin: &Path, mode: &DaxliteMode, f: DaxliteFeatures) -> Result<(Spawned, Option<String>), String> {
+pub fn spawn_daxlite(
+    bin: &Path,
+    mode: &DaxliteMode,
+    f: DaxliteFeatures,
+) -> Result<(Spawned, Option<String>), String> {
     let (args, note) = daxlite_args(mode, f)?;
     let mut cmd = Command::new(bin);
     cmd.args(&args);
@@ -122,7 +132,13 @@ pub fn spawn_daxlite(bin: &Path, mode: &DaxliteMode, f: DaxliteFeatures) -> Resu
 pub fn spawn_limit(item_size: usize) -> Result<Spawned, String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
     let mut cmd = Command::new(exe);
-    cmd.args(["limit-server", "--port", "0", "--item-size", &item_size.to_string()]);
+    cmd.args([
+        "limit-server",
+        "--port",
+        "0",
+        "--item-size",
+        &item_size.to_string(),
+    ]);
     start(cmd, "limit server listening on ")
 }
 
@@ -133,7 +149,9 @@ fn start(mut cmd: Command, banner: &'static str) -> Result<Spawned, String> {
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     let command = format!("{cmd:?}").replace('"', "");
-    let mut child = cmd.spawn().map_err(|e| format!("cannot start {command}: {e}"))?;
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start {command}: {e}"))?;
     let pid = child.id();
     let Some(stdout) = child.stdout.take() else {
         let _ = child.kill();
@@ -169,7 +187,9 @@ fn start(mut cmd: Command, banner: &'static str) -> Result<Spawned, String> {
                 "{} printed no banner `{banner}http://...` within {}s{}",
                 spawned.command,
                 BANNER_TIMEOUT.as_secs(),
-                status.map(|s| format!(" (exited: {s})")).unwrap_or_default()
+                status
+                    .map(|s| format!(" (exited: {s})"))
+                    .unwrap_or_default()
             ))
         }
     }
@@ -201,16 +221,24 @@ mod tests {
     #[test]
     fn modes_needing_missing_flags_fail_clearly() {
         let today = DaxliteFeatures::default();
-        let e = daxlite_args(&DaxliteMode::Cached, today).err().unwrap_or_default();
+        let e = daxlite_args(&DaxliteMode::Cached, today)
+            .err()
+            .unwrap_or_default();
         assert!(e.contains("needs a daxlite with a cache"), "{e}");
-        let e = daxlite_args(&DaxliteMode::Over("http://x:1".into()), today).err().unwrap_or_default();
+        let e = daxlite_args(&DaxliteMode::Over("http://x:1".into()), today)
+            .err()
+            .unwrap_or_default();
         assert!(e.contains("--upstream"), "{e}");
         let (args, note) = daxlite_args(&DaxliteMode::Uncached, today).unwrap_or_default();
         assert!(!args.contains(&"--no-cache".to_string()) && note.is_some());
-        let full = DaxliteFeatures { cache: true, upstream: true };
+        let full = DaxliteFeatures {
+            cache: true,
+            upstream: true,
+        };
         let (args, _) = daxlite_args(&DaxliteMode::Uncached, full).unwrap_or_default();
         assert!(args.contains(&"--no-cache".to_string()));
-        let (args, _) = daxlite_args(&DaxliteMode::Over("http://x:1".into()), full).unwrap_or_default();
+        let (args, _) =
+            daxlite_args(&DaxliteMode::Over("http://x:1".into()), full).unwrap_or_default();
         assert!(args.ends_with(&["--upstream".to_string(), "http://x:1".to_string()]));
     }
 }

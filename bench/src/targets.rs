@@ -86,7 +86,9 @@ impl Target {
             let req = w.describe_table();
             let conn = self.conns.first_mut().ok_or("no connection")?;
             let (status, body) = conn.call(&req).await?;
-            if status == 200 && String::from_utf8_lossy(&body).contains("\"TableStatus\":\"ACTIVE\"") {
+            if status == 200
+                && String::from_utf8_lossy(&body).contains("\"TableStatus\":\"ACTIVE\"")
+            {
                 break;
             }
             if Instant::now() > deadline {
@@ -115,7 +117,11 @@ impl Target {
                 while c < chunks {
                     let lo = c * chunk;
                     let hi = (lo + chunk).min(w.keys);
-                    let req = if batch_ok { w.batch_write(lo..hi) } else { w.put(lo, 0) };
+                    let req = if batch_ok {
+                        w.batch_write(lo..hi)
+                    } else {
+                        w.put(lo, 0)
+                    };
                     if let Err(e) = load(&mut conn, &w, &req, lo..hi).await {
                         result = Err(e);
                         break;
@@ -151,7 +157,10 @@ impl Target {
         match self.call(&req).await {
             Ok(()) => Ok(()),
             Err(f) if f.is_unknown_operation() => {
-                self.skipped = Some(format!("{} not supported by this server (UnknownOperationException)", req.op));
+                self.skipped = Some(format!(
+                    "{} not supported by this server (UnknownOperationException)",
+                    req.op
+                ));
                 Ok(())
             }
             Err(f) => Err(format!("{}: {}", req.op, f.label())),

@@ -9,6 +9,9 @@ use serde_json::{json, Value};
 use crate::cli::{BenchArgs, WorkloadKind};
 use crate::keys::KeyDist;
 
+/// Up to this many keys, GetItem bodies are built once up front.
+const PREBUILT_MAX: u64 = 2_000_000;
+
 /// What a successful response must contain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expect {
@@ -43,6 +46,8 @@ pub struct Workload {
     pub batch: usize,
     pub read_ratio: f64,
     payload: String,
+    /// GetItem requests built once per key (the hot path of `get` and `mixed`).
+    gets: Vec<Req>,
     items: KeyDist,
     partitions: KeyDist,
 }
@@ -55,7 +60,7 @@ impl Workload {
         // DynamoDB's size: names + values. pk (2 + 8), sk (2 + ~3), v (1 + ~3), "payload" (7).
         let overhead = 10 + 5 + 4 + 7;
         let payload = "x".repeat(args.item_size.saturating_sub(overhead).max(1));
-        Workload {
+        let mut w = Workload {
             kind: args.workload,
             table: args.table.clone(),
             keys,
@@ -65,7 +70,12 @@ impl Workload {
             payload,
             items: KeyDist::new(keys, args.zipf),
             partitions: KeyDist::new(partitions, args.zipf),
+            gets: Vec::new(),
+        };
+        if matches!(w.kind, WorkloadKind::Get | WorkloadKind::Mixed) && keys <= PREBUILT_MAX {
+            w.gets = (0..keys).map(|i| w.build_get(i)).collect();
         }
+        w
     }
 
     fn key(&self, i: u64) -> Value {
@@ -103,7 +113,11 @@ impl Workload {
     }
 
     pub fn describe_table(&self) -> Req {
-        req("DescribeTable", &json!({"TableName": self.table}), Expect::Ok)
+        req(
+            "DescribeTable",
+            &json!({"TableName": self.table}),
+            Expect::Ok,
+        )
     }
 
     /// PutItem of item `i`.
@@ -122,6 +136,13 @@ impl Workload {
     }
 
     pub fn get(&self, i: u64) -> Req {
+        match self.gets.get(i as usize) {
+            Some(r) => r.clone(),
+            None => self.build_get(i),
+        }
+    }
+
+    fn build_get(&self, i: u64) -> Req {
         let body = json!({"TableName": self.table, "Key": self.key(i)});
         req("GetItem", &body, Expect::Item)
     }
@@ -298,7 +319,10 @@ mod tests {
 
     #[test]
     fn checks_status_item_and_counts() {
-        assert_eq!(check(Expect::Item, 200, br#"{"Item":{"pk":{"S":"a"}}}"#), Ok(()));
+        assert_eq!(
+            check(Expect::Item, 200, br#"{"Item":{"pk":{"S":"a"}}}"#),
+            Ok(())
+        );
         assert!(check(Expect::Item, 200, b"{}").is_err());
         let e = check(
             Expect::Ok,
@@ -306,10 +330,17 @@ mod tests {
             br#"{"__type":"com.amazonaws.dynamodb.v20120810#UnknownOperationException"}"#,
         );
         assert!(matches!(e, Err(ref f) if f.is_unknown_operation()));
-        assert_eq!(check(Expect::Count(2), 200, br#"{"Items":[{},{}],"Count":2}"#), Ok(()));
+        assert_eq!(
+            check(Expect::Count(2), 200, br#"{"Items":[{},{}],"Count":2}"#),
+            Ok(())
+        );
         assert!(check(Expect::Count(3), 200, br#"{"Items":[{},{}]}"#).is_err());
         assert_eq!(
-            check(Expect::Items(2), 200, br#"{"Responses":{"t":[{}]},"UnprocessedKeys":{"t":{"Keys":[{}]}}}"#),
+            check(
+                Expect::Items(2),
+                200,
+                br#"{"Responses":{"t":[{}]},"UnprocessedKeys":{"t":{"Keys":[{}]}}}"#
+            ),
             Ok(())
         );
     }

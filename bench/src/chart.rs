@@ -48,6 +48,7 @@ pub fn write(path: &Path, title: &str, targets: &[TargetReport]) -> Result<(), S
         .map_err(|e| err(&e))?;
     bars.configure_mesh()
         .disable_x_mesh()
+        .max_light_lines(0)
         .x_labels(n)
         .x_label_formatter(&|x| {
             let i = x.round();
@@ -94,6 +95,7 @@ pub fn write(path: &Path, title: &str, targets: &[TargetReport]) -> Result<(), S
         .build_cartesian_2d(0f64..5.1f64, (lo..hi).log_scale())
         .map_err(|e| err(&e))?;
     lat.configure_mesh()
+        .max_light_lines(0)
         .x_labels(6)
         .x_label_formatter(&|x| label_of(*x))
         .y_label_formatter(&|y| format!("{y:.0}"))

@@ -9,6 +9,7 @@ mod keys;
 mod limit_server;
 mod measure;
 mod report;
+mod sign;
 mod spawn;
 mod targets;
 mod workload;
@@ -22,8 +23,9 @@ use clap::Parser;
 use serde_json::json;
 
 use cli::{BenchArgs, Cli, Command};
-use client::{Endpoint, Signer};
+use client::Endpoint;
 use measure::Plan;
+use sign::Signer;
 use targets::{parse_pair, Target};
 use workload::Workload;
 

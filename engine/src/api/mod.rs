@@ -2,8 +2,10 @@
 //! module that implements it; operations not built yet answer UnknownOperationException,
 //! exactly as DynamoDB answers a target it does not know.
 
+pub mod batch;
 pub mod item;
 pub mod table;
+pub mod transact;
 
 use std::sync::Arc;
 
@@ -79,12 +81,12 @@ pub async fn dispatch(ctx: &Ctx, op: Operation, body: &[u8]) -> ApiResult<Vec<u8
         Operation::PutItem => item::put_item(ctx, &req).await?,
         Operation::UpdateItem => item::update_item(ctx, &req).await?,
         Operation::DeleteItem => item::delete_item(ctx, &req).await?,
+        Operation::BatchGetItem => batch::batch_get_item(ctx, &req).await?,
+        Operation::BatchWriteItem => batch::batch_write_item(ctx, &req).await?,
+        Operation::TransactGetItems => transact::transact_get_items(ctx, &req).await?,
+        Operation::TransactWriteItems => transact::transact_write_items(ctx, &req).await?,
         Operation::Query
         | Operation::Scan
-        | Operation::BatchGetItem
-        | Operation::BatchWriteItem
-        | Operation::TransactGetItems
-        | Operation::TransactWriteItems
         | Operation::ExecuteStatement
         | Operation::BatchExecuteStatement
         | Operation::ExecuteTransaction
@@ -148,5 +150,9 @@ pub fn is_built(op: Operation) -> bool {
             | Operation::PutItem
             | Operation::UpdateItem
             | Operation::DeleteItem
+            | Operation::BatchGetItem
+            | Operation::BatchWriteItem
+            | Operation::TransactGetItems
+            | Operation::TransactWriteItems
     )
 }

@@ -5,6 +5,8 @@
 pub mod batch;
 pub mod item;
 pub mod table;
+#[cfg(test)]
+pub(crate) mod testkit;
 pub mod transact;
 
 use std::sync::Arc;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, KeySchemaElement, KeyType,
-    KeysAndAttributes, Put, PutRequest, ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
+    KeysAndAttributes, PutRequest, ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
     TransactWriteItem, Update, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;

@@ -14,7 +14,8 @@
 //!    index maintenance and stream records hook in.
 //!
 //! Every check happens before the first write, so an `Err` leaves the shared group-commit
-//! transaction untouched.
+//! transaction untouched. [`apply`] is [`prepare`] (steps 1–5) then [`commit`] (step 6);
+//! a transaction prepares all its actions before committing any.
 
 use redb::WriteTransaction;
 
@@ -53,6 +54,8 @@ pub enum Action {
     Update(Updater),
     /// Remove the item (a missing item is not an error).
     Delete,
+    /// Change nothing: only the condition matters (a transaction's ConditionCheck).
+    Check,
 }
 
 /// One item write, with everything it needs to run inside the writer.
@@ -93,6 +96,30 @@ pub async fn write_one(store: &Store, now_ms: i64, spec: WriteSpec) -> ApiResult
 
 /// Makes every check of one write, then writes it (see the module doc for the order).
 pub fn apply(txn: &WriteTransaction, now_ms: i64, spec: WriteSpec) -> ApiResult<Written> {
+    commit(txn, prepare(txn, now_ms, spec)?)
+}
+
+/// A write whose checks all passed, not yet stored: what [`commit`] will store.
+pub struct Prepared {
+    table: TableDef,
+    key: Vec<u8>,
+    old: Option<Item>,
+    old_size: usize,
+    new: Option<Item>,
+    /// `false` for a ConditionCheck: nothing changes.
+    writes: bool,
+}
+
+impl Prepared {
+    /// The item as it is now (before the write).
+    pub fn old(&self) -> Option<&Item> {
+        self.old.as_ref()
+    }
+}
+
+/// Steps 1–5 of the module doc: every check, no write. A transaction prepares all its
+/// actions before committing any of them, so a failure anywhere leaves storage untouched.
+pub fn prepare(txn: &WriteTransaction, now_ms: i64, spec: WriteSpec) -> ApiResult<Prepared> {
     let WriteSpec {
         table,
         key,
@@ -113,9 +140,10 @@ pub fn apply(txn: &WriteTransaction, now_ms: i64, spec: WriteSpec) -> ApiResult<
             }));
         }
     }
-    let new = match action {
-        Action::Put(item) => Some(item),
-        Action::Delete => None,
+    let (new, writes) = match action {
+        Action::Put(item) => (Some(item), true),
+        Action::Delete => (None, true),
+        Action::Check => (old.clone(), false),
         Action::Update(update) => {
             let base = old.clone().unwrap_or_else(|| key.attrs.clone());
             let item = update(base)?;
@@ -128,22 +156,36 @@ pub fn apply(txn: &WriteTransaction, now_ms: i64, spec: WriteSpec) -> ApiResult<
                     "Item size to update has exceeded the maximum allowed size",
                 ));
             }
-            Some(item)
+            (Some(item), true)
         }
     };
-    let stored = new.as_ref().map(Stored::encode);
-    let new_size = stored.as_ref().map(Stored::size).unwrap_or(0);
-    on_write(
-        txn,
-        &table,
-        &key.storage,
-        old.as_ref().map(|_| old_size),
-        stored.as_ref(),
-    )?;
-    Ok(Written {
+    Ok(Prepared {
+        table,
+        key: key.storage,
         old,
-        new,
         old_size,
+        new,
+        writes,
+    })
+}
+
+/// Step 6: stores a prepared write through [`on_write`].
+pub fn commit(txn: &WriteTransaction, p: Prepared) -> ApiResult<Written> {
+    let stored = p.new.as_ref().map(Stored::encode);
+    let new_size = stored.as_ref().map(Stored::size).unwrap_or(0);
+    if p.writes {
+        on_write(
+            txn,
+            &p.table,
+            &p.key,
+            p.old.as_ref().map(|_| p.old_size),
+            stored.as_ref(),
+        )?;
+    }
+    Ok(Written {
+        old: p.old,
+        new: p.new,
+        old_size: p.old_size,
         new_size,
     })
 }

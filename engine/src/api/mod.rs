@@ -2,9 +2,13 @@
 //! module that implements it; operations not built yet answer UnknownOperationException,
 //! exactly as DynamoDB answers a target it does not know.
 
+pub mod batch;
 pub mod item;
 pub mod query;
 pub mod table;
+#[cfg(test)]
+pub(crate) mod testkit;
+pub mod transact;
 
 use std::sync::Arc;
 
@@ -82,11 +86,11 @@ pub async fn dispatch(ctx: &Ctx, op: Operation, body: &[u8]) -> ApiResult<Vec<u8
         Operation::DeleteItem => item::delete_item(ctx, &req).await?,
         Operation::Query => query::query(ctx, &req).await?,
         Operation::Scan => query::scan(ctx, &req).await?,
-        Operation::BatchGetItem
-        | Operation::BatchWriteItem
-        | Operation::TransactGetItems
-        | Operation::TransactWriteItems
-        | Operation::ExecuteStatement
+        Operation::BatchGetItem => batch::batch_get_item(ctx, &req).await?,
+        Operation::BatchWriteItem => batch::batch_write_item(ctx, &req).await?,
+        Operation::TransactGetItems => transact::transact_get_items(ctx, &req).await?,
+        Operation::TransactWriteItems => transact::transact_write_items(ctx, &req).await?,
+        Operation::ExecuteStatement
         | Operation::BatchExecuteStatement
         | Operation::ExecuteTransaction
         | Operation::DescribeLimits
@@ -151,5 +155,9 @@ pub fn is_built(op: Operation) -> bool {
             | Operation::DeleteItem
             | Operation::Query
             | Operation::Scan
+            | Operation::BatchGetItem
+            | Operation::BatchWriteItem
+            | Operation::TransactGetItems
+            | Operation::TransactWriteItems
     )
 }

@@ -4,6 +4,7 @@
 
 pub mod items;
 mod layout;
+pub mod tokens;
 mod writer;
 
 use std::sync::Arc;

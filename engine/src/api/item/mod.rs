@@ -24,6 +24,7 @@ mod tests;
 pub use delete::delete_item;
 pub use get::get_item;
 pub use put::put_item;
+pub(crate) use update::check_key_untouched;
 pub use update::update_item;
 
 use serde_json::{json, Map, Value};
@@ -39,6 +40,7 @@ use legacy::{ExpectedEntry, LegacyValues};
 use params::{CapacityMode, ExprParams};
 
 /// A resolved, value-checked condition with the values it reads.
+#[derive(Clone)]
 pub struct Condition {
     cond: crate::expr::ast::Condition,
     values: Values,
@@ -86,7 +88,8 @@ impl Condition {
         }
     }
 
-    fn into_precondition(self) -> Box<dyn Precondition> {
+    /// The condition as the write path takes it.
+    pub(crate) fn into_precondition(self) -> Box<dyn Precondition> {
         Box::new(move |old: Option<&Item>| Ok(eval::holds(&self.cond, old, &self.values)))
     }
 }

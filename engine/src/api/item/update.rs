@@ -132,7 +132,7 @@ pub async fn update_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Valu
 }
 
 /// No clause may write a primary key attribute, nor a path inside one.
-fn check_key_untouched(def: &TableDef, update: &Update) -> ApiResult<()> {
+pub(crate) fn check_key_untouched(def: &TableDef, update: &Update) -> ApiResult<()> {
     for clause in &update.clauses {
         for path in clause.target_paths() {
             let Some(top) = path.top() else { continue };

@@ -43,3 +43,33 @@ async fn a_failed_job_reports_its_error() {
         Some("no")
     );
 }
+
+#[tokio::test]
+async fn a_storage_failure_rolls_back_what_the_job_wrote() {
+    let store = Store::open(&Backend::InMemory).unwrap_or_else(|e| panic!("{e}"));
+    let r: ApiResult<()> = store
+        .write(|txn| {
+            let mut t = txn.open_table(CATALOG).map_err(internal)?;
+            t.insert("half", b"written".as_slice()).map_err(internal)?;
+            Err(ApiError::internal("disk full"))
+        })
+        .await;
+    assert_eq!(r.err().map(|e| e.status()), Some(500));
+    let snapshot = store.read().unwrap_or_else(|e| panic!("{e}"));
+    let t = snapshot
+        .open_table(CATALOG)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        t.get("half").unwrap_or_else(|e| panic!("{e}")).is_none(),
+        "the partial write was committed"
+    );
+    // The writer goes on working after a rolled-back group.
+    let ok: ApiResult<u8> = store
+        .write(|txn| {
+            let mut t = txn.open_table(CATALOG).map_err(internal)?;
+            t.insert("next", b"x".as_slice()).map_err(internal)?;
+            Ok(1)
+        })
+        .await;
+    assert_eq!(ok.ok(), Some(1));
+}

@@ -12,7 +12,9 @@ use super::internal;
 use crate::wire::{ApiError, ApiResult};
 
 /// Runs inside the shared transaction; returns what to do once the commit's fate is known.
-type Job = Box<dyn FnOnce(&WriteTransaction) -> Box<dyn FnOnce(bool) + Send> + Send>;
+/// The bool it returns says whether the job failed inside storage (a 5xx): such a job may
+/// have written part of its work, so the whole group is rolled back.
+type Job = Box<dyn FnOnce(&WriteTransaction) -> (Box<dyn FnOnce(bool) + Send>, bool) + Send>;
 
 /// The most jobs one commit takes.
 const MAX_GROUP: usize = 512;
@@ -50,13 +52,15 @@ impl Writer {
         let (done_tx, done_rx) = oneshot::channel::<ApiResult<R>>();
         let job: Job = Box::new(move |txn| {
             let result = f(txn);
-            Box::new(move |committed| {
+            let storage_failed = matches!(&result, Err(e) if e.status() >= 500);
+            let finish: Box<dyn FnOnce(bool) + Send> = Box::new(move |committed| {
                 let answer = match result {
                     Ok(_) if !committed => Err(ApiError::internal("Internal server error")),
                     other => other,
                 };
                 let _ = done_tx.send(answer);
-            })
+            });
+            (finish, storage_failed)
         });
         let sent = match self.queue.lock() {
             Ok(guard) => guard.as_ref().map(|q| q.send(job).is_ok()).unwrap_or(false),
@@ -116,12 +120,27 @@ fn commit_group(db: &Database, jobs: Vec<Job>, durable: bool) {
     } else {
         Durability::None
     });
-    let finishers: Vec<_> = jobs.into_iter().map(|job| job(&txn)).collect();
-    let committed = match txn.commit() {
-        Ok(()) => true,
-        Err(e) => {
+    let mut finishers = Vec::with_capacity(jobs.len());
+    let mut storage_failed = false;
+    for job in jobs {
+        let (finish, failed) = job(&txn);
+        storage_failed |= failed;
+        finishers.push(finish);
+    }
+    // A storage failure may have left a job half-written: roll back the whole group, so
+    // every caller learns its write was not applied (none is half-applied).
+    let committed = if storage_failed {
+        if let Err(e) = txn.abort() {
             let _ = internal(e);
-            false
+        }
+        false
+    } else {
+        match txn.commit() {
+            Ok(()) => true,
+            Err(e) => {
+                let _ = internal(e);
+                false
+            }
         }
     };
     for finish in finishers {

@@ -21,6 +21,14 @@ fn operand_type_error(kind: ExprKind, f: &str, t: &str) -> ApiError {
     ))
 }
 
+/// N, S and B: the types `<`, `<=`, `>`, `>=` and BETWEEN compare.
+fn is_ordered_type(v: &AttributeValue) -> bool {
+    matches!(
+        v,
+        AttributeValue::N(_) | AttributeValue::S(_) | AttributeValue::B(_)
+    )
+}
+
 fn value<'v>(o: &Operand, values: &'v Values) -> Option<&'v AttributeValue> {
     match o {
         Operand::Value(v) => values.get(&v.name),
@@ -51,6 +59,14 @@ pub fn check_condition_values(
         }
         Condition::Not(a) => check_condition_values(a, values, kind),
         Condition::Between { low, high, .. } => {
+            for v in [value(low, values), value(high, values)]
+                .into_iter()
+                .flatten()
+            {
+                if !is_ordered_type(v) {
+                    return Err(operand_type_error(kind, "BETWEEN", v.type_name()));
+                }
+            }
             if let (Some(lo), Some(hi)) = (value(low, values), value(high, values)) {
                 if lo.type_name() != hi.type_name() {
                     return Err(kind.error(format_args!(
@@ -70,9 +86,22 @@ pub fn check_condition_values(
             Ok(())
         }
         Condition::Call(call) => check_call_values(call, values, kind),
-        Condition::Compare { lhs, rhs, .. } => [lhs, rhs]
-            .into_iter()
-            .try_for_each(|o| check_operand_values(o, values, kind)),
+        Condition::Compare { op, lhs, rhs } => {
+            // Ordering comparisons take only scalars that order (N, S, B); DynamoDB rejects
+            // any other literal operand before evaluating (checked with DynamoDB Local).
+            if !matches!(op, CmpOp::Eq | CmpOp::Ne) {
+                for o in [lhs, rhs] {
+                    if let Some(v) = value(o, values) {
+                        if !is_ordered_type(v) {
+                            return Err(operand_type_error(kind, op.symbol(), v.type_name()));
+                        }
+                    }
+                }
+            }
+            [lhs, rhs]
+                .into_iter()
+                .try_for_each(|o| check_operand_values(o, values, kind))
+        }
         Condition::In { .. } => Ok(()),
     }
 }
@@ -90,7 +119,7 @@ fn check_call_values(call: &Call, values: &Values, kind: ExprKind) -> Result<(),
         "attribute_type" => match arg(1) {
             Some(AttributeValue::S(t)) if TYPE_NAMES.contains(&t.as_str()) => Ok(()),
             Some(AttributeValue::S(t)) => Err(kind.error(format_args!(
-                "Invalid attribute type name found; type: {t}, valid types: {{B,NULL,SS,BOOL,L,BS,N,NS,S,M}}"
+                "Invalid attribute type name found; type: {t}, valid types: {{N,BS,L,B,NULL,M,S,SS,NS,BOOL}}"
             ))),
             Some(other) => Err(operand_type_error(kind, "attribute_type", other.type_name())),
             None => Ok(()),

@@ -97,7 +97,7 @@ fn conditions() {
     );
     assert_eq!(
         t("attribute_type(a, :h)"),
-        Err("Invalid ConditionExpression: Invalid attribute type name found; type: he, valid types: {B,NULL,SS,BOOL,L,BS,N,NS,S,M}".into())
+        Err("Invalid ConditionExpression: Invalid attribute type name found; type: he, valid types: {N,BS,L,B,NULL,M,S,SS,NS,BOOL}".into())
     );
     assert_eq!(
         t("begins_with(str, :5)"),
@@ -349,4 +349,31 @@ mod model {
             }
         }
     }
+}
+
+#[test]
+fn ordering_comparisons_reject_unordered_literal_types() {
+    use crate::expr::{parse_condition, ExprKind};
+    use crate::model::AttributeValue;
+    let mut values = crate::expr::eval::Values::new();
+    values.insert(":s".to_string(), AttributeValue::Ss(vec!["x".into()]));
+    values.insert(
+        ":n".to_string(),
+        AttributeValue::N(crate::model::Number::from(1)),
+    );
+    let check = |src: &str| {
+        let c = parse_condition(src, ExprKind::Condition).map_err(|e| e.to_string())?;
+        crate::expr::eval::check_condition_values(&c, &values, ExprKind::Condition)
+            .map_err(|e| e.message().unwrap_or_default().to_string())
+    };
+    assert_eq!(
+        check("a < :s"),
+        Err("Invalid ConditionExpression: Incorrect operand type for operator or function; operator or function: <, operand type: SS".into())
+    );
+    assert_eq!(
+        check("a BETWEEN :s AND :n"),
+        Err("Invalid ConditionExpression: Incorrect operand type for operator or function; operator or function: BETWEEN, operand type: SS".into())
+    );
+    assert_eq!(check("a = :s"), Ok(()));
+    assert_eq!(check("a >= :n"), Ok(()));
 }

@@ -151,10 +151,11 @@ mod tests {
         let c = Coherence::default();
         let w1 = c.ticket(b"k");
         let w2 = c.ticket(b"k");
-        let mut log = Vec::new();
-        c.write(b"k", Some(w2), WriteOutcome::Store, || log.push("store2"), || log.push("inv2"));
-        c.write(b"k", Some(w1), WriteOutcome::Store, || log.push("store1"), || log.push("inv1"));
-        assert_eq!(log, vec!["store2", "inv1"]);
+        let log = std::cell::RefCell::new(Vec::new());
+        let push = |s: &'static str| log.borrow_mut().push(s);
+        c.write(b"k", Some(w2), WriteOutcome::Store, || push("store2"), || push("inv2"));
+        c.write(b"k", Some(w1), WriteOutcome::Store, || push("store1"), || push("inv1"));
+        assert_eq!(log.into_inner(), vec!["store2", "inv1"]);
     }
 
     #[test]

@@ -207,11 +207,11 @@ impl<U: Upstream> Cached<U> {
         let cache_key = CacheKey::Item(key.clone());
         if let Some(entry) = self.store.get(&cache_key).filter(|e| e.epoch == epoch) {
             if let Some(body) = answer(&entry, proj.as_ref(), capacity, &table) {
-                metrics::counter!(m::ITEM_CACHE_HITS, "operation" => "GetItem").increment(1);
+                metrics::counter!(m::ITEM_CACHE_HITS, "operation" => "GetItem", "table" => table.clone()).increment(1);
                 return Reply::ok(body);
             }
         }
-        metrics::counter!(m::ITEM_CACHE_MISSES, "operation" => "GetItem").increment(1);
+        metrics::counter!(m::ITEM_CACHE_MISSES, "operation" => "GetItem", "table" => table.clone()).increment(1);
 
         // Miss: one fill per key however many requests wait for it. A plain request is
         // itself the fill (its answer goes back untouched); others fetch the full item.

@@ -107,11 +107,11 @@ impl<U: Upstream> Cached<U> {
             .filter(|e| e.epoch == epoch && e.generation == generation);
         if let Some(entry) = live {
             if let Some(body) = with_capacity(&entry.body, capacity, &table) {
-                metrics::counter!(hits).increment(1);
+                metrics::counter!(hits, "table" => table.clone()).increment(1);
                 return Reply::ok(body);
             }
         }
-        metrics::counter!(misses).increment(1);
+        metrics::counter!(misses, "table" => table.clone()).increment(1);
         let reply = self.inner.call(req).await;
         if !reply.is_success() {
             self.check_not_found(&table, &reply);

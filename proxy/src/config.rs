@@ -350,16 +350,16 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
 
 fn duration(name: &str, v: Option<&String>, default: &str) -> Result<Duration, String> {
     let text = v.map(String::as_str).unwrap_or(default);
-    parse_duration(text).ok_or_else(|| {
-        format!("{name}: {text:?} is not a duration (0, 250ms, 30s, 5m or 1h)")
-    })
+    parse_duration(text)
+        .ok_or_else(|| format!("{name}: {text:?} is not a duration (0, 250ms, 30s, 5m or 1h)"))
 }
 
 /// The region of an AWS DynamoDB endpoint host (`dynamodb.eu-west-1.amazonaws.com`).
 fn region_of_host(host: &str) -> Option<String> {
     let rest = host.strip_prefix("dynamodb.")?;
     let (region, tail) = rest.split_once('.')?;
-    tail.starts_with("amazonaws.com").then(|| region.to_string())
+    tail.starts_with("amazonaws.com")
+        .then(|| region.to_string())
 }
 
 fn validate_upstream(r: &RawUpstream, engine_region: &str) -> Result<UpstreamConfig, String> {
@@ -372,7 +372,11 @@ fn validate_upstream(r: &RawUpstream, engine_region: &str) -> Result<UpstreamCon
         .map_err(|_| format!("upstream.url: {url:?} is neither \"embedded\" nor a URL"))?;
     match uri.scheme_str() {
         Some("http") | Some("https") => {}
-        _ => return Err(format!("upstream.url: {url:?} must start with http:// or https://")),
+        _ => {
+            return Err(format!(
+                "upstream.url: {url:?} must start with http:// or https://"
+            ))
+        }
     }
     let host = uri
         .host()
@@ -382,7 +386,11 @@ fn validate_upstream(r: &RawUpstream, engine_region: &str) -> Result<UpstreamCon
         .clone()
         .or_else(|| region_of_host(host))
         .unwrap_or_else(|| engine_region.to_string());
-    if region.is_empty() || !region.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+    if region.is_empty()
+        || !region
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
         return Err(format!("upstream.region: {region:?} is not a region name"));
     }
     let mut remote = RemoteConfig::new(uri, region);
@@ -421,7 +429,9 @@ fn validate_cache(r: &RawCache) -> Result<CacheConfig, String> {
     };
     let max_bytes = r.max_bytes.unwrap_or(DEFAULT_CACHE_BYTES);
     if max_bytes == 0 {
-        return Err("cache.max_bytes: must be at least 1 (use --no-cache to turn the cache off)".into());
+        return Err(
+            "cache.max_bytes: must be at least 1 (use --no-cache to turn the cache off)".into(),
+        );
     }
     Ok(CacheConfig {
         enabled: r.enabled.unwrap_or(true),
@@ -494,7 +504,9 @@ mod tests {
 
     #[test]
     fn upstream_and_cache_settings() {
-        let c = RawConfig::default().validate().unwrap_or_else(|e| panic!("{e}"));
+        let c = RawConfig::default()
+            .validate()
+            .unwrap_or_else(|e| panic!("{e}"));
         assert!(matches!(c.upstream, UpstreamConfig::Embedded));
         assert!(c.cache.enabled);
         assert_eq!(c.cache.item_ttl, Duration::from_secs(300));
@@ -515,10 +527,18 @@ mod tests {
 
         let mut raw = RawConfig::default();
         raw.upstream.url = Some("ftp://x".into());
-        assert!(raw.validate().err().unwrap_or_default().starts_with("upstream.url"));
+        assert!(raw
+            .validate()
+            .err()
+            .unwrap_or_default()
+            .starts_with("upstream.url"));
         let mut raw = RawConfig::default();
         raw.cache.item_ttl = Some("5 parsecs".into());
-        assert!(raw.validate().err().unwrap_or_default().starts_with("cache.item_ttl"));
+        assert!(raw
+            .validate()
+            .err()
+            .unwrap_or_default()
+            .starts_with("cache.item_ttl"));
         assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
         assert_eq!(parse_duration("0"), Some(Duration::ZERO));
         assert_eq!(parse_duration("5"), None);

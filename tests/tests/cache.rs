@@ -50,7 +50,8 @@ fn remote_to(addr: SocketAddr, retries: u32) -> Remote {
 /// daxlite with the cache over the embedded engine.
 async fn over_engine(fill_delay: Option<Duration>) -> Front {
     let config = Config::ephemeral();
-    let engine = daxlite_engine::Engine::open(config.engine.clone()).unwrap_or_else(|e| panic!("{e}"));
+    let engine =
+        daxlite_engine::Engine::open(config.engine.clone()).unwrap_or_else(|e| panic!("{e}"));
     let mut cached = Cached::new(Embedded::new(engine), CacheConfig::default());
     if let Some(d) = fill_delay {
         cached = cached.with_fill_delay(d);
@@ -122,8 +123,16 @@ async fn metrics_text(addr: SocketAddr) -> String {
         .header("host", addr.to_string())
         .body(Empty::<bytes::Bytes>::new())
         .unwrap_or_else(|e| panic!("{e}"));
-    let resp = sender.send_request(req).await.unwrap_or_else(|e| panic!("{e}"));
-    let body = resp.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let resp = sender
+        .send_request(req)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     String::from_utf8_lossy(&body).into_owned()
 }
 
@@ -156,8 +165,14 @@ async fn write_through_and_hits(front: &Front) {
         .unwrap_or_else(|e| panic!("{e:?}"));
     // Put cached the item: the first read is already a hit.
     assert_eq!(get_v(&c, &table, "a").await.as_deref(), Some("one"));
-    assert_eq!(counter(front.addr, "daxlite_item_cache_hits", &table).await, 1);
-    assert_eq!(counter(front.addr, "daxlite_item_cache_misses", &table).await, 0);
+    assert_eq!(
+        counter(front.addr, "daxlite_item_cache_hits", &table).await,
+        1
+    );
+    assert_eq!(
+        counter(front.addr, "daxlite_item_cache_misses", &table).await,
+        0
+    );
     // Update (no ReturnValues asked): the cache learns ALL_NEW, the caller gets nothing.
     let up = c
         .update_item()
@@ -178,12 +193,21 @@ async fn write_through_and_hits(front: &Front) {
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(get_v(&c, &table, "a").await, None);
-    assert_eq!(counter(front.addr, "daxlite_item_cache_hits", &table).await, 3);
+    assert_eq!(
+        counter(front.addr, "daxlite_item_cache_hits", &table).await,
+        3
+    );
     // A key never written: one miss, then a (negative) hit.
     assert_eq!(get_v(&c, &table, "zz").await, None);
     assert_eq!(get_v(&c, &table, "zz").await, None);
-    assert_eq!(counter(front.addr, "daxlite_item_cache_misses", &table).await, 1);
-    assert_eq!(counter(front.addr, "daxlite_item_cache_hits", &table).await, 4);
+    assert_eq!(
+        counter(front.addr, "daxlite_item_cache_misses", &table).await,
+        1
+    );
+    assert_eq!(
+        counter(front.addr, "daxlite_item_cache_hits", &table).await,
+        4
+    );
 }
 
 #[tokio::test]
@@ -231,8 +255,7 @@ async fn hit_bodies_equal_the_upstream_bodies() {
             assert_eq!(direct.status, 200, "{}", direct.text());
             let direct_text = direct.text();
             // The upstream charges capacity; a hit reports 0 units.
-            let expected = direct_text
-                .replace("\"CapacityUnits\":0.5", "\"CapacityUnits\":0.0");
+            let expected = direct_text.replace("\"CapacityUnits\":0.5", "\"CapacityUnits\":0.0");
             if p.contains("Capacity") {
                 assert_eq!(again.text(), expected, "{body}");
             } else {
@@ -252,10 +275,21 @@ async fn consistent_read_bypasses_the_cache() {
     create_table(f.addr, &table).await;
     let c = f.client();
     let direct = client_for(&format!("http://{backend}"));
-    c.put_item().table_name(&table).item("pk", s("a")).item("v", s("old")).send().await
+    c.put_item()
+        .table_name(&table)
+        .item("pk", s("a"))
+        .item("v", s("old"))
+        .send()
+        .await
         .unwrap_or_else(|e| panic!("{e:?}"));
     // Someone writes behind the cache's back.
-    direct.put_item().table_name(&table).item("pk", s("a")).item("v", s("new")).send().await
+    direct
+        .put_item()
+        .table_name(&table)
+        .item("pk", s("a"))
+        .item("v", s("new"))
+        .send()
+        .await
         .unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(get_v(&c, &table, "a").await.as_deref(), Some("old"));
     let strong = c
@@ -266,7 +300,9 @@ async fn consistent_read_bypasses_the_cache() {
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
-    let v = strong.item.and_then(|i| i.get("v").and_then(|v| v.as_s().ok().cloned()));
+    let v = strong
+        .item
+        .and_then(|i| i.get("v").and_then(|v| v.as_s().ok().cloned()));
     assert_eq!(v.as_deref(), Some("new"));
     f.stop().await;
 }
@@ -284,7 +320,12 @@ async fn fill_versus_write(front: &Front) {
     };
     // The fill has read "absent" and now waits (fill delay); the write overtakes it.
     tokio::time::sleep(Duration::from_millis(100)).await;
-    c.put_item().table_name(&table).item("pk", s("a")).item("v", s("new")).send().await
+    c.put_item()
+        .table_name(&table)
+        .item("pk", s("a"))
+        .item("v", s("new"))
+        .send()
+        .await
         .unwrap_or_else(|e| panic!("{e:?}"));
     let seen = reader.await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(seen, None);
@@ -319,7 +360,8 @@ struct Fake {
 
 const PUT_500: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"applied? who knows"}"#;
 const COND_FAIL: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","message":"The conditional request failed", "odd spacing": 1}"#;
-const THROTTLE: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"slow down"}"#;
+const THROTTLE: &str =
+    r#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"slow down"}"#;
 
 async fn fake_upstream(state: Arc<Fake>) -> SocketAddr {
     use http_body_util::{BodyExt, Full};
@@ -331,7 +373,9 @@ async fn fake_upstream(state: Arc<Fake>) -> SocketAddr {
     let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { return };
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
             let state = state.clone();
             tokio::spawn(async move {
                 let svc = service_fn(move |req: http::Request<hyper::body::Incoming>| {
@@ -344,7 +388,12 @@ async fn fake_upstream(state: Arc<Fake>) -> SocketAddr {
                             .unwrap_or("")
                             .to_string();
                         let signed = req.headers().contains_key("authorization");
-                        let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                        let body = req
+                            .into_body()
+                            .collect()
+                            .await
+                            .map(|b| b.to_bytes())
+                            .unwrap_or_default();
                         let (status, out): (u16, String) = match target.as_str() {
                             _ if !signed => (400, "{}".into()),
                             "DynamoDB_20120810.DescribeTable" => (200, r#"{"Table":{"TableName":"t","AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"}],"KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}]}}"#.into()),
@@ -368,8 +417,12 @@ async fn fake_upstream(state: Arc<Fake>) -> SocketAddr {
                             _ => (400, "{}".into()),
                         };
                         let mut resp = http::Response::new(Full::new(bytes::Bytes::from(out)));
-                        *resp.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::OK);
-                        resp.headers_mut().insert("x-amzn-requestid", http::HeaderValue::from_static("FAKEREQUESTID"));
+                        *resp.status_mut() =
+                            http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::OK);
+                        resp.headers_mut().insert(
+                            "x-amzn-requestid",
+                            http::HeaderValue::from_static("FAKEREQUESTID"),
+                        );
                         Ok::<_, std::convert::Infallible>(resp)
                     }
                 });
@@ -397,7 +450,12 @@ async fn faults_from_a_fake_upstream() {
     // Miss then hit.
     let r = call(addr, "DynamoDB_20120810.GetItem", get).await;
     assert_eq!(r.text(), r#"{"Item":{"pk":{"S":"a"},"v":{"N":"0"}}}"#);
-    assert_eq!(r.headers.get("x-amzn-requestid").and_then(|v| v.to_str().ok()), Some("FAKEREQUESTID"));
+    assert_eq!(
+        r.headers
+            .get("x-amzn-requestid")
+            .and_then(|v| v.to_str().ok()),
+        Some("FAKEREQUESTID")
+    );
     let _ = call(addr, "DynamoDB_20120810.GetItem", get).await;
     assert_eq!(state.gets.load(Ordering::SeqCst), 1);
 
@@ -406,7 +464,11 @@ async fn faults_from_a_fake_upstream() {
     let r = call(addr, "DynamoDB_20120810.PutItem", put).await;
     assert_eq!(r.status, 500);
     assert_eq!(r.text(), PUT_500);
-    assert_eq!(state.puts.load(Ordering::SeqCst), 1, "a non-idempotent write was retried");
+    assert_eq!(
+        state.puts.load(Ordering::SeqCst),
+        1,
+        "a non-idempotent write was retried"
+    );
     let r = call(addr, "DynamoDB_20120810.GetItem", get).await;
     assert_eq!(r.text(), r#"{"Item":{"pk":{"S":"a"},"v":{"N":"1"}}}"#);
     assert_eq!(state.gets.load(Ordering::SeqCst), 2);
@@ -427,6 +489,9 @@ async fn faults_from_a_fake_upstream() {
 
     // Operations daxlite does not know are forwarded, not refused.
     let r = call(addr, "DynamoDB_20120810.SomeFutureOperation", r#"{"x":1}"#).await;
-    assert_eq!((r.status, r.text()), (200, r#"{"echo":{"x":1}}"#.to_string()));
+    assert_eq!(
+        (r.status, r.text()),
+        (200, r#"{"echo":{"x":1}}"#.to_string())
+    );
     server.shutdown().await;
 }

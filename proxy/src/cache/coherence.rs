@@ -139,7 +139,13 @@ mod tests {
         let fill = c.ticket(b"k");
         let write = c.ticket(b"k");
         let mut stored = Vec::new();
-        c.write(b"k", Some(write), WriteOutcome::Store, || stored.push("new"), || {});
+        c.write(
+            b"k",
+            Some(write),
+            WriteOutcome::Store,
+            || stored.push("new"),
+            || {},
+        );
         assert!(!c.fill(b"k", fill, || stored.push("old")));
         assert_eq!(stored, vec!["new"]);
         let later = c.ticket(b"k");
@@ -153,8 +159,20 @@ mod tests {
         let w2 = c.ticket(b"k");
         let log = std::cell::RefCell::new(Vec::new());
         let push = |s: &'static str| log.borrow_mut().push(s);
-        c.write(b"k", Some(w2), WriteOutcome::Store, || push("store2"), || push("inv2"));
-        c.write(b"k", Some(w1), WriteOutcome::Store, || push("store1"), || push("inv1"));
+        c.write(
+            b"k",
+            Some(w2),
+            WriteOutcome::Store,
+            || push("store2"),
+            || push("inv2"),
+        );
+        c.write(
+            b"k",
+            Some(w1),
+            WriteOutcome::Store,
+            || push("store1"),
+            || push("inv1"),
+        );
         assert_eq!(log.into_inner(), vec!["store2", "inv1"]);
     }
 

@@ -156,7 +156,12 @@ pub fn present_entry(item: &daxlite_engine::model::Item, epoch: u64) -> Entry {
 
 /// The answer to one request from an entry: the stored bytes when nothing is asked
 /// beyond the item, else the projection and/or a zero ConsumedCapacity.
-fn answer(entry: &Entry, projection: Option<&Projection>, capacity: Capacity, table: &str) -> Option<Bytes> {
+fn answer(
+    entry: &Entry,
+    projection: Option<&Projection>,
+    capacity: Capacity,
+    table: &str,
+) -> Option<Bytes> {
     let zero = capacity.zero(table);
     if projection.is_none() && zero.is_none() {
         return Some(entry.body.clone());
@@ -193,7 +198,10 @@ impl<U: Upstream> Cached<U> {
         if parsed.consistent == Some(true) {
             return self.inner.call(req).await;
         }
-        let (Some(capacity), Some(proj)) = (Capacity::parse(parsed.capacity.as_deref()), projection(&parsed)) else {
+        let (Some(capacity), Some(proj)) = (
+            Capacity::parse(parsed.capacity.as_deref()),
+            projection(&parsed),
+        ) else {
             return self.inner.call(req).await;
         };
         let table = parsed.table.to_string();
@@ -211,7 +219,8 @@ impl<U: Upstream> Cached<U> {
                 return Reply::ok(body);
             }
         }
-        metrics::counter!(m::ITEM_CACHE_MISSES, "operation" => "GetItem", "table" => table.clone()).increment(1);
+        metrics::counter!(m::ITEM_CACHE_MISSES, "operation" => "GetItem", "table" => table.clone())
+            .increment(1);
 
         // Miss: one fill per key however many requests wait for it. A plain request is
         // itself the fill (its answer goes back untouched); others fetch the full item.
@@ -316,7 +325,11 @@ fn capacity_of(body: &[u8]) -> Option<Value> {
 
 /// The leader's answer when it fetched the full item for a projected request: the
 /// projection plus the capacity the upstream reported.
-fn answer_with(entry: &Entry, projection: Option<&Projection>, capacity: Option<Value>) -> Option<Bytes> {
+fn answer_with(
+    entry: &Entry,
+    projection: Option<&Projection>,
+    capacity: Option<Value>,
+) -> Option<Bytes> {
     let mut out: Vec<u8> = Vec::with_capacity(entry.body.len() + 64);
     out.push(b'{');
     if entry.kind == EntryKind::Present {

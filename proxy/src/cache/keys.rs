@@ -86,8 +86,14 @@ mod tests {
 
     fn schema() -> TableSchema {
         TableSchema {
-            hash: KeyAttr { name: "pk".into(), ty: "S".into() },
-            range: Some(KeyAttr { name: "n".into(), ty: "N".into() }),
+            hash: KeyAttr {
+                name: "pk".into(),
+                ty: "S".into(),
+            },
+            range: Some(KeyAttr {
+                name: "n".into(),
+                ty: "N".into(),
+            }),
             gsis: vec![],
         }
     }
@@ -102,10 +108,12 @@ mod tests {
         assert!(key_param("t", &s, &json!({"pk": {"S": "a"}})).is_none());
         assert!(key_param("t", &s, &json!({"pk": {"N": "1"}, "n": {"N": "1"}})).is_none());
         assert!(key_param("t", &s, &json!({"pk": {"S": ""}, "n": {"N": "1"}})).is_none());
-        assert!(
-            key_param("t", &s, &json!({"pk": {"S": "a"}, "n": {"N": "1"}, "x": {"S": "y"}}))
-                .is_none()
-        );
+        assert!(key_param(
+            "t",
+            &s,
+            &json!({"pk": {"S": "a"}, "n": {"N": "1"}, "x": {"S": "y"}})
+        )
+        .is_none());
         let item = decode_attrs(&json!({"pk": {"S": "a"}, "n": {"N": "1.5"}, "x": {"S": "y"}}));
         let from_item = item.and_then(|i| item_key("t", &s, &i, false));
         assert_eq!(from_item, a);

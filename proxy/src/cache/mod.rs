@@ -170,9 +170,7 @@ impl<U: Upstream> Upstream for Cached<U> {
             Operation::PutItem | Operation::DeleteItem | Operation::UpdateItem => {
                 self.write_item(req).await
             }
-            Operation::BatchWriteItem | Operation::TransactWriteItems => {
-                self.write_many(req).await
-            }
+            Operation::BatchWriteItem | Operation::TransactWriteItems => self.write_many(req).await,
             Operation::ExecuteStatement
             | Operation::BatchExecuteStatement
             | Operation::ExecuteTransaction => self.partiql(req).await,
@@ -195,7 +193,11 @@ impl<U: Upstream> Upstream for Cached<U> {
         self.inner.forwards_unknown()
     }
 
-    fn call_unknown(&self, target: String, body: Bytes) -> impl std::future::Future<Output = Reply> + Send {
+    fn call_unknown(
+        &self,
+        target: String,
+        body: Bytes,
+    ) -> impl std::future::Future<Output = Reply> + Send {
         self.inner.call_unknown(target, body)
     }
 

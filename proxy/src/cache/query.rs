@@ -150,7 +150,11 @@ mod tests {
         assert_eq!(a.as_ref().map(|x| &x.0), b.as_ref().map(|x| &x.0));
         let scan = page_key(Operation::Scan, br#"{"TableName":"t"}"#);
         assert_ne!(scan.as_ref().map(|x| &x.0), a.as_ref().map(|x| &x.0));
-        assert!(page_key(Operation::Scan, br#"{"TableName":"t","ConsistentRead":true}"#).is_none());
+        assert!(page_key(
+            Operation::Scan,
+            br#"{"TableName":"t","ConsistentRead":true}"#
+        )
+        .is_none());
         assert!(page_key(Operation::Scan, br#"{"TableName":"t","Bogus":1}"#).is_none());
     }
 }

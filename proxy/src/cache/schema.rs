@@ -36,7 +36,12 @@ impl TableSchema {
             .get("AttributeDefinitions")?
             .as_array()?
             .iter()
-            .filter_map(|d| Some((d.get("AttributeName")?.as_str()?, d.get("AttributeType")?.as_str()?)))
+            .filter_map(|d| {
+                Some((
+                    d.get("AttributeName")?.as_str()?,
+                    d.get("AttributeType")?.as_str()?,
+                ))
+            })
             .collect();
         let mut hash = None;
         let mut range = None;

@@ -118,7 +118,11 @@ impl<U: Upstream> Cached<U> {
         };
         let new_state = new_state
             .filter(|e| !(e.kind == EntryKind::Absent && self.config.negative_ttl.is_none()));
-        let cause = if reply.is_fault() { "unknown_outcome" } else { "write" };
+        let cause = if reply.is_fault() {
+            "unknown_outcome"
+        } else {
+            "write"
+        };
         let outcome = if new_state.is_some() {
             WriteOutcome::Store
         } else {
@@ -155,7 +159,11 @@ impl<U: Upstream> Cached<U> {
         if !reply.is_success() && !reply.is_fault() {
             return reply;
         }
-        let cause = if reply.is_fault() { "unknown_outcome" } else { "write" };
+        let cause = if reply.is_fault() {
+            "unknown_outcome"
+        } else {
+            "write"
+        };
         for (table, key) in targets {
             self.coherence.bump_generation(table.as_bytes());
             let schema = self.schemas.get(&self.inner, &table).await;
@@ -166,9 +174,15 @@ impl<U: Upstream> Cached<U> {
             match k {
                 Some(k) => {
                     let ck = CacheKey::Item(k.clone());
-                    self.coherence.write(&k, None, WriteOutcome::Invalidate, || {}, || {
-                        self.store.invalidate(&ck);
-                    });
+                    self.coherence.write(
+                        &k,
+                        None,
+                        WriteOutcome::Invalidate,
+                        || {},
+                        || {
+                            self.store.invalidate(&ck);
+                        },
+                    );
                     metrics::counter!(m::INVALIDATIONS, "cause" => cause).increment(1);
                 }
                 None => self.forget_table(&table, "unknown_key"),
@@ -224,7 +238,12 @@ fn written_keys(op: Operation, body: &[u8]) -> Vec<(String, Written)> {
             }
         }
         _ => {
-            for t in v.get("TransactItems").and_then(Value::as_array).into_iter().flatten() {
+            for t in v
+                .get("TransactItems")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 for (kind, written) in [("Put", "Item"), ("Update", "Key"), ("Delete", "Key")] {
                     let Some(action) = t.get(kind) else { continue };
                     let Some(table) = action.get("TableName").and_then(Value::as_str) else {
@@ -255,7 +274,11 @@ fn statements(body: &[u8]) -> Option<Vec<String>> {
         .or_else(|| v.get("TransactStatements"))?
         .as_array()?;
     list.iter()
-        .map(|s| s.get("Statement").and_then(Value::as_str).map(str::to_string))
+        .map(|s| {
+            s.get("Statement")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
         .collect()
 }
 
@@ -273,7 +296,10 @@ mod tests {
     #[test]
     fn all_new_is_asked_and_attributes_removed() {
         let b = ask_all_new(br#" {"TableName":"t"}"#).map(|b| b.to_vec());
-        assert_eq!(b.as_deref(), Some(&br#"{"ReturnValues":"ALL_NEW","TableName":"t"}"#[..]));
+        assert_eq!(
+            b.as_deref(),
+            Some(&br#"{"ReturnValues":"ALL_NEW","TableName":"t"}"#[..])
+        );
         assert!(ask_all_new(b"{ }").is_none());
         let out = without_attributes(br#"{"Attributes":{"a":{"S":"x"}}}"#).map(|b| b.to_vec());
         assert_eq!(out.as_deref(), Some(&b"{}"[..]));

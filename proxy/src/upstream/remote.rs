@@ -159,7 +159,10 @@ impl Remote {
         Remote::with_credentials(config, source)
     }
 
-    fn with_credentials(config: RemoteConfig, credentials: CredentialSource) -> Result<Remote, String> {
+    fn with_credentials(
+        config: RemoteConfig,
+        credentials: CredentialSource,
+    ) -> Result<Remote, String> {
         let host = config
             .url
             .authority()
@@ -210,7 +213,8 @@ impl Remote {
         let mut retries = 0u32;
         loop {
             let started = std::time::Instant::now();
-            let attempt = tokio::time::timeout(inner.config.timeout, self.attempt(target, &body)).await;
+            let attempt =
+                tokio::time::timeout(inner.config.timeout, self.attempt(target, &body)).await;
             metrics::histogram!(m::UPSTREAM_DURATION, "operation" => op_name)
                 .record(started.elapsed().as_secs_f64());
             let (failure, reply) = match attempt {
@@ -232,10 +236,7 @@ impl Remote {
                     Failure::Unknown,
                     internal(format!("upstream connection lost: {e}")),
                 ),
-                Err(_) => (
-                    Failure::Unknown,
-                    internal("upstream timed out".to_string()),
-                ),
+                Err(_) => (Failure::Unknown, internal("upstream timed out".to_string())),
             };
             if failure == Failure::Throttled {
                 metrics::counter!(m::THROTTLED_REQUESTS, "operation" => op_name).increment(1);

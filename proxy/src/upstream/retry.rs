@@ -78,7 +78,9 @@ impl RetryBudget {
             _ => RETRY_COST,
         };
         self.tokens
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |t| t.checked_sub(cost))
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |t| {
+                t.checked_sub(cost)
+            })
             .is_ok()
     }
 
@@ -183,10 +185,12 @@ mod tests {
 
     #[test]
     fn throttling_is_recognised_by_type() {
-        let body = br#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"x"}"#;
+        let body =
+            br#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"x"}"#;
         assert!(is_throttling(400, body));
         assert!(!is_throttling(500, body));
-        let body = br#"{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException"}"#;
+        let body =
+            br#"{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException"}"#;
         assert!(!is_throttling(400, body));
     }
 

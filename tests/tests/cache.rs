@@ -356,6 +356,7 @@ struct Fake {
     /// Answers to hand out: 0 = ok, else the fault mode.
     get_version: AtomicUsize,
     throttle_next_get: AtomicUsize,
+    pages: AtomicUsize,
 }
 
 const PUT_500: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"applied? who knows"}"#;
@@ -405,6 +406,15 @@ async fn fake_upstream(state: Arc<Fake>) -> SocketAddr {
                                     let v = state.get_version.load(Ordering::SeqCst);
                                     (200, format!(r#"{{"Item":{{"pk":{{"S":"a"}},"v":{{"N":"{v}"}}}}}}"#))
                                 }
+                            }
+                            "DynamoDB_20120810.Query" | "DynamoDB_20120810.Scan" => {
+                                let n = state.pages.fetch_add(1, Ordering::SeqCst);
+                                (200, format!(r#"{{"Count":1,"Items":[{{"pk":{{"S":"a"}},"v":{{"N":"{n}"}}}}],"ScannedCount":1}}"#))
+                            }
+                            "DynamoDB_20120810.PutItem"
+                                if String::from_utf8_lossy(&body).contains(r#""TableName":"ok"#) =>
+                            {
+                                (200, "{}".into())
                             }
                             "DynamoDB_20120810.PutItem" => {
                                 state.puts.fetch_add(1, Ordering::SeqCst);
@@ -494,4 +504,60 @@ async fn faults_from_a_fake_upstream() {
         (200, r#"{"echo":{"x":1}}"#.to_string())
     );
     server.shutdown().await;
+}
+
+async fn pages_after_a_write(consistency: daxlite::cache::Consistency) -> (usize, usize) {
+    let t = unique_name("ok");
+    let state = Arc::new(Fake::default());
+    let fake = fake_upstream(state.clone()).await;
+    let config = Config::ephemeral();
+    let cache = CacheConfig {
+        consistency,
+        ..CacheConfig::default()
+    };
+    let server = daxlite::serve_upstream(&config, Cached::new(remote_to(fake, 0), cache))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let addr = server.addr;
+    let q = format!(
+        r#"{{"TableName":"{t}","KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{{":p":{{"S":"a"}}}}}}"#
+    );
+    let q2 = format!(
+        r#"{{"ExpressionAttributeValues":{{":p":{{"S":"a"}}}},"KeyConditionExpression":"pk = :p","TableName":"{t}","ReturnConsumedCapacity":"NONE"}}"#
+    );
+    let scan = format!(r#"{{"TableName":"{t}"}}"#);
+    let (q, q2, scan) = (q.as_str(), q2.as_str(), scan.as_str());
+    let first = call(addr, "DynamoDB_20120810.Query", q).await;
+    let hit = call(addr, "DynamoDB_20120810.Query", q2).await;
+    assert_eq!(first.text(), hit.text());
+    let _ = call(addr, "DynamoDB_20120810.Scan", scan).await;
+    let _ = call(addr, "DynamoDB_20120810.Scan", scan).await;
+    assert_eq!(state.pages.load(Ordering::SeqCst), 2, "one miss per page");
+    assert_eq!(counter(addr, "daxlite_query_cache_hits", &t).await, 1);
+    assert_eq!(counter(addr, "daxlite_scan_cache_hits", &t).await, 1);
+    // ConsistentRead never touches the cache.
+    let strong = format!(r#"{{"TableName":"{t}","ConsistentRead":true}}"#);
+    let _ = call(addr, "DynamoDB_20120810.Scan", &strong).await;
+    assert_eq!(state.pages.load(Ordering::SeqCst), 3);
+    let put = format!(r#"{{"TableName":"{t}","Item":{{"pk":{{"S":"a"}},"v":{{"N":"1"}}}}}}"#);
+    let r = call(addr, "DynamoDB_20120810.PutItem", &put).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let before = state.pages.load(Ordering::SeqCst);
+    let _ = call(addr, "DynamoDB_20120810.Query", q).await;
+    let _ = call(addr, "DynamoDB_20120810.Scan", scan).await;
+    let after = state.pages.load(Ordering::SeqCst);
+    server.shutdown().await;
+    (before, after)
+}
+
+#[tokio::test]
+async fn coherent_mode_drops_pages_on_writes_and_dax_mode_keeps_them() {
+    let (before, after) = pages_after_a_write(daxlite::cache::Consistency::Coherent).await;
+    assert_eq!(
+        after - before,
+        2,
+        "coherent: the write made both pages stale"
+    );
+    let (before, after) = pages_after_a_write(daxlite::cache::Consistency::Dax).await;
+    assert_eq!(after, before, "dax: pages stay until their TTL");
 }

@@ -205,3 +205,63 @@ impl<U: Upstream> Upstream for Cached<U> {
         self.inner.close();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Answers DescribeTable and any GetItem with a 1 KB item.
+    struct Big;
+
+    impl Upstream for Big {
+        async fn call(&self, req: Request) -> Reply {
+            match req.op {
+                Operation::DescribeTable => Reply::ok(
+                    r#"{"Table":{"AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"}],"KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}]}}"#,
+                ),
+                _ => {
+                    let v: serde_json::Value =
+                        serde_json::from_slice(&req.body).unwrap_or_default();
+                    let pk = v["Key"]["pk"]["S"].as_str().unwrap_or("?").to_string();
+                    let big = "x".repeat(1024);
+                    Reply::ok(format!(
+                        r#"{{"Item":{{"pk":{{"S":"{pk}"}},"v":{{"S":"{big}"}}}}}}"#
+                    ))
+                }
+            }
+        }
+
+        fn supports(&self, _: Operation) -> bool {
+            true
+        }
+    }
+
+    #[tokio::test]
+    async fn unique_keys_keep_the_cache_within_its_budget() {
+        let max = 64 * 1024;
+        let cache = Cached::new(
+            Big,
+            CacheConfig {
+                max_bytes: max,
+                ..CacheConfig::default()
+            },
+        );
+        let mut peak = 0;
+        for i in 0..3000 {
+            let body = format!(r#"{{"TableName":"t","Key":{{"pk":{{"S":"k{i}"}}}}}}"#);
+            let reply = cache
+                .call(Request {
+                    op: Operation::GetItem,
+                    body: Bytes::from(body),
+                })
+                .await;
+            assert_eq!(reply.status, 200);
+            if i % 100 == 0 {
+                peak = peak.max(cache.weighted_size());
+            }
+        }
+        peak = peak.max(cache.weighted_size());
+        assert!(peak <= max, "peak {peak} > budget {max}");
+        assert!(cache.entry_count() > 0);
+    }
+}

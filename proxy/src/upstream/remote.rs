@@ -81,13 +81,14 @@ struct CredentialSource {
 const FALLBACK_ACCESS_KEY: &str = "daxlite";
 
 impl CredentialSource {
-    async fn load() -> CredentialSource {
+    async fn load(region: &str) -> CredentialSource {
         let http = aws_smithy_http_client::Builder::new()
             .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
                 aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
             ))
             .build_https();
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(region.to_string()))
             .http_client(http)
             .load()
             .await;
@@ -143,7 +144,7 @@ impl CredentialSource {
 impl Remote {
     /// Builds the client and loads credentials from the default chain.
     pub async fn connect(config: RemoteConfig) -> Result<Remote, String> {
-        let credentials = CredentialSource::load().await;
+        let credentials = CredentialSource::load(&config.region).await;
         Remote::with_credentials(config, credentials)
     }
 

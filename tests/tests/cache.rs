@@ -357,6 +357,7 @@ struct Fake {
     get_version: AtomicUsize,
     throttle_next_get: AtomicUsize,
     pages: AtomicUsize,
+    batches: AtomicUsize,
 }
 
 const PUT_500: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"applied? who knows"}"#;
@@ -406,6 +407,10 @@ async fn fake_upstream(state: Arc<Fake>) -> SocketAddr {
                                     let v = state.get_version.load(Ordering::SeqCst);
                                     (200, format!(r#"{{"Item":{{"pk":{{"S":"a"}},"v":{{"N":"{v}"}}}}}}"#))
                                 }
+                            }
+                            "DynamoDB_20120810.BatchGetItem" => {
+                                state.batches.fetch_add(1, Ordering::SeqCst);
+                                (200, fake_batch(&body))
                             }
                             "DynamoDB_20120810.Query" | "DynamoDB_20120810.Scan" => {
                                 let n = state.pages.fetch_add(1, Ordering::SeqCst);
@@ -560,4 +565,105 @@ async fn coherent_mode_drops_pages_on_writes_and_dax_mode_keeps_them() {
     );
     let (before, after) = pages_after_a_write(daxlite::cache::Consistency::Dax).await;
     assert_eq!(after, before, "dax: pages stay until their TTL");
+}
+
+/// The fake's BatchGetItem: `gone` does not exist, `later` stays unprocessed.
+fn fake_batch(body: &[u8]) -> String {
+    let req: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let mut responses = serde_json::Map::new();
+    let mut unprocessed = serde_json::Map::new();
+    for (table, spec) in req["RequestItems"].as_object().into_iter().flatten() {
+        assert!(
+            spec.get("ProjectionExpression").is_none(),
+            "misses fetch full items"
+        );
+        let mut items = Vec::new();
+        let mut later = Vec::new();
+        for k in spec["Keys"].as_array().into_iter().flatten() {
+            match k["pk"]["S"].as_str().unwrap_or("") {
+                "gone" => {}
+                "later" => later.push(k.clone()),
+                pk => items
+                    .push(serde_json::json!({"pk": {"S": pk}, "v": {"N": "7"}, "w": {"S": "x"}})),
+            }
+        }
+        responses.insert(table.clone(), serde_json::Value::Array(items));
+        if !later.is_empty() {
+            unprocessed.insert(table.clone(), serde_json::json!({ "Keys": later }));
+        }
+    }
+    serde_json::json!({"Responses": responses, "UnprocessedKeys": unprocessed}).to_string()
+}
+
+#[tokio::test]
+async fn batch_get_is_split_per_key() {
+    let state = Arc::new(Fake::default());
+    let fake = fake_upstream(state.clone()).await;
+    let config = Config::ephemeral();
+    let server = daxlite::serve_upstream(
+        &config,
+        Cached::new(remote_to(fake, 0), CacheConfig::default()),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let addr = server.addr;
+    let t = unique_name("batch");
+    let keys = |list: &[&str]| {
+        list.iter()
+            .map(|k| format!(r#"{{"pk":{{"S":"{k}"}}}}"#))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let body = format!(
+        r#"{{"RequestItems":{{"{t}":{{"Keys":[{}],"ProjectionExpression":"v"}}}}}}"#,
+        keys(&["a", "b", "gone", "later"])
+    );
+    let r = call(addr, "DynamoDB_20120810.BatchGetItem", &body).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    assert_eq!(
+        v["Responses"][&t],
+        serde_json::json!([{"v": {"N": "7"}}, {"v": {"N": "7"}}])
+    );
+    assert_eq!(
+        v["UnprocessedKeys"][&t],
+        serde_json::json!({"Keys": [{"pk": {"S": "later"}}], "ProjectionExpression": "v"})
+    );
+    assert_eq!(state.batches.load(Ordering::SeqCst), 1);
+
+    // Every processed key is cached now, "gone" as absent; "later" was not cached.
+    let body = format!(
+        r#"{{"RequestItems":{{"{t}":{{"Keys":[{}]}}}},"ReturnConsumedCapacity":"TOTAL"}}"#,
+        keys(&["b", "gone", "a"])
+    );
+    let r = call(addr, "DynamoDB_20120810.BatchGetItem", &body).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["Responses"][&t].as_array().map(Vec::len), Some(2));
+    assert_eq!(v["UnprocessedKeys"], serde_json::json!({}));
+    assert_eq!(
+        v["ConsumedCapacity"][0]["CapacityUnits"],
+        serde_json::json!(0.0)
+    );
+    assert_eq!(state.batches.load(Ordering::SeqCst), 1, "all hits");
+    let get = format!(r#"{{"TableName":"{t}","Key":{{"pk":{{"S":"a"}}}}}}"#);
+    let r = call(addr, "DynamoDB_20120810.GetItem", &get).await;
+    assert_eq!(
+        r.text(),
+        r#"{"Item":{"pk":{"S":"a"},"v":{"N":"7"},"w":{"S":"x"}}}"#
+    );
+    assert_eq!(state.gets.load(Ordering::SeqCst), 0);
+    assert_eq!(counter(addr, "daxlite_item_cache_hits", &t).await, 4);
+    assert_eq!(counter(addr, "daxlite_item_cache_misses", &t).await, 4);
+    let body = format!(
+        r#"{{"RequestItems":{{"{t}":{{"Keys":[{}]}}}}}}"#,
+        keys(&["later"])
+    );
+    let _ = call(addr, "DynamoDB_20120810.BatchGetItem", &body).await;
+    assert_eq!(
+        state.batches.load(Ordering::SeqCst),
+        2,
+        "unprocessed keys are never cached"
+    );
+    server.shutdown().await;
 }

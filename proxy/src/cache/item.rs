@@ -84,29 +84,38 @@ pub enum Fill {
 
 /// Builds the projection of a request, or `None` if the upstream would reject it.
 fn projection(req: &GetItem<'_>) -> Option<Option<Projection>> {
-    let names: Vec<(String, String)> = req
-        .names
-        .as_ref()
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        .unwrap_or_default();
-    if req.names.as_ref().is_some_and(BTreeMap::is_empty) {
+    projection_of(
+        req.names.as_ref(),
+        req.projection.as_deref(),
+        req.to_get.as_deref(),
+    )
+}
+
+/// The projection named by ProjectionExpression + ExpressionAttributeNames or by
+/// AttributesToGet; `None` when the upstream would reject the combination.
+pub fn projection_of(
+    names: Option<&BTreeMap<String, String>>,
+    expression: Option<&str>,
+    to_get: Option<&[String]>,
+) -> Option<Option<Projection>> {
+    if names.is_some_and(BTreeMap::is_empty) {
         return None;
     }
-    let mut resolver = Resolver::new(names, std::iter::empty());
-    let p = match (&req.projection, &req.to_get) {
+    let pairs: Vec<(String, String)> = names
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    let mut resolver = Resolver::new(pairs, std::iter::empty());
+    let p = match (expression, to_get) {
         (Some(_), Some(_)) => return None,
         (Some(src), None) => Some(resolver.projection_expr(src).ok()?),
         (None, Some(list)) => {
-            if list.is_empty() || list.len() > 255 {
+            if list.is_empty() || list.len() > 255 || names.is_some() {
                 return None;
             }
             for (i, n) in list.iter().enumerate() {
                 if list.get(..i).is_some_and(|before| before.contains(n)) {
                     return None;
                 }
-            }
-            if req.names.is_some() {
-                return None;
             }
             Some(Projection {
                 paths: list
@@ -122,6 +131,21 @@ fn projection(req: &GetItem<'_>) -> Option<Option<Projection>> {
     };
     resolver.finish().ok()?;
     Some(p)
+}
+
+/// The item JSON of a present entry, projected when asked; `None` for an absent entry.
+pub fn item_json(entry: &Entry, projection: Option<&Projection>) -> Option<Vec<u8>> {
+    if entry.kind != EntryKind::Present {
+        return None;
+    }
+    let stored = entry.body.get(8..entry.body.len().saturating_sub(1))?;
+    match projection {
+        None => Some(stored.to_vec()),
+        Some(p) => {
+            let item = decode_attrs(&serde_json::from_slice::<Value>(stored).ok()?)?;
+            Some(item_to_json_bytes(&project(&item, &p.paths)))
+        }
+    }
 }
 
 /// The cache entry for a GetItem answer without projection or capacity.

@@ -5,6 +5,7 @@
 //! (`query`); writes go upstream first and update or invalidate the cache only after
 //! (`write`); everything else passes through untouched.
 
+mod batch;
 mod coherence;
 mod item;
 mod keys;
@@ -166,6 +167,7 @@ impl<U: Upstream> Upstream for Cached<U> {
     async fn call(&self, req: Request) -> Reply {
         match req.op {
             Operation::GetItem => self.get_item(req).await,
+            Operation::BatchGetItem => self.batch_get(req).await,
             Operation::Query | Operation::Scan => self.page(req).await,
             Operation::PutItem | Operation::DeleteItem | Operation::UpdateItem => {
                 self.write_item(req).await

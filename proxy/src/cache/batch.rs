@@ -313,7 +313,7 @@ impl<U: Upstream> Cached<U> {
     }
 
     fn fill_missed(&self, misses: &[Miss], key: &Bytes, entry: Entry) {
-        if let Some(miss) = misses.iter().find(|m| &m.key == key) {
+        if let Some(miss) = misses.iter().find(|m| m.key == *key) {
             self.coherence.fill(key, miss.ticket, || {
                 self.store.insert(CacheKey::Item(key.clone()), entry)
             });

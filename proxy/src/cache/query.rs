@@ -111,12 +111,13 @@ impl<U: Upstream> Cached<U> {
                 return Reply::ok(body);
             }
         }
-        metrics::counter!(misses, "table" => table.clone()).increment(1);
         let reply = self.inner.call(req).await;
         if !reply.is_success() {
             self.check_not_found(&table, &reply);
             return reply;
         }
+        // Counted after success so the table label only names tables that exist.
+        metrics::counter!(misses, "table" => table.clone()).increment(1);
         if let Some(body) = stored_page(&reply.body, capacity) {
             self.store.insert(
                 key,

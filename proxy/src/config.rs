@@ -5,10 +5,14 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
+use std::time::Duration;
+
 use daxlite_engine::{Backend, EngineConfig};
 use serde::Deserialize;
 
+use crate::cache::{CacheConfig, Consistency};
 use crate::service::ServiceConfig;
+use crate::upstream::RemoteConfig;
 
 /// DynamoDB's request size limit.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -26,6 +30,31 @@ pub struct RawConfig {
     pub engine: RawEngine,
     #[serde(default)]
     pub log: RawLog,
+    #[serde(default)]
+    pub upstream: RawUpstream,
+    #[serde(default)]
+    pub cache: RawCache,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUpstream {
+    /// `embedded` or an endpoint URL.
+    pub url: Option<String>,
+    pub region: Option<String>,
+    pub timeout: Option<String>,
+    pub max_retries: Option<u32>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCache {
+    pub enabled: Option<bool>,
+    pub item_ttl: Option<String>,
+    pub query_ttl: Option<String>,
+    pub negative_ttl: Option<String>,
+    pub max_bytes: Option<u64>,
+    pub consistency: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -88,6 +117,20 @@ impl RawConfig {
             log: RawLog {
                 level: Some("info".into()),
             },
+            upstream: RawUpstream {
+                url: Some("embedded".into()),
+                region: None,
+                timeout: Some("10s".into()),
+                max_retries: Some(3),
+            },
+            cache: RawCache {
+                enabled: Some(true),
+                item_ttl: Some("5m".into()),
+                query_ttl: Some("5m".into()),
+                negative_ttl: None,
+                max_bytes: Some(DEFAULT_CACHE_BYTES),
+                consistency: Some("coherent".into()),
+            },
         }
     }
 
@@ -137,6 +180,23 @@ impl RawConfig {
             log: RawLog {
                 level: get("DAXLITE_LOG"),
             },
+            upstream: RawUpstream {
+                url: get("DAXLITE_UPSTREAM"),
+                region: get("DAXLITE_UPSTREAM_REGION"),
+                timeout: get("DAXLITE_UPSTREAM_TIMEOUT"),
+                max_retries: parse(
+                    "DAXLITE_UPSTREAM_MAX_RETRIES",
+                    get("DAXLITE_UPSTREAM_MAX_RETRIES"),
+                )?,
+            },
+            cache: RawCache {
+                enabled: parse("DAXLITE_CACHE", get("DAXLITE_CACHE"))?,
+                item_ttl: get("DAXLITE_CACHE_ITEM_TTL"),
+                query_ttl: get("DAXLITE_CACHE_QUERY_TTL"),
+                negative_ttl: get("DAXLITE_CACHE_NEGATIVE_TTL"),
+                max_bytes: parse("DAXLITE_CACHE_MAX_BYTES", get("DAXLITE_CACHE_MAX_BYTES"))?,
+                consistency: get("DAXLITE_CACHE_CONSISTENCY"),
+            },
         })
     }
 
@@ -153,6 +213,16 @@ impl RawConfig {
         overlay!(self, over, engine.delete_table_delay_ms);
         overlay!(self, over, engine.update_table_delay_ms);
         overlay!(self, over, log.level);
+        overlay!(self, over, upstream.url);
+        overlay!(self, over, upstream.region);
+        overlay!(self, over, upstream.timeout);
+        overlay!(self, over, upstream.max_retries);
+        overlay!(self, over, cache.enabled);
+        overlay!(self, over, cache.item_ttl);
+        overlay!(self, over, cache.query_ttl);
+        overlay!(self, over, cache.negative_ttl);
+        overlay!(self, over, cache.max_bytes);
+        overlay!(self, over, cache.consistency);
         self
     }
 
@@ -221,6 +291,8 @@ impl RawConfig {
                 "log.level: {log_level:?} is not a valid log filter"
             ));
         }
+        let upstream = validate_upstream(&r.upstream, &region)?;
+        let cache = validate_cache(&r.cache)?;
         Ok(Config {
             listen: SocketAddr::new(ip, port),
             service: ServiceConfig {
@@ -229,6 +301,8 @@ impl RawConfig {
             },
             engine,
             log_level,
+            upstream,
+            cache,
         })
     }
 }
@@ -240,6 +314,133 @@ pub struct Config {
     pub service: ServiceConfig,
     pub engine: EngineConfig,
     pub log_level: String,
+    pub upstream: UpstreamConfig,
+    pub cache: CacheConfig,
+}
+
+/// What answers behind the cache.
+#[derive(Debug, Clone)]
+pub enum UpstreamConfig {
+    /// The engine in this process.
+    Embedded,
+    /// A DynamoDB-compatible endpoint.
+    Remote(RemoteConfig),
+}
+
+/// The default cache budget: 256 MiB.
+pub const DEFAULT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Parses `0`, `250ms`, `30s`, `5m`, `1h`.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    if s == "0" {
+        return Some(Duration::ZERO);
+    }
+    let split = s.find(|c: char| !c.is_ascii_digit())?;
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    match unit.trim() {
+        "ms" => Some(Duration::from_millis(n)),
+        "s" => Some(Duration::from_secs(n)),
+        "m" => Some(Duration::from_secs(n.checked_mul(60)?)),
+        "h" => Some(Duration::from_secs(n.checked_mul(3600)?)),
+        _ => None,
+    }
+}
+
+fn duration(name: &str, v: Option<&String>, default: &str) -> Result<Duration, String> {
+    let text = v.map(String::as_str).unwrap_or(default);
+    parse_duration(text)
+        .ok_or_else(|| format!("{name}: {text:?} is not a duration (0, 250ms, 30s, 5m or 1h)"))
+}
+
+/// The region of an AWS DynamoDB endpoint host (`dynamodb.eu-west-1.amazonaws.com`).
+fn region_of_host(host: &str) -> Option<String> {
+    let rest = host.strip_prefix("dynamodb.")?;
+    let (region, tail) = rest.split_once('.')?;
+    tail.starts_with("amazonaws.com")
+        .then(|| region.to_string())
+}
+
+fn validate_upstream(r: &RawUpstream, engine_region: &str) -> Result<UpstreamConfig, String> {
+    let url = r.url.as_deref().unwrap_or("embedded").trim();
+    if url.is_empty() || url == "embedded" {
+        return Ok(UpstreamConfig::Embedded);
+    }
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|_| format!("upstream.url: {url:?} is neither \"embedded\" nor a URL"))?;
+    match uri.scheme_str() {
+        Some("http") | Some("https") => {}
+        _ => {
+            return Err(format!(
+                "upstream.url: {url:?} must start with http:// or https://"
+            ))
+        }
+    }
+    let host = uri
+        .host()
+        .ok_or_else(|| format!("upstream.url: {url:?} has no host"))?;
+    let region = r
+        .region
+        .clone()
+        .or_else(|| region_of_host(host))
+        .unwrap_or_else(|| engine_region.to_string());
+    if region.is_empty()
+        || !region
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        return Err(format!("upstream.region: {region:?} is not a region name"));
+    }
+    let mut remote = RemoteConfig::new(uri, region);
+    remote.timeout = duration("upstream.timeout", r.timeout.as_ref(), "10s")?;
+    if remote.timeout.is_zero() {
+        return Err("upstream.timeout: must be more than 0".into());
+    }
+    remote.retry.max_retries = r.max_retries.unwrap_or(3);
+    Ok(UpstreamConfig::Remote(remote))
+}
+
+fn validate_cache(r: &RawCache) -> Result<CacheConfig, String> {
+    let item_ttl = duration("cache.item_ttl", r.item_ttl.as_ref(), "5m")?;
+    let query_ttl = duration("cache.query_ttl", r.query_ttl.as_ref(), "5m")?;
+    let negative_ttl = match &r.negative_ttl {
+        None => Some(item_ttl),
+        Some(text) => {
+            let d = duration("cache.negative_ttl", Some(text), "5m")?;
+            if d.is_zero() {
+                None
+            } else if item_ttl.is_zero() {
+                Some(d)
+            } else {
+                Some(d.min(item_ttl))
+            }
+        }
+    };
+    let consistency = match r.consistency.as_deref().unwrap_or("coherent") {
+        "coherent" => Consistency::Coherent,
+        "dax" => Consistency::Dax,
+        other => {
+            return Err(format!(
+                "cache.consistency: {other:?} must be \"coherent\" or \"dax\""
+            ))
+        }
+    };
+    let max_bytes = r.max_bytes.unwrap_or(DEFAULT_CACHE_BYTES);
+    if max_bytes == 0 {
+        return Err(
+            "cache.max_bytes: must be at least 1 (use --no-cache to turn the cache off)".into(),
+        );
+    }
+    Ok(CacheConfig {
+        enabled: r.enabled.unwrap_or(true),
+        item_ttl,
+        query_ttl,
+        negative_ttl,
+        max_bytes,
+        consistency,
+    })
 }
 
 impl Config {
@@ -258,6 +459,8 @@ impl Config {
                 },
                 engine: EngineConfig::default(),
                 log_level: "info".into(),
+                upstream: UpstreamConfig::Embedded,
+                cache: CacheConfig::default(),
             },
         }
     }
@@ -297,5 +500,47 @@ mod tests {
             .unwrap_or_default()
             .starts_with("engine.region"));
         assert!(RawConfig::from_env(|k| (k == "DAXLITE_PORT").then(|| "x".to_string())).is_err());
+    }
+
+    #[test]
+    fn upstream_and_cache_settings() {
+        let c = RawConfig::default()
+            .validate()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(c.upstream, UpstreamConfig::Embedded));
+        assert!(c.cache.enabled);
+        assert_eq!(c.cache.item_ttl, Duration::from_secs(300));
+        assert_eq!(c.cache.negative_ttl, Some(Duration::from_secs(300)));
+        assert_eq!(c.cache.max_bytes, DEFAULT_CACHE_BYTES);
+
+        let mut raw = RawConfig::default();
+        raw.upstream.url = Some("https://dynamodb.eu-west-1.amazonaws.com".into());
+        raw.cache.negative_ttl = Some("0".into());
+        raw.cache.consistency = Some("dax".into());
+        let c = raw.validate().unwrap_or_else(|e| panic!("{e}"));
+        match &c.upstream {
+            UpstreamConfig::Remote(r) => assert_eq!(r.region, "eu-west-1"),
+            UpstreamConfig::Embedded => panic!("expected a remote upstream"),
+        }
+        assert_eq!(c.cache.negative_ttl, None);
+        assert_eq!(c.cache.consistency, Consistency::Dax);
+
+        let mut raw = RawConfig::default();
+        raw.upstream.url = Some("ftp://x".into());
+        assert!(raw
+            .validate()
+            .err()
+            .unwrap_or_default()
+            .starts_with("upstream.url"));
+        let mut raw = RawConfig::default();
+        raw.cache.item_ttl = Some("5 parsecs".into());
+        assert!(raw
+            .validate()
+            .err()
+            .unwrap_or_default()
+            .starts_with("cache.item_ttl"));
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("0"), Some(Duration::ZERO));
+        assert_eq!(parse_duration("5"), None);
     }
 }

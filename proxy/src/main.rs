@@ -35,6 +35,12 @@ struct Cli {
     /// The region in ARNs and the health answer.
     #[arg(long)]
     region: Option<String>,
+    /// `embedded` (default) or the URL of a DynamoDB-compatible endpoint to cache in front of.
+    #[arg(long)]
+    upstream: Option<String>,
+    /// Serve without the cache (engine only, or a plain re-signing pass-through).
+    #[arg(long)]
+    no_cache: bool,
     /// Log filter, e.g. info or daxlite=debug.
     #[arg(long)]
     log_level: Option<String>,
@@ -68,6 +74,10 @@ fn raw_from_cli(cli: &Cli) -> RawConfig {
         raw.engine.update_table_delay_ms = Some(TRANSIENT_DELAY_MS);
     }
     raw.log.level = cli.log_level.clone();
+    raw.upstream.url = cli.upstream.clone();
+    if cli.no_cache {
+        raw.cache.enabled = Some(false);
+    }
     raw
 }
 
@@ -142,12 +152,24 @@ fn main() -> std::process::ExitCode {
                 return std::process::ExitCode::from(1);
             }
         };
-        let storage = match &config.engine.backend {
-            daxlite_engine::Backend::InMemory => "in memory".to_string(),
-            daxlite_engine::Backend::Dir(d) => format!("data in {}", d.display()),
+        let behind = match &config.upstream {
+            daxlite::config::UpstreamConfig::Embedded => match &config.engine.backend {
+                daxlite_engine::Backend::InMemory => "embedded engine, in memory".to_string(),
+                daxlite_engine::Backend::Dir(d) => {
+                    format!("embedded engine, data in {}", d.display())
+                }
+            },
+            daxlite::config::UpstreamConfig::Remote(r) => {
+                format!("upstream {}, region {}", r.url, r.region)
+            }
+        };
+        let cache = if config.cache.enabled {
+            format!("cache {} MiB", config.cache.max_bytes / (1024 * 1024))
+        } else {
+            "no cache".to_string()
         };
         println!(
-            "daxlite listening on http://{} (embedded engine, {storage})",
+            "daxlite listening on http://{} ({behind}, {cache})",
             server.addr
         );
         let stopper = server.stopper();

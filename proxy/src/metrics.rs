@@ -15,6 +15,28 @@ pub const FAULT_REQUESTS: &str = "daxlite_fault_requests";
 pub const REQUEST_DURATION: &str = "daxlite_request_duration_seconds";
 /// Open client connections.
 pub const CLIENT_CONNECTIONS: &str = "daxlite_client_connections";
+/// Throttling answers from the upstream, by operation.
+pub const THROTTLED_REQUESTS: &str = "daxlite_throttled_requests";
+/// Upstream call duration in seconds, by operation (remote upstreams; every attempt).
+pub const UPSTREAM_DURATION: &str = "daxlite_upstream_duration_seconds";
+/// GetItem / BatchGetItem keys answered from the item cache.
+pub const ITEM_CACHE_HITS: &str = "daxlite_item_cache_hits";
+/// GetItem / BatchGetItem keys fetched from the upstream.
+pub const ITEM_CACHE_MISSES: &str = "daxlite_item_cache_misses";
+/// Query pages answered from the query cache.
+pub const QUERY_CACHE_HITS: &str = "daxlite_query_cache_hits";
+pub const QUERY_CACHE_MISSES: &str = "daxlite_query_cache_misses";
+/// Scan pages answered from the query cache.
+pub const SCAN_CACHE_HITS: &str = "daxlite_scan_cache_hits";
+pub const SCAN_CACHE_MISSES: &str = "daxlite_scan_cache_misses";
+/// Bytes evicted from the cache by size or expiry (not by writes).
+pub const EVICTED_BYTES: &str = "daxlite_evicted_bytes";
+/// Cache entries invalidated, by cause (write, unknown_outcome, table, admin).
+pub const INVALIDATIONS: &str = "daxlite_invalidations";
+/// The cache's weighted size in bytes (DAX: EstimatedDbSize).
+pub const CACHE_BYTES: &str = "daxlite_cache_bytes";
+/// `cache_bytes` / `max_bytes`.
+pub const CACHE_MEMORY_UTILIZATION: &str = "daxlite_cache_memory_utilization";
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 

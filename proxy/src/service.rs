@@ -113,7 +113,18 @@ impl<U: Upstream> Service<U> {
             .get("x-amz-target")
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        let op = Operation::from_target(target).filter(|op| self.upstream.supports(*op));
+        let known = Operation::from_target(target);
+        if known.is_none() && !target.is_empty() && self.upstream.forwards_unknown() {
+            let get = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+            if let Err(err) = auth::check(get("authorization"), get("x-amz-date"), get("date")) {
+                m::request_done("unknown", err.status(), started, "rejected");
+                return json_reply(Reply::error(&err), &request_id, reply_type);
+            }
+            let reply = self.upstream.call_unknown(target.to_string(), body).await;
+            m::request_done("unknown", reply.status, started, "pass-through");
+            return json_reply(reply, &request_id, reply_type);
+        }
+        let op = known.filter(|op| self.upstream.supports(*op));
         let Some(op) = op else {
             let err = json_error_first(&body)
                 .unwrap_or_else(|| ApiError::bare(ErrorCode::UnknownOperationException));
@@ -252,6 +263,9 @@ fn json_reply(reply: Reply, request_id: &str, content_type: HeaderValue) -> Http
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, content_type);
     insert_common(h, request_id, crc);
+    if let Some(upstream_id) = reply.request_id {
+        h.insert("x-amzn-requestid", upstream_id);
+    }
     resp
 }
 

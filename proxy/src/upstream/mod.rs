@@ -1,15 +1,18 @@
 //! The `Upstream` contract: whatever answers DynamoDB requests behind the front door —
-//! the embedded engine now, a remote endpoint or the cache decorator later. Requests and
-//! replies are raw bytes plus the operation, so nothing is re-serialised on the way.
+//! the embedded engine, a remote endpoint, or the cache decorator around either. Requests
+//! and replies are raw bytes plus the operation, so nothing is re-serialised on the way.
 
 mod embedded;
+pub mod remote;
+pub mod retry;
 
 use std::future::Future;
 
 use bytes::Bytes;
-use daxlite_engine::wire::{ApiError, Operation};
+use daxlite_engine::wire::{ApiError, ErrorCode, Operation};
 
 pub use embedded::Embedded;
+pub use remote::{Remote, RemoteConfig};
 
 /// One DynamoDB call as the front door decoded it.
 #[derive(Debug, Clone)]
@@ -24,6 +27,8 @@ pub struct Request {
 pub struct Reply {
     pub status: u16,
     pub body: Bytes,
+    /// The upstream's `x-amzn-RequestId`, passed back untouched (remote upstreams only).
+    pub request_id: Option<http::HeaderValue>,
 }
 
 impl Reply {
@@ -31,6 +36,7 @@ impl Reply {
         Reply {
             status: 200,
             body: body.into(),
+            request_id: None,
         }
     }
 
@@ -38,7 +44,17 @@ impl Reply {
         Reply {
             status: err.status(),
             body: Bytes::from(err.to_body()),
+            request_id: None,
         }
+    }
+
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// A 5xx: for a write, the outcome is unknown (it may or may not have been applied).
+    pub fn is_fault(&self) -> bool {
+        self.status >= 500
     }
 }
 
@@ -50,6 +66,20 @@ pub trait Upstream: Send + Sync + 'static {
     /// Whether this upstream answers `op` (the front door answers UnknownOperationException
     /// for the rest, before authentication, as DynamoDB does for unknown targets).
     fn supports(&self, op: Operation) -> bool;
+
+    /// Whether targets that [`Operation`] does not know are forwarded (remote upstreams:
+    /// unlike DAX, nothing answers NotImplemented). The front door then authenticates the
+    /// request and calls [`Upstream::call_unknown`] instead of rejecting it.
+    fn forwards_unknown(&self) -> bool {
+        false
+    }
+
+    /// Runs for an `X-Amz-Target` that [`Operation`] does not know, when
+    /// [`Upstream::forwards_unknown`] is true: the raw target and body are forwarded.
+    fn call_unknown(&self, target: String, body: Bytes) -> impl Future<Output = Reply> + Send {
+        let _ = (target, body);
+        async { Reply::error(&ApiError::bare(ErrorCode::UnknownOperationException)) }
+    }
 
     /// Runs when the server stops, after in-flight requests drained.
     fn close(&self) {}

@@ -1,0 +1,379 @@
+//! The item cache: eventually consistent GetItem answered from full items keyed by
+//! (table, canonical key), with ProjectionExpression / AttributesToGet applied on the way
+//! out by the engine's projection code; misses fetch the full item once however many
+//! requests wait for it (coalescing); absent items are cached as `{}`.
+//!
+//! A request is served from the cache only when the cache can prove the upstream would
+//! accept it (known members, valid key, valid projection and names); anything else is
+//! forwarded as is so the upstream answers the exact error.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use daxlite_engine::expr::ast::{Path, PathElem, Projection, Span};
+use daxlite_engine::expr::eval::project;
+use daxlite_engine::expr::Resolver;
+use daxlite_engine::model::value::item_to_json_bytes;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::keys::{decode_attrs, key_param, CacheKey};
+use super::store::{Entry, EntryKind};
+use super::{Cached, Inflight};
+use crate::metrics as m;
+use crate::upstream::{Reply, Request, Upstream};
+
+/// The members of a GetItem the cache understands; any other member means "forward".
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GetItem<'a> {
+    #[serde(rename = "TableName", borrow)]
+    table: Cow<'a, str>,
+    #[serde(rename = "Key")]
+    key: Value,
+    #[serde(rename = "ConsistentRead")]
+    consistent: Option<bool>,
+    #[serde(rename = "ProjectionExpression", borrow)]
+    projection: Option<Cow<'a, str>>,
+    #[serde(rename = "ExpressionAttributeNames")]
+    names: Option<BTreeMap<String, String>>,
+    #[serde(rename = "AttributesToGet")]
+    to_get: Option<Vec<String>>,
+    #[serde(rename = "ReturnConsumedCapacity", borrow)]
+    capacity: Option<Cow<'a, str>>,
+}
+
+/// ReturnConsumedCapacity on a hit: what to add (0 units: a hit costs the table nothing).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Capacity {
+    None,
+    Total,
+    Indexes,
+}
+
+impl Capacity {
+    pub fn parse(s: Option<&str>) -> Option<Capacity> {
+        match s {
+            None | Some("NONE") => Some(Capacity::None),
+            Some("TOTAL") => Some(Capacity::Total),
+            Some("INDEXES") => Some(Capacity::Indexes),
+            Some(_) => None,
+        }
+    }
+
+    /// The zero-unit ConsumedCapacity object, in the engine's key order.
+    pub fn zero(self, table: &str) -> Option<Value> {
+        match self {
+            Capacity::None => None,
+            Capacity::Total => Some(serde_json::json!({"TableName": table, "CapacityUnits": 0.0})),
+            Capacity::Indexes => Some(serde_json::json!({
+                "TableName": table, "CapacityUnits": 0.0, "Table": {"CapacityUnits": 0.0}
+            })),
+        }
+    }
+}
+
+/// What a fill produced: the entry, or the upstream's error answer.
+#[derive(Clone)]
+pub enum Fill {
+    Entry(Entry),
+    Failed(Reply),
+}
+
+/// Builds the projection of a request, or `None` if the upstream would reject it.
+fn projection(req: &GetItem<'_>) -> Option<Option<Projection>> {
+    projection_of(
+        req.names.as_ref(),
+        req.projection.as_deref(),
+        req.to_get.as_deref(),
+    )
+}
+
+/// The projection named by ProjectionExpression + ExpressionAttributeNames or by
+/// AttributesToGet; `None` when the upstream would reject the combination.
+pub fn projection_of(
+    names: Option<&BTreeMap<String, String>>,
+    expression: Option<&str>,
+    to_get: Option<&[String]>,
+) -> Option<Option<Projection>> {
+    if names.is_some_and(BTreeMap::is_empty) {
+        return None;
+    }
+    let pairs: Vec<(String, String)> = names
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    let mut resolver = Resolver::new(pairs, std::iter::empty());
+    let p = match (expression, to_get) {
+        (Some(_), Some(_)) => return None,
+        (Some(src), None) => Some(resolver.projection_expr(src).ok()?),
+        (None, Some(list)) => {
+            if list.is_empty() || list.len() > 255 || names.is_some() {
+                return None;
+            }
+            for (i, n) in list.iter().enumerate() {
+                if list.get(..i).is_some_and(|before| before.contains(n)) {
+                    return None;
+                }
+            }
+            Some(Projection {
+                paths: list
+                    .iter()
+                    .map(|n| Path {
+                        elems: vec![PathElem::Attr(n.clone())],
+                        span: Span::default(),
+                    })
+                    .collect(),
+            })
+        }
+        (None, None) => None,
+    };
+    resolver.finish().ok()?;
+    Some(p)
+}
+
+/// The item JSON of a present entry, projected when asked; `None` for an absent entry.
+pub fn item_json(entry: &Entry, projection: Option<&Projection>) -> Option<Vec<u8>> {
+    if entry.kind != EntryKind::Present {
+        return None;
+    }
+    let stored = entry.body.get(8..entry.body.len().saturating_sub(1))?;
+    match projection {
+        None => Some(stored.to_vec()),
+        Some(p) => {
+            let item = decode_attrs(&serde_json::from_slice::<Value>(stored).ok()?)?;
+            Some(item_to_json_bytes(&project(&item, &p.paths)))
+        }
+    }
+}
+
+/// The cache entry for a GetItem answer without projection or capacity.
+pub fn entry_from_answer(body: &[u8], epoch: u64) -> Option<Entry> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    let obj = v.as_object()?;
+    match obj.get("Item") {
+        None => Some(Entry {
+            body: Bytes::from_static(b"{}"),
+            kind: EntryKind::Absent,
+            epoch,
+            generation: 0,
+        }),
+        Some(item) => Some(present_entry(&decode_attrs(item)?, epoch)),
+    }
+}
+
+/// `{"Item":<canonical item>}`.
+pub fn present_entry(item: &daxlite_engine::model::Item, epoch: u64) -> Entry {
+    let json = item_to_json_bytes(item);
+    let mut out = Vec::with_capacity(json.len() + 9);
+    out.extend_from_slice(b"{\"Item\":");
+    out.extend_from_slice(&json);
+    out.push(b'}');
+    Entry {
+        body: Bytes::from(out),
+        kind: EntryKind::Present,
+        epoch,
+        generation: 0,
+    }
+}
+
+/// The answer to one request from an entry: the stored bytes when nothing is asked
+/// beyond the item, else the projection and/or a zero ConsumedCapacity.
+fn answer(
+    entry: &Entry,
+    projection: Option<&Projection>,
+    capacity: Capacity,
+    table: &str,
+) -> Option<Bytes> {
+    let zero = capacity.zero(table);
+    if projection.is_none() && zero.is_none() {
+        return Some(entry.body.clone());
+    }
+    let mut out: Vec<u8> = Vec::with_capacity(entry.body.len() + 64);
+    out.push(b'{');
+    if entry.kind == EntryKind::Present {
+        out.extend_from_slice(b"\"Item\":");
+        let stored = entry.body.get(8..entry.body.len().saturating_sub(1))?;
+        match projection {
+            None => out.extend_from_slice(stored),
+            Some(p) => {
+                let item = decode_attrs(&serde_json::from_slice::<Value>(stored).ok()?)?;
+                out.extend_from_slice(&item_to_json_bytes(&project(&item, &p.paths)));
+            }
+        }
+    }
+    if let Some(c) = zero {
+        if entry.kind == EntryKind::Present {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"\"ConsumedCapacity\":");
+        serde_json::to_writer(&mut out, &c).ok()?;
+    }
+    out.push(b'}');
+    Some(Bytes::from(out))
+}
+
+impl<U: Upstream> Cached<U> {
+    pub(super) async fn get_item(&self, req: Request) -> Reply {
+        let Ok(parsed) = serde_json::from_slice::<GetItem<'_>>(&req.body) else {
+            return self.inner.call(req).await;
+        };
+        if parsed.consistent == Some(true) {
+            return self.inner.call(req).await;
+        }
+        let (Some(capacity), Some(proj)) = (
+            Capacity::parse(parsed.capacity.as_deref()),
+            projection(&parsed),
+        ) else {
+            return self.inner.call(req).await;
+        };
+        let table = parsed.table.to_string();
+        let Some(schema) = self.schemas.get(&self.inner, &table).await else {
+            return self.inner.call(req).await;
+        };
+        let Some(key) = key_param(&table, &schema, &parsed.key) else {
+            return self.inner.call(req).await;
+        };
+        let epoch = self.coherence.epoch(table.as_bytes());
+        let cache_key = CacheKey::Item(key.clone());
+        if let Some(entry) = self.store.get(&cache_key).filter(|e| e.epoch == epoch) {
+            if let Some(body) = answer(&entry, proj.as_ref(), capacity, &table) {
+                metrics::counter!(m::ITEM_CACHE_HITS, "operation" => "GetItem", "table" => table.clone()).increment(1);
+                return Reply::ok(body);
+            }
+        }
+        metrics::counter!(m::ITEM_CACHE_MISSES, "operation" => "GetItem", "table" => table.clone())
+            .increment(1);
+
+        // Miss: one fill per key however many requests wait for it. A plain request is
+        // itself the fill (its answer goes back untouched); others fetch the full item.
+        let plain = proj.is_none() && capacity == Capacity::None;
+        let cell: Option<Inflight> = self
+            .inflight
+            .lock()
+            .ok()
+            .map(|mut map| Arc::clone(map.entry(key.clone()).or_default()));
+        let Some(cell) = cell else {
+            return self.inner.call(req).await;
+        };
+        let mut led = None;
+        let (key_ref, table_ref) = (&key, &table);
+        let fill = cell
+            .get_or_init(|| {
+                let fill_body = if plain {
+                    req.body.clone()
+                } else {
+                    fill_request(&table, &parsed.key, capacity)
+                };
+                let cell = Arc::clone(&cell);
+                let leader_reply = &mut led;
+                async move {
+                    let ticket = self.coherence.ticket(key_ref);
+                    let reply = self
+                        .inner
+                        .call(Request {
+                            op: req.op,
+                            body: fill_body,
+                        })
+                        .await;
+                    let fill = if reply.is_success() {
+                        match entry_from_answer(&reply.body, epoch) {
+                            Some(entry) => {
+                                if let Some(d) = self.fill_delay {
+                                    tokio::time::sleep(d).await;
+                                }
+                                let stored = entry.clone();
+                                let absent = entry.kind == EntryKind::Absent;
+                                if !(absent && self.config.negative_ttl.is_none()) {
+                                    self.coherence.fill(key_ref, ticket, || {
+                                        self.store.insert(CacheKey::Item(key_ref.clone()), stored)
+                                    });
+                                }
+                                Fill::Entry(entry)
+                            }
+                            None => Fill::Failed(reply.clone()),
+                        }
+                    } else {
+                        self.check_not_found(table_ref, &reply);
+                        Fill::Failed(reply.clone())
+                    };
+                    *leader_reply = Some(reply);
+                    if let Ok(mut map) = self.inflight.lock() {
+                        if map.get(key_ref).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
+                            map.remove(key_ref);
+                        }
+                    }
+                    fill
+                }
+            })
+            .await
+            .clone();
+        match (led, fill) {
+            // The leader of a plain request answers with the upstream's reply as is.
+            (Some(reply), _) if plain => reply,
+            (Some(reply), Fill::Entry(entry)) => {
+                let upstream_capacity = capacity_of(&reply.body);
+                match answer_with(&entry, proj.as_ref(), upstream_capacity) {
+                    Some(body) => Reply::ok(body),
+                    None => reply,
+                }
+            }
+            (_, Fill::Failed(reply)) => reply,
+            (None, Fill::Entry(entry)) => match answer(&entry, proj.as_ref(), capacity, &table) {
+                Some(body) => Reply::ok(body),
+                None => self.inner.call(req).await,
+            },
+        }
+    }
+}
+
+/// `{"TableName":...,"Key":...}`: the full item, eventually consistent.
+fn fill_request(table: &str, key: &Value, capacity: Capacity) -> Bytes {
+    let mut v = serde_json::json!({ "TableName": table, "Key": key });
+    let asked = match capacity {
+        Capacity::None => None,
+        Capacity::Total => Some("TOTAL"),
+        Capacity::Indexes => Some("INDEXES"),
+    };
+    if let (Some(a), Some(o)) = (asked, v.as_object_mut()) {
+        o.insert("ReturnConsumedCapacity".into(), Value::from(a));
+    }
+    Bytes::from(serde_json::to_vec(&v).unwrap_or_default())
+}
+
+fn capacity_of(body: &[u8]) -> Option<Value> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    v.get("ConsumedCapacity").cloned()
+}
+
+/// The leader's answer when it fetched the full item for a projected request: the
+/// projection plus the capacity the upstream reported.
+fn answer_with(
+    entry: &Entry,
+    projection: Option<&Projection>,
+    capacity: Option<Value>,
+) -> Option<Bytes> {
+    let mut out: Vec<u8> = Vec::with_capacity(entry.body.len() + 64);
+    out.push(b'{');
+    if entry.kind == EntryKind::Present {
+        out.extend_from_slice(b"\"Item\":");
+        let stored = entry.body.get(8..entry.body.len().saturating_sub(1))?;
+        match projection {
+            None => out.extend_from_slice(stored),
+            Some(p) => {
+                let item = decode_attrs(&serde_json::from_slice::<Value>(stored).ok()?)?;
+                out.extend_from_slice(&item_to_json_bytes(&project(&item, &p.paths)));
+            }
+        }
+    }
+    if let Some(c) = capacity {
+        if entry.kind == EntryKind::Present {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"\"ConsumedCapacity\":");
+        serde_json::to_writer(&mut out, &c).ok()?;
+    }
+    out.push(b'}');
+    Some(Bytes::from(out))
+}

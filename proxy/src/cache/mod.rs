@@ -1,0 +1,269 @@
+//! The DAX-style cache (semantics in docs/CACHE.md): `Cached<U>` is itself an
+//! [`Upstream`], a decorator around the embedded engine or a remote endpoint, so all
+//! read-through and write-through logic lives here. Eventually consistent GetItem is
+//! served from the item cache (`item`), Query and Scan pages from the page cache
+//! (`query`); writes go upstream first and update or invalidate the cache only after
+//! (`write`); everything else passes through untouched.
+
+mod batch;
+mod coherence;
+mod item;
+mod keys;
+mod query;
+mod schema;
+mod store;
+mod write;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use daxlite_engine::wire::Operation;
+
+use crate::upstream::{Reply, Request, Upstream};
+use coherence::Coherence;
+use schema::Schemas;
+use store::Store;
+
+pub use coherence::{Ticket, WriteOutcome};
+
+/// `coherent` (default) or `dax`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Consistency {
+    /// Writes through this daxlite also invalidate cached Query and Scan pages.
+    #[default]
+    Coherent,
+    /// DAX's documented behaviour: pages stay stale until their TTL.
+    Dax,
+}
+
+/// Validated cache settings.
+#[derive(Debug, Clone)]
+pub struct CacheConfig {
+    pub enabled: bool,
+    /// 0: no time expiry.
+    pub item_ttl: Duration,
+    /// 0: query caching off.
+    pub query_ttl: Duration,
+    /// `None`: negative entries off; `Some(0)`: no time expiry.
+    pub negative_ttl: Option<Duration>,
+    pub max_bytes: u64,
+    pub consistency: Consistency,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig {
+            enabled: true,
+            item_ttl: Duration::from_secs(300),
+            query_ttl: Duration::from_secs(300),
+            negative_ttl: Some(Duration::from_secs(300)),
+            max_bytes: 256 * 1024 * 1024,
+            consistency: Consistency::Coherent,
+        }
+    }
+}
+
+/// A fill in flight, shared by every request that misses on the same key.
+type Inflight = Arc<tokio::sync::OnceCell<item::Fill>>;
+
+/// The cache in front of `U`.
+pub struct Cached<U> {
+    inner: U,
+    config: CacheConfig,
+    store: Store,
+    schemas: Schemas,
+    coherence: Coherence,
+    inflight: Mutex<HashMap<Bytes, Inflight>>,
+    /// Test hook: runs between a fill's upstream answer and its insert.
+    fill_delay: Option<Duration>,
+}
+
+impl<U: Upstream> Cached<U> {
+    pub fn new(inner: U, config: CacheConfig) -> Self {
+        Cached {
+            store: Store::new(&config),
+            inner,
+            config,
+            schemas: Schemas::default(),
+            coherence: Coherence::default(),
+            inflight: Mutex::new(HashMap::new()),
+            fill_delay: None,
+        }
+    }
+
+    /// Delays every item fill between the upstream's answer and the cache insert, so
+    /// tests can make a write overtake a fill.
+    pub fn with_fill_delay(mut self, delay: Duration) -> Self {
+        self.fill_delay = Some(delay);
+        self
+    }
+
+    pub fn inner(&self) -> &U {
+        &self.inner
+    }
+
+    /// The cache's weighted size in bytes.
+    pub fn weighted_size(&self) -> u64 {
+        self.store.weighted_size()
+    }
+
+    pub fn entry_count(&self) -> u64 {
+        self.store.entry_count()
+    }
+
+    /// Drops every entry (admin flush).
+    pub fn flush(&self) {
+        self.coherence.bump_all();
+        self.store.clear();
+        self.schemas.clear();
+        metrics::counter!(crate::metrics::INVALIDATIONS, "cause" => "admin").increment(1);
+    }
+
+    /// Control-plane calls that change a table make its entries and schema stale.
+    async fn control(&self, req: Request) -> Reply {
+        let table = table_name(&req.body);
+        let reply = self.inner.call(req).await;
+        if let Some(t) = table {
+            self.forget_table(&t, "table");
+        }
+        reply
+    }
+
+    fn forget_table(&self, table: &str, cause: &'static str) {
+        self.schemas.forget(table);
+        self.coherence.bump_epoch(table.as_bytes());
+        self.coherence.bump_generation(table.as_bytes());
+        metrics::counter!(crate::metrics::INVALIDATIONS, "cause" => cause).increment(1);
+    }
+
+    /// Forgets the table when the upstream says it does not exist.
+    fn check_not_found(&self, table: &str, reply: &Reply) {
+        if reply.status == 400
+            && reply.body.len() < 1024
+            && memchr_str(&reply.body, "ResourceNotFoundException")
+        {
+            self.forget_table(table, "table");
+        }
+    }
+}
+
+fn memchr_str(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// The `TableName` of a request body, if it has one.
+fn table_name(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct T {
+        #[serde(rename = "TableName")]
+        table: Option<String>,
+    }
+    serde_json::from_slice::<T>(body).ok()?.table
+}
+
+impl<U: Upstream> Upstream for Cached<U> {
+    async fn call(&self, req: Request) -> Reply {
+        match req.op {
+            Operation::GetItem => self.get_item(req).await,
+            Operation::BatchGetItem => self.batch_get(req).await,
+            Operation::Query | Operation::Scan => self.page(req).await,
+            Operation::PutItem | Operation::DeleteItem | Operation::UpdateItem => {
+                self.write_item(req).await
+            }
+            Operation::BatchWriteItem | Operation::TransactWriteItems => self.write_many(req).await,
+            Operation::ExecuteStatement
+            | Operation::BatchExecuteStatement
+            | Operation::ExecuteTransaction => self.partiql(req).await,
+            Operation::DeleteTable
+            | Operation::CreateTable
+            | Operation::UpdateTable
+            | Operation::RestoreTableFromBackup
+            | Operation::RestoreTableToPointInTime
+            | Operation::ImportTable
+            | Operation::UpdateTimeToLive => self.control(req).await,
+            _ => self.inner.call(req).await,
+        }
+    }
+
+    fn supports(&self, op: Operation) -> bool {
+        self.inner.supports(op)
+    }
+
+    fn forwards_unknown(&self) -> bool {
+        self.inner.forwards_unknown()
+    }
+
+    fn call_unknown(
+        &self,
+        target: String,
+        body: Bytes,
+    ) -> impl std::future::Future<Output = Reply> + Send {
+        self.inner.call_unknown(target, body)
+    }
+
+    fn close(&self) {
+        self.inner.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Answers DescribeTable and any GetItem with a 1 KB item.
+    struct Big;
+
+    impl Upstream for Big {
+        async fn call(&self, req: Request) -> Reply {
+            match req.op {
+                Operation::DescribeTable => Reply::ok(
+                    r#"{"Table":{"AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"}],"KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}]}}"#,
+                ),
+                _ => {
+                    let v: serde_json::Value =
+                        serde_json::from_slice(&req.body).unwrap_or_default();
+                    let pk = v["Key"]["pk"]["S"].as_str().unwrap_or("?").to_string();
+                    let big = "x".repeat(1024);
+                    Reply::ok(format!(
+                        r#"{{"Item":{{"pk":{{"S":"{pk}"}},"v":{{"S":"{big}"}}}}}}"#
+                    ))
+                }
+            }
+        }
+
+        fn supports(&self, _: Operation) -> bool {
+            true
+        }
+    }
+
+    #[tokio::test]
+    async fn unique_keys_keep_the_cache_within_its_budget() {
+        let max = 64 * 1024;
+        let cache = Cached::new(
+            Big,
+            CacheConfig {
+                max_bytes: max,
+                ..CacheConfig::default()
+            },
+        );
+        let mut peak = 0;
+        for i in 0..3000 {
+            let body = format!(r#"{{"TableName":"t","Key":{{"pk":{{"S":"k{i}"}}}}}}"#);
+            let reply = cache
+                .call(Request {
+                    op: Operation::GetItem,
+                    body: Bytes::from(body),
+                })
+                .await;
+            assert_eq!(reply.status, 200);
+            if i % 100 == 0 {
+                peak = peak.max(cache.weighted_size());
+            }
+        }
+        peak = peak.max(cache.weighted_size());
+        assert!(peak <= max, "peak {peak} > budget {max}");
+        assert!(cache.entry_count() > 0);
+    }
+}

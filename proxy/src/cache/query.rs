@@ -1,0 +1,161 @@
+//! The query cache: eventually consistent Query and Scan pages keyed by the canonicalised
+//! whole request (members sorted, ReturnConsumedCapacity left out), each page its own
+//! entry, empty pages included. In `coherent` mode every page remembers the table's write
+//! generation when its fill started and is dead once a write through this daxlite moved
+//! it (O(1) per write, no scan of the cache); in `dax` mode pages live until their TTL.
+//! Pages never fill the item cache.
+
+use bytes::Bytes;
+use daxlite_engine::wire::Operation;
+use serde_json::{Map, Value};
+
+use super::item::Capacity;
+use super::keys::CacheKey;
+use super::store::{Entry, EntryKind};
+use super::{Cached, Consistency};
+use crate::metrics as m;
+use crate::upstream::{Reply, Request, Upstream};
+
+/// The members that may appear in a cacheable Query or Scan.
+const KNOWN: &[&str] = &[
+    "TableName",
+    "IndexName",
+    "KeyConditionExpression",
+    "KeyConditions",
+    "FilterExpression",
+    "QueryFilter",
+    "ScanFilter",
+    "ConditionalOperator",
+    "ProjectionExpression",
+    "AttributesToGet",
+    "ExpressionAttributeNames",
+    "ExpressionAttributeValues",
+    "Limit",
+    "ExclusiveStartKey",
+    "ScanIndexForward",
+    "Select",
+    "Segment",
+    "TotalSegments",
+    "ConsistentRead",
+    "ReturnConsumedCapacity",
+];
+
+/// The canonical page key and the table, or `None` when the request must pass through.
+fn page_key(op: Operation, body: &[u8]) -> Option<(CacheKey, String, Capacity)> {
+    let mut v: Map<String, Value> = serde_json::from_slice(body).ok()?;
+    if v.keys().any(|k| !KNOWN.contains(&k.as_str())) {
+        return None;
+    }
+    if v.get("ConsistentRead").and_then(Value::as_bool) == Some(true) {
+        return None;
+    }
+    let capacity = match v.remove("ReturnConsumedCapacity") {
+        None => Capacity::None,
+        Some(Value::String(s)) => Capacity::parse(Some(&s))?,
+        Some(_) => return None,
+    };
+    v.remove("ConsistentRead");
+    let table = v.get("TableName")?.as_str()?.to_string();
+    let mut key = Vec::with_capacity(body.len() + 1);
+    key.push(if op == Operation::Query { b'Q' } else { b'S' });
+    serde_json::to_writer(&mut key, &v).ok()?;
+    Some((CacheKey::Page(Bytes::from(key)), table, capacity))
+}
+
+/// The page with a zero ConsumedCapacity added.
+fn with_capacity(body: &[u8], capacity: Capacity, table: &str) -> Option<Bytes> {
+    let Some(zero) = capacity.zero(table) else {
+        return Some(Bytes::copy_from_slice(body));
+    };
+    let mut v: Map<String, Value> = serde_json::from_slice(body).ok()?;
+    v.insert("ConsumedCapacity".into(), zero);
+    serde_json::to_vec(&v).ok().map(Bytes::from)
+}
+
+/// The page as stored: without ConsumedCapacity.
+fn stored_page(body: &Bytes, capacity: Capacity) -> Option<Bytes> {
+    if capacity == Capacity::None {
+        return Some(body.clone());
+    }
+    let mut v: Map<String, Value> = serde_json::from_slice(body).ok()?;
+    v.remove("ConsumedCapacity");
+    serde_json::to_vec(&v).ok().map(Bytes::from)
+}
+
+impl<U: Upstream> Cached<U> {
+    pub(super) async fn page(&self, req: Request) -> Reply {
+        if self.config.query_ttl.is_zero() {
+            return self.inner.call(req).await;
+        }
+        let Some((key, table, capacity)) = page_key(req.op, &req.body) else {
+            return self.inner.call(req).await;
+        };
+        let (hits, misses) = if req.op == Operation::Query {
+            (m::QUERY_CACHE_HITS, m::QUERY_CACHE_MISSES)
+        } else {
+            (m::SCAN_CACHE_HITS, m::SCAN_CACHE_MISSES)
+        };
+        let t = table.as_bytes();
+        let epoch = self.coherence.epoch(t);
+        let generation = match self.config.consistency {
+            Consistency::Coherent => self.coherence.generation(t),
+            Consistency::Dax => 0,
+        };
+        let live = self
+            .store
+            .get(&key)
+            .filter(|e| e.epoch == epoch && e.generation == generation);
+        if let Some(entry) = live {
+            if let Some(body) = with_capacity(&entry.body, capacity, &table) {
+                metrics::counter!(hits, "table" => table.clone()).increment(1);
+                return Reply::ok(body);
+            }
+        }
+        let reply = self.inner.call(req).await;
+        if !reply.is_success() {
+            self.check_not_found(&table, &reply);
+            return reply;
+        }
+        // Counted after success so the table label only names tables that exist.
+        metrics::counter!(misses, "table" => table.clone()).increment(1);
+        if let Some(body) = stored_page(&reply.body, capacity) {
+            self.store.insert(
+                key,
+                Entry {
+                    body,
+                    kind: EntryKind::Page,
+                    epoch,
+                    generation,
+                },
+            );
+        }
+        reply
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn member_order_and_capacity_do_not_change_the_key() {
+        let a = page_key(
+            Operation::Query,
+            br#"{"TableName":"t","KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{":p":{"S":"a"}}}"#,
+        );
+        let b = page_key(
+            Operation::Query,
+            br#"{"ExpressionAttributeValues":{":p":{"S":"a"}},"ReturnConsumedCapacity":"TOTAL","KeyConditionExpression":"pk = :p","TableName":"t"}"#,
+        );
+        assert!(a.is_some());
+        assert_eq!(a.as_ref().map(|x| &x.0), b.as_ref().map(|x| &x.0));
+        let scan = page_key(Operation::Scan, br#"{"TableName":"t"}"#);
+        assert_ne!(scan.as_ref().map(|x| &x.0), a.as_ref().map(|x| &x.0));
+        assert!(page_key(
+            Operation::Scan,
+            br#"{"TableName":"t","ConsistentRead":true}"#
+        )
+        .is_none());
+        assert!(page_key(Operation::Scan, br#"{"TableName":"t","Bogus":1}"#).is_none());
+    }
+}

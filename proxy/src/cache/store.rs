@@ -1,0 +1,135 @@
+//! The one moka cache behind both the item cache and the query cache: one byte budget
+//! (`max_bytes`) through a weigher (key bytes + body bytes + fixed overhead), per-entry
+//! expiry by kind (item, absent item, page), TinyLFU eviction. Entries are response bytes
+//! ready to send, plus the table epoch / generation they were filled under.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use moka::notification::RemovalCause;
+use moka::sync::Cache;
+
+use super::keys::CacheKey;
+use super::CacheConfig;
+use crate::metrics as m;
+
+/// Per-entry bookkeeping moka and our maps cost beyond the bytes themselves.
+pub const ENTRY_OVERHEAD: usize = 96;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    /// `{"Item":{...}}`
+    Present,
+    /// `{}`: the item does not exist.
+    Absent,
+    /// A Query or Scan answer without ConsumedCapacity.
+    Page,
+}
+
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub body: Bytes,
+    pub kind: EntryKind,
+    /// The table's epoch when the fill started.
+    pub epoch: u64,
+    /// The table's write generation when the fill started (pages, coherent mode).
+    pub generation: u64,
+}
+
+struct Ttl {
+    item: Option<Duration>,
+    negative: Option<Duration>,
+    query: Option<Duration>,
+}
+
+fn nonzero(d: Duration) -> Option<Duration> {
+    (!d.is_zero()).then_some(d)
+}
+
+impl Ttl {
+    fn of(&self, e: &Entry) -> Option<Duration> {
+        match e.kind {
+            EntryKind::Present => self.item,
+            EntryKind::Absent => self.negative,
+            EntryKind::Page => self.query,
+        }
+    }
+}
+
+impl moka::Expiry<CacheKey, Entry> for Ttl {
+    fn expire_after_create(&self, _: &CacheKey, v: &Entry, _: Instant) -> Option<Duration> {
+        self.of(v)
+    }
+
+    fn expire_after_update(
+        &self,
+        _: &CacheKey,
+        v: &Entry,
+        _: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        self.of(v)
+    }
+}
+
+pub fn weight(k: &CacheKey, v: &Entry) -> u32 {
+    u32::try_from(k.len() + v.body.len() + ENTRY_OVERHEAD).unwrap_or(u32::MAX)
+}
+
+pub struct Store {
+    cache: Cache<CacheKey, Entry>,
+    max_bytes: u64,
+}
+
+impl Store {
+    pub fn new(config: &CacheConfig) -> Store {
+        let ttl = Ttl {
+            item: nonzero(config.item_ttl),
+            negative: config.negative_ttl.and_then(nonzero),
+            query: nonzero(config.query_ttl),
+        };
+        let cache = Cache::builder()
+            .max_capacity(config.max_bytes)
+            .weigher(weight)
+            .expire_after(ttl)
+            .eviction_listener(|k, v, cause| {
+                if matches!(cause, RemovalCause::Size | RemovalCause::Expired) {
+                    metrics::counter!(m::EVICTED_BYTES).increment(u64::from(weight(&k, &v)));
+                }
+            })
+            .build();
+        Store {
+            cache,
+            max_bytes: config.max_bytes,
+        }
+    }
+
+    pub fn get(&self, k: &CacheKey) -> Option<Entry> {
+        self.cache.get(k)
+    }
+
+    pub fn insert(&self, k: CacheKey, v: Entry) {
+        self.cache.insert(k, v);
+        let used = self.cache.weighted_size();
+        metrics::gauge!(m::CACHE_BYTES).set(used as f64);
+        metrics::gauge!(m::CACHE_MEMORY_UTILIZATION).set(used as f64 / self.max_bytes as f64);
+    }
+
+    pub fn invalidate(&self, k: &CacheKey) {
+        self.cache.invalidate(k);
+    }
+
+    pub fn clear(&self) {
+        self.cache.invalidate_all();
+    }
+
+    /// The weighted size after pending maintenance ran (tests, stats).
+    pub fn weighted_size(&self) -> u64 {
+        self.cache.run_pending_tasks();
+        self.cache.weighted_size()
+    }
+
+    pub fn entry_count(&self) -> u64 {
+        self.cache.entry_count()
+    }
+}

@@ -24,6 +24,7 @@ use crate::model::size::{item_size, MAX_ITEM_SIZE};
 use crate::model::Item;
 use crate::storage::items::{self, Stored};
 use crate::storage::Store;
+use crate::streams::Origin;
 use crate::wire::{ApiError, ApiResult, ErrorCode};
 
 /// A condition on the old item (ConditionExpression, legacy Expected, ...).
@@ -93,6 +94,12 @@ pub async fn write_one(store: &Store, now_ms: i64, spec: WriteSpec) -> ApiResult
 
 /// Makes every check of one write, then writes it (see the module doc for the order).
 pub fn apply(txn: &WriteTransaction, now_ms: i64, spec: WriteSpec) -> ApiResult<Written> {
+    apply_as(txn, Origin::caller(now_ms), spec)
+}
+
+/// [`apply`] on behalf of `origin` (the TTL sweeper deletes as the service itself).
+pub fn apply_as(txn: &WriteTransaction, origin: Origin, spec: WriteSpec) -> ApiResult<Written> {
+    let now_ms = origin.at_ms;
     let WriteSpec {
         table,
         key,
@@ -139,6 +146,7 @@ pub fn apply(txn: &WriteTransaction, now_ms: i64, spec: WriteSpec) -> ApiResult<
         &key.storage,
         old.as_ref().map(|_| old_size),
         stored.as_ref(),
+        &origin,
     )?;
     Ok(Written {
         old,
@@ -173,8 +181,10 @@ pub fn on_write(
     key: &[u8],
     old_size: Option<usize>,
     new: Option<&Stored>,
+    origin: &Origin,
 ) -> ApiResult<()> {
     // Index maintenance and stream records go here, with the old and new items.
+    crate::streams::record(txn, table, key, new, origin)?;
     match new {
         Some(value) => items::put(txn, key, value)?,
         None if old_size.is_some() => items::remove(txn, key)?,

@@ -7,8 +7,8 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue as AV, BillingMode, KeySchemaElement, KeyType, ReturnConsumedCapacity,
-    ReturnValue, ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
+    AttributeDefinition, AttributeValue as AV, BillingMode, KeySchemaElement, KeyType,
+    ReturnConsumedCapacity, ReturnValue, ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
 };
 use aws_sdk_dynamodb::Client;
 use daxlite_tests::{error_parts, unique_name, TestServer};
@@ -18,13 +18,37 @@ async fn table(c: &Client, range: bool) -> String {
     let mut req = c
         .create_table()
         .table_name(&name)
-        .attribute_definitions(AttributeDefinition::builder().attribute_name("pk").attribute_type(ScalarAttributeType::S).build().unwrap_or_else(|e| panic!("{e}")))
-        .key_schema(KeySchemaElement::builder().attribute_name("pk").key_type(KeyType::Hash).build().unwrap_or_else(|e| panic!("{e}")))
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap_or_else(|e| panic!("{e}")),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap_or_else(|e| panic!("{e}")),
+        )
         .billing_mode(BillingMode::PayPerRequest);
     if range {
         req = req
-            .attribute_definitions(AttributeDefinition::builder().attribute_name("sk").attribute_type(ScalarAttributeType::N).build().unwrap_or_else(|e| panic!("{e}")))
-            .key_schema(KeySchemaElement::builder().attribute_name("sk").key_type(KeyType::Range).build().unwrap_or_else(|e| panic!("{e}")));
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("sk")
+                    .attribute_type(ScalarAttributeType::N)
+                    .build()
+                    .unwrap_or_else(|e| panic!("{e}")),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("sk")
+                    .key_type(KeyType::Range)
+                    .build()
+                    .unwrap_or_else(|e| panic!("{e}")),
+            );
     }
     req.send().await.unwrap_or_else(|e| panic!("{e:?}"));
     name
@@ -52,24 +76,63 @@ async fn every_type_round_trips_with_canonical_numbers() {
     item.insert("nul".to_string(), AV::Null(true));
     item.insert("ss".to_string(), AV::Ss(vec!["a".into(), "b".into()]));
     item.insert("ns".to_string(), AV::Ns(vec!["1".into(), "2.0".into()]));
-    item.insert("bs".to_string(), AV::Bs(vec![Blob::new(vec![1u8]), Blob::new(vec![2u8])]));
-    item.insert("l".to_string(), AV::L(vec![s("x"), n("7"), AV::M(HashMap::from([("in".to_string(), s(""))]))]));
+    item.insert(
+        "bs".to_string(),
+        AV::Bs(vec![Blob::new(vec![1u8]), Blob::new(vec![2u8])]),
+    );
+    item.insert(
+        "l".to_string(),
+        AV::L(vec![
+            s("x"),
+            n("7"),
+            AV::M(HashMap::from([("in".to_string(), s(""))])),
+        ]),
+    );
     item.insert("empty".to_string(), s(""));
-    c.put_item().table_name(&t).set_item(Some(item)).send().await.unwrap_or_else(|e| panic!("{e:?}"));
-    let got = c.get_item().table_name(&t).key("pk", s("k1")).send().await.unwrap_or_else(|e| panic!("{e:?}")).item.unwrap_or_default();
+    c.put_item()
+        .table_name(&t)
+        .set_item(Some(item))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let got = c
+        .get_item()
+        .table_name(&t)
+        .key("pk", s("k1"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .item
+        .unwrap_or_default();
     assert_eq!(got.get("num"), Some(&n("1.5")));
     assert_eq!(got.get("big"), Some(&n("1000")));
-    assert_eq!(got.get("bin"), Some(&AV::B(Blob::new(vec![0u8, 1, 2, 255]))));
+    assert_eq!(
+        got.get("bin"),
+        Some(&AV::B(Blob::new(vec![0u8, 1, 2, 255])))
+    );
     assert_eq!(got.get("t"), Some(&AV::Bool(true)));
     assert_eq!(got.get("nul"), Some(&AV::Null(true)));
     assert_eq!(got.get("empty"), Some(&s("")));
-    let mut ns = got.get("ns").and_then(|v| v.as_ns().ok()).cloned().unwrap_or_default();
+    let mut ns = got
+        .get("ns")
+        .and_then(|v| v.as_ns().ok())
+        .cloned()
+        .unwrap_or_default();
     ns.sort();
     assert_eq!(ns, ["1", "2"]);
-    assert_eq!(got.get("l").and_then(|v| v.as_l().ok()).map(Vec::len), Some(3));
+    assert_eq!(
+        got.get("l").and_then(|v| v.as_l().ok()).map(Vec::len),
+        Some(3)
+    );
     assert_eq!(got.len(), 11);
     // A missing item answers without `Item`.
-    let missing = c.get_item().table_name(&t).key("pk", s("nope")).send().await.unwrap_or_else(|e| panic!("{e:?}"));
+    let missing = c
+        .get_item()
+        .table_name(&t)
+        .key("pk", s("nope"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
     assert!(missing.item.is_none());
     srv.stop().await;
 }
@@ -79,7 +142,14 @@ async fn conditions_return_values_and_the_failed_item() {
     let srv = TestServer::start().await;
     let c = srv.client();
     let t = table(&c, true).await;
-    c.put_item().table_name(&t).item("pk", s("a")).item("sk", n("1")).item("v", n("10")).send().await.unwrap_or_else(|e| panic!("{e:?}"));
+    c.put_item()
+        .table_name(&t)
+        .item("pk", s("a"))
+        .item("sk", n("1"))
+        .item("v", n("10"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
     // attribute_not_exists on an existing item fails, and ALL_OLD ships the item in the error.
     let err = c
         .put_item()
@@ -92,7 +162,13 @@ async fn conditions_return_values_and_the_failed_item() {
         .await
         .err()
         .unwrap_or_else(|| panic!("condition passed"));
-    assert_eq!(error_parts(&err), ("ConditionalCheckFailedException".into(), "The conditional request failed".into()));
+    assert_eq!(
+        error_parts(&err),
+        (
+            "ConditionalCheckFailedException".into(),
+            "The conditional request failed".into()
+        )
+    );
     match err.into_service_error() {
         PutItemError::ConditionalCheckFailedException(e) => {
             assert_eq!(e.item().and_then(|i| i.get("v")), Some(&n("10")));
@@ -119,7 +195,9 @@ async fn conditions_return_values_and_the_failed_item() {
         .table_name(&t)
         .key("pk", s("a"))
         .key("sk", n("1"))
-        .update_expression("SET v = v + :one, #l = list_append(if_not_exists(#l, :empty), :more) ADD c :one")
+        .update_expression(
+            "SET v = v + :one, #l = list_append(if_not_exists(#l, :empty), :more) ADD c :one",
+        )
         .expression_attribute_names("#l", "log")
         .expression_attribute_values(":one", n("1"))
         .expression_attribute_values(":empty", AV::L(vec![]))
@@ -132,7 +210,10 @@ async fn conditions_return_values_and_the_failed_item() {
     assert_eq!(attrs.get("v"), Some(&n("12")));
     assert_eq!(attrs.get("c"), Some(&n("1")));
     assert_eq!(attrs.get("log"), Some(&AV::L(vec![s("x")])));
-    assert!(!attrs.contains_key("pk"), "UPDATED_NEW returns only updated attributes");
+    assert!(
+        !attrs.contains_key("pk"),
+        "UPDATED_NEW returns only updated attributes"
+    );
     // A failed update condition.
     let err = c
         .update_item()
@@ -146,11 +227,30 @@ async fn conditions_return_values_and_the_failed_item() {
         .await
         .err()
         .unwrap_or_else(|| panic!("condition passed"));
-    assert!(matches!(err.into_service_error(), UpdateItemError::ConditionalCheckFailedException(_)));
+    assert!(matches!(
+        err.into_service_error(),
+        UpdateItemError::ConditionalCheckFailedException(_)
+    ));
     // DeleteItem with ALL_OLD.
-    let out = c.delete_item().table_name(&t).key("pk", s("a")).key("sk", n("1")).return_values(ReturnValue::AllOld).send().await.unwrap_or_else(|e| panic!("{e:?}"));
+    let out = c
+        .delete_item()
+        .table_name(&t)
+        .key("pk", s("a"))
+        .key("sk", n("1"))
+        .return_values(ReturnValue::AllOld)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(out.attributes().and_then(|a| a.get("v")), Some(&n("12")));
-    let gone = c.get_item().table_name(&t).key("pk", s("a")).key("sk", n("1")).consistent_read(true).send().await.unwrap_or_else(|e| panic!("{e:?}"));
+    let gone = c
+        .get_item()
+        .table_name(&t)
+        .key("pk", s("a"))
+        .key("sk", n("1"))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
     assert!(gone.item.is_none());
     srv.stop().await;
 }
@@ -160,7 +260,10 @@ async fn projections_and_consumed_capacity() {
     let srv = TestServer::start().await;
     let c = srv.client();
     let t = table(&c, false).await;
-    let nested = AV::M(HashMap::from([("b".to_string(), AV::L(vec![n("0"), n("1"), n("2")])), ("c".to_string(), s("x"))]));
+    let nested = AV::M(HashMap::from([
+        ("b".to_string(), AV::L(vec![n("0"), n("1"), n("2")])),
+        ("c".to_string(), s("x")),
+    ]));
     let out = c
         .put_item()
         .table_name(&t)
@@ -171,8 +274,13 @@ async fn projections_and_consumed_capacity() {
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
-    let cc = out.consumed_capacity().unwrap_or_else(|| panic!("no capacity"));
-    assert_eq!((cc.table_name(), cc.capacity_units()), (Some(t.as_str()), Some(1.0)));
+    let cc = out
+        .consumed_capacity()
+        .unwrap_or_else(|| panic!("no capacity"));
+    assert_eq!(
+        (cc.table_name(), cc.capacity_units()),
+        (Some(t.as_str()), Some(1.0))
+    );
     let got = c
         .get_item()
         .table_name(&t)
@@ -188,7 +296,11 @@ async fn projections_and_consumed_capacity() {
     assert_eq!(item.get("a"), Some(&expected));
     assert_eq!(item.get("z"), Some(&s("big")));
     assert!(!item.contains_key("pk"));
-    assert_eq!(got.consumed_capacity().and_then(|c| c.capacity_units()), Some(0.5), "eventually consistent read of < 4 KB");
+    assert_eq!(
+        got.consumed_capacity().and_then(|c| c.capacity_units()),
+        Some(0.5),
+        "eventually consistent read of < 4 KB"
+    );
     srv.stop().await;
 }
 
@@ -197,21 +309,90 @@ async fn item_errors_as_the_sdk_sees_them() {
     let srv = TestServer::start().await;
     let c = srv.client();
     let t = table(&c, true).await;
-    let err = c.put_item().table_name(&t).item("pk", s("a")).send().await.err().unwrap_or_else(|| panic!("no error"));
-    assert_eq!(error_parts(&err), ("ValidationException".into(), "One or more parameter values were invalid: Missing the key sk in the item".into()));
-    let err = c.put_item().table_name(&t).item("pk", s("a")).item("sk", s("x")).send().await.err().unwrap_or_else(|| panic!("no error"));
-    assert_eq!(error_parts(&err).1, "One or more parameter values were invalid: Type mismatch for key sk expected: N actual: S");
-    let err = c.get_item().table_name(&t).key("pk", s("a")).send().await.err().unwrap_or_else(|| panic!("no error"));
-    assert_eq!(error_parts(&err).1, "The provided key element does not match the schema");
+    let err = c
+        .put_item()
+        .table_name(&t)
+        .item("pk", s("a"))
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("no error"));
+    assert_eq!(
+        error_parts(&err),
+        (
+            "ValidationException".into(),
+            "One or more parameter values were invalid: Missing the key sk in the item".into()
+        )
+    );
+    let err = c
+        .put_item()
+        .table_name(&t)
+        .item("pk", s("a"))
+        .item("sk", s("x"))
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("no error"));
+    assert_eq!(
+        error_parts(&err).1,
+        "One or more parameter values were invalid: Type mismatch for key sk expected: N actual: S"
+    );
+    let err = c
+        .get_item()
+        .table_name(&t)
+        .key("pk", s("a"))
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("no error"));
+    assert_eq!(
+        error_parts(&err).1,
+        "The provided key element does not match the schema"
+    );
     // 400 KB: 409,600 bytes pass, one more fails.
     let overhead = "pk".len() + 1 + "sk".len() + 2 + "v".len();
     let fits = "x".repeat(409_600 - overhead);
-    c.put_item().table_name(&t).item("pk", s("a")).item("sk", n("1")).item("v", s(&fits)).send().await.unwrap_or_else(|e| panic!("{e:?}"));
+    c.put_item()
+        .table_name(&t)
+        .item("pk", s("a"))
+        .item("sk", n("1"))
+        .item("v", s(&fits))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
     let too_big = "x".repeat(409_601 - overhead);
-    let err = c.put_item().table_name(&t).item("pk", s("a")).item("sk", n("1")).item("v", s(&too_big)).send().await.err().unwrap_or_else(|| panic!("no error"));
-    assert_eq!(error_parts(&err), ("ValidationException".into(), "Item size has exceeded the maximum allowed size".into()));
-    let err = c.get_item().table_name("missing-table").key("pk", s("a")).send().await.err().unwrap_or_else(|| panic!("no error"));
-    assert_eq!(error_parts(&err), ("ResourceNotFoundException".into(), "Requested resource not found".into()));
+    let err = c
+        .put_item()
+        .table_name(&t)
+        .item("pk", s("a"))
+        .item("sk", n("1"))
+        .item("v", s(&too_big))
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("no error"));
+    assert_eq!(
+        error_parts(&err),
+        (
+            "ValidationException".into(),
+            "Item size has exceeded the maximum allowed size".into()
+        )
+    );
+    let err = c
+        .get_item()
+        .table_name("missing-table")
+        .key("pk", s("a"))
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("no error"));
+    assert_eq!(
+        error_parts(&err),
+        (
+            "ResourceNotFoundException".into(),
+            "Requested resource not found".into()
+        )
+    );
     let err = c
         .update_item()
         .table_name(&t)
@@ -225,7 +406,10 @@ async fn item_errors_as_the_sdk_sees_them() {
         .await
         .err()
         .unwrap_or_else(|| panic!("no error"));
-    assert_eq!(error_parts(&err).1, "Value provided in ExpressionAttributeNames unused in expressions: keys: {#extra}");
+    assert_eq!(
+        error_parts(&err).1,
+        "Value provided in ExpressionAttributeNames unused in expressions: keys: {#extra}"
+    );
     let err = c
         .update_item()
         .table_name(&t)
@@ -248,7 +432,13 @@ async fn item_errors_as_the_sdk_sees_them() {
         .await
         .err()
         .unwrap_or_else(|| panic!("no error"));
-    assert!(error_parts(&err).1.starts_with("Invalid ProjectionExpression: Two document paths overlap with each other"), "{:?}", error_parts(&err));
+    assert!(
+        error_parts(&err).1.starts_with(
+            "Invalid ProjectionExpression: Two document paths overlap with each other"
+        ),
+        "{:?}",
+        error_parts(&err)
+    );
     srv.stop().await;
 }
 
@@ -261,15 +451,36 @@ async fn concurrent_adds_are_all_applied() {
     for _ in 0..50 {
         let (c, t) = (c.clone(), t.clone());
         tasks.push(tokio::spawn(async move {
-            c.update_item().table_name(&t).key("pk", s("counter")).update_expression("ADD n :one").expression_attribute_values(":one", n("1")).send().await.is_ok()
+            c.update_item()
+                .table_name(&t)
+                .key("pk", s("counter"))
+                .update_expression("ADD n :one")
+                .expression_attribute_values(":one", n("1"))
+                .send()
+                .await
+                .is_ok()
         }));
     }
     for task in tasks {
         assert!(task.await.unwrap_or(false));
     }
-    let got = c.get_item().table_name(&t).key("pk", s("counter")).consistent_read(true).send().await.unwrap_or_else(|e| panic!("{e:?}"));
+    let got = c
+        .get_item()
+        .table_name(&t)
+        .key("pk", s("counter"))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(got.item().and_then(|i| i.get("n")), Some(&n("50")));
-    let d = c.describe_table().table_name(&t).send().await.unwrap_or_else(|e| panic!("{e:?}")).table.unwrap_or_else(|| panic!("no table"));
+    let d = c
+        .describe_table()
+        .table_name(&t)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .table
+        .unwrap_or_else(|| panic!("no table"));
     assert_eq!(d.item_count(), Some(1));
     srv.stop().await;
 }
@@ -283,22 +494,49 @@ async fn items_survive_a_restart() {
         let c = srv.client();
         t = table(&c, false).await;
         for i in 0..20 {
-            c.put_item().table_name(&t).item("pk", s(&format!("k{i}"))).item("i", n(&i.to_string())).send().await.unwrap_or_else(|e| panic!("{e:?}"));
+            c.put_item()
+                .table_name(&t)
+                .item("pk", s(&format!("k{i}")))
+                .item("i", n(&i.to_string()))
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{e:?}"));
         }
-        c.delete_item().table_name(&t).key("pk", s("k3")).send().await.unwrap_or_else(|e| panic!("{e:?}"));
+        c.delete_item()
+            .table_name(&t)
+            .key("pk", s("k3"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
         srv.stop().await;
     }
     let srv = TestServer::start_on_disk(dir.path()).await;
     let c = srv.client();
     for i in 0..20 {
-        let got = c.get_item().table_name(&t).key("pk", s(&format!("k{i}"))).send().await.unwrap_or_else(|e| panic!("{e:?}"));
+        let got = c
+            .get_item()
+            .table_name(&t)
+            .key("pk", s(&format!("k{i}")))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
         if i == 3 {
             assert!(got.item.is_none());
         } else {
-            assert_eq!(got.item().and_then(|x| x.get("i")), Some(&n(&i.to_string())));
+            assert_eq!(
+                got.item().and_then(|x| x.get("i")),
+                Some(&n(&i.to_string()))
+            );
         }
     }
-    let d = c.describe_table().table_name(&t).send().await.unwrap_or_else(|e| panic!("{e:?}")).table.unwrap_or_else(|| panic!("no table"));
+    let d = c
+        .describe_table()
+        .table_name(&t)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .table
+        .unwrap_or_else(|| panic!("no table"));
     assert_eq!(d.item_count(), Some(19));
     srv.stop().await;
 }

@@ -3,7 +3,9 @@
 //! exactly as DynamoDB answers a target it does not know.
 
 pub mod item;
+pub mod streams;
 pub mod table;
+pub mod ttl;
 
 use std::sync::Arc;
 
@@ -79,6 +81,12 @@ pub async fn dispatch(ctx: &Ctx, op: Operation, body: &[u8]) -> ApiResult<Vec<u8
         Operation::PutItem => item::put_item(ctx, &req).await?,
         Operation::UpdateItem => item::update_item(ctx, &req).await?,
         Operation::DeleteItem => item::delete_item(ctx, &req).await?,
+        Operation::UpdateTimeToLive => ttl::update_time_to_live(ctx, &req).await?,
+        Operation::DescribeTimeToLive => ttl::describe_time_to_live(ctx, &req).await?,
+        Operation::ListStreams => streams::list_streams(ctx, &req).await?,
+        Operation::DescribeStream => streams::describe_stream(ctx, &req).await?,
+        Operation::GetShardIterator => streams::get_shard_iterator(ctx, &req).await?,
+        Operation::GetRecords => streams::get_records(ctx, &req).await?,
         Operation::Query
         | Operation::Scan
         | Operation::BatchGetItem
@@ -90,8 +98,6 @@ pub async fn dispatch(ctx: &Ctx, op: Operation, body: &[u8]) -> ApiResult<Vec<u8
         | Operation::ExecuteTransaction
         | Operation::DescribeLimits
         | Operation::DescribeEndpoints
-        | Operation::UpdateTimeToLive
-        | Operation::DescribeTimeToLive
         | Operation::CreateBackup
         | Operation::DescribeBackup
         | Operation::DeleteBackup
@@ -123,11 +129,7 @@ pub async fn dispatch(ctx: &Ctx, op: Operation, body: &[u8]) -> ApiResult<Vec<u8
         | Operation::UpdateKinesisStreamingDestination
         | Operation::GetResourcePolicy
         | Operation::PutResourcePolicy
-        | Operation::DeleteResourcePolicy
-        | Operation::ListStreams
-        | Operation::DescribeStream
-        | Operation::GetShardIterator
-        | Operation::GetRecords => return Err(not_built()),
+        | Operation::DeleteResourcePolicy => return Err(not_built()),
     };
     serde_json::to_vec(&out).map_err(crate::storage::internal)
 }
@@ -148,5 +150,11 @@ pub fn is_built(op: Operation) -> bool {
             | Operation::PutItem
             | Operation::UpdateItem
             | Operation::DeleteItem
+            | Operation::UpdateTimeToLive
+            | Operation::DescribeTimeToLive
+            | Operation::ListStreams
+            | Operation::DescribeStream
+            | Operation::GetShardIterator
+            | Operation::GetRecords
     )
 }

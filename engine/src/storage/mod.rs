@@ -12,7 +12,10 @@ use redb::{Database, ReadTransaction};
 
 use crate::wire::{ApiError, ApiResult};
 
-pub use layout::{u64_from as layout_u64, CATALOG, FORMAT_VERSION, ITEMS, META, STATS};
+pub use layout::{
+    u64_from as layout_u64, CATALOG, FORMAT_VERSION, ITEMS, META, STATS, STREAMS, STREAM_RECORDS,
+    TTL,
+};
 pub use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 pub use writer::Writer;
 

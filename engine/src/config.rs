@@ -15,6 +15,27 @@ pub struct EngineConfig {
     pub delete_delay_ms: i64,
     /// How long UpdateTable leaves a table UPDATING.
     pub update_delay_ms: i64,
+    /// How long stream records are kept before the background task trims them
+    /// (DynamoDB: 24 hours).
+    pub stream_retention_ms: i64,
+    /// A stream's open shard is closed and a child shard opened once it holds this many
+    /// records (0: never by count; DynamoDB rolls shards by time only).
+    pub stream_shard_max_records: u64,
+    /// ... or once it is this old (DynamoDB: about 4 hours; 0: never by age).
+    pub stream_shard_max_age_ms: i64,
+    /// How long a shard iterator stays usable (DynamoDB: 15 minutes).
+    pub stream_iterator_ttl_ms: i64,
+    /// How often the background task runs: TTL sweep, stream rollover and trimming
+    /// (DynamoDB deletes expired items within about 48 hours; tests want 1 second).
+    pub ttl_sweep_interval_ms: i64,
+    /// The most expired items one sweep deletes (the rest wait for the next sweep).
+    pub ttl_sweep_batch: usize,
+    /// How long TTL stays ENABLING / DISABLING after UpdateTimeToLive (DynamoDB: up to
+    /// an hour; expired items are deleted only once ENABLED).
+    pub ttl_transition_ms: i64,
+    /// After a TTL change, further changes are refused for this long ("Time to live has
+    /// been modified multiple times within a fixed interval"; DynamoDB: 1 hour; 0: off).
+    pub ttl_change_cooldown_ms: i64,
 }
 
 impl Default for EngineConfig {
@@ -26,6 +47,14 @@ impl Default for EngineConfig {
             create_delay_ms: 0,
             delete_delay_ms: 0,
             update_delay_ms: 0,
+            stream_retention_ms: 24 * 3_600_000,
+            stream_shard_max_records: 0,
+            stream_shard_max_age_ms: 4 * 3_600_000,
+            stream_iterator_ttl_ms: 15 * 60_000,
+            ttl_sweep_interval_ms: 1_000,
+            ttl_sweep_batch: 1_000,
+            ttl_transition_ms: 0,
+            ttl_change_cooldown_ms: 0,
         }
     }
 }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::api::{self, Ctx};
+use crate::background::{self, Background, TickReport};
 use crate::clock::{Clock, SystemClock};
 use crate::config::EngineConfig;
 use crate::storage::Store;
@@ -12,6 +13,7 @@ use crate::wire::{ApiResult, Operation};
 #[derive(Clone)]
 pub struct Engine {
     ctx: Arc<Ctx>,
+    background: Arc<Option<Background>>,
 }
 
 impl Engine {
@@ -20,16 +22,28 @@ impl Engine {
         Self::open_with_clock(config, Arc::new(SystemClock))
     }
 
-    /// Opens the store with a given clock (tests pass a `ManualClock`).
+    /// Opens the store with a given clock (tests pass a `ManualClock`), and starts the
+    /// background task (TTL sweep, stream maintenance) when a tokio runtime is running.
     pub fn open_with_clock(config: EngineConfig, clock: Arc<dyn Clock>) -> Result<Engine, String> {
         let store = Store::open(&config.backend)?;
+        let ctx = Arc::new(Ctx {
+            store,
+            clock,
+            config,
+        });
+        let background = Background::start(ctx.clone());
+        if background.is_none() {
+            tracing::warn!("no tokio runtime: TTL sweeping and stream trimming are off");
+        }
         Ok(Engine {
-            ctx: Arc::new(Ctx {
-                store,
-                clock,
-                config,
-            }),
+            ctx,
+            background: Arc::new(background),
         })
+    }
+
+    /// Runs one round of background work now (tests move the clock, then call this).
+    pub async fn run_background_once(&self) -> Result<TickReport, crate::wire::ApiError> {
+        background::tick(&self.ctx).await
     }
 
     /// Runs one operation on a request body and returns the response body.
@@ -42,8 +56,12 @@ impl Engine {
         api::is_built(op)
     }
 
-    /// Finishes the writes already accepted and stops the writer.
+    /// Stops the background task, finishes the writes already accepted and stops the
+    /// writer.
     pub fn close(&self) {
+        if let Some(b) = self.background.as_ref() {
+            b.stop();
+        }
         self.ctx.store.close();
     }
 }

@@ -1,9 +1,11 @@
 //! daxlite-engine: the DynamoDB API implementation behind daxlite — the wire contract
 //! (`wire`), the data model (`model`), expressions (`expr`), the catalog of tables
 //! (`catalog`), primary keys (`keys`), storage on redb (`storage`), the one write path
-//! (`write`) and the operations (`api`), driven through [`Engine`].
+//! (`write`), stream records (`streams`), Time to Live (`ttl`) and the operations
+//! (`api`), driven through [`Engine`].
 
 pub mod api;
+mod background;
 pub mod catalog;
 pub mod clock;
 pub mod config;
@@ -13,9 +15,12 @@ pub mod index;
 pub mod keys;
 pub mod model;
 pub mod storage;
+pub mod streams;
+pub mod ttl;
 pub mod wire;
 pub mod write;
 
+pub use background::TickReport;
 pub use config::EngineConfig;
 pub use engine::Engine;
 pub use storage::Backend;

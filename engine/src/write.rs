@@ -25,6 +25,7 @@ use crate::model::size::{item_size, MAX_ITEM_SIZE};
 use crate::model::Item;
 use crate::storage::items::{self, Stored};
 use crate::storage::Store;
+use crate::streams::Origin;
 use crate::wire::{ApiError, ApiResult, ErrorCode};
 
 /// A condition on the old item (ConditionExpression, legacy Expected, ...).
@@ -96,7 +97,13 @@ pub async fn write_one(store: &Store, now_ms: i64, spec: WriteSpec) -> ApiResult
 
 /// Makes every check of one write, then writes it (see the module doc for the order).
 pub fn apply(txn: &WriteTransaction, now_ms: i64, spec: WriteSpec) -> ApiResult<Written> {
-    commit(txn, prepare(txn, now_ms, spec)?)
+    apply_as(txn, Origin::caller(now_ms), spec)
+}
+
+/// [`apply`] on behalf of `origin` (the TTL sweeper deletes as the service itself).
+pub fn apply_as(txn: &WriteTransaction, origin: Origin, spec: WriteSpec) -> ApiResult<Written> {
+    let prepared = prepare(txn, origin.at_ms, spec)?;
+    commit(txn, prepared, &origin)
 }
 
 /// A write whose checks all passed, not yet stored: what [`commit`] will store.
@@ -169,8 +176,8 @@ pub fn prepare(txn: &WriteTransaction, now_ms: i64, spec: WriteSpec) -> ApiResul
     })
 }
 
-/// Step 6: stores a prepared write through [`on_write`].
-pub fn commit(txn: &WriteTransaction, p: Prepared) -> ApiResult<Written> {
+/// Step 6: stores a prepared write through [`on_write`], on behalf of `origin`.
+pub fn commit(txn: &WriteTransaction, p: Prepared, origin: &Origin) -> ApiResult<Written> {
     let stored = p.new.as_ref().map(Stored::encode);
     let new_size = stored.as_ref().map(Stored::size).unwrap_or(0);
     if p.writes {
@@ -180,6 +187,7 @@ pub fn commit(txn: &WriteTransaction, p: Prepared) -> ApiResult<Written> {
             &p.key,
             p.old.as_ref().map(|_| p.old_size),
             stored.as_ref(),
+            origin,
         )?;
     }
     Ok(Written {
@@ -215,9 +223,11 @@ pub fn on_write(
     key: &[u8],
     old_size: Option<usize>,
     new: Option<&Stored>,
+    origin: &Origin,
 ) -> ApiResult<()> {
-    // Stream records go here, with the old and new items.
+    // Index maintenance and stream records, with the old and new items, before the item changes.
     crate::index::maintain(txn, table, key, old_size.is_some(), new)?;
+    crate::streams::record(txn, table, key, new, origin)?;
     match new {
         Some(value) => items::put(txn, key, value)?,
         None if old_size.is_some() => items::remove(txn, key)?,

@@ -80,6 +80,14 @@ pub struct RawEngine {
     pub create_table_delay_ms: Option<i64>,
     pub delete_table_delay_ms: Option<i64>,
     pub update_table_delay_ms: Option<i64>,
+    pub stream_retention_ms: Option<i64>,
+    pub stream_shard_max_records: Option<u64>,
+    pub stream_shard_max_age_ms: Option<i64>,
+    pub stream_iterator_ttl_ms: Option<i64>,
+    pub ttl_sweep_interval_ms: Option<i64>,
+    pub ttl_sweep_batch: Option<usize>,
+    pub ttl_transition_ms: Option<i64>,
+    pub ttl_change_cooldown_ms: Option<i64>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -113,6 +121,14 @@ impl RawConfig {
                 create_table_delay_ms: Some(0),
                 delete_table_delay_ms: Some(0),
                 update_table_delay_ms: Some(0),
+                stream_retention_ms: Some(24 * 3_600_000),
+                stream_shard_max_records: Some(0),
+                stream_shard_max_age_ms: Some(4 * 3_600_000),
+                stream_iterator_ttl_ms: Some(15 * 60_000),
+                ttl_sweep_interval_ms: Some(1_000),
+                ttl_sweep_batch: Some(1_000),
+                ttl_transition_ms: Some(0),
+                ttl_change_cooldown_ms: Some(0),
             },
             log: RawLog {
                 level: Some("info".into()),
@@ -176,6 +192,35 @@ impl RawConfig {
                     "DAXLITE_UPDATE_TABLE_DELAY_MS",
                     get("DAXLITE_UPDATE_TABLE_DELAY_MS"),
                 )?,
+                stream_retention_ms: parse(
+                    "DAXLITE_STREAM_RETENTION_MS",
+                    get("DAXLITE_STREAM_RETENTION_MS"),
+                )?,
+                stream_shard_max_records: parse(
+                    "DAXLITE_STREAM_SHARD_MAX_RECORDS",
+                    get("DAXLITE_STREAM_SHARD_MAX_RECORDS"),
+                )?,
+                stream_shard_max_age_ms: parse(
+                    "DAXLITE_STREAM_SHARD_MAX_AGE_MS",
+                    get("DAXLITE_STREAM_SHARD_MAX_AGE_MS"),
+                )?,
+                stream_iterator_ttl_ms: parse(
+                    "DAXLITE_STREAM_ITERATOR_TTL_MS",
+                    get("DAXLITE_STREAM_ITERATOR_TTL_MS"),
+                )?,
+                ttl_sweep_interval_ms: parse(
+                    "DAXLITE_TTL_SWEEP_INTERVAL_MS",
+                    get("DAXLITE_TTL_SWEEP_INTERVAL_MS"),
+                )?,
+                ttl_sweep_batch: parse("DAXLITE_TTL_SWEEP_BATCH", get("DAXLITE_TTL_SWEEP_BATCH"))?,
+                ttl_transition_ms: parse(
+                    "DAXLITE_TTL_TRANSITION_MS",
+                    get("DAXLITE_TTL_TRANSITION_MS"),
+                )?,
+                ttl_change_cooldown_ms: parse(
+                    "DAXLITE_TTL_CHANGE_COOLDOWN_MS",
+                    get("DAXLITE_TTL_CHANGE_COOLDOWN_MS"),
+                )?,
             },
             log: RawLog {
                 level: get("DAXLITE_LOG"),
@@ -212,6 +257,14 @@ impl RawConfig {
         overlay!(self, over, engine.create_table_delay_ms);
         overlay!(self, over, engine.delete_table_delay_ms);
         overlay!(self, over, engine.update_table_delay_ms);
+        overlay!(self, over, engine.stream_retention_ms);
+        overlay!(self, over, engine.stream_shard_max_records);
+        overlay!(self, over, engine.stream_shard_max_age_ms);
+        overlay!(self, over, engine.stream_iterator_ttl_ms);
+        overlay!(self, over, engine.ttl_sweep_interval_ms);
+        overlay!(self, over, engine.ttl_sweep_batch);
+        overlay!(self, over, engine.ttl_transition_ms);
+        overlay!(self, over, engine.ttl_change_cooldown_ms);
         overlay!(self, over, log.level);
         overlay!(self, over, upstream.url);
         overlay!(self, over, upstream.region);
@@ -277,6 +330,12 @@ impl RawConfig {
                 n => Err(format!("engine.{name}: {n} must not be negative")),
             }
         };
+        let positive = |name: &str, v: Option<i64>| -> Result<i64, String> {
+            match v.unwrap_or(0) {
+                n if n > 0 => Ok(n),
+                n => Err(format!("engine.{name}: {n} must be at least 1")),
+            }
+        };
         let engine = EngineConfig {
             backend,
             region: region.clone(),
@@ -284,6 +343,29 @@ impl RawConfig {
             create_delay_ms: delay("create_table_delay_ms", r.engine.create_table_delay_ms)?,
             delete_delay_ms: delay("delete_table_delay_ms", r.engine.delete_table_delay_ms)?,
             update_delay_ms: delay("update_table_delay_ms", r.engine.update_table_delay_ms)?,
+            stream_retention_ms: positive("stream_retention_ms", r.engine.stream_retention_ms)?,
+            stream_shard_max_records: r.engine.stream_shard_max_records.unwrap_or(0),
+            stream_shard_max_age_ms: delay(
+                "stream_shard_max_age_ms",
+                r.engine.stream_shard_max_age_ms,
+            )?,
+            stream_iterator_ttl_ms: positive(
+                "stream_iterator_ttl_ms",
+                r.engine.stream_iterator_ttl_ms,
+            )?,
+            ttl_sweep_interval_ms: positive(
+                "ttl_sweep_interval_ms",
+                r.engine.ttl_sweep_interval_ms,
+            )?,
+            ttl_sweep_batch: match r.engine.ttl_sweep_batch.unwrap_or(1_000) {
+                0 => return Err("engine.ttl_sweep_batch: must be at least 1".into()),
+                n => n,
+            },
+            ttl_transition_ms: delay("ttl_transition_ms", r.engine.ttl_transition_ms)?,
+            ttl_change_cooldown_ms: delay(
+                "ttl_change_cooldown_ms",
+                r.engine.ttl_change_cooldown_ms,
+            )?,
         };
         let log_level = r.log.level.unwrap_or_else(|| "info".into());
         if tracing_subscriber::EnvFilter::try_new(&log_level).is_err() {
@@ -542,5 +624,39 @@ mod tests {
         assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
         assert_eq!(parse_duration("0"), Some(Duration::ZERO));
         assert_eq!(parse_duration("5"), None);
+    }
+}
+
+#[cfg(test)]
+mod stream_ttl_settings {
+    use super::*;
+
+    #[test]
+    fn stream_and_ttl_settings_have_defaults_env_and_checks() {
+        let c = RawConfig::default()
+            .validate()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.engine.stream_retention_ms, 86_400_000);
+        assert_eq!(c.engine.stream_iterator_ttl_ms, 900_000);
+        assert_eq!(c.engine.ttl_sweep_interval_ms, 1_000);
+        assert_eq!(c.engine.ttl_change_cooldown_ms, 0);
+        let env = RawConfig::from_env(|k| match k {
+            "DAXLITE_STREAM_SHARD_MAX_RECORDS" => Some("5".into()),
+            "DAXLITE_TTL_CHANGE_COOLDOWN_MS" => Some("3600000".into()),
+            _ => None,
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        let c = env.validate().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.engine.stream_shard_max_records, 5);
+        assert_eq!(c.engine.ttl_change_cooldown_ms, 3_600_000);
+        let mut bad = RawConfig::default();
+        bad.engine.ttl_sweep_interval_ms = Some(0);
+        assert_eq!(
+            bad.validate().err().as_deref(),
+            Some("engine.ttl_sweep_interval_ms: 0 must be at least 1")
+        );
+        let file: RawConfig = toml::from_str("[engine]\nstream_retention_ms = 60000\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(file.engine.stream_retention_ms, Some(60_000));
     }
 }

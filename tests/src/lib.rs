@@ -23,6 +23,14 @@ impl TestServer {
         Self::start_with(Config::ephemeral(), None).await
     }
 
+    /// An in-memory server with the cache off: the embedded engine answers every call
+    /// (for checks of what the engine itself answers, such as consumed capacity).
+    pub async fn start_uncached() -> TestServer {
+        let mut config = Config::ephemeral();
+        config.cache.enabled = false;
+        Self::start_with(config, None).await
+    }
+
     /// A server over `config`, optionally with a manual clock for the engine.
     pub async fn start_with(config: Config, clock: Option<ManualClock>) -> TestServer {
         let clock: Arc<dyn Clock> = match clock {

@@ -5,10 +5,12 @@
 pub mod batch;
 pub mod item;
 pub mod query;
+pub mod streams;
 pub mod table;
 #[cfg(test)]
 pub(crate) mod testkit;
 pub mod transact;
+pub mod ttl;
 
 use std::sync::Arc;
 
@@ -90,13 +92,17 @@ pub async fn dispatch(ctx: &Ctx, op: Operation, body: &[u8]) -> ApiResult<Vec<u8
         Operation::BatchWriteItem => batch::batch_write_item(ctx, &req).await?,
         Operation::TransactGetItems => transact::transact_get_items(ctx, &req).await?,
         Operation::TransactWriteItems => transact::transact_write_items(ctx, &req).await?,
+        Operation::UpdateTimeToLive => ttl::update_time_to_live(ctx, &req).await?,
+        Operation::DescribeTimeToLive => ttl::describe_time_to_live(ctx, &req).await?,
+        Operation::ListStreams => streams::list_streams(ctx, &req).await?,
+        Operation::DescribeStream => streams::describe_stream(ctx, &req).await?,
+        Operation::GetShardIterator => streams::get_shard_iterator(ctx, &req).await?,
+        Operation::GetRecords => streams::get_records(ctx, &req).await?,
         Operation::ExecuteStatement
         | Operation::BatchExecuteStatement
         | Operation::ExecuteTransaction
         | Operation::DescribeLimits
         | Operation::DescribeEndpoints
-        | Operation::UpdateTimeToLive
-        | Operation::DescribeTimeToLive
         | Operation::CreateBackup
         | Operation::DescribeBackup
         | Operation::DeleteBackup
@@ -128,11 +134,7 @@ pub async fn dispatch(ctx: &Ctx, op: Operation, body: &[u8]) -> ApiResult<Vec<u8
         | Operation::UpdateKinesisStreamingDestination
         | Operation::GetResourcePolicy
         | Operation::PutResourcePolicy
-        | Operation::DeleteResourcePolicy
-        | Operation::ListStreams
-        | Operation::DescribeStream
-        | Operation::GetShardIterator
-        | Operation::GetRecords => return Err(not_built()),
+        | Operation::DeleteResourcePolicy => return Err(not_built()),
     };
     serde_json::to_vec(&out).map_err(crate::storage::internal)
 }
@@ -159,5 +161,11 @@ pub fn is_built(op: Operation) -> bool {
             | Operation::BatchWriteItem
             | Operation::TransactGetItems
             | Operation::TransactWriteItems
+            | Operation::UpdateTimeToLive
+            | Operation::DescribeTimeToLive
+            | Operation::ListStreams
+            | Operation::DescribeStream
+            | Operation::GetShardIterator
+            | Operation::GetRecords
     )
 }

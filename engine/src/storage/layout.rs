@@ -19,6 +19,14 @@ pub const INDEX_ENTRIES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("i
 /// Table id (8 bytes BE) → item count and total item bytes (two u64 BE); table id ‖
 /// index tag (16 bytes) → the same for one secondary index.
 pub const STATS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("stats");
+/// Stream key (table id ‖ label) → the stream's metadata and shards (JSON of
+/// `streams::store::StreamMeta`).
+pub const STREAMS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("streams");
+/// Stream key ‖ sequence number (u64 BE) → one stream record (JSON of
+/// `streams::store::StoredRecord`).
+pub const STREAM_RECORDS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("stream_records");
+/// Table id (8 bytes BE) → the table's Time to Live setting (JSON of `ttl::TtlSetting`).
+pub const TTL: TableDefinition<&[u8], &[u8]> = TableDefinition::new("ttl");
 
 pub(super) fn initialise(db: &Database, durable: bool) -> Result<(), String> {
     let err = |e: &dyn std::fmt::Display| format!("cannot initialise store: {e}");
@@ -50,6 +58,9 @@ pub(super) fn initialise(db: &Database, durable: bool) -> Result<(), String> {
         txn.open_table(ITEMS).map_err(|e| err(&e))?;
         txn.open_table(STATS).map_err(|e| err(&e))?;
         txn.open_table(INDEX_ENTRIES).map_err(|e| err(&e))?;
+        txn.open_table(STREAMS).map_err(|e| err(&e))?;
+        txn.open_table(STREAM_RECORDS).map_err(|e| err(&e))?;
+        txn.open_table(TTL).map_err(|e| err(&e))?;
     }
     txn.commit().map_err(|e| err(&e))
 }

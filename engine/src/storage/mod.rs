@@ -14,7 +14,8 @@ use redb::{Database, ReadTransaction};
 use crate::wire::{ApiError, ApiResult};
 
 pub use layout::{
-    u64_from as layout_u64, CATALOG, FORMAT_VERSION, INDEX_ENTRIES, ITEMS, META, STATS,
+    u64_from as layout_u64, CATALOG, FORMAT_VERSION, INDEX_ENTRIES, ITEMS, META, STATS, STREAMS,
+    STREAM_RECORDS, TTL,
 };
 pub use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 pub use writer::Writer;

@@ -187,9 +187,10 @@ fn run(
     if failed {
         return Err(cancelled(&reasons));
     }
+    let origin = crate::streams::Origin::caller(now);
     let written = prepared
         .into_iter()
-        .map(|p| commit(txn, p))
+        .map(|p| commit(txn, p, &origin))
         .collect::<ApiResult<Vec<_>>>()?;
     if let Some(t) = token {
         tokens::record(txn, t, hash, now)?;

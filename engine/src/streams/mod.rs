@@ -1,0 +1,154 @@
+//! DynamoDB Streams inside the engine: [`record`] turns one item change into a stream
+//! record in the same storage transaction as the change (called once, from
+//! `write::on_write`); `store` keeps streams, shards and records in redb; `maintain`
+//! rolls shards over and trims records past retention (run by the background task).
+
+pub mod maintain;
+pub mod store;
+
+use redb::WriteTransaction;
+use serde_json::Value;
+
+use crate::catalog::TableDef;
+use crate::model::size::item_size;
+use crate::model::Item;
+use crate::storage::items::{self, Stored};
+use crate::wire::ApiResult;
+use store::StoredRecord;
+
+/// Who asked for a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    /// A caller of the API (every ordinary write).
+    Caller,
+    /// DynamoDB itself, deleting an expired item (Time to Live).
+    TimeToLive,
+}
+
+/// When and by whom a write is made: what its stream record says about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Origin {
+    pub at_ms: i64,
+    pub by: Actor,
+}
+
+impl Origin {
+    pub fn caller(at_ms: i64) -> Origin {
+        Origin {
+            at_ms,
+            by: Actor::Caller,
+        }
+    }
+
+    pub fn time_to_live(at_ms: i64) -> Origin {
+        Origin {
+            at_ms,
+            by: Actor::TimeToLive,
+        }
+    }
+}
+
+/// INSERT, MODIFY or REMOVE.
+fn event_name(old: bool, new: bool) -> Option<&'static str> {
+    match (old, new) {
+        (false, true) => Some("INSERT"),
+        (true, true) => Some("MODIFY"),
+        (true, false) => Some("REMOVE"),
+        (false, false) => None,
+    }
+}
+
+/// Appends the stream record of one item change, if the table has a stream and the write
+/// changes something. Must run before the item itself is stored or removed: the old image
+/// is read from storage. Makes no write when it fails.
+pub fn record(
+    txn: &WriteTransaction,
+    table: &TableDef,
+    key: &[u8],
+    new: Option<&Stored>,
+    origin: &Origin,
+) -> ApiResult<()> {
+    let Some(spec) = &table.stream else {
+        return Ok(());
+    };
+    let old = items::get_for_write(txn, key)?;
+    if old.as_ref().map(Stored::json) == new.map(Stored::json) {
+        // A write that changes nothing gets no record, as on DynamoDB.
+        return Ok(());
+    }
+    let Some(name) = event_name(old.is_some(), new.is_some()) else {
+        return Ok(());
+    };
+    let old_item = old.as_ref().map(Stored::item).transpose()?;
+    let new_item = new.map(Stored::item).transpose()?;
+    let keys: Item = new_item
+        .as_ref()
+        .or(old_item.as_ref())
+        .map(|item| {
+            table
+                .keys
+                .names()
+                .filter_map(|n| item.get(n).map(|v| (n.to_string(), v.clone())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let (with_new, with_old) = match spec.view_type.as_str() {
+        "NEW_IMAGE" => (true, false),
+        "OLD_IMAGE" => (false, true),
+        "NEW_AND_OLD_IMAGES" => (true, true),
+        _ => (false, false),
+    };
+    let new_item = new_item.filter(|_| with_new);
+    let old_item = old_item.filter(|_| with_old);
+    let size = item_size(&keys)
+        + new_item.as_ref().map(item_size).unwrap_or(0)
+        + old_item.as_ref().map(item_size).unwrap_or(0);
+    let json = |item: &Item| serde_json::to_value(item).map_err(crate::storage::internal);
+    let rec = StoredRecord {
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        name: name.to_string(),
+        at_ms: origin.at_ms,
+        keys: json(&keys)?,
+        new: new_item.as_ref().map(json).transpose()?,
+        old: old_item.as_ref().map(json).transpose()?,
+        size: size as u64,
+        service: origin.by == Actor::TimeToLive,
+    };
+    store::append(txn, table, spec, rec)
+}
+
+/// A stored record as DynamoDB Streams' GetRecords shows it.
+pub fn record_json(seq: u64, rec: &StoredRecord, view_type: &str, region: &str) -> Value {
+    let mut dynamodb = serde_json::Map::new();
+    dynamodb.insert(
+        "ApproximateCreationDateTime".into(),
+        Value::from(rec.at_ms.div_euclid(1000)),
+    );
+    dynamodb.insert("Keys".into(), rec.keys.clone());
+    if let Some(n) = &rec.new {
+        dynamodb.insert("NewImage".into(), n.clone());
+    }
+    if let Some(o) = &rec.old {
+        dynamodb.insert("OldImage".into(), o.clone());
+    }
+    dynamodb.insert("SequenceNumber".into(), Value::from(store::seq_text(seq)));
+    dynamodb.insert("SizeBytes".into(), Value::from(rec.size));
+    dynamodb.insert("StreamViewType".into(), Value::from(view_type));
+    let mut out = serde_json::Map::new();
+    out.insert("awsRegion".into(), Value::from(region));
+    out.insert("dynamodb".into(), Value::Object(dynamodb));
+    out.insert("eventID".into(), Value::from(rec.id.clone()));
+    out.insert("eventName".into(), Value::from(rec.name.clone()));
+    out.insert("eventSource".into(), Value::from("aws:dynamodb"));
+    out.insert("eventVersion".into(), Value::from("1.1"));
+    if rec.service {
+        out.insert(
+            "userIdentity".into(),
+            serde_json::json!({"PrincipalId": "dynamodb.amazonaws.com", "Type": "Service"}),
+        );
+    }
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests;

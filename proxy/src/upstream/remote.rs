@@ -74,7 +74,13 @@ struct Inner {
 struct CredentialSource {
     chain: Option<SharedCredentialsProvider>,
     cached: Mutex<Option<Credentials>>,
+    /// After the chain found nothing, it is not asked again before this time (no storm of
+    /// metadata-service lookups, one per request).
+    retry_after: Mutex<Option<std::time::Instant>>,
 }
+
+/// How long a failed credential lookup is remembered.
+const CHAIN_RETRY: Duration = Duration::from_secs(60);
 
 /// Used when the default chain has no credentials: local endpoints accept any signature;
 /// AWS answers UnrecognizedClientException, which is passed through.
@@ -96,6 +102,7 @@ impl CredentialSource {
         let source = CredentialSource {
             chain,
             cached: Mutex::new(None),
+            retry_after: Mutex::new(None),
         };
         if source.fetch().await.is_none() {
             tracing::warn!(
@@ -107,6 +114,16 @@ impl CredentialSource {
 
     async fn fetch(&self) -> Option<Credentials> {
         let chain = self.chain.as_ref()?;
+        let now = std::time::Instant::now();
+        let waiting = self
+            .retry_after
+            .lock()
+            .ok()
+            .and_then(|r| *r)
+            .is_some_and(|t| now < t);
+        if waiting {
+            return None;
+        }
         match chain.provide_credentials().await {
             Ok(c) => {
                 if let Ok(mut slot) = self.cached.lock() {
@@ -116,8 +133,29 @@ impl CredentialSource {
             }
             Err(e) => {
                 tracing::debug!(error = %e, "credential chain failed");
+                if let Ok(mut r) = self.retry_after.lock() {
+                    *r = Some(now + CHAIN_RETRY);
+                }
                 None
             }
+        }
+    }
+
+    /// For an upstream on this machine (DynamoDB Local, another daxlite): credentials from
+    /// the environment when set, else placeholders — never the cloud metadata services,
+    /// which a loopback endpoint does not need.
+    fn local() -> CredentialSource {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let credentials = match (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
+            (Some(id), Some(secret)) => {
+                Credentials::new(id, secret, env("AWS_SESSION_TOKEN"), None, "environment")
+            }
+            _ => Credentials::new(FALLBACK_ACCESS_KEY, "daxlite", None, None, "daxlite"),
+        };
+        CredentialSource {
+            chain: None,
+            cached: Mutex::new(Some(credentials)),
+            retry_after: Mutex::new(None),
         }
     }
 
@@ -141,10 +179,29 @@ impl CredentialSource {
     }
 }
 
+/// Whether the upstream URL names this machine (127.0.0.0/8, ::1 or localhost).
+fn is_loopback(url: &Uri) -> bool {
+    match url.host() {
+        Some("localhost") => true,
+        Some(h) => h
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback()),
+        None => false,
+    }
+}
+
 impl Remote {
-    /// Builds the client and loads credentials from the default chain.
+    /// Builds the client and loads credentials: the default chain (env, profile, SSO,
+    /// container and instance metadata) for a remote endpoint, the environment or
+    /// placeholders for one on this machine.
     pub async fn connect(config: RemoteConfig) -> Result<Remote, String> {
-        let credentials = CredentialSource::load(&config.region).await;
+        let credentials = if is_loopback(&config.url) {
+            CredentialSource::local()
+        } else {
+            CredentialSource::load(&config.region).await
+        };
         Remote::with_credentials(config, credentials)
     }
 
@@ -156,6 +213,7 @@ impl Remote {
         let source = CredentialSource {
             chain: None,
             cached: Mutex::new(Some(credentials)),
+            retry_after: Mutex::new(None),
         };
         Remote::with_credentials(config, source)
     }
@@ -356,5 +414,23 @@ impl Upstream for Remote {
 
     async fn call_unknown(&self, target: String, body: Bytes) -> Reply {
         self.send(None, &target, body).await
+    }
+}
+
+#[cfg(test)]
+mod loopback_tests {
+    #[test]
+    fn loopback_hosts_are_recognised() {
+        for (url, local) in [
+            ("http://127.0.0.1:8000", true),
+            ("http://localhost:8000/", true),
+            ("http://[::1]:8000", true),
+            ("http://127.0.0.53", true),
+            ("https://dynamodb.us-east-1.amazonaws.com", false),
+            ("http://10.0.0.1:8000", false),
+        ] {
+            let uri: super::Uri = url.parse().unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(super::is_loopback(&uri), local, "{url}");
+        }
     }
 }

@@ -294,19 +294,30 @@ fn insert_common(h: &mut HeaderMap, request_id: &str, crc: u32) {
 }
 
 /// A 52-character request id in DynamoDB's alphabet (upper-case letters and digits).
+/// Unique, not secret: a per-thread splitmix64 stream seeded once from the OS, so no
+/// system call per request.
 fn request_id() -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    let a = uuid::Uuid::new_v4().as_u128();
-    let b = uuid::Uuid::new_v4().as_u128();
-    let mut out = String::with_capacity(52);
-    let mut n = a ^ (b << 1);
-    let mut m = b;
-    for i in 0..52 {
-        let src = if i < 26 { &mut n } else { &mut m };
-        let idx = (*src % ALPHABET.len() as u128) as usize;
-        *src /= ALPHABET.len() as u128;
-        out.push(ALPHABET.get(idx).copied().unwrap_or(b'0') as char);
+    use std::cell::Cell;
+    const ALPHABET: &[u8; 36] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new(uuid::Uuid::new_v4().as_u64_pair().0);
     }
+    let mut out = String::with_capacity(52);
+    STATE.with(|state| {
+        let mut word = 0u64;
+        for i in 0..52 {
+            if i % 12 == 0 {
+                let s = state.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
+                state.set(s);
+                let mut z = s;
+                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                word = z ^ (z >> 31);
+            }
+            out.push(char::from(ALPHABET[(word % 36) as usize]));
+            word /= 36;
+        }
+    });
     out
 }
 

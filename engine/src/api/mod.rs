@@ -2,6 +2,7 @@
 //! module that implements it; operations not built yet answer UnknownOperationException,
 //! exactly as DynamoDB answers a target it does not know.
 
+pub mod account;
 pub mod batch;
 pub mod item;
 pub mod query;
@@ -98,11 +99,11 @@ pub async fn dispatch(ctx: &Ctx, op: Operation, body: &[u8]) -> ApiResult<Vec<u8
         Operation::DescribeStream => streams::describe_stream(ctx, &req).await?,
         Operation::GetShardIterator => streams::get_shard_iterator(ctx, &req).await?,
         Operation::GetRecords => streams::get_records(ctx, &req).await?,
+        Operation::DescribeLimits => account::describe_limits(ctx, &req).await?,
+        Operation::DescribeEndpoints => account::describe_endpoints(ctx, &req).await?,
         Operation::ExecuteStatement
         | Operation::BatchExecuteStatement
         | Operation::ExecuteTransaction
-        | Operation::DescribeLimits
-        | Operation::DescribeEndpoints
         | Operation::CreateBackup
         | Operation::DescribeBackup
         | Operation::DeleteBackup
@@ -161,6 +162,8 @@ pub fn is_built(op: Operation) -> bool {
             | Operation::BatchWriteItem
             | Operation::TransactGetItems
             | Operation::TransactWriteItems
+            | Operation::DescribeLimits
+            | Operation::DescribeEndpoints
             | Operation::UpdateTimeToLive
             | Operation::DescribeTimeToLive
             | Operation::ListStreams

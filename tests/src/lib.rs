@@ -19,8 +19,14 @@ pub struct TestServer {
 
 impl TestServer {
     /// An in-memory server with default settings.
+    /// The cache is on, as users run daxlite; `DAXLITE_TEST_CACHE=off` runs the same tests
+    /// against the embedded engine alone (CI runs both), proving the cache transparent.
     pub async fn start() -> TestServer {
-        Self::start_with(Config::ephemeral(), None).await
+        let mut config = Config::ephemeral();
+        if std::env::var("DAXLITE_TEST_CACHE").is_ok_and(|v| v == "off") {
+            config.cache.enabled = false;
+        }
+        Self::start_with(config, None).await
     }
 
     /// An in-memory server with the cache off: the embedded engine answers every call

@@ -99,24 +99,24 @@ mod tests {
         };
         let engine = Engine::open(config).unwrap();
         let mut rx = engine.changes();
-        let create = r#"{"TableName":"t","AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"}],"KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}],"BillingMode":"PAY_PER_REQUEST"}"#;
+        let create = r#"{"TableName":"tab","AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"}],"KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}],"BillingMode":"PAY_PER_REQUEST"}"#;
         engine
             .call(Operation::CreateTable, create.as_bytes())
             .await
             .unwrap();
-        let put = r#"{"TableName":"t","Item":{"pk":{"S":"a"}}}"#;
+        let put = r#"{"TableName":"tab","Item":{"pk":{"S":"a"}}}"#;
         engine
             .call(Operation::PutItem, put.as_bytes())
             .await
             .unwrap();
-        let refused = r#"{"TableName":"t","Item":{"pk":{"S":"a"}},"ConditionExpression":"attribute_not_exists(pk)"}"#;
+        let refused = r#"{"TableName":"tab","Item":{"pk":{"S":"a"}},"ConditionExpression":"attribute_not_exists(pk)"}"#;
         assert!(engine
             .call(Operation::PutItem, refused.as_bytes())
             .await
             .is_err());
         let got = rx.recv().await.unwrap();
         assert_eq!(got.len(), 1);
-        assert_eq!(&*got[0].table, "t");
+        assert_eq!(&*got[0].table, "tab");
         let mut key = Vec::new();
         let a = crate::model::AttributeValue::S("a".into());
         assert!(crate::model::keycodec::encode_key_value(&a, &mut key));

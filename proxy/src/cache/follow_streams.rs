@@ -66,7 +66,11 @@ pub fn follow_streams<U: Upstream>(
                 _ = stop.changed() => return,
             };
             drop(svc);
-            polls = if ended { 0 } else { (polls + 1) % REFRESH_EVERY };
+            polls = if ended {
+                0
+            } else {
+                (polls + 1) % REFRESH_EVERY
+            };
             if !ended {
                 tokio::select! {
                     _ = tokio::time::sleep(interval) => {},

@@ -56,6 +56,23 @@ impl Engine {
         api::is_built(op)
     }
 
+    /// The change feed: after each commit, the table and key of every item it wrote
+    /// (see [`crate::changes`]). A receiver that falls behind gets `Lagged` and must
+    /// assume anything changed.
+    pub fn changes(&self) -> tokio::sync::broadcast::Receiver<crate::changes::Changes> {
+        self.ctx.store.changes()
+    }
+
+    /// The position consumer `name` saved last (`storage::positions`), if any.
+    pub fn load_position(&self, name: &str) -> ApiResult<Option<Vec<u8>>> {
+        crate::storage::positions::load(&self.ctx.store, name)
+    }
+
+    /// Durably saves consumer `name`'s position (a redb table of its own).
+    pub async fn save_position(&self, name: &str, position: &[u8]) -> ApiResult<()> {
+        crate::storage::positions::save(&self.ctx.store, name, position).await
+    }
+
     /// Stops the background task, finishes the writes already accepted and stops the
     /// writer.
     pub fn close(&self) {

@@ -1,12 +1,13 @@
 //! daxlite-engine: the DynamoDB API implementation behind daxlite — the wire contract
 //! (`wire`), the data model (`model`), expressions (`expr`), the catalog of tables
 //! (`catalog`), primary keys (`keys`), storage on redb (`storage`), the one write path
-//! (`write`), stream records (`streams`), Time to Live (`ttl`) and the operations
-//! (`api`), driven through [`Engine`].
+//! (`write`), stream records (`streams`), the change feed (`changes`), Time to Live
+//! (`ttl`) and the operations (`api`), driven through [`Engine`].
 
 pub mod api;
 mod background;
 pub mod catalog;
+pub mod changes;
 pub mod clock;
 pub mod config;
 mod engine;

@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use crate::cache::{CacheConfig, Consistency};
 use crate::service::ServiceConfig;
+use crate::triggers::{RawTrigger, TriggerConfig};
 use crate::upstream::RemoteConfig;
 
 /// DynamoDB's request size limit.
@@ -34,6 +35,9 @@ pub struct RawConfig {
     pub upstream: RawUpstream,
     #[serde(default)]
     pub cache: RawCache,
+    /// `[[trigger]]` tables (file only; a layer that has any replaces the others').
+    #[serde(default)]
+    pub trigger: Vec<RawTrigger>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -55,6 +59,8 @@ pub struct RawCache {
     pub negative_ttl: Option<String>,
     pub max_bytes: Option<u64>,
     pub consistency: Option<String>,
+    pub follow_streams: Option<bool>,
+    pub follow_interval: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -146,7 +152,10 @@ impl RawConfig {
                 negative_ttl: None,
                 max_bytes: Some(DEFAULT_CACHE_BYTES),
                 consistency: Some("coherent".into()),
+                follow_streams: Some(false),
+                follow_interval: Some("1s".into()),
             },
+            trigger: Vec::new(),
         }
     }
 
@@ -241,7 +250,13 @@ impl RawConfig {
                 negative_ttl: get("DAXLITE_CACHE_NEGATIVE_TTL"),
                 max_bytes: parse("DAXLITE_CACHE_MAX_BYTES", get("DAXLITE_CACHE_MAX_BYTES"))?,
                 consistency: get("DAXLITE_CACHE_CONSISTENCY"),
+                follow_streams: parse(
+                    "DAXLITE_CACHE_FOLLOW_STREAMS",
+                    get("DAXLITE_CACHE_FOLLOW_STREAMS"),
+                )?,
+                follow_interval: get("DAXLITE_CACHE_FOLLOW_INTERVAL"),
             },
+            trigger: Vec::new(),
         })
     }
 
@@ -276,6 +291,11 @@ impl RawConfig {
         overlay!(self, over, cache.negative_ttl);
         overlay!(self, over, cache.max_bytes);
         overlay!(self, over, cache.consistency);
+        overlay!(self, over, cache.follow_streams);
+        overlay!(self, over, cache.follow_interval);
+        if !over.trigger.is_empty() {
+            self.trigger = over.trigger.clone();
+        }
         self
     }
 
@@ -375,6 +395,23 @@ impl RawConfig {
         }
         let upstream = validate_upstream(&r.upstream, &region)?;
         let cache = validate_cache(&r.cache)?;
+        let follow = FollowConfig {
+            enabled: r.cache.follow_streams.unwrap_or(false),
+            interval: duration(
+                "cache.follow_interval",
+                r.cache.follow_interval.as_ref(),
+                "1s",
+            )?,
+        };
+        if follow.interval.is_zero() {
+            return Err("cache.follow_interval: must be more than 0".into());
+        }
+        let triggers = crate::triggers::config::validate(&r.trigger)?;
+        if !triggers.is_empty() && matches!(upstream, UpstreamConfig::Remote(_)) {
+            return Err(
+                "trigger: triggers follow the embedded engine's streams; they need upstream.url = \"embedded\"".into(),
+            );
+        }
         Ok(Config {
             listen: SocketAddr::new(ip, port),
             service: ServiceConfig {
@@ -385,6 +422,8 @@ impl RawConfig {
             log_level,
             upstream,
             cache,
+            follow,
+            triggers,
         })
     }
 }
@@ -398,6 +437,28 @@ pub struct Config {
     pub log_level: String,
     pub upstream: UpstreamConfig,
     pub cache: CacheConfig,
+    /// `[cache] follow_streams`: invalidate by the upstream's DynamoDB Streams.
+    pub follow: FollowConfig,
+    /// `[[trigger]]`: HTTP endpoints that get a table's stream records.
+    pub triggers: Vec<TriggerConfig>,
+}
+
+/// `[cache] follow_streams` and `follow_interval`.
+#[derive(Debug, Clone)]
+pub struct FollowConfig {
+    /// Poll a remote upstream's streams and invalidate the keys of their records.
+    pub enabled: bool,
+    /// How often the streams are polled.
+    pub interval: Duration,
+}
+
+impl Default for FollowConfig {
+    fn default() -> Self {
+        FollowConfig {
+            enabled: false,
+            interval: Duration::from_secs(1),
+        }
+    }
 }
 
 /// What answers behind the cache.
@@ -543,6 +604,8 @@ impl Config {
                 log_level: "info".into(),
                 upstream: UpstreamConfig::Embedded,
                 cache: CacheConfig::default(),
+                follow: FollowConfig::default(),
+                triggers: Vec::new(),
             },
         }
     }

@@ -8,6 +8,8 @@ pub mod config;
 pub mod metrics;
 pub mod server;
 pub mod service;
+pub mod stream_reader;
+pub mod triggers;
 pub mod upstream;
 
 use std::sync::Arc;
@@ -24,17 +26,56 @@ pub async fn start(config: &Config) -> Result<RunningServer, String> {
         }
         config::UpstreamConfig::Remote(remote) => {
             let upstream = upstream::Remote::connect(remote.clone()).await?;
-            start_with_upstream(config, upstream).await
+            start_with_remote(config, upstream).await
         }
     }
 }
 
-/// Starts serving with an already opened engine (tests pass one with a manual clock).
+/// Starts serving with an already opened engine (tests pass one with a manual clock),
+/// with the configured triggers, and with the cache following the engine's change feed.
 pub async fn start_with_engine(
     config: &Config,
     engine: daxlite_engine::Engine,
 ) -> Result<RunningServer, String> {
-    start_with_upstream(config, upstream::Embedded::new(engine)).await
+    let embedded = upstream::Embedded::new(engine.clone());
+    let server = if config.cache.enabled {
+        let feed = engine.changes();
+        let cached = cache::Cached::new(embedded, config.cache.clone());
+        let (server, service) = serve(config, cached).await?;
+        let follower =
+            cache::follow::follow_engine(Arc::downgrade(&service), feed, server.stopping());
+        server.with_tasks(vec![follower])
+    } else {
+        serve(config, embedded).await?.0
+    };
+    let triggers = triggers::spawn(&engine, &config.triggers, &server.stopping());
+    match triggers {
+        Ok(tasks) => Ok(server.with_tasks(tasks)),
+        Err(e) => {
+            server.shutdown().await;
+            Err(e)
+        }
+    }
+}
+
+/// Starts serving in front of a remote upstream; with `[cache] follow_streams`, the
+/// cache follows the upstream's DynamoDB Streams.
+pub async fn start_with_remote(
+    config: &Config,
+    remote: upstream::Remote,
+) -> Result<RunningServer, String> {
+    if config.cache.enabled && config.follow.enabled {
+        let cached = cache::Cached::new(remote, config.cache.clone());
+        let (server, service) = serve(config, cached).await?;
+        let follower = cache::follow_streams::follow_streams(
+            Arc::downgrade(&service),
+            config.follow.interval,
+            server.stopping(),
+        );
+        Ok(server.with_tasks(vec![follower]))
+    } else {
+        start_with_upstream(config, remote).await
+    }
 }
 
 /// Starts serving in front of any upstream, with the cache around it unless disabled.
@@ -55,9 +96,17 @@ pub async fn serve_upstream<U: upstream::Upstream>(
     config: &Config,
     upstream: U,
 ) -> Result<RunningServer, String> {
+    Ok(serve(config, upstream).await?.0)
+}
+
+/// Serves `upstream` and hands back the service too (for background tasks).
+async fn serve<U: upstream::Upstream>(
+    config: &Config,
+    upstream: U,
+) -> Result<(RunningServer, Arc<service::Service<U>>), String> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let service = service::Service::new(upstream, config.service.clone());
-    Ok(server::serve(listener, Arc::clone(&service)))
+    Ok((server::serve(listener, Arc::clone(&service)), service))
 }

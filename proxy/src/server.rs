@@ -27,18 +27,36 @@ pub struct RunningServer {
     pub addr: SocketAddr,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
+    /// Background tasks (triggers, stream followers) that end when the server stops.
+    tasks: Vec<JoinHandle<()>>,
 }
 
 impl RunningServer {
     /// Stops accepting, drains, closes the upstream, and waits for all of it.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
-        let _ = self.task.await;
+        self.wait().await;
     }
 
-    /// Waits until the server stops (after [`RunningServer::stopper`] was used).
+    /// Waits until the server stops (after [`RunningServer::stopper`] was used), with
+    /// its background tasks.
     pub async fn wait(self) {
         let _ = self.task.await;
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+
+    /// A receiver that fires when the server is told to stop (for background tasks).
+    pub fn stopping(&self) -> watch::Receiver<bool> {
+        self.stop.subscribe()
+    }
+
+    /// Adds background tasks that end on [`RunningServer::stopping`]; they are awaited
+    /// by [`RunningServer::shutdown`] and [`RunningServer::wait`].
+    pub fn with_tasks(mut self, tasks: Vec<JoinHandle<()>>) -> Self {
+        self.tasks.extend(tasks);
+        self
     }
 
     /// A handle that asks the server to stop.
@@ -96,5 +114,10 @@ pub fn serve<U: Upstream>(listener: TcpListener, service: Arc<Service<U>>) -> Ru
         service.upstream().close();
         tracing::info!("daxlite stopped");
     });
-    RunningServer { addr, stop, task }
+    RunningServer {
+        addr,
+        stop,
+        task,
+        tasks: Vec::new(),
+    }
 }

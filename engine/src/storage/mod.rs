@@ -4,6 +4,7 @@
 
 pub mod items;
 mod layout;
+pub mod positions;
 pub mod tokens;
 mod writer;
 
@@ -34,6 +35,7 @@ pub enum Backend {
 pub struct Store {
     db: Arc<Database>,
     writer: Writer,
+    feed: crate::changes::Feed,
 }
 
 /// Converts any storage failure into DynamoDB's 500 InternalServerError.
@@ -59,8 +61,9 @@ impl Store {
         let durable = matches!(backend, Backend::Dir(_));
         layout::initialise(&db, durable)?;
         let db = Arc::new(db);
-        let writer = Writer::start(db.clone(), durable);
-        Ok(Store { db, writer })
+        let feed = crate::changes::Feed::default();
+        let writer = Writer::start(db.clone(), durable, feed.clone());
+        Ok(Store { db, writer, feed })
     }
 
     /// A consistent snapshot for reading; it never blocks and is never blocked by writes.
@@ -77,6 +80,11 @@ impl Store {
         F: FnOnce(&WriteTransaction) -> ApiResult<R> + Send + 'static,
     {
         self.writer.submit(f).await
+    }
+
+    /// The change feed: every committed item write's table and key.
+    pub fn changes(&self) -> tokio::sync::broadcast::Receiver<crate::changes::Changes> {
+        self.feed.subscribe()
     }
 
     /// Stops the writer after the writes already submitted.

@@ -9,6 +9,7 @@ use redb::{Database, Durability, WriteTransaction};
 use tokio::sync::oneshot;
 
 use super::internal;
+use crate::changes::Feed;
 use crate::wire::{ApiError, ApiResult};
 
 /// Runs inside the shared transaction; returns what to do once the commit's fate is known.
@@ -26,11 +27,11 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub(super) fn start(db: Arc<Database>, durable: bool) -> Writer {
+    pub(super) fn start(db: Arc<Database>, durable: bool, feed: Feed) -> Writer {
         let (tx, rx) = channel::<Job>();
         let spawned = std::thread::Builder::new()
             .name("daxlite-writer".into())
-            .spawn(move || run(db, rx, durable));
+            .spawn(move || run(db, rx, durable, feed));
         let thread = match spawned {
             Ok(handle) => Some(handle),
             Err(e) => {
@@ -90,7 +91,8 @@ impl Writer {
     }
 }
 
-fn run(db: Arc<Database>, rx: Receiver<Job>, durable: bool) {
+fn run(db: Arc<Database>, rx: Receiver<Job>, durable: bool, feed: Feed) {
+    feed.collect_here();
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
         while jobs.len() < MAX_GROUP {
@@ -99,11 +101,13 @@ fn run(db: Arc<Database>, rx: Receiver<Job>, durable: bool) {
                 Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => break,
             }
         }
-        commit_group(&db, jobs, durable);
+        commit_group(&db, jobs, durable, &feed);
     }
 }
 
-fn commit_group(db: &Database, jobs: Vec<Job>, durable: bool) {
+/// Runs and commits one group, publishes its changes (before answering its callers, so
+/// a subscriber hears of a write no later than the writer's caller).
+fn commit_group(db: &Database, jobs: Vec<Job>, durable: bool, feed: &Feed) {
     let mut txn = match db.begin_write() {
         Ok(t) => t,
         Err(e) => {
@@ -143,6 +147,7 @@ fn commit_group(db: &Database, jobs: Vec<Job>, durable: bool) {
             }
         }
     };
+    feed.finish_group(committed);
     for finish in finishers {
         finish(committed);
     }

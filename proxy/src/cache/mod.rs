@@ -7,6 +7,8 @@
 
 mod batch;
 mod coherence;
+pub mod follow;
+pub mod follow_streams;
 mod item;
 mod keys;
 mod query;

@@ -103,6 +103,56 @@ pub fn client_for(url: &str) -> Client {
     Client::from_conf(conf)
 }
 
+/// An AttributeDefinition.
+pub fn attr(
+    name: &str,
+    t: aws_sdk_dynamodb::types::ScalarAttributeType,
+) -> aws_sdk_dynamodb::types::AttributeDefinition {
+    aws_sdk_dynamodb::types::AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(t)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A KeySchemaElement.
+pub fn key(
+    name: &str,
+    t: aws_sdk_dynamodb::types::KeyType,
+) -> aws_sdk_dynamodb::types::KeySchemaElement {
+    aws_sdk_dynamodb::types::KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(t)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Creates an on-demand table with partition key `pk` (S) and, if given, sort key `sk` of
+/// that type; returns its unique name.
+pub async fn create_pk_table(
+    client: &Client,
+    prefix: &str,
+    sort: Option<aws_sdk_dynamodb::types::ScalarAttributeType>,
+) -> String {
+    use aws_sdk_dynamodb::types::{BillingMode, KeyType, ScalarAttributeType};
+    let name = unique_name(prefix);
+    let mut req = client
+        .create_table()
+        .table_name(&name)
+        .attribute_definitions(attr("pk", ScalarAttributeType::S))
+        .key_schema(key("pk", KeyType::Hash))
+        .billing_mode(BillingMode::PayPerRequest);
+    if let Some(t) = sort {
+        req = req
+            .attribute_definitions(attr("sk", t))
+            .key_schema(key("sk", KeyType::Range));
+    }
+    req.send()
+        .await
+        .unwrap_or_else(|e| panic!("create table: {e:?}"));
+    name
+}
+
 /// A table name unique within the process.
 pub fn unique_name(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};

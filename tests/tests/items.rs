@@ -7,51 +7,14 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue as AV, BillingMode, KeySchemaElement, KeyType,
-    ReturnConsumedCapacity, ReturnValue, ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
+    AttributeValue as AV, ReturnConsumedCapacity, ReturnValue, ReturnValuesOnConditionCheckFailure,
+    ScalarAttributeType,
 };
 use aws_sdk_dynamodb::Client;
-use daxlite_tests::{error_parts, unique_name, TestServer};
+use daxlite_tests::{create_pk_table, error_parts, TestServer};
 
 async fn table(c: &Client, range: bool) -> String {
-    let name = unique_name("items");
-    let mut req = c
-        .create_table()
-        .table_name(&name)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap_or_else(|e| panic!("{e}")),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap_or_else(|e| panic!("{e}")),
-        )
-        .billing_mode(BillingMode::PayPerRequest);
-    if range {
-        req = req
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("sk")
-                    .attribute_type(ScalarAttributeType::N)
-                    .build()
-                    .unwrap_or_else(|e| panic!("{e}")),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("sk")
-                    .key_type(KeyType::Range)
-                    .build()
-                    .unwrap_or_else(|e| panic!("{e}")),
-            );
-    }
-    req.send().await.unwrap_or_else(|e| panic!("{e:?}"));
-    name
+    create_pk_table(c, "items", range.then_some(ScalarAttributeType::N)).await
 }
 
 fn s(v: &str) -> AV {

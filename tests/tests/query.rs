@@ -5,27 +5,11 @@
 use std::collections::{BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue as AV, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, LocalSecondaryIndex, Projection, ProjectionType, ScalarAttributeType, Select,
+    AttributeValue as AV, BillingMode, GlobalSecondaryIndex, KeyType, LocalSecondaryIndex,
+    Projection, ProjectionType, ScalarAttributeType, Select,
 };
 use aws_sdk_dynamodb::Client;
-use daxlite_tests::{error_parts, unique_name, TestServer};
-
-fn attr(name: &str, t: ScalarAttributeType) -> AttributeDefinition {
-    AttributeDefinition::builder()
-        .attribute_name(name)
-        .attribute_type(t)
-        .build()
-        .unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn key(name: &str, t: KeyType) -> KeySchemaElement {
-    KeySchemaElement::builder()
-        .attribute_name(name)
-        .key_type(t)
-        .build()
-        .unwrap_or_else(|e| panic!("{e}"))
-}
+use daxlite_tests::{attr, error_parts, key, unique_name, TestServer};
 
 fn s(v: &str) -> AV {
     AV::S(v.to_string())

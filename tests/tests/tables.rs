@@ -2,30 +2,14 @@
 //! UpdateTable, DeleteTable, tags, lifecycle delays, and DynamoDB's exact errors.
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-    LocalSecondaryIndex, Projection, ProjectionType, ProvisionedThroughput, ScalarAttributeType,
-    StreamSpecification, StreamViewType, TableStatus, Tag,
+    BillingMode, GlobalSecondaryIndex, KeyType, LocalSecondaryIndex, Projection, ProjectionType,
+    ProvisionedThroughput, ScalarAttributeType, StreamSpecification, StreamViewType, TableStatus,
+    Tag,
 };
 use aws_sdk_dynamodb::Client;
 use daxlite_engine::clock::ManualClock;
 use daxlite_engine::EngineConfig;
-use daxlite_tests::{call, error_parts, unique_name, TestServer};
-
-fn attr(name: &str, t: ScalarAttributeType) -> AttributeDefinition {
-    AttributeDefinition::builder()
-        .attribute_name(name)
-        .attribute_type(t)
-        .build()
-        .unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn key(name: &str, t: KeyType) -> KeySchemaElement {
-    KeySchemaElement::builder()
-        .attribute_name(name)
-        .key_type(t)
-        .build()
-        .unwrap_or_else(|e| panic!("{e}"))
-}
+use daxlite_tests::{attr, call, error_parts, key, unique_name, TestServer};
 
 fn throughput(r: i64, w: i64) -> ProvisionedThroughput {
     ProvisionedThroughput::builder()

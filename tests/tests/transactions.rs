@@ -6,37 +6,14 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, KeySchemaElement, KeyType,
-    KeysAndAttributes, PutRequest, ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
-    TransactWriteItem, Update, WriteRequest,
+    AttributeValue, ConditionCheck, KeysAndAttributes, PutRequest,
+    ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
-use daxlite_tests::{unique_name, TestServer};
+use daxlite_tests::{create_pk_table, TestServer};
 
 async fn table(client: &Client) -> String {
-    let name = unique_name("tx");
-    client
-        .create_table()
-        .table_name(&name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap_or_else(|e| panic!("{e}")),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap_or_else(|e| panic!("{e}")),
-        )
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    name
+    create_pk_table(client, "tx", None).await
 }
 
 fn key(pk: &str) -> HashMap<String, AttributeValue> {

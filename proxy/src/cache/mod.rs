@@ -11,8 +11,10 @@ mod item;
 mod keys;
 mod query;
 mod schema;
+mod scope;
 mod store;
 mod write;
+mod write_many;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -115,10 +117,14 @@ impl<U: Upstream> Cached<U> {
 
     /// Drops every entry (admin flush).
     pub fn flush(&self) {
+        self.flush_because("admin");
+    }
+
+    fn flush_because(&self, cause: &'static str) {
         self.coherence.bump_all();
         self.store.clear();
         self.schemas.clear();
-        metrics::counter!(crate::metrics::INVALIDATIONS, "cause" => "admin").increment(1);
+        metrics::counter!(crate::metrics::INVALIDATIONS, "cause" => cause).increment(1);
     }
 
     /// Control-plane calls that change a table make its entries and schema stale.
@@ -134,7 +140,7 @@ impl<U: Upstream> Cached<U> {
     fn forget_table(&self, table: &str, cause: &'static str) {
         self.schemas.forget(table);
         self.coherence.bump_epoch(table.as_bytes());
-        self.coherence.bump_generation(table.as_bytes());
+        self.coherence.bump_generation(table.as_bytes(), None);
         metrics::counter!(crate::metrics::INVALIDATIONS, "cause" => cause).increment(1);
     }
 

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use moka::notification::RemovalCause;
 use moka::sync::Cache;
 
+use super::coherence::Scope;
 use super::keys::CacheKey;
 use super::CacheConfig;
 use crate::metrics as m;
@@ -32,8 +33,23 @@ pub struct Entry {
     pub kind: EntryKind,
     /// The table's epoch when the fill started.
     pub epoch: u64,
-    /// The table's write generation when the fill started (pages, coherent mode).
+    /// The write generation of `scope` when the fill started (pages, coherent mode).
     pub generation: u64,
+    /// Which generation a page depends on (items: unused).
+    pub scope: Scope,
+}
+
+impl Entry {
+    /// "The item does not exist", filled under `epoch`.
+    pub fn absent(epoch: u64) -> Entry {
+        Entry {
+            body: Bytes::from_static(b"{}"),
+            kind: EntryKind::Absent,
+            epoch,
+            generation: 0,
+            scope: Scope::Table,
+        }
+    }
 }
 
 struct Ttl {

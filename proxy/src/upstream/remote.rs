@@ -285,6 +285,7 @@ impl Remote {
             status,
             body,
             request_id,
+            outcome: super::Outcome::PassThrough,
         })
     }
 

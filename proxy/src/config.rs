@@ -34,6 +34,15 @@ pub struct RawConfig {
     pub upstream: RawUpstream,
     #[serde(default)]
     pub cache: RawCache,
+    #[serde(default)]
+    pub admin: RawAdmin,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAdmin {
+    /// `host:port` of the admin listener; empty or absent: off.
+    pub listen: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -147,6 +156,7 @@ impl RawConfig {
                 max_bytes: Some(DEFAULT_CACHE_BYTES),
                 consistency: Some("coherent".into()),
             },
+            admin: RawAdmin { listen: None },
         }
     }
 
@@ -242,6 +252,9 @@ impl RawConfig {
                 max_bytes: parse("DAXLITE_CACHE_MAX_BYTES", get("DAXLITE_CACHE_MAX_BYTES"))?,
                 consistency: get("DAXLITE_CACHE_CONSISTENCY"),
             },
+            admin: RawAdmin {
+                listen: get("DAXLITE_ADMIN_LISTEN"),
+            },
         })
     }
 
@@ -276,6 +289,7 @@ impl RawConfig {
         overlay!(self, over, cache.negative_ttl);
         overlay!(self, over, cache.max_bytes);
         overlay!(self, over, cache.consistency);
+        overlay!(self, over, admin.listen);
         self
     }
 
@@ -375,6 +389,12 @@ impl RawConfig {
         }
         let upstream = validate_upstream(&r.upstream, &region)?;
         let cache = validate_cache(&r.cache)?;
+        let admin = match r.admin.listen.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(a) => Some(a.parse::<SocketAddr>().map_err(|_| {
+                format!("admin.listen: {a:?} is not an address such as \"127.0.0.1:8001\"")
+            })?),
+        };
         Ok(Config {
             listen: SocketAddr::new(ip, port),
             service: ServiceConfig {
@@ -385,6 +405,7 @@ impl RawConfig {
             log_level,
             upstream,
             cache,
+            admin,
         })
     }
 }
@@ -398,6 +419,8 @@ pub struct Config {
     pub log_level: String,
     pub upstream: UpstreamConfig,
     pub cache: CacheConfig,
+    /// The admin listener's address; `None`: off (the default).
+    pub admin: Option<SocketAddr>,
 }
 
 /// What answers behind the cache.
@@ -543,6 +566,7 @@ impl Config {
                 log_level: "info".into(),
                 upstream: UpstreamConfig::Embedded,
                 cache: CacheConfig::default(),
+                admin: None,
             },
         }
     }
@@ -606,6 +630,23 @@ mod tests {
         }
         assert_eq!(c.cache.negative_ttl, None);
         assert_eq!(c.cache.consistency, Consistency::Dax);
+        assert_eq!(c.admin, None, "the admin listener is off by default");
+
+        let mut raw = RawConfig::default();
+        raw.admin.listen = Some("127.0.0.1:8001".into());
+        let c = raw.validate().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.admin, Some(SocketAddr::from(([127, 0, 0, 1], 8001))));
+        let mut raw = RawConfig::default();
+        raw.admin.listen = Some("nowhere".into());
+        assert!(raw
+            .validate()
+            .err()
+            .unwrap_or_default()
+            .starts_with("admin.listen"));
+        let env =
+            RawConfig::from_env(|k| (k == "DAXLITE_ADMIN_LISTEN").then(|| "127.0.0.1:0".into()))
+                .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(env.admin.listen.as_deref(), Some("127.0.0.1:0"));
 
         let mut raw = RawConfig::default();
         raw.upstream.url = Some("ftp://x".into());

@@ -182,6 +182,7 @@ impl<U: Upstream> Service<U> {
                 Some("application/json"),
             ),
             "/metrics" => {
+                self.upstream.refresh_gauges();
                 let text = self
                     .prometheus
                     .as_ref()

@@ -5,6 +5,7 @@
 //! (`query`); writes go upstream first and update or invalidate the cache only after
 //! (`write`); everything else passes through untouched.
 
+mod admin;
 mod batch;
 mod coherence;
 mod item;
@@ -207,6 +208,14 @@ impl<U: Upstream> Upstream for Cached<U> {
         body: Bytes,
     ) -> impl std::future::Future<Output = Reply> + Send {
         self.inner.call_unknown(target, body)
+    }
+
+    fn refresh_gauges(&self) {
+        self.store.publish_gauges();
+    }
+
+    async fn admin(&self, cmd: crate::admin::Command) -> Option<crate::admin::Answer> {
+        Some(self.administer(cmd).await)
     }
 
     fn close(&self) {

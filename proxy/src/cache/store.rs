@@ -126,9 +126,24 @@ impl Store {
 
     pub fn insert(&self, k: CacheKey, v: Entry) {
         self.cache.insert(k, v);
-        let used = self.cache.weighted_size();
+        self.set_gauges(self.cache.weighted_size());
+    }
+
+    fn set_gauges(&self, used: u64) {
         metrics::gauge!(m::CACHE_BYTES).set(used as f64);
         metrics::gauge!(m::CACHE_MEMORY_UTILIZATION).set(used as f64 / self.max_bytes as f64);
+    }
+
+    /// Brings `cache_bytes` and `cache_memory_utilization` up to date (after pending
+    /// evictions, expiries and invalidations ran); runs on `/metrics` and admin stats.
+    pub fn publish_gauges(&self) -> u64 {
+        let used = self.weighted_size();
+        self.set_gauges(used);
+        used
+    }
+
+    pub fn max_bytes(&self) -> u64 {
+        self.max_bytes
     }
 
     pub fn invalidate(&self, k: &CacheKey) {

@@ -117,6 +117,20 @@ pub trait Upstream: Send + Sync + 'static {
         async { Reply::error(&ApiError::bare(ErrorCode::UnknownOperationException)) }
     }
 
+    /// Runs before `GET /metrics` renders: publishes gauges that are cheaper to read on
+    /// demand than to keep current on every request (the cache's size).
+    fn refresh_gauges(&self) {}
+
+    /// Runs for each request to the admin listener. `None`: nothing here to administer
+    /// (no cache in front of this upstream).
+    fn admin(
+        &self,
+        cmd: crate::admin::Command,
+    ) -> impl Future<Output = Option<crate::admin::Answer>> + Send {
+        let _ = cmd;
+        async { None }
+    }
+
     /// Runs when the server stops, after in-flight requests drained.
     fn close(&self) {}
 }

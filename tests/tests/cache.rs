@@ -36,17 +36,25 @@ impl Front {
 }
 
 fn remote_to(addr: SocketAddr, retries: u32) -> Remote {
+    remote_with(addr, retries, Duration::from_secs(5))
+}
+
+fn remote_with(addr: SocketAddr, retries: u32, timeout: Duration) -> Remote {
     let url = format!("http://{addr}")
         .parse()
         .unwrap_or_else(|e| panic!("{e}"));
     let mut rc = RemoteConfig::new(url, "us-east-1");
-    rc.timeout = Duration::from_secs(5);
+    rc.timeout = timeout;
     rc.retry.max_retries = retries;
     rc.retry.base = Duration::from_millis(1);
     let creds = aws_credential_types::Credentials::new("AKIDTEST", "secret", None, None, "t");
     Remote::with_static_credentials(rc, creds).unwrap_or_else(|e| panic!("{e}"))
 }
 
+#[path = "cache/admin.rs"]
+mod admin;
+#[path = "cache/faults.rs"]
+mod faults;
 #[path = "cache/pages.rs"]
 mod pages;
 #[path = "cache/writes.rs"]

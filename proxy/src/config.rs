@@ -609,6 +609,34 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_config_files_parse_with_every_example_uncommented() {
+        for text in [
+            include_str!("../../config/daxlite.toml"),
+            include_str!("../../config/sidecar-aws.toml"),
+        ] {
+            let raw: RawConfig = toml::from_str(text).unwrap_or_else(|e| panic!("{e}"));
+            assert!(raw.validate().is_ok());
+        }
+        // The documented examples themselves: `# key = value` lines under their tables.
+        let uncommented: String = include_str!("../../config/daxlite.toml")
+            .lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(rest)
+                    if rest.split_once(" = ").is_some_and(|(k, _)| {
+                        !k.is_empty() && k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                    }) =>
+                {
+                    rest
+                }
+                _ => l,
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let raw: RawConfig = toml::from_str(&uncommented).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(raw.admin.listen.as_deref(), Some("127.0.0.1:8001"));
+    }
+
+    #[test]
     fn upstream_and_cache_settings() {
         let c = RawConfig::default()
             .validate()

@@ -70,14 +70,22 @@ fn page_key(
     Some((CacheKey::Page(Bytes::from(key)), table, capacity, v))
 }
 
-/// The page with a zero ConsumedCapacity added.
-fn with_capacity(body: &[u8], capacity: Capacity, table: &str) -> Option<Bytes> {
+/// The page with a zero ConsumedCapacity added, spliced in front of the stored members
+/// (no parse of the page; "ConsumedCapacity" sorts before every member of a page, which
+/// is where the engine's sorted objects put it).
+fn with_capacity(body: &Bytes, capacity: Capacity, table: &str) -> Option<Bytes> {
     let Some(zero) = capacity.zero(table) else {
-        return Some(Bytes::copy_from_slice(body));
+        return Some(body.clone());
     };
-    let mut v: Map<String, Value> = serde_json::from_slice(body).ok()?;
-    v.insert("ConsumedCapacity".into(), zero);
-    serde_json::to_vec(&v).ok().map(Bytes::from)
+    let rest = body.strip_prefix(b"{")?;
+    let mut out = Vec::with_capacity(body.len() + 96);
+    out.extend_from_slice(b"{\"ConsumedCapacity\":");
+    serde_json::to_writer(&mut out, &zero).ok()?;
+    if rest.first() != Some(&b'}') {
+        out.push(b',');
+    }
+    out.extend_from_slice(rest);
+    Some(Bytes::from(out))
 }
 
 /// The page as stored: without ConsumedCapacity.
@@ -171,5 +179,20 @@ mod tests {
         )
         .is_none());
         assert!(page_key(Operation::Scan, br#"{"TableName":"t","Bogus":1}"#).is_none());
+    }
+
+    #[test]
+    fn zero_capacity_is_spliced_in_sorted_position() {
+        let page = Bytes::from_static(br#"{"Count":0,"Items":[],"ScannedCount":0}"#);
+        let out = with_capacity(&page, Capacity::Total, "t").map(|b| b.to_vec());
+        let expected = br#"{"ConsumedCapacity":{"CapacityUnits":0.0,"TableName":"t"},"Count":0,"Items":[],"ScannedCount":0}"#;
+        assert_eq!(out.as_deref(), Some(&expected[..]));
+        let out = with_capacity(&Bytes::from_static(b"{}"), Capacity::Total, "t");
+        assert_eq!(
+            out.as_deref(),
+            Some(&br#"{"ConsumedCapacity":{"CapacityUnits":0.0,"TableName":"t"}}"#[..])
+        );
+        let same = with_capacity(&page, Capacity::None, "t");
+        assert_eq!(same.as_ref(), Some(&page));
     }
 }

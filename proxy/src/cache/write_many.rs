@@ -118,11 +118,14 @@ impl<U: Upstream> Cached<U> {
         out
     }
 
-    /// The item keys listed in a BatchWriteItem answer's `UnprocessedItems`.
+    /// The item keys listed in a BatchWriteItem answer's `UnprocessedItems` (none when
+    /// the member is absent); `None` when the answer cannot be read.
     async fn unprocessed(&self, reply: &Reply) -> Option<HashSet<Bytes>> {
         let v: Value = serde_json::from_slice(&reply.body).ok()?;
         let mut named = Vec::new();
-        batch_writes(v.get("UnprocessedItems"), &mut named)?;
+        if let Some(items) = v.get("UnprocessedItems") {
+            batch_writes(Some(items), &mut named)?;
+        }
         let mut keys = HashSet::new();
         for t in self.targets(named).await {
             match t {
@@ -148,12 +151,13 @@ impl<U: Upstream> Cached<U> {
             named.clear();
         }
         let targets = self.targets(named).await;
+        let req_op = req.op;
         let reply = self.inner.call(req).await;
         if !reply.is_success() && !reply.is_fault() {
             return reply.outcome(Outcome::Write);
         }
         let fault = reply.is_fault();
-        let skipped = if fault || reply.body.len() < 24 {
+        let skipped = if fault || req_op != Operation::BatchWriteItem || reply.body.len() < 24 {
             Some(HashSet::new())
         } else {
             self.unprocessed(&reply).await

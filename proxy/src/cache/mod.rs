@@ -10,6 +10,8 @@ mod batch;
 mod coherence;
 mod item;
 mod keys;
+#[cfg(test)]
+mod page_race;
 mod query;
 mod schema;
 mod scope;

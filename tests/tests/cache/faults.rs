@@ -79,7 +79,9 @@ async fn serve_conn(mut stream: TcpStream, mode: Mode, state: Arc<State>) {
                 let v = state.version.load(Ordering::SeqCst);
                 format!(r#"{{"Item":{{"pk":{{"S":"a"}},"v":{{"N":"{v}"}}}}}}"#)
             }
-            "dynamodb_20120810.putitem" => {
+            "dynamodb_20120810.putitem"
+            | "dynamodb_20120810.batchwriteitem"
+            | "dynamodb_20120810.transactwriteitems" => {
                 state.puts.fetch_add(1, Ordering::SeqCst);
                 state.version.fetch_add(1, Ordering::SeqCst);
                 let full =
@@ -127,6 +129,9 @@ async fn misbehaving(mode: Mode, state: Arc<State>) -> SocketAddr {
 
 const GET: &str = r#"{"TableName":"t","Key":{"pk":{"S":"a"}}}"#;
 const PUT: &str = r#"{"TableName":"t","Item":{"pk":{"S":"a"},"v":{"N":"99"}}}"#;
+const BATCH: &str =
+    r#"{"RequestItems":{"t":[{"PutRequest":{"Item":{"pk":{"S":"a"},"v":{"N":"99"}}}}]}}"#;
+const TX: &str = r#"{"TransactItems":[{"Delete":{"TableName":"t","Key":{"pk":{"S":"a"}}}}]}"#;
 
 #[tokio::test]
 async fn an_unknown_write_outcome_invalidates_the_key() {
@@ -166,6 +171,22 @@ async fn an_unknown_write_outcome_invalidates_the_key() {
             r.text(),
             r#"{"Item":{"pk":{"S":"a"},"v":{"N":"1"}}}"#,
             "{mode:?}"
+        );
+        // The same for a batch write and a transaction: every key named is dropped.
+        for (n, (op, body)) in [("BatchWriteItem", BATCH), ("TransactWriteItems", TX)]
+            .into_iter()
+            .enumerate()
+        {
+            let r = call(addr, &format!("DynamoDB_20120810.{op}"), body).await;
+            assert_eq!(r.status, 500, "{mode:?} {op}: {}", r.text());
+            let r = call(addr, "DynamoDB_20120810.GetItem", GET).await;
+            let expected = format!(r#"{{"Item":{{"pk":{{"S":"a"}},"v":{{"N":"{}"}}}}}}"#, n + 2);
+            assert_eq!(r.text(), expected, "{mode:?} {op}");
+        }
+        assert_eq!(
+            state.puts.load(Ordering::SeqCst),
+            3,
+            "{mode:?}: a write was retried"
         );
         server.shutdown().await;
     }

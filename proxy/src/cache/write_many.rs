@@ -63,8 +63,11 @@ fn batch_writes(items: Option<&Value>, out: &mut Vec<Named>) -> Option<()> {
     Some(())
 }
 
-/// Every write of a TransactWriteItems (ConditionChecks write nothing).
+/// Every write of a TransactWriteItems (ConditionChecks write nothing). With a
+/// ClientRequestToken every state is unknown: a replay inside the idempotency window
+/// succeeds without applying anything again, so its items may be older than the table's.
 fn transact_writes(body: &Value, out: &mut Vec<Named>) -> Option<()> {
+    let replayable = body.get("ClientRequestToken").is_some();
     for t in body.get("TransactItems")?.as_array()? {
         let (action, member, after) = if let Some(a) = t.get("Put") {
             (a, "Item", None)
@@ -76,10 +79,16 @@ fn transact_writes(body: &Value, out: &mut Vec<Named>) -> Option<()> {
             continue;
         };
         let attrs = decode_attrs(action.get(member)?)?;
+        let exact = after.is_some();
+        let after = match after {
+            _ if replayable => After::Unknown,
+            Some(a) => a,
+            None => After::Put(attrs.clone()),
+        };
         out.push(Named {
             table: action.get("TableName")?.as_str()?.to_string(),
-            exact: after.is_some(),
-            after: after.unwrap_or_else(|| After::Put(attrs.clone())),
+            exact,
+            after,
             attrs,
         });
     }
@@ -270,6 +279,26 @@ mod tests {
                 },
                 Named {
                     after: After::Put(_),
+                    ..
+                }
+            ]
+        ));
+        let mut out = Vec::new();
+        let replayable = json!({"ClientRequestToken": "x", "TransactItems": [
+            {"Put": {"TableName": "u", "Item": {"pk": {"S": "p"}}}},
+            {"Delete": {"TableName": "u", "Key": {"pk": {"S": "q"}}}}]});
+        assert!(transact_writes(&replayable, &mut out).is_some());
+        assert!(matches!(
+            out.as_slice(),
+            [
+                Named {
+                    after: After::Unknown,
+                    exact: false,
+                    ..
+                },
+                Named {
+                    after: After::Unknown,
+                    exact: true,
                     ..
                 }
             ]

@@ -198,3 +198,24 @@ async fn batch_write_skips_unprocessed_items() {
     assert_eq!(state.gets.load(Ordering::SeqCst), 1);
     server.shutdown().await;
 }
+
+/// A TransactWriteItems replayed with its ClientRequestToken succeeds without applying
+/// again; the cache must not store the replay's (older) item over a newer write.
+#[tokio::test]
+async fn a_replayed_transaction_never_caches_its_older_items() {
+    let f = over_engine(None).await;
+    let addr = f.addr;
+    let t = unique_name("replay");
+    create_table(addr, &t).await;
+    let tx = format!(
+        r#"{{"ClientRequestToken":"tok-1","TransactItems":[{{"Put":{{"TableName":"{t}","Item":{{"pk":{{"S":"a"}},"v":{{"S":"tx"}}}}}}}}]}}"#
+    );
+    ok(addr, "TransactWriteItems", &tx).await;
+    let put = format!(r#"{{"TableName":"{t}","Item":{{"pk":{{"S":"a"}},"v":{{"S":"newer"}}}}}}"#);
+    ok(addr, "PutItem", &put).await;
+    ok(addr, "TransactWriteItems", &tx).await;
+    let read = ok(addr, "GetItem", &get(&t, "a")).await;
+    assert!(read.contains("newer"), "{read}");
+    assert_eq!(read, ok(addr, "GetItem", &strong(&t, "a")).await);
+    f.stop().await;
+}

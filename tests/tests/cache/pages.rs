@@ -9,7 +9,7 @@ use std::time::Duration;
 use daxlite::cache::{CacheConfig, Consistency};
 use daxlite_tests::{call, unique_name};
 
-use super::{counter, over_engine_with};
+use super::{counter, over_engine_with, over_remote};
 
 /// pk S, sk N; LSI `byL` (pk, l N); GSI `byG` (g S).
 async fn create_indexed_table(addr: SocketAddr, name: &str) {
@@ -62,7 +62,18 @@ async fn counts(addr: SocketAddr, t: &str) -> Counts {
 #[tokio::test]
 async fn pages_hit_miss_and_coherent_invalidation_by_partition_over_the_engine() {
     let f = over_engine_with(CacheConfig::default(), None).await;
-    let addr = f.addr;
+    pages_hit_miss_and_coherent_invalidation(f.addr).await;
+    f.stop().await;
+}
+
+#[tokio::test]
+async fn pages_hit_miss_and_coherent_invalidation_by_partition_over_a_remote_daxlite() {
+    let (f, _) = over_remote(None).await;
+    pages_hit_miss_and_coherent_invalidation(f.addr).await;
+    f.stop().await;
+}
+
+async fn pages_hit_miss_and_coherent_invalidation(addr: SocketAddr) {
     let t = unique_name("pages");
     create_indexed_table(addr, &t).await;
     for sk in 1..=5 {
@@ -185,7 +196,6 @@ async fn pages_hit_miss_and_coherent_invalidation_by_partition_over_the_engine()
     assert!(page(addr, "Query", &q1).await.contains("four"));
     let c = counts(addr, &t).await;
     assert_eq!((c.qm, c.qh), (12, 10));
-    f.stop().await;
 }
 
 #[tokio::test]

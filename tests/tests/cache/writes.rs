@@ -219,3 +219,25 @@ async fn a_replayed_transaction_never_caches_its_older_items() {
     assert_eq!(read, ok(addr, "GetItem", &strong(&t, "a")).await);
     f.stop().await;
 }
+
+/// TransactGetItems and ConsistentRead pass through: they neither read nor fill the cache.
+#[tokio::test]
+async fn transact_get_items_never_touch_the_cache() {
+    let f = over_engine(None).await;
+    let addr = f.addr;
+    let t = unique_name("tget");
+    create_table(addr, &t).await;
+    let body = format!(r#"{{"TableName":"{t}","Item":{{"pk":{{"S":"a"}},"v":{{"S":"x"}}}}}}"#);
+    ok(addr, "PutItem", &body).await;
+    let tg = format!(
+        r#"{{"TransactItems":[{{"Get":{{"TableName":"{t}","Key":{{"pk":{{"S":"a"}}}}}}}},{{"Get":{{"TableName":"{t}","Key":{{"pk":{{"S":"b"}}}}}}}}]}}"#
+    );
+    let answer = ok(addr, "TransactGetItems", &tg).await;
+    assert!(answer.contains(r#""v":{"S":"x"}"#), "{answer}");
+    let _ = ok(addr, "GetItem", &strong(&t, "b")).await;
+    assert_eq!(item_counts(addr, &t).await, (0, 0));
+    // "b" was not cached as absent by either read: the first eventual read misses.
+    assert_eq!(ok(addr, "GetItem", &get(&t, "b")).await, "{}");
+    assert_eq!(item_counts(addr, &t).await, (0, 1));
+    f.stop().await;
+}

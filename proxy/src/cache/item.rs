@@ -20,10 +20,10 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::coherence::Scope;
+use super::counters::Count;
 use super::keys::{decode_attrs, key_param, CacheKey};
 use super::store::{Entry, EntryKind};
 use super::{Cached, Inflight};
-use crate::metrics as m;
 use crate::upstream::{Outcome, Reply, Request, Upstream};
 
 /// The members of a GetItem the cache understands; any other member means "forward".
@@ -236,12 +236,11 @@ impl<U: Upstream> Cached<U> {
         let cache_key = CacheKey::Item(key.clone());
         if let Some(entry) = self.store.get(&cache_key).filter(|e| e.epoch == epoch) {
             if let Some(body) = answer(&entry, proj.as_ref(), capacity, &table) {
-                metrics::counter!(m::ITEM_CACHE_HITS, "operation" => "GetItem", "table" => table.clone()).increment(1);
+                self.counters.add(&table, Count::GetHit, 1);
                 return Reply::ok(body).outcome(Outcome::Hit);
             }
         }
-        metrics::counter!(m::ITEM_CACHE_MISSES, "operation" => "GetItem", "table" => table.clone())
-            .increment(1);
+        self.counters.add(&table, Count::GetMiss, 1);
 
         // Miss: one fill per key however many requests wait for it. A plain request is
         // itself the fill (its answer goes back untouched); others fetch the full item.

@@ -8,6 +8,7 @@
 mod admin;
 mod batch;
 mod coherence;
+mod counters;
 mod item;
 mod keys;
 #[cfg(test)]
@@ -28,6 +29,7 @@ use daxlite_engine::wire::Operation;
 
 use crate::upstream::{Reply, Request, Upstream};
 use coherence::Coherence;
+use counters::Counters;
 use schema::Schemas;
 use store::Store;
 
@@ -80,6 +82,7 @@ pub struct Cached<U> {
     store: Store,
     schemas: Schemas,
     coherence: Coherence,
+    counters: Counters,
     inflight: Mutex<HashMap<Bytes, Inflight>>,
     /// Test hook: runs between a fill's upstream answer and its insert.
     fill_delay: Option<Duration>,
@@ -93,6 +96,7 @@ impl<U: Upstream> Cached<U> {
             config,
             schemas: Schemas::default(),
             coherence: Coherence::default(),
+            counters: Counters::default(),
             inflight: Mutex::new(HashMap::new()),
             fill_delay: None,
         }

@@ -12,12 +12,12 @@ use daxlite_engine::wire::Operation;
 use serde_json::{Map, Value};
 
 use super::coherence::Scope;
+use super::counters::Count;
 use super::item::Capacity;
 use super::keys::CacheKey;
 use super::scope::page_scope;
 use super::store::{Entry, EntryKind};
 use super::{Cached, Consistency};
-use crate::metrics as m;
 use crate::upstream::{Outcome, Reply, Request, Upstream};
 
 /// The members that may appear in a cacheable Query or Scan.
@@ -107,9 +107,9 @@ impl<U: Upstream> Cached<U> {
             return self.inner.call(req).await;
         };
         let (hits, misses) = if req.op == Operation::Query {
-            (m::QUERY_CACHE_HITS, m::QUERY_CACHE_MISSES)
+            (Count::QueryHit, Count::QueryMiss)
         } else {
-            (m::SCAN_CACHE_HITS, m::SCAN_CACHE_MISSES)
+            (Count::ScanHit, Count::ScanMiss)
         };
         let coherent = self.config.consistency == Consistency::Coherent;
         let t = table.as_bytes();
@@ -119,7 +119,7 @@ impl<U: Upstream> Cached<U> {
         });
         if let Some(entry) = live {
             if let Some(body) = with_capacity(&entry.body, capacity, &table) {
-                metrics::counter!(hits, "table" => table.clone()).increment(1);
+                self.counters.add(&table, hits, 1);
                 return Reply::ok(body).outcome(Outcome::Hit);
             }
         }
@@ -138,7 +138,7 @@ impl<U: Upstream> Cached<U> {
             return reply;
         }
         // Counted after success so the table label only names tables that exist.
-        metrics::counter!(misses, "table" => table.clone()).increment(1);
+        self.counters.add(&table, misses, 1);
         if let Some(body) = stored_page(&reply.body, capacity) {
             self.store.insert(
                 key,

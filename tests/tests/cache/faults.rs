@@ -188,6 +188,11 @@ async fn an_unknown_write_outcome_invalidates_the_key() {
             3,
             "{mode:?}: a write was retried"
         );
+        let text = super::metrics_text(addr).await;
+        assert!(
+            text.contains(r#"daxlite_invalidations{cause="unknown_outcome"}"#),
+            "{mode:?}: invalidations by cause"
+        );
         server.shutdown().await;
     }
 }

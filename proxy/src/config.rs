@@ -38,6 +38,15 @@ pub struct RawConfig {
     /// `[[trigger]]` tables (file only; a layer that has any replaces the others').
     #[serde(default)]
     pub trigger: Vec<RawTrigger>,
+    #[serde(default)]
+    pub admin: RawAdmin,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAdmin {
+    /// `host:port` of the admin listener; empty or absent: off.
+    pub listen: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -156,6 +165,7 @@ impl RawConfig {
                 follow_interval: Some("1s".into()),
             },
             trigger: Vec::new(),
+            admin: RawAdmin { listen: None },
         }
     }
 
@@ -257,6 +267,9 @@ impl RawConfig {
                 follow_interval: get("DAXLITE_CACHE_FOLLOW_INTERVAL"),
             },
             trigger: Vec::new(),
+            admin: RawAdmin {
+                listen: get("DAXLITE_ADMIN_LISTEN"),
+            },
         })
     }
 
@@ -296,6 +309,7 @@ impl RawConfig {
         if !over.trigger.is_empty() {
             self.trigger = over.trigger.clone();
         }
+        overlay!(self, over, admin.listen);
         self
     }
 
@@ -412,6 +426,12 @@ impl RawConfig {
                 "trigger: triggers follow the embedded engine's streams; they need upstream.url = \"embedded\"".into(),
             );
         }
+        let admin = match r.admin.listen.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(a) => Some(a.parse::<SocketAddr>().map_err(|_| {
+                format!("admin.listen: {a:?} is not an address such as \"127.0.0.1:8001\"")
+            })?),
+        };
         Ok(Config {
             listen: SocketAddr::new(ip, port),
             service: ServiceConfig {
@@ -424,6 +444,7 @@ impl RawConfig {
             cache,
             follow,
             triggers,
+            admin,
         })
     }
 }
@@ -441,6 +462,8 @@ pub struct Config {
     pub follow: FollowConfig,
     /// `[[trigger]]`: HTTP endpoints that get a table's stream records.
     pub triggers: Vec<TriggerConfig>,
+    /// `[admin] listen`: the admin listener's address (None: off).
+    pub admin: Option<SocketAddr>,
 }
 
 /// `[cache] follow_streams` and `follow_interval`.
@@ -606,6 +629,7 @@ impl Config {
                 cache: CacheConfig::default(),
                 follow: FollowConfig::default(),
                 triggers: Vec::new(),
+                admin: None,
             },
         }
     }
@@ -648,6 +672,37 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_config_files_parse_with_every_example_uncommented() {
+        for text in [
+            include_str!("../../config/daxlite.toml"),
+            include_str!("../../config/sidecar-aws.toml"),
+        ] {
+            let raw: RawConfig = toml::from_str(text).unwrap_or_else(|e| panic!("{e}"));
+            assert!(raw.validate().is_ok());
+        }
+        // The documented examples themselves: `# key = value` lines under their tables.
+        let uncommented: String = include_str!("../../config/daxlite.toml")
+            .lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(rest)
+                    if rest.split_once(" = ").is_some_and(|(k, _)| {
+                        !k.is_empty() && k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                    }) =>
+                {
+                    rest
+                }
+                // Commented-out array-of-tables headers such as `# [[trigger]]`.
+                Some(rest) if rest.starts_with("[[") && rest.ends_with("]]") => rest,
+                _ => l,
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let raw: RawConfig = toml::from_str(&uncommented).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(raw.admin.listen.as_deref(), Some("127.0.0.1:8001"));
+        assert_eq!(raw.trigger.len(), 1);
+    }
+
+    #[test]
     fn upstream_and_cache_settings() {
         let c = RawConfig::default()
             .validate()
@@ -669,6 +724,23 @@ mod tests {
         }
         assert_eq!(c.cache.negative_ttl, None);
         assert_eq!(c.cache.consistency, Consistency::Dax);
+        assert_eq!(c.admin, None, "the admin listener is off by default");
+
+        let mut raw = RawConfig::default();
+        raw.admin.listen = Some("127.0.0.1:8001".into());
+        let c = raw.validate().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.admin, Some(SocketAddr::from(([127, 0, 0, 1], 8001))));
+        let mut raw = RawConfig::default();
+        raw.admin.listen = Some("nowhere".into());
+        assert!(raw
+            .validate()
+            .err()
+            .unwrap_or_default()
+            .starts_with("admin.listen"));
+        let env =
+            RawConfig::from_env(|k| (k == "DAXLITE_ADMIN_LISTEN").then(|| "127.0.0.1:0".into()))
+                .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(env.admin.listen.as_deref(), Some("127.0.0.1:0"));
 
         let mut raw = RawConfig::default();
         raw.upstream.url = Some("ftp://x".into());

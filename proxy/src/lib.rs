@@ -2,6 +2,7 @@
 //! plain DynamoDB HTTP API. This crate owns the front door (`server`, `service`, `auth`),
 //! the upstreams behind it (`upstream`), configuration (`config`) and metrics.
 
+pub mod admin;
 pub mod auth;
 pub mod cache;
 pub mod config;
@@ -107,6 +108,17 @@ async fn serve<U: upstream::Upstream>(
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let admin = match config.admin {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("admin.listen: cannot listen on {addr}: {e}"))?,
+        ),
+        None => None,
+    };
     let service = service::Service::new(upstream, config.service.clone());
-    Ok((server::serve(listener, Arc::clone(&service)), service))
+    Ok((
+        server::serve(listener, admin, Arc::clone(&service)),
+        service,
+    ))
 }

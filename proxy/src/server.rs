@@ -25,6 +25,8 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// A running server: its address, and the means to stop it.
 pub struct RunningServer {
     pub addr: SocketAddr,
+    /// The admin listener's address, when one is configured.
+    pub admin_addr: Option<SocketAddr>,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
     /// Background tasks (triggers, stream followers) that end when the server stops.
@@ -65,12 +67,25 @@ impl RunningServer {
     }
 }
 
-/// Serves `service` on `listener` until told to stop.
-pub fn serve<U: Upstream>(listener: TcpListener, service: Arc<Service<U>>) -> RunningServer {
+/// Serves `service` on `listener` (and the admin endpoints on `admin`, if given) until
+/// told to stop.
+pub fn serve<U: Upstream>(
+    listener: TcpListener,
+    admin: Option<TcpListener>,
+    service: Arc<Service<U>>,
+) -> RunningServer {
     let addr = listener
         .local_addr()
         .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
     let (stop, mut stopped) = watch::channel(false);
+    let admin_addr = admin.as_ref().and_then(|l| l.local_addr().ok());
+    let admin_task = admin.map(|l| {
+        tokio::spawn(crate::admin::serve(
+            l,
+            Arc::clone(&service),
+            stopped.clone(),
+        ))
+    });
     let task = tokio::spawn(async move {
         let builder = Builder::new(TokioExecutor::new());
         let graceful = GracefulShutdown::new();
@@ -105,6 +120,9 @@ pub fn serve<U: Upstream>(listener: TcpListener, service: Arc<Service<U>>) -> Ru
             }
         }
         drop(listener);
+        if let Some(t) = admin_task {
+            let _ = t.await;
+        }
         if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
             .await
             .is_err()
@@ -116,6 +134,7 @@ pub fn serve<U: Upstream>(listener: TcpListener, service: Arc<Service<U>>) -> Ru
     });
     RunningServer {
         addr,
+        admin_addr,
         stop,
         task,
         tasks: Vec::new(),

@@ -12,6 +12,7 @@ use daxlite_engine::wire::{ApiError, ErrorCode, Operation};
 use http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
+use tracing::Instrument;
 
 use crate::auth;
 use crate::metrics as m;
@@ -131,19 +132,35 @@ impl<U: Upstream> Service<U> {
             m::request_done(target_name(target), err.status(), started, "rejected");
             return json_reply(Reply::error(&err), &request_id, reply_type);
         };
-        let span = tracing::info_span!("request", op = op.name(), id = %request_id);
-        let _enter = span.enter();
+        let span = tracing::info_span!(
+            "request",
+            operation = op.name(),
+            table = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+            id = %request_id,
+        );
+        if !span.is_disabled() {
+            if let Some(t) = table_hint(&body) {
+                span.record("table", t);
+            }
+        }
         // 4. Authentication (signatures are checked for shape; verification is opt-in later).
         let get = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
         if let Err(err) = auth::check(get("authorization"), get("x-amz-date"), get("date")) {
             let err = json_error_first(&body).unwrap_or(err);
+            span.record("outcome", "rejected");
             m::request_done(op.name(), err.status(), started, "rejected");
             return json_reply(Reply::error(&err), &request_id, reply_type);
         }
-        drop(_enter);
-        let reply = self.upstream.call(Request { op, body }).await;
-        m::request_done(op.name(), reply.status, started, "upstream");
-        tracing::debug!(parent: &span, status = reply.status, "answered");
+        let reply = self
+            .upstream
+            .call(Request { op, body })
+            .instrument(span.clone())
+            .await;
+        let outcome = reply.outcome.label();
+        span.record("outcome", outcome);
+        m::request_done(op.name(), reply.status, started, outcome);
+        tracing::debug!(parent: &span, status = reply.status, elapsed_us = started.elapsed().as_micros() as u64, "answered");
         json_reply(reply, &request_id, reply_type)
     }
 
@@ -165,6 +182,7 @@ impl<U: Upstream> Service<U> {
                 Some("application/json"),
             ),
             "/metrics" => {
+                self.upstream.refresh_gauges();
                 let text = self
                     .prometheus
                     .as_ref()
@@ -185,6 +203,29 @@ impl<U: Upstream> Service<U> {
             ),
         }
     }
+}
+
+/// The `TableName` of a request body for the request span, found without parsing the
+/// body (a plain string value only; anything unusual is simply not recorded).
+fn table_hint(body: &[u8]) -> Option<&str> {
+    const KEY: &[u8] = b"\"TableName\"";
+    let at = body.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
+    let rest = body.get(at..)?;
+    let colon = rest.iter().position(|b| !b.is_ascii_whitespace())?;
+    if rest.get(colon) != Some(&b':') {
+        return None;
+    }
+    let rest = rest.get(colon + 1..)?;
+    let open = rest.iter().position(|b| !b.is_ascii_whitespace())?;
+    if rest.get(open) != Some(&b'"') {
+        return None;
+    }
+    let rest = rest.get(open + 1..)?;
+    let len = rest.iter().position(|b| *b == b'"' || *b == b'\\')?;
+    if rest.get(len) != Some(&b'"') {
+        return None;
+    }
+    std::str::from_utf8(rest.get(..len)?).ok()
 }
 
 fn target_name(target: &str) -> &'static str {
@@ -331,5 +372,17 @@ mod tests {
             .bytes()
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
         assert_ne!(id, super::request_id());
+    }
+
+    #[test]
+    fn table_hint_reads_plain_table_names_only() {
+        use super::table_hint;
+        assert_eq!(
+            table_hint(br#"{"Key":{},"TableName" : "t-1"}"#),
+            Some("t-1")
+        );
+        assert_eq!(table_hint(br#"{"TableName":"a\"b"}"#), None);
+        assert_eq!(table_hint(br#"{"TableName":5}"#), None);
+        assert_eq!(table_hint(br#"{"RequestItems":{}}"#), None);
     }
 }

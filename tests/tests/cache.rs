@@ -36,23 +36,41 @@ impl Front {
 }
 
 fn remote_to(addr: SocketAddr, retries: u32) -> Remote {
+    remote_with(addr, retries, Duration::from_secs(5))
+}
+
+fn remote_with(addr: SocketAddr, retries: u32, timeout: Duration) -> Remote {
     let url = format!("http://{addr}")
         .parse()
         .unwrap_or_else(|e| panic!("{e}"));
     let mut rc = RemoteConfig::new(url, "us-east-1");
-    rc.timeout = Duration::from_secs(5);
+    rc.timeout = timeout;
     rc.retry.max_retries = retries;
     rc.retry.base = Duration::from_millis(1);
     let creds = aws_credential_types::Credentials::new("AKIDTEST", "secret", None, None, "t");
     Remote::with_static_credentials(rc, creds).unwrap_or_else(|e| panic!("{e}"))
 }
 
+#[path = "cache/admin.rs"]
+mod admin;
+#[path = "cache/faults.rs"]
+mod faults;
+#[path = "cache/pages.rs"]
+mod pages;
+#[path = "cache/writes.rs"]
+mod writes;
+
 /// daxlite with the cache over the embedded engine.
 async fn over_engine(fill_delay: Option<Duration>) -> Front {
+    over_engine_with(CacheConfig::default(), fill_delay).await
+}
+
+/// daxlite with the cache (`cache` settings) over the embedded engine.
+async fn over_engine_with(cache: CacheConfig, fill_delay: Option<Duration>) -> Front {
     let config = Config::ephemeral();
     let engine =
         daxlite_engine::Engine::open(config.engine.clone()).unwrap_or_else(|e| panic!("{e}"));
-    let mut cached = Cached::new(Embedded::new(engine), CacheConfig::default());
+    let mut cached = Cached::new(Embedded::new(engine), cache);
     if let Some(d) = fill_delay {
         cached = cached.with_fill_delay(d);
     }
@@ -408,6 +426,7 @@ async fn fake_upstream(state: Arc<Fake>) -> SocketAddr {
                                     (200, format!(r#"{{"Item":{{"pk":{{"S":"a"}},"v":{{"N":"{v}"}}}}}}"#))
                                 }
                             }
+                            "DynamoDB_20120810.BatchWriteItem" => (200, fake_batch_write(&body)),
                             "DynamoDB_20120810.BatchGetItem" => {
                                 state.batches.fetch_add(1, Ordering::SeqCst);
                                 (200, fake_batch(&body))
@@ -565,6 +584,25 @@ async fn coherent_mode_drops_pages_on_writes_and_dax_mode_keeps_them() {
     );
     let (before, after) = pages_after_a_write(daxlite::cache::Consistency::Dax).await;
     assert_eq!(after, before, "dax: pages stay until their TTL");
+}
+
+/// The fake's BatchWriteItem: requests for `later` stay unprocessed.
+fn fake_batch_write(body: &[u8]) -> String {
+    let req: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let mut unprocessed = serde_json::Map::new();
+    for (table, reqs) in req["RequestItems"].as_object().into_iter().flatten() {
+        let later: Vec<serde_json::Value> = reqs
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| r["PutRequest"]["Item"]["pk"]["S"] == "later")
+            .cloned()
+            .collect();
+        if !later.is_empty() {
+            unprocessed.insert(table.clone(), serde_json::Value::Array(later));
+        }
+    }
+    serde_json::json!({ "UnprocessedItems": unprocessed }).to_string()
 }
 
 /// The fake's BatchGetItem: `gone` does not exist, `later` stays unprocessed.

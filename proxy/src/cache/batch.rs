@@ -11,12 +11,12 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::coherence::Ticket;
+use super::counters::Count;
 use super::item::{item_json, present_entry, projection_of, Capacity};
 use super::keys::{decode_attrs, item_key, key_param, CacheKey};
 use super::store::{Entry, EntryKind};
 use super::Cached;
-use crate::metrics as m;
-use crate::upstream::{Reply, Request, Upstream};
+use crate::upstream::{Outcome, Reply, Request, Upstream};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -132,7 +132,7 @@ impl<U: Upstream> Cached<U> {
                     .filter(|e| e.epoch == epoch);
                 match hit {
                     Some(entry) => {
-                        metrics::counter!(m::ITEM_CACHE_HITS, "operation" => "BatchGetItem", "table" => plan.table.clone()).increment(1);
+                        self.counters.add(&plan.table, Count::BatchHit, 1);
                         if entry.kind == EntryKind::Present {
                             let Some(item) = item_json(&entry, plan.projection.as_ref())
                                 .and_then(|j| serde_json::from_slice::<Value>(&j).ok())
@@ -145,7 +145,7 @@ impl<U: Upstream> Cached<U> {
                         }
                     }
                     None => {
-                        metrics::counter!(m::ITEM_CACHE_MISSES, "operation" => "BatchGetItem", "table" => plan.table.clone()).increment(1);
+                        self.counters.add(&plan.table, Count::BatchMiss, 1);
                         misses.push(Miss {
                             plan: i,
                             key: key.clone(),
@@ -196,7 +196,11 @@ impl<U: Upstream> Cached<U> {
             out.insert("ConsumedCapacity".into(), Value::Array(list));
         }
         match serde_json::to_vec(&out) {
-            Ok(body) => Reply::ok(body),
+            Ok(body) => Reply::ok(body).outcome(if misses.is_empty() {
+                Outcome::Hit
+            } else {
+                Outcome::Miss
+            }),
             Err(_) => self.inner.call(req).await,
         }
     }
@@ -298,12 +302,7 @@ impl<U: Upstream> Cached<U> {
             if self.config.negative_ttl.is_some() {
                 for miss in misses.iter().filter(|m| m.plan == i) {
                     if !returned.contains(&miss.key) && !pending_keys.contains(&miss.key) {
-                        let absent = Entry {
-                            body: Bytes::from_static(b"{}"),
-                            kind: EntryKind::Absent,
-                            epoch,
-                            generation: 0,
-                        };
+                        let absent = Entry::absent(epoch);
                         self.fill_missed(misses, &miss.key, absent);
                     }
                 }

@@ -1,9 +1,11 @@
 //! Ordering between fills and writes. Per-key versions (striped, so memory stays fixed)
 //! make sure a miss-fill that started before a write can never land after it, and that
 //! of two overlapping writes to one key neither leaves its value behind unless it was
-//! alone. Per-table epochs (DeleteTable, schema changes, unknown keys) and per-table write
-//! generations (coherent mode: Query and Scan pages) are checked on lookup, so
-//! invalidating a table is O(1).
+//! alone. Per-table epochs (DeleteTable, schema changes, unknown keys), per-table write
+//! generations (coherent mode: Scan pages and GSI Query pages) and per-partition write
+//! generations (coherent mode: base-table and LSI Query pages of one partition key) are
+//! checked on lookup, so a write costs O(1) and never scans the cache. Counters are
+//! striped: two partitions sharing a stripe only cost each other extra misses.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -12,6 +14,23 @@ use super::keys::hash64;
 
 const KEY_STRIPES: usize = 4096;
 const TABLE_STRIPES: usize = 256;
+const PARTITION_STRIPES: usize = 8192;
+
+/// Which write generation a cached page depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every write to the table (Scan, GSI Query, Query whose partition is not known).
+    Table,
+    /// Writes to one partition: the stripe of `table ‖ 0 ‖ encoded partition key`.
+    Partition(u64),
+}
+
+impl Scope {
+    /// The scope of a page over the partition whose key bytes are `partition`.
+    pub fn partition(partition: &[u8]) -> Scope {
+        Scope::Partition(hash64(&[partition]) % PARTITION_STRIPES as u64)
+    }
+}
 
 /// A key's version when a fill or write started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +40,7 @@ pub struct Coherence {
     keys: Box<[Mutex<u64>]>,
     epochs: Box<[AtomicU64]>,
     writes: Box<[AtomicU64]>,
+    partitions: Box<[AtomicU64]>,
 }
 
 impl Default for Coherence {
@@ -29,6 +49,7 @@ impl Default for Coherence {
             keys: (0..KEY_STRIPES).map(|_| Mutex::new(0)).collect(),
             epochs: (0..TABLE_STRIPES).map(|_| AtomicU64::new(0)).collect(),
             writes: (0..TABLE_STRIPES).map(|_| AtomicU64::new(0)).collect(),
+            partitions: (0..PARTITION_STRIPES).map(|_| AtomicU64::new(0)).collect(),
         }
     }
 }
@@ -108,16 +129,27 @@ impl Coherence {
         }
     }
 
-    /// The table's write generation (coherent mode: pages filled before a write are dead).
-    pub fn generation(&self, table: &[u8]) -> u64 {
-        Self::table_slot(&self.writes, table)
-            .map(|a| a.load(Ordering::Acquire))
-            .unwrap_or(0)
+    /// The write generation a page of `scope` depends on (coherent mode: pages filled
+    /// before a write in their scope are dead).
+    pub fn generation(&self, table: &[u8], scope: Scope) -> u64 {
+        let slot = match scope {
+            Scope::Table => Self::table_slot(&self.writes, table),
+            Scope::Partition(i) => self.partitions.get(i as usize),
+        };
+        slot.map(|a| a.load(Ordering::Acquire)).unwrap_or(0)
     }
 
-    pub fn bump_generation(&self, table: &[u8]) {
+    /// A write (or possible write) to the table: kills its Scan and GSI pages, and the
+    /// Query pages of `partition` (`table ‖ 0 ‖ encoded partition key`) when known. A
+    /// write whose partition is not known must also bump the epoch (`bump_epoch`).
+    pub fn bump_generation(&self, table: &[u8], partition: Option<&[u8]>) {
         if let Some(a) = Self::table_slot(&self.writes, table) {
             a.fetch_add(1, Ordering::AcqRel);
+        }
+        if let Some(Scope::Partition(i)) = partition.map(Scope::partition) {
+            if let Some(a) = self.partitions.get(i as usize) {
+                a.fetch_add(1, Ordering::AcqRel);
+            }
         }
     }
 
@@ -182,8 +214,16 @@ mod tests {
         let e = c.epoch(b"t");
         c.bump_epoch(b"t");
         assert_ne!(c.epoch(b"t"), e);
-        let g = c.generation(b"t");
-        c.bump_generation(b"t");
-        assert_ne!(c.generation(b"t"), g);
+        let p = Scope::partition(b"t\0a");
+        let other = Scope::partition(b"t\0b");
+        let (g, gp, go) = (
+            c.generation(b"t", Scope::Table),
+            c.generation(b"t", p),
+            c.generation(b"t", other),
+        );
+        c.bump_generation(b"t", Some(b"t\0a"));
+        assert_ne!(c.generation(b"t", Scope::Table), g);
+        assert_ne!(c.generation(b"t", p), gp);
+        assert_eq!(c.generation(b"t", other), go, "another partition stays");
     }
 }

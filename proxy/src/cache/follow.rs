@@ -36,7 +36,10 @@ impl<U: Upstream> Cached<U> {
 
     /// [`Cached::invalidate_written`] with the whole item cache key (`table ‖ 0 ‖ key`).
     pub(super) fn invalidate_item_key(&self, table: &str, key: Bytes, cause: &'static str) {
-        self.coherence.bump_generation(table.as_bytes());
+        // The partition is not known here (the key bytes carry no schema): every page of
+        // the table goes.
+        self.coherence.bump_generation(table.as_bytes(), None);
+        self.coherence.bump_epoch(table.as_bytes());
         let ck = CacheKey::Item(key.clone());
         self.coherence.write(
             &key,

@@ -19,11 +19,12 @@ use daxlite_engine::model::value::item_to_json_bytes;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::coherence::Scope;
+use super::counters::Count;
 use super::keys::{decode_attrs, key_param, CacheKey};
 use super::store::{Entry, EntryKind};
 use super::{Cached, Inflight};
-use crate::metrics as m;
-use crate::upstream::{Reply, Request, Upstream};
+use crate::upstream::{Outcome, Reply, Request, Upstream};
 
 /// The members of a GetItem the cache understands; any other member means "forward".
 #[derive(Deserialize)]
@@ -153,12 +154,7 @@ pub fn entry_from_answer(body: &[u8], epoch: u64) -> Option<Entry> {
     let v: Value = serde_json::from_slice(body).ok()?;
     let obj = v.as_object()?;
     match obj.get("Item") {
-        None => Some(Entry {
-            body: Bytes::from_static(b"{}"),
-            kind: EntryKind::Absent,
-            epoch,
-            generation: 0,
-        }),
+        None => Some(Entry::absent(epoch)),
         Some(item) => Some(present_entry(&decode_attrs(item)?, epoch)),
     }
 }
@@ -175,6 +171,7 @@ pub fn present_entry(item: &daxlite_engine::model::Item, epoch: u64) -> Entry {
         kind: EntryKind::Present,
         epoch,
         generation: 0,
+        scope: Scope::Table,
     }
 }
 
@@ -239,12 +236,11 @@ impl<U: Upstream> Cached<U> {
         let cache_key = CacheKey::Item(key.clone());
         if let Some(entry) = self.store.get(&cache_key).filter(|e| e.epoch == epoch) {
             if let Some(body) = answer(&entry, proj.as_ref(), capacity, &table) {
-                metrics::counter!(m::ITEM_CACHE_HITS, "operation" => "GetItem", "table" => table.clone()).increment(1);
-                return Reply::ok(body);
+                self.counters.add(&table, Count::GetHit, 1);
+                return Reply::ok(body).outcome(Outcome::Hit);
             }
         }
-        metrics::counter!(m::ITEM_CACHE_MISSES, "operation" => "GetItem", "table" => table.clone())
-            .increment(1);
+        self.counters.add(&table, Count::GetMiss, 1);
 
         // Miss: one fill per key however many requests wait for it. A plain request is
         // itself the fill (its answer goes back untouched); others fetch the full item.
@@ -309,7 +305,7 @@ impl<U: Upstream> Cached<U> {
             })
             .await
             .clone();
-        match (led, fill) {
+        let reply = match (led, fill) {
             // The leader of a plain request answers with the upstream's reply as is.
             (Some(reply), _) if plain => reply,
             (Some(reply), Fill::Entry(entry)) => {
@@ -324,7 +320,8 @@ impl<U: Upstream> Cached<U> {
                 Some(body) => Reply::ok(body),
                 None => self.inner.call(req).await,
             },
-        }
+        };
+        reply.outcome(Outcome::Miss)
     }
 }
 

@@ -66,6 +66,16 @@ pub fn item_key(table: &str, schema: &TableSchema, attrs: &Item, exact: bool) ->
     Some(Bytes::from(out))
 }
 
+/// The partition of a table and a decoded item or key: `table ‖ 0 ‖ encoded hash key`
+/// (the prefix of every item key of the partition).
+pub fn partition_key(table: &str, schema: &TableSchema, attrs: &Item) -> Option<Bytes> {
+    let mut out = Vec::with_capacity(table.len() + 16);
+    out.extend_from_slice(table.as_bytes());
+    out.push(0);
+    encode_attr(&schema.hash, attrs.get(&schema.hash.name)?, &mut out)?;
+    Some(Bytes::from(out))
+}
+
 /// Decodes an attribute map (`Key`, `Item`) from request JSON; `None` on any error.
 pub fn decode_attrs(v: &Value) -> Option<Item> {
     let mut deferred = Deferred::new();
@@ -95,6 +105,7 @@ mod tests {
                 ty: "N".into(),
             }),
             gsis: vec![],
+            lsis: vec![],
         }
     }
 

@@ -5,16 +5,22 @@
 //! (`query`); writes go upstream first and update or invalidate the cache only after
 //! (`write`); everything else passes through untouched.
 
+mod admin;
 mod batch;
 mod coherence;
+mod counters;
 pub mod follow;
 pub mod follow_streams;
 mod item;
 mod keys;
+#[cfg(test)]
+mod page_race;
 mod query;
 mod schema;
+mod scope;
 mod store;
 mod write;
+mod write_many;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -25,6 +31,7 @@ use daxlite_engine::wire::Operation;
 
 use crate::upstream::{Reply, Request, Upstream};
 use coherence::Coherence;
+use counters::Counters;
 use schema::Schemas;
 use store::Store;
 
@@ -77,6 +84,7 @@ pub struct Cached<U> {
     store: Store,
     schemas: Schemas,
     coherence: Coherence,
+    counters: Counters,
     inflight: Mutex<HashMap<Bytes, Inflight>>,
     /// Test hook: runs between a fill's upstream answer and its insert.
     fill_delay: Option<Duration>,
@@ -90,6 +98,7 @@ impl<U: Upstream> Cached<U> {
             config,
             schemas: Schemas::default(),
             coherence: Coherence::default(),
+            counters: Counters::default(),
             inflight: Mutex::new(HashMap::new()),
             fill_delay: None,
         }
@@ -117,10 +126,14 @@ impl<U: Upstream> Cached<U> {
 
     /// Drops every entry (admin flush).
     pub fn flush(&self) {
+        self.flush_because("admin");
+    }
+
+    fn flush_because(&self, cause: &'static str) {
         self.coherence.bump_all();
         self.store.clear();
         self.schemas.clear();
-        metrics::counter!(crate::metrics::INVALIDATIONS, "cause" => "admin").increment(1);
+        metrics::counter!(crate::metrics::INVALIDATIONS, "cause" => cause).increment(1);
     }
 
     /// Control-plane calls that change a table make its entries and schema stale.
@@ -136,7 +149,7 @@ impl<U: Upstream> Cached<U> {
     fn forget_table(&self, table: &str, cause: &'static str) {
         self.schemas.forget(table);
         self.coherence.bump_epoch(table.as_bytes());
-        self.coherence.bump_generation(table.as_bytes());
+        self.coherence.bump_generation(table.as_bytes(), None);
         metrics::counter!(crate::metrics::INVALIDATIONS, "cause" => cause).increment(1);
     }
 
@@ -203,6 +216,14 @@ impl<U: Upstream> Upstream for Cached<U> {
         body: Bytes,
     ) -> impl std::future::Future<Output = Reply> + Send {
         self.inner.call_unknown(target, body)
+    }
+
+    fn refresh_gauges(&self) {
+        self.store.publish_gauges();
+    }
+
+    async fn admin(&self, cmd: crate::admin::Command) -> Option<crate::admin::Answer> {
+        Some(self.administer(cmd).await)
     }
 
     fn close(&self) {

@@ -1,20 +1,24 @@
 //! The query cache: eventually consistent Query and Scan pages keyed by the canonicalised
 //! whole request (members sorted, ReturnConsumedCapacity left out), each page its own
-//! entry, empty pages included. In `coherent` mode every page remembers the table's write
-//! generation when its fill started and is dead once a write through this daxlite moved
-//! it (O(1) per write, no scan of the cache); in `dax` mode pages live until their TTL.
+//! entry, empty pages included. In `coherent` mode every page remembers its scope (its
+//! partition for base-table and LSI Queries, else the table; see `scope`) and that
+//! scope's write generation when its fill started, and is dead once a write through this
+//! daxlite moved it (O(1) per write, no scan of the cache); in `dax` mode pages live
+//! until their TTL.
 //! Pages never fill the item cache.
 
 use bytes::Bytes;
 use daxlite_engine::wire::Operation;
 use serde_json::{Map, Value};
 
+use super::coherence::Scope;
+use super::counters::Count;
 use super::item::Capacity;
 use super::keys::CacheKey;
+use super::scope::page_scope;
 use super::store::{Entry, EntryKind};
 use super::{Cached, Consistency};
-use crate::metrics as m;
-use crate::upstream::{Reply, Request, Upstream};
+use crate::upstream::{Outcome, Reply, Request, Upstream};
 
 /// The members that may appear in a cacheable Query or Scan.
 const KNOWN: &[&str] = &[
@@ -40,8 +44,12 @@ const KNOWN: &[&str] = &[
     "ReturnConsumedCapacity",
 ];
 
-/// The canonical page key and the table, or `None` when the request must pass through.
-fn page_key(op: Operation, body: &[u8]) -> Option<(CacheKey, String, Capacity)> {
+/// The canonical page key, the table, the capacity asked and the parsed request, or
+/// `None` when the request must pass through.
+fn page_key(
+    op: Operation,
+    body: &[u8],
+) -> Option<(CacheKey, String, Capacity, Map<String, Value>)> {
     let mut v: Map<String, Value> = serde_json::from_slice(body).ok()?;
     if v.keys().any(|k| !KNOWN.contains(&k.as_str())) {
         return None;
@@ -59,17 +67,25 @@ fn page_key(op: Operation, body: &[u8]) -> Option<(CacheKey, String, Capacity)> 
     let mut key = Vec::with_capacity(body.len() + 1);
     key.push(if op == Operation::Query { b'Q' } else { b'S' });
     serde_json::to_writer(&mut key, &v).ok()?;
-    Some((CacheKey::Page(Bytes::from(key)), table, capacity))
+    Some((CacheKey::Page(Bytes::from(key)), table, capacity, v))
 }
 
-/// The page with a zero ConsumedCapacity added.
-fn with_capacity(body: &[u8], capacity: Capacity, table: &str) -> Option<Bytes> {
+/// The page with a zero ConsumedCapacity added, spliced in front of the stored members
+/// (no parse of the page; "ConsumedCapacity" sorts before every member of a page, which
+/// is where the engine's sorted objects put it).
+fn with_capacity(body: &Bytes, capacity: Capacity, table: &str) -> Option<Bytes> {
     let Some(zero) = capacity.zero(table) else {
-        return Some(Bytes::copy_from_slice(body));
+        return Some(body.clone());
     };
-    let mut v: Map<String, Value> = serde_json::from_slice(body).ok()?;
-    v.insert("ConsumedCapacity".into(), zero);
-    serde_json::to_vec(&v).ok().map(Bytes::from)
+    let rest = body.strip_prefix(b"{")?;
+    let mut out = Vec::with_capacity(body.len() + 96);
+    out.extend_from_slice(b"{\"ConsumedCapacity\":");
+    serde_json::to_writer(&mut out, &zero).ok()?;
+    if rest.first() != Some(&b'}') {
+        out.push(b',');
+    }
+    out.extend_from_slice(rest);
+    Some(Bytes::from(out))
 }
 
 /// The page as stored: without ConsumedCapacity.
@@ -87,37 +103,42 @@ impl<U: Upstream> Cached<U> {
         if self.config.query_ttl.is_zero() {
             return self.inner.call(req).await;
         }
-        let Some((key, table, capacity)) = page_key(req.op, &req.body) else {
+        let Some((key, table, capacity, parsed)) = page_key(req.op, &req.body) else {
             return self.inner.call(req).await;
         };
         let (hits, misses) = if req.op == Operation::Query {
-            (m::QUERY_CACHE_HITS, m::QUERY_CACHE_MISSES)
+            (Count::QueryHit, Count::QueryMiss)
         } else {
-            (m::SCAN_CACHE_HITS, m::SCAN_CACHE_MISSES)
+            (Count::ScanHit, Count::ScanMiss)
         };
+        let coherent = self.config.consistency == Consistency::Coherent;
         let t = table.as_bytes();
         let epoch = self.coherence.epoch(t);
-        let generation = match self.config.consistency {
-            Consistency::Coherent => self.coherence.generation(t),
-            Consistency::Dax => 0,
-        };
-        let live = self
-            .store
-            .get(&key)
-            .filter(|e| e.epoch == epoch && e.generation == generation);
+        let live = self.store.get(&key).filter(|e| {
+            e.epoch == epoch && (!coherent || e.generation == self.coherence.generation(t, e.scope))
+        });
         if let Some(entry) = live {
             if let Some(body) = with_capacity(&entry.body, capacity, &table) {
-                metrics::counter!(hits, "table" => table.clone()).increment(1);
-                return Reply::ok(body);
+                self.counters.add(&table, hits, 1);
+                return Reply::ok(body).outcome(Outcome::Hit);
             }
         }
+        // The scope (and its generation) is fixed before the upstream call, so a write
+        // that lands while this page is read makes the page dead on arrival.
+        let scope = if coherent {
+            let schema = self.schemas.get(&self.inner, &table).await;
+            page_scope(req.op, &parsed, &table, schema.as_deref())
+        } else {
+            Scope::Table
+        };
+        let generation = self.coherence.generation(t, scope);
         let reply = self.inner.call(req).await;
         if !reply.is_success() {
             self.check_not_found(&table, &reply);
             return reply;
         }
         // Counted after success so the table label only names tables that exist.
-        metrics::counter!(misses, "table" => table.clone()).increment(1);
+        self.counters.add(&table, misses, 1);
         if let Some(body) = stored_page(&reply.body, capacity) {
             self.store.insert(
                 key,
@@ -126,10 +147,11 @@ impl<U: Upstream> Cached<U> {
                     kind: EntryKind::Page,
                     epoch,
                     generation,
+                    scope,
                 },
             );
         }
-        reply
+        reply.outcome(Outcome::Miss)
     }
 }
 
@@ -157,5 +179,20 @@ mod tests {
         )
         .is_none());
         assert!(page_key(Operation::Scan, br#"{"TableName":"t","Bogus":1}"#).is_none());
+    }
+
+    #[test]
+    fn zero_capacity_is_spliced_in_sorted_position() {
+        let page = Bytes::from_static(br#"{"Count":0,"Items":[],"ScannedCount":0}"#);
+        let out = with_capacity(&page, Capacity::Total, "t").map(|b| b.to_vec());
+        let expected = br#"{"ConsumedCapacity":{"CapacityUnits":0.0,"TableName":"t"},"Count":0,"Items":[],"ScannedCount":0}"#;
+        assert_eq!(out.as_deref(), Some(&expected[..]));
+        let out = with_capacity(&Bytes::from_static(b"{}"), Capacity::Total, "t");
+        assert_eq!(
+            out.as_deref(),
+            Some(&br#"{"ConsumedCapacity":{"CapacityUnits":0.0,"TableName":"t"}}"#[..])
+        );
+        let same = with_capacity(&page, Capacity::None, "t");
+        assert_eq!(same.as_ref(), Some(&page));
     }
 }

@@ -25,6 +25,8 @@ pub struct TableSchema {
     pub range: Option<KeyAttr>,
     /// Global secondary index names (a Query on one depends on every write to the table).
     pub gsis: Vec<String>,
+    /// Local secondary index names (same partition key as the table).
+    pub lsis: Vec<String>,
 }
 
 impl TableSchema {
@@ -57,19 +59,22 @@ impl TableSchema {
                 _ => return None,
             }
         }
-        let gsis = table
-            .get("GlobalSecondaryIndexes")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|i| Some(i.get("IndexName")?.as_str()?.to_string()))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let index_names = |member: &str| -> Vec<String> {
+            table
+                .get(member)
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|i| Some(i.get("IndexName")?.as_str()?.to_string()))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
         Some(TableSchema {
             hash: hash?,
             range,
-            gsis,
+            gsis: index_names("GlobalSecondaryIndexes"),
+            lsis: index_names("LocalSecondaryIndexes"),
         })
     }
 }

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use moka::notification::RemovalCause;
 use moka::sync::Cache;
 
+use super::coherence::Scope;
 use super::keys::CacheKey;
 use super::CacheConfig;
 use crate::metrics as m;
@@ -32,8 +33,23 @@ pub struct Entry {
     pub kind: EntryKind,
     /// The table's epoch when the fill started.
     pub epoch: u64,
-    /// The table's write generation when the fill started (pages, coherent mode).
+    /// The write generation of `scope` when the fill started (pages, coherent mode).
     pub generation: u64,
+    /// Which generation a page depends on (items: unused).
+    pub scope: Scope,
+}
+
+impl Entry {
+    /// "The item does not exist", filled under `epoch`.
+    pub fn absent(epoch: u64) -> Entry {
+        Entry {
+            body: Bytes::from_static(b"{}"),
+            kind: EntryKind::Absent,
+            epoch,
+            generation: 0,
+            scope: Scope::Table,
+        }
+    }
 }
 
 struct Ttl {
@@ -110,9 +126,24 @@ impl Store {
 
     pub fn insert(&self, k: CacheKey, v: Entry) {
         self.cache.insert(k, v);
-        let used = self.cache.weighted_size();
+        self.set_gauges(self.cache.weighted_size());
+    }
+
+    fn set_gauges(&self, used: u64) {
         metrics::gauge!(m::CACHE_BYTES).set(used as f64);
         metrics::gauge!(m::CACHE_MEMORY_UTILIZATION).set(used as f64 / self.max_bytes as f64);
+    }
+
+    /// Brings `cache_bytes` and `cache_memory_utilization` up to date (after pending
+    /// evictions, expiries and invalidations ran); runs on `/metrics` and admin stats.
+    pub fn publish_gauges(&self) -> u64 {
+        let used = self.weighted_size();
+        self.set_gauges(used);
+        used
+    }
+
+    pub fn max_bytes(&self) -> u64 {
+        self.max_bytes
     }
 
     pub fn invalidate(&self, k: &CacheKey) {

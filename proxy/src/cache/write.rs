@@ -3,20 +3,24 @@
 //! DeleteItem: absent; UpdateItem: the ALL_NEW image, asked for on the caller's behalf)
 //! and invalidates otherwise; a 5xx (outcome unknown) invalidates; any other error leaves
 //! the cache as it was. The upstream's answer is returned untouched, except that an
-//! UpdateItem whose caller asked for no ReturnValues gets its `Attributes` removed.
+//! UpdateItem whose caller asked for no ReturnValues (or NONE) gets its `Attributes`
+//! removed. Every write kills the coherent-mode pages that depend on it (`apply_write`).
 
 use bytes::Bytes;
 use daxlite_engine::wire::Operation;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::coherence::WriteOutcome;
+use daxlite_engine::model::Item;
+
+use super::coherence::{Ticket, WriteOutcome};
 use super::item::{entry_from_answer, present_entry};
-use super::keys::{decode_attrs, item_key, key_param, CacheKey};
+use super::keys::{decode_attrs, item_key, partition_key, CacheKey};
+use super::schema::TableSchema;
 use super::store::{Entry, EntryKind};
 use super::Cached;
 use crate::metrics as m;
-use crate::upstream::{Reply, Request, Upstream};
+use crate::upstream::{Outcome, Reply, Request, Upstream};
 
 #[derive(Deserialize)]
 struct ItemWrite {
@@ -54,6 +58,50 @@ fn without_attributes(body: &[u8]) -> Option<Bytes> {
     serde_json::to_vec(&v).ok().map(Bytes::from)
 }
 
+/// The key of one written item: its item key and its partition.
+pub(super) struct Written {
+    pub key: Bytes,
+    pub partition: Bytes,
+}
+
+impl Written {
+    pub fn of(table: &str, schema: &TableSchema, attrs: &Item, exact: bool) -> Option<Written> {
+        Some(Written {
+            key: item_key(table, schema, attrs, exact)?,
+            partition: partition_key(table, schema, attrs)?,
+        })
+    }
+}
+
+/// What UpdateItem sends upstream for a caller's ReturnValues, and whether its answer
+/// then carries the ALL_NEW image. ALL_OLD and UPDATED_OLD cannot be derived from ALL_NEW
+/// and UPDATED_NEW only with the update expression's paths, so those three are forwarded
+/// as asked and the key is invalidated instead of refreshed.
+fn update_plan(body: &Bytes, return_values: Option<&str>) -> (Option<Bytes>, bool) {
+    match return_values {
+        None => {
+            let rewrite = ask_all_new(body);
+            let known = rewrite.is_some();
+            (rewrite, known)
+        }
+        Some("NONE") => {
+            let rewrite = replace_return_values(body);
+            let known = rewrite.is_some();
+            (rewrite, known)
+        }
+        Some("ALL_NEW") => (None, true),
+        Some(_) => (None, false),
+    }
+}
+
+/// The body with `"ReturnValues":"NONE"` replaced by ALL_NEW (a write: re-serialising
+/// the request is fine here).
+fn replace_return_values(body: &[u8]) -> Option<Bytes> {
+    let mut v: serde_json::Map<String, Value> = serde_json::from_slice(body).ok()?;
+    v.insert("ReturnValues".into(), Value::from("ALL_NEW"));
+    serde_json::to_vec(&v).ok().map(Bytes::from)
+}
+
 impl<U: Upstream> Cached<U> {
     pub(super) async fn write_item(&self, req: Request) -> Reply {
         let Ok(parsed) = serde_json::from_slice::<ItemWrite>(&req.body) else {
@@ -61,31 +109,27 @@ impl<U: Upstream> Cached<U> {
         };
         let table = parsed.table.clone();
         let schema = self.schemas.get(&self.inner, &table).await;
-        let key = schema.as_ref().and_then(|s| match req.op {
-            Operation::PutItem => parsed
-                .item
-                .as_ref()
-                .and_then(decode_attrs)
-                .and_then(|i| item_key(&table, s, &i, false)),
-            _ => parsed.key.as_ref().and_then(|k| key_param(&table, s, k)),
+        let written = schema.as_ref().and_then(|s| match req.op {
+            Operation::PutItem => {
+                Written::of(&table, s, &decode_attrs(parsed.item.as_ref()?)?, false)
+            }
+            _ => Written::of(&table, s, &decode_attrs(parsed.key.as_ref()?)?, true),
         });
-        let Some(key) = key else {
+        let Some(written) = written else {
             // The key cannot be known: forward, and on anything but a clean refusal
             // drop the whole table's entries.
             let reply = self.inner.call(req).await;
             if reply.is_success() || reply.is_fault() {
                 self.forget_table(&table, "unknown_key");
             }
-            return reply;
+            return reply.outcome(Outcome::Write);
         };
-        let rewrite = match (req.op, parsed.return_values.as_deref()) {
-            (Operation::UpdateItem, None) => ask_all_new(&req.body),
-            _ => None,
+        let (rewrite, keeps_new) = match req.op {
+            Operation::UpdateItem => update_plan(&req.body, parsed.return_values.as_deref()),
+            _ => (None, false),
         };
-        let keeps_new = req.op == Operation::UpdateItem
-            && (rewrite.is_some() || parsed.return_values.as_deref() == Some("ALL_NEW"));
         let epoch = self.coherence.epoch(table.as_bytes());
-        let ticket = self.coherence.ticket(&key);
+        let ticket = self.coherence.ticket(&written.key);
         let sent = Request {
             op: req.op,
             body: rewrite.clone().unwrap_or_else(|| req.body.clone()),
@@ -93,10 +137,9 @@ impl<U: Upstream> Cached<U> {
         let mut reply = self.inner.call(sent).await;
         if !reply.is_success() && !reply.is_fault() {
             self.check_not_found(&table, &reply);
-            return reply;
+            return reply.outcome(Outcome::Write);
         }
         // From here the upstream applied the write, or may have.
-        self.coherence.bump_generation(table.as_bytes());
         let new_state: Option<Entry> = if reply.is_fault() {
             None
         } else {
@@ -106,32 +149,49 @@ impl<U: Upstream> Cached<U> {
                     .as_ref()
                     .and_then(decode_attrs)
                     .map(|i| present_entry(&i, epoch)),
-                Operation::DeleteItem => Some(Entry {
-                    body: Bytes::from_static(b"{}"),
-                    kind: EntryKind::Absent,
-                    epoch,
-                    generation: 0,
-                }),
+                Operation::DeleteItem => Some(Entry::absent(epoch)),
                 _ if keeps_new => attributes_entry(&reply.body, epoch),
                 _ => None,
             }
         };
-        let new_state = new_state
-            .filter(|e| !(e.kind == EntryKind::Absent && self.config.negative_ttl.is_none()));
         let cause = if reply.is_fault() {
             "unknown_outcome"
         } else {
             "write"
         };
+        self.apply_write(&table, &written, Some(ticket), new_state, cause);
+        if rewrite.is_some() && reply.is_success() {
+            if let Some(body) = without_attributes(&reply.body) {
+                reply.body = body;
+            }
+        }
+        reply.outcome(Outcome::Write)
+    }
+
+    /// After an upstream write to `written` succeeded (or may have): kills the pages that
+    /// depend on it (coherent mode), then stores `new_state` if this write was alone on
+    /// the key since `ticket`, else invalidates the key.
+    pub(super) fn apply_write(
+        &self,
+        table: &str,
+        written: &Written,
+        ticket: Option<Ticket>,
+        new_state: Option<Entry>,
+        cause: &'static str,
+    ) {
+        self.coherence
+            .bump_generation(table.as_bytes(), Some(&written.partition));
+        let new_state = new_state
+            .filter(|e| !(e.kind == EntryKind::Absent && self.config.negative_ttl.is_none()));
         let outcome = if new_state.is_some() {
             WriteOutcome::Store
         } else {
             WriteOutcome::Invalidate
         };
-        let ck = CacheKey::Item(key.clone());
+        let ck = CacheKey::Item(written.key.clone());
         self.coherence.write(
-            &key,
-            Some(ticket),
+            &written.key,
+            ticket,
             outcome,
             || {
                 if let Some(e) = new_state {
@@ -143,64 +203,6 @@ impl<U: Upstream> Cached<U> {
                 metrics::counter!(m::INVALIDATIONS, "cause" => cause).increment(1);
             },
         );
-        if rewrite.is_some() && reply.is_success() {
-            if let Some(body) = without_attributes(&reply.body) {
-                reply.body = body;
-            }
-        }
-        reply
-    }
-
-    /// BatchWriteItem and TransactWriteItems: every key named is invalidated before the
-    /// answer goes back (read-your-writes), unless the upstream refused the whole call.
-    pub(super) async fn write_many(&self, req: Request) -> Reply {
-        let targets = written_keys(req.op, &req.body);
-        let reply = self.inner.call(req).await;
-        if !reply.is_success() && !reply.is_fault() {
-            return reply;
-        }
-        let cause = if reply.is_fault() {
-            "unknown_outcome"
-        } else {
-            "write"
-        };
-        for (table, key) in targets {
-            self.coherence.bump_generation(table.as_bytes());
-            let schema = self.schemas.get(&self.inner, &table).await;
-            let k = schema.and_then(|s| match &key {
-                Written::Key(k) => key_param(&table, &s, k),
-                Written::Item(i) => decode_attrs(i).and_then(|i| item_key(&table, &s, &i, false)),
-            });
-            match k {
-                Some(k) => {
-                    let ck = CacheKey::Item(k.clone());
-                    self.coherence.write(
-                        &k,
-                        None,
-                        WriteOutcome::Invalidate,
-                        || {},
-                        || {
-                            self.store.invalidate(&ck);
-                        },
-                    );
-                    metrics::counter!(m::INVALIDATIONS, "cause" => cause).increment(1);
-                }
-                None => self.forget_table(&table, "unknown_key"),
-            }
-        }
-        reply
-    }
-
-    /// PartiQL: reads pass through; anything that may write drops the whole cache (the
-    /// statement would have to be parsed to know which keys it touched).
-    pub(super) async fn partiql(&self, req: Request) -> Reply {
-        let reads_only = statements(&req.body)
-            .is_some_and(|s| !s.is_empty() && s.iter().all(|st| is_select(st)));
-        let reply = self.inner.call(req).await;
-        if !reads_only && (reply.is_success() || reply.is_fault()) {
-            self.flush();
-        }
-        reply
     }
 }
 
@@ -209,84 +211,6 @@ fn attributes_entry(body: &[u8], epoch: u64) -> Option<Entry> {
     let attrs = v.get("Attributes")?;
     let wrapped = serde_json::to_vec(&serde_json::json!({ "Item": attrs })).ok()?;
     entry_from_answer(&wrapped, epoch)
-}
-
-enum Written {
-    Key(Value),
-    Item(Value),
-}
-
-/// (table, key or item) of every write in a BatchWriteItem / TransactWriteItems body.
-fn written_keys(op: Operation, body: &[u8]) -> Vec<(String, Written)> {
-    let Ok(v) = serde_json::from_slice::<Value>(body) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    match op {
-        Operation::BatchWriteItem => {
-            let Some(tables) = v.get("RequestItems").and_then(Value::as_object) else {
-                return out;
-            };
-            for (table, reqs) in tables {
-                for r in reqs.as_array().into_iter().flatten() {
-                    if let Some(item) = r.pointer("/PutRequest/Item") {
-                        out.push((table.clone(), Written::Item(item.clone())));
-                    } else if let Some(key) = r.pointer("/DeleteRequest/Key") {
-                        out.push((table.clone(), Written::Key(key.clone())));
-                    }
-                }
-            }
-        }
-        _ => {
-            for t in v
-                .get("TransactItems")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                for (kind, written) in [("Put", "Item"), ("Update", "Key"), ("Delete", "Key")] {
-                    let Some(action) = t.get(kind) else { continue };
-                    let Some(table) = action.get("TableName").and_then(Value::as_str) else {
-                        continue;
-                    };
-                    if let Some(x) = action.get(written) {
-                        let w = if written == "Item" {
-                            Written::Item(x.clone())
-                        } else {
-                            Written::Key(x.clone())
-                        };
-                        out.push((table.to_string(), w));
-                    }
-                }
-            }
-        }
-    }
-    out
-}
-
-fn statements(body: &[u8]) -> Option<Vec<String>> {
-    let v: Value = serde_json::from_slice(body).ok()?;
-    if let Some(s) = v.get("Statement").and_then(Value::as_str) {
-        return Some(vec![s.to_string()]);
-    }
-    let list = v
-        .get("Statements")
-        .or_else(|| v.get("TransactStatements"))?
-        .as_array()?;
-    list.iter()
-        .map(|s| {
-            s.get("Statement")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        })
-        .collect()
-}
-
-fn is_select(statement: &str) -> bool {
-    statement
-        .trim_start()
-        .get(..6)
-        .is_some_and(|w| w.eq_ignore_ascii_case("select"))
 }
 
 #[cfg(test)]
@@ -301,8 +225,19 @@ mod tests {
             Some(&br#"{"ReturnValues":"ALL_NEW","TableName":"t"}"#[..])
         );
         assert!(ask_all_new(b"{ }").is_none());
+        let body = Bytes::from_static(br#"{"TableName":"t","ReturnValues":"NONE"}"#);
+        let (sent, known) = update_plan(&body, Some("NONE"));
+        let sent: Option<Value> = sent.and_then(|b| serde_json::from_slice(&b).ok());
+        assert_eq!(
+            sent,
+            Some(serde_json::json!({"TableName":"t","ReturnValues":"ALL_NEW"}))
+        );
+        assert!(known);
+        for rv in ["ALL_OLD", "UPDATED_OLD", "UPDATED_NEW"] {
+            assert_eq!(update_plan(&body, Some(rv)), (None, false), "{rv}");
+        }
+        assert_eq!(update_plan(&body, Some("ALL_NEW")), (None, true));
         let out = without_attributes(br#"{"Attributes":{"a":{"S":"x"}}}"#).map(|b| b.to_vec());
         assert_eq!(out.as_deref(), Some(&b"{}"[..]));
-        assert!(is_select("  select * from t") && !is_select("UPDATE t"));
     }
 }

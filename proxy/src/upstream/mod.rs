@@ -22,6 +22,32 @@ pub struct Request {
     pub body: Bytes,
 }
 
+/// How a request was answered, for the request-duration histogram and the request span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Outcome {
+    /// Answered from the cache.
+    Hit,
+    /// A cacheable read that went upstream and filled the cache.
+    Miss,
+    /// A write through the cache (forwarded, then the cache updated or invalidated).
+    Write,
+    /// Forwarded without touching the cache.
+    #[default]
+    PassThrough,
+}
+
+impl Outcome {
+    /// The `outcome` label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Hit => "hit",
+            Outcome::Miss => "miss",
+            Outcome::Write => "write",
+            Outcome::PassThrough => "pass-through",
+        }
+    }
+}
+
 /// The upstream's answer: HTTP status and JSON body, ready to send.
 #[derive(Debug, Clone)]
 pub struct Reply {
@@ -29,6 +55,8 @@ pub struct Reply {
     pub body: Bytes,
     /// The upstream's `x-amzn-RequestId`, passed back untouched (remote upstreams only).
     pub request_id: Option<http::HeaderValue>,
+    /// Set by the cache; upstreams leave the default (pass-through).
+    pub outcome: Outcome,
 }
 
 impl Reply {
@@ -37,6 +65,7 @@ impl Reply {
             status: 200,
             body: body.into(),
             request_id: None,
+            outcome: Outcome::PassThrough,
         }
     }
 
@@ -45,7 +74,14 @@ impl Reply {
             status: err.status(),
             body: Bytes::from(err.to_body()),
             request_id: None,
+            outcome: Outcome::PassThrough,
         }
+    }
+
+    /// The reply labelled with how it was answered.
+    pub fn outcome(mut self, outcome: Outcome) -> Reply {
+        self.outcome = outcome;
+        self
     }
 
     pub fn is_success(&self) -> bool {
@@ -79,6 +115,20 @@ pub trait Upstream: Send + Sync + 'static {
     fn call_unknown(&self, target: String, body: Bytes) -> impl Future<Output = Reply> + Send {
         let _ = (target, body);
         async { Reply::error(&ApiError::bare(ErrorCode::UnknownOperationException)) }
+    }
+
+    /// Runs before `GET /metrics` renders: publishes gauges that are cheaper to read on
+    /// demand than to keep current on every request (the cache's size).
+    fn refresh_gauges(&self) {}
+
+    /// Runs for each request to the admin listener. `None`: nothing here to administer
+    /// (no cache in front of this upstream).
+    fn admin(
+        &self,
+        cmd: crate::admin::Command,
+    ) -> impl Future<Output = Option<crate::admin::Answer>> + Send {
+        let _ = cmd;
+        async { None }
     }
 
     /// Runs when the server stops, after in-flight requests drained.

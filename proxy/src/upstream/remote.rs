@@ -343,6 +343,7 @@ impl Remote {
             status,
             body,
             request_id,
+            outcome: super::Outcome::PassThrough,
         })
     }
 

@@ -1,0 +1,181 @@
+//! The optional admin listener (`[admin] listen`, off by default; bind it to loopback or
+//! a private interface — it has no authentication of its own): `POST /invalidate-item`
+//! `{"TableName","Key"}`, `POST /invalidate-table` `{"TableName"}`, `POST /flush`, and
+//! `GET /stats` (JSON). It serves on its own port, so it never shares the DynamoDB
+//! front door's request path.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Method, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::service::Service;
+use crate::upstream::Upstream;
+
+/// The largest admin request body read.
+const MAX_BODY: usize = 64 * 1024;
+
+/// One admin request, decoded.
+#[derive(Debug, Clone)]
+pub enum Command {
+    InvalidateItem { table: String, key: Value },
+    InvalidateTable { table: String },
+    Flush,
+    Stats,
+}
+
+/// An admin answer: status and JSON.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn ok(body: Value) -> Answer {
+        Answer { status: 200, body }
+    }
+
+    pub fn bad(status: u16, message: String) -> Answer {
+        Answer {
+            status,
+            body: json!({ "error": message }),
+        }
+    }
+}
+
+/// Decodes method, path and body into a command, or the answer to send instead.
+pub fn decode(method: &Method, path: &str, body: &[u8]) -> Result<Command, Answer> {
+    let table_of = |v: &Value| -> Result<String, Answer> {
+        v.get("TableName")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| Answer::bad(400, "TableName (a string) is required".into()))
+    };
+    let json = || -> Result<Value, Answer> {
+        serde_json::from_slice(body).map_err(|e| Answer::bad(400, format!("body is not JSON: {e}")))
+    };
+    match (method, path) {
+        (&Method::POST, "/invalidate-item") => {
+            let v = json()?;
+            let table = table_of(&v)?;
+            let key = v
+                .get("Key")
+                .filter(|k| k.is_object())
+                .cloned()
+                .ok_or_else(|| Answer::bad(400, "Key (an attribute map) is required".into()))?;
+            Ok(Command::InvalidateItem { table, key })
+        }
+        (&Method::POST, "/invalidate-table") => Ok(Command::InvalidateTable {
+            table: table_of(&json()?)?,
+        }),
+        (&Method::POST, "/flush") => Ok(Command::Flush),
+        (&Method::GET, "/stats") => Ok(Command::Stats),
+        (_, "/invalidate-item" | "/invalidate-table" | "/flush" | "/stats") => Err(Answer::bad(
+            405,
+            format!("{method} is not allowed on {path}"),
+        )),
+        _ => Err(Answer::bad(404, format!("no admin endpoint {path}"))),
+    }
+}
+
+async fn handle<U: Upstream>(
+    service: &Service<U>,
+    req: http::Request<Incoming>,
+) -> Response<Full<Bytes>> {
+    let (parts, body) = req.into_parts();
+    let answer = match Limited::new(body, MAX_BODY).collect().await {
+        Err(_) => Answer::bad(413, format!("admin bodies are limited to {MAX_BODY} bytes")),
+        Ok(body) => match decode(&parts.method, parts.uri.path(), &body.to_bytes()) {
+            Err(answer) => answer,
+            Ok(cmd) => match service.upstream().admin(cmd).await {
+                Some(answer) => answer,
+                None => Answer::bad(404, "the cache is off: nothing to administer".into()),
+            },
+        },
+    };
+    let bytes = serde_json::to_vec(&answer.body).unwrap_or_default();
+    let mut resp = Response::new(Full::new(Bytes::from(bytes)));
+    *resp.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+/// Serves the admin endpoints on `listener` until `stop` turns true.
+pub async fn serve<U: Upstream>(
+    listener: TcpListener,
+    service: Arc<Service<U>>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let svc = Arc::clone(&service);
+                tokio::spawn(async move {
+                    let handler = service_fn(move |req| {
+                        let svc = Arc::clone(&svc);
+                        async move { Ok::<_, Infallible>(handle(&svc, req).await) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), handler)
+                        .await;
+                });
+            }
+            _ = stop.changed() => break,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_commands_and_refuses_the_rest() {
+        let item = decode(
+            &Method::POST,
+            "/invalidate-item",
+            br#"{"TableName":"t","Key":{"pk":{"S":"a"}}}"#,
+        );
+        assert!(matches!(item, Ok(Command::InvalidateItem { ref table, .. }) if table == "t"));
+        assert!(matches!(
+            decode(&Method::POST, "/flush", b""),
+            Ok(Command::Flush)
+        ));
+        assert!(matches!(
+            decode(&Method::GET, "/stats", b""),
+            Ok(Command::Stats)
+        ));
+        let status = |r: Result<Command, Answer>| r.err().map(|a| a.status);
+        assert_eq!(status(decode(&Method::GET, "/flush", b"")), Some(405));
+        assert_eq!(status(decode(&Method::POST, "/nope", b"")), Some(404));
+        assert_eq!(
+            status(decode(&Method::POST, "/invalidate-table", b"{}")),
+            Some(400)
+        );
+        assert_eq!(
+            status(decode(
+                &Method::POST,
+                "/invalidate-item",
+                br#"{"TableName":"t"}"#
+            )),
+            Some(400)
+        );
+        assert_eq!(
+            status(decode(&Method::POST, "/invalidate-item", b"nope")),
+            Some(400)
+        );
+    }
+}

@@ -187,28 +187,7 @@ fn answer(
     if projection.is_none() && zero.is_none() {
         return Some(entry.body.clone());
     }
-    let mut out: Vec<u8> = Vec::with_capacity(entry.body.len() + 64);
-    out.push(b'{');
-    if entry.kind == EntryKind::Present {
-        out.extend_from_slice(b"\"Item\":");
-        let stored = entry.body.get(8..entry.body.len().saturating_sub(1))?;
-        match projection {
-            None => out.extend_from_slice(stored),
-            Some(p) => {
-                let item = decode_attrs(&serde_json::from_slice::<Value>(stored).ok()?)?;
-                out.extend_from_slice(&item_to_json_bytes(&project(&item, &p.paths)));
-            }
-        }
-    }
-    if let Some(c) = zero {
-        if entry.kind == EntryKind::Present {
-            out.push(b',');
-        }
-        out.extend_from_slice(b"\"ConsumedCapacity\":");
-        serde_json::to_writer(&mut out, &c).ok()?;
-    }
-    out.push(b'}');
-    Some(Bytes::from(out))
+    answer_with(entry, projection, zero)
 }
 
 impl<U: Upstream> Cached<U> {
@@ -344,12 +323,13 @@ fn capacity_of(body: &[u8]) -> Option<Value> {
     v.get("ConsumedCapacity").cloned()
 }
 
-/// The leader's answer when it fetched the full item for a projected request: the
+/// An answer rendered from a cached entry: the item (projected when asked) and the given
+/// capacity. Also the leader's answer when it fetched the full item for a projected request: the
 /// projection plus the capacity the upstream reported.
-fn answer_with(
+fn answer_with<C: serde::Serialize>(
     entry: &Entry,
     projection: Option<&Projection>,
-    capacity: Option<Value>,
+    capacity: Option<C>,
 ) -> Option<Bytes> {
     let mut out: Vec<u8> = Vec::with_capacity(entry.body.len() + 64);
     out.push(b'{');

@@ -16,6 +16,7 @@ mod get;
 pub(crate) mod legacy;
 pub(crate) mod params;
 mod put;
+mod simple;
 mod update;
 
 #[cfg(test)]

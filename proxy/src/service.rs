@@ -198,6 +198,7 @@ impl<U: Upstream> Service<U> {
             method: parts.method.as_str(),
             path: parts.uri.path(),
             query: parts.uri.query().unwrap_or(""),
+            authority: parts.uri.authority().map(|a| a.as_str()),
             headers: &parts.headers,
             body: raw_body.unwrap_or_default(),
         };

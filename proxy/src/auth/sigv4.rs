@@ -66,6 +66,8 @@ pub struct Signed<'a> {
     pub method: &'a str,
     pub path: &'a str,
     pub query: &'a str,
+    /// The URI's authority, standing in for a missing `host` header (HTTP/2 `:authority`).
+    pub authority: Option<&'a str>,
     pub headers: &'a HeaderMap,
     /// The body as received (before any Content-Encoding is undone).
     pub body: &'a [u8],
@@ -164,6 +166,9 @@ pub fn canonical_request(req: &Signed<'_>, signed: &[&str]) -> Result<String, Ap
         for v in req.headers.get_all(name.as_str()) {
             let v = v.to_str().map_err(|_| invalid(MISMATCH.into()))?;
             values.push(v.split_whitespace().collect::<Vec<_>>().join(" "));
+        }
+        if values.is_empty() && name == "host" {
+            values.extend(req.authority.map(str::to_string));
         }
         out.push_str(name);
         out.push(':');
@@ -314,6 +319,7 @@ mod tests {
             method: "POST",
             path: "/",
             query: "",
+            authority: None,
             headers,
             body,
         };
@@ -364,6 +370,7 @@ mod tests {
             method: "POST",
             path: "/",
             query: "",
+            authority: None,
             headers: &headers(),
             body: BODY,
         };
@@ -415,6 +422,25 @@ mod tests {
             now(),
         ));
         assert_eq!(code, ErrorCode::InvalidSignatureException);
+    }
+
+    #[test]
+    fn http2_authority_stands_in_for_host() {
+        let mut h = headers();
+        h.remove("host");
+        let authz = authorization("AKIDTEST", SIGNED, SIG);
+        let h2 = check(Some(&authz), Some(DATE), None).unwrap_or_else(|e| panic!("{e:?}"));
+        let mut req = Signed {
+            method: "POST",
+            path: "/",
+            query: "",
+            authority: Some("localhost:8000"),
+            headers: &h,
+            body: BODY,
+        };
+        assert!(verify(&h2, DATE, &req, &keys(), now()).is_ok());
+        req.authority = None;
+        assert!(verify(&h2, DATE, &req, &keys(), now()).is_err());
     }
 
     #[test]

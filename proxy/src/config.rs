@@ -5,11 +5,13 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use daxlite_engine::{Backend, EngineConfig};
 use serde::Deserialize;
 
+use crate::auth::sigv4::Keys;
 use crate::cache::{CacheConfig, Consistency};
 use crate::service::ServiceConfig;
 use crate::triggers::{RawTrigger, TriggerConfig};
@@ -40,6 +42,33 @@ pub struct RawConfig {
     pub trigger: Vec<RawTrigger>,
     #[serde(default)]
     pub admin: RawAdmin,
+    #[serde(default)]
+    pub auth: RawAuth,
+}
+
+/// `[auth]`: opt-in SigV4 verification of incoming requests.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAuth {
+    pub verify: Option<bool>,
+    /// The accepted keys (a layer that has any replaces the others').
+    pub credentials: Option<Vec<RawCredential>>,
+}
+
+/// One accepted access key. `Debug` never shows the secret.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCredential {
+    pub access_key: String,
+    pub secret_key: String,
+}
+
+impl std::fmt::Debug for RawCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawCredential")
+            .field("access_key", &self.access_key)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -166,6 +195,10 @@ impl RawConfig {
             },
             trigger: Vec::new(),
             admin: RawAdmin { listen: None },
+            auth: RawAuth {
+                verify: Some(false),
+                credentials: None,
+            },
         }
     }
 
@@ -270,6 +303,25 @@ impl RawConfig {
             admin: RawAdmin {
                 listen: get("DAXLITE_ADMIN_LISTEN"),
             },
+            auth: RawAuth {
+                verify: parse("DAXLITE_AUTH_VERIFY", get("DAXLITE_AUTH_VERIFY"))?,
+                credentials: match (
+                    get("DAXLITE_AUTH_ACCESS_KEY"),
+                    get("DAXLITE_AUTH_SECRET_KEY"),
+                ) {
+                    (None, None) => None,
+                    (Some(access_key), Some(secret_key)) => Some(vec![RawCredential {
+                        access_key,
+                        secret_key,
+                    }]),
+                    _ => {
+                        return Err(
+                            "DAXLITE_AUTH_ACCESS_KEY and DAXLITE_AUTH_SECRET_KEY go together"
+                                .into(),
+                        )
+                    }
+                },
+            },
         })
     }
 
@@ -310,6 +362,8 @@ impl RawConfig {
             self.trigger = over.trigger.clone();
         }
         overlay!(self, over, admin.listen);
+        overlay!(self, over, auth.verify);
+        overlay!(self, over, auth.credentials);
         self
     }
 
@@ -432,11 +486,13 @@ impl RawConfig {
                 format!("admin.listen: {a:?} is not an address such as \"127.0.0.1:8001\"")
             })?),
         };
+        let auth = validate_auth(&r.auth)?;
         Ok(Config {
             listen: SocketAddr::new(ip, port),
             service: ServiceConfig {
                 max_body_bytes,
                 region,
+                auth,
             },
             engine,
             log_level,
@@ -568,6 +624,31 @@ fn validate_upstream(r: &RawUpstream, engine_region: &str) -> Result<UpstreamCon
     Ok(UpstreamConfig::Remote(remote))
 }
 
+/// `[auth]`: the keys to verify signatures with, or None when verification is off.
+fn validate_auth(r: &RawAuth) -> Result<Option<Arc<Keys>>, String> {
+    if !r.verify.unwrap_or(false) {
+        return Ok(None);
+    }
+    let creds = r.credentials.as_deref().unwrap_or_default();
+    if creds.is_empty() {
+        return Err("auth.credentials: auth.verify = true needs at least one { access_key, secret_key } (or DAXLITE_AUTH_ACCESS_KEY and DAXLITE_AUTH_SECRET_KEY)".into());
+    }
+    for c in creds {
+        if c.access_key.trim().is_empty() || c.secret_key.is_empty() {
+            return Err("auth.credentials: access_key and secret_key must not be empty".into());
+        }
+        if c.access_key.contains('/') {
+            return Err(format!(
+                "auth.credentials: access_key {:?} must not contain '/'",
+                c.access_key
+            ));
+        }
+    }
+    Ok(Some(Arc::new(Keys::new(creds.iter().map(|c| {
+        (c.access_key.trim().to_string(), c.secret_key.clone())
+    })))))
+}
+
 fn validate_cache(r: &RawCache) -> Result<CacheConfig, String> {
     let item_ttl = duration("cache.item_ttl", r.item_ttl.as_ref(), "5m")?;
     let query_ttl = duration("cache.query_ttl", r.query_ttl.as_ref(), "5m")?;
@@ -622,6 +703,7 @@ impl Config {
                 service: ServiceConfig {
                     max_body_bytes: DEFAULT_MAX_BODY_BYTES,
                     region: "us-east-1".into(),
+                    auth: None,
                 },
                 engine: EngineConfig::default(),
                 log_level: "info".into(),
@@ -700,6 +782,8 @@ mod tests {
         let raw: RawConfig = toml::from_str(&uncommented).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(raw.admin.listen.as_deref(), Some("127.0.0.1:8001"));
         assert_eq!(raw.trigger.len(), 1);
+        assert_eq!(raw.auth.credentials.as_ref().map(Vec::len), Some(1));
+        assert_eq!(raw.auth.verify, Some(false));
     }
 
     #[test]
@@ -793,5 +877,43 @@ mod stream_ttl_settings {
         let file: RawConfig = toml::from_str("[engine]\nstream_retention_ms = 60000\n")
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(file.engine.stream_retention_ms, Some(60_000));
+    }
+}
+
+#[cfg(test)]
+mod auth_settings {
+    use super::*;
+
+    #[test]
+    fn verification_is_off_by_default_and_needs_credentials() {
+        let c = RawConfig::default()
+            .validate()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(c.service.auth.is_none());
+        let env = RawConfig::from_env(|k| (k == "DAXLITE_AUTH_VERIFY").then(|| "true".into()))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let err = env.validate().err().unwrap_or_default();
+        assert!(err.starts_with("auth.credentials:"), "{err}");
+        let env = RawConfig::from_env(|k| match k {
+            "DAXLITE_AUTH_VERIFY" => Some("true".into()),
+            "DAXLITE_AUTH_ACCESS_KEY" => Some("AKID".into()),
+            "DAXLITE_AUTH_SECRET_KEY" => Some("s3cret".into()),
+            _ => None,
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        let c = env.validate().unwrap_or_else(|e| panic!("{e}"));
+        let keys = c.service.auth.clone().unwrap_or_default();
+        assert_eq!(keys.secret("AKID"), Some("s3cret"));
+        assert!(!format!("{c:?}").contains("s3cret"), "Debug hides secrets");
+        assert!(
+            RawConfig::from_env(|k| (k == "DAXLITE_AUTH_ACCESS_KEY").then(|| "AKID".into()))
+                .is_err()
+        );
+        let file: RawConfig = toml::from_str(
+            "[auth]\nverify = true\ncredentials = [{ access_key = \"A\", secret_key = \"B\" }, { access_key = \"C\", secret_key = \"D\" }]\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let c = file.validate().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.service.auth.map(|k| k.len()), Some(2));
     }
 }

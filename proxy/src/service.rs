@@ -15,6 +15,7 @@ use hyper::body::Incoming;
 use tracing::Instrument;
 
 use crate::auth;
+use crate::auth::sigv4::{self, Keys};
 use crate::metrics as m;
 use crate::upstream::{Reply, Request, Upstream};
 
@@ -25,6 +26,8 @@ pub struct ServiceConfig {
     pub max_body_bytes: usize,
     /// The region named in `GET /`'s health answer.
     pub region: String,
+    /// `[auth] verify`: the keys signatures are verified with (None: shape checks only).
+    pub auth: Option<Arc<Keys>>,
 }
 
 pub struct Service<U> {
@@ -104,6 +107,9 @@ impl<U: Upstream> Service<U> {
             Some("application/json") => "application/json",
             _ => "application/x-amz-json-1.0",
         });
+        // The signature covers the body as sent (a cheap reference-counted copy, only
+        // when verification is on).
+        let raw_body = self.config.auth.as_ref().map(|_| body.clone());
         let body = match decode_content(&parts.headers, body, self.config.max_body_bytes) {
             Ok(b) => b,
             Err(resp) => return resp(&request_id),
@@ -117,7 +123,9 @@ impl<U: Upstream> Service<U> {
         let known = Operation::from_target(target);
         if known.is_none() && !target.is_empty() && self.upstream.forwards_unknown() {
             let get = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
-            if let Err(err) = auth::check(get("authorization"), get("x-amz-date"), get("date")) {
+            if let Err(err) = auth::check(get("authorization"), get("x-amz-date"), get("date"))
+                .and_then(|h| self.verify(&h, &parts, raw_body.as_deref()))
+            {
                 m::request_done("unknown", err.status(), started, "rejected");
                 return json_reply(Reply::error(&err), &request_id, reply_type);
             }
@@ -146,8 +154,14 @@ impl<U: Upstream> Service<U> {
         }
         // 4. Authentication (signatures are checked for shape; verification is opt-in later).
         let get = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
-        if let Err(err) = auth::check(get("authorization"), get("x-amz-date"), get("date")) {
+        let checked = auth::check(get("authorization"), get("x-amz-date"), get("date"));
+        if let Err(err) = checked {
             let err = json_error_first(&body).unwrap_or(err);
+            span.record("outcome", "rejected");
+            m::request_done(op.name(), err.status(), started, "rejected");
+            return json_reply(Reply::error(&err), &request_id, reply_type);
+        }
+        if let Err(err) = checked.and_then(|h| self.verify(&h, &parts, raw_body.as_deref())) {
             span.record("outcome", "rejected");
             m::request_done(op.name(), err.status(), started, "rejected");
             return json_reply(Reply::error(&err), &request_id, reply_type);
@@ -162,6 +176,33 @@ impl<U: Upstream> Service<U> {
         m::request_done(op.name(), reply.status, started, outcome);
         tracing::debug!(parent: &span, status = reply.status, elapsed_us = started.elapsed().as_micros() as u64, "answered");
         json_reply(reply, &request_id, reply_type)
+    }
+
+    /// Verifies the signature when `[auth] verify` is on; nothing to do otherwise.
+    fn verify(
+        &self,
+        header: &auth::AuthHeader<'_>,
+        parts: &http::request::Parts,
+        raw_body: Option<&[u8]>,
+    ) -> Result<(), ApiError> {
+        let Some(keys) = self.config.auth.as_deref() else {
+            return Ok(());
+        };
+        let get = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let date = get("x-amz-date").unwrap_or_default();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or_default();
+        let req = sigv4::Signed {
+            method: parts.method.as_str(),
+            path: parts.uri.path(),
+            query: parts.uri.query().unwrap_or(""),
+            authority: parts.uri.authority().map(|a| a.as_str()),
+            headers: &parts.headers,
+            body: raw_body.unwrap_or_default(),
+        };
+        sigv4::verify(header, date, &req, keys, now)
     }
 
     fn handle_get(&self, path: &str, request_id: &str) -> HttpResponse {

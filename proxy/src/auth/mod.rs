@@ -1,6 +1,8 @@
 //! Authentication checks on incoming requests, as pure functions: the presence and
 //! completeness of the SigV4 `Authorization` header, with DynamoDB's exact messages.
-//! (Signature verification comes with per-key credentials.)
+//! Signature verification against configured keys (`[auth] verify`) is in [`sigv4`].
+
+pub mod sigv4;
 
 use daxlite_engine::wire::{ApiError, ErrorCode};
 

@@ -28,14 +28,10 @@ pub const STREAM_RECORDS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("
 /// Table id (8 bytes BE) → the table's Time to Live setting (JSON of `ttl::TtlSetting`).
 pub const TTL: TableDefinition<&[u8], &[u8]> = TableDefinition::new("ttl");
 
-pub(super) fn initialise(db: &Database, durable: bool) -> Result<(), String> {
+pub(super) fn initialise(db: &Database) -> Result<(), String> {
     let err = |e: &dyn std::fmt::Display| format!("cannot initialise store: {e}");
     let mut txn = db.begin_write().map_err(|e| err(&e))?;
-    txn.set_durability(if durable {
-        Durability::Immediate
-    } else {
-        Durability::None
-    });
+    txn.set_durability(Durability::Immediate);
     {
         let mut meta = txn.open_table(META).map_err(|e| err(&e))?;
         let existing = meta

@@ -58,11 +58,10 @@ impl Store {
                     .map_err(|e| format!("cannot open {}: {e}", file.display()))?
             }
         };
-        let durable = matches!(backend, Backend::Dir(_));
-        layout::initialise(&db, durable)?;
+        layout::initialise(&db)?;
         let db = Arc::new(db);
         let feed = crate::changes::Feed::default();
-        let writer = Writer::start(db.clone(), durable, feed.clone());
+        let writer = Writer::start(db.clone(), feed.clone());
         Ok(Store { db, writer, feed })
     }
 

@@ -27,11 +27,11 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub(super) fn start(db: Arc<Database>, durable: bool, feed: Feed) -> Writer {
+    pub(super) fn start(db: Arc<Database>, feed: Feed) -> Writer {
         let (tx, rx) = channel::<Job>();
         let spawned = std::thread::Builder::new()
             .name("daxlite-writer".into())
-            .spawn(move || run(db, rx, durable, feed));
+            .spawn(move || run(db, rx, feed));
         let thread = match spawned {
             Ok(handle) => Some(handle),
             Err(e) => {
@@ -91,7 +91,7 @@ impl Writer {
     }
 }
 
-fn run(db: Arc<Database>, rx: Receiver<Job>, durable: bool, feed: Feed) {
+fn run(db: Arc<Database>, rx: Receiver<Job>, feed: Feed) {
     feed.collect_here();
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
@@ -101,13 +101,13 @@ fn run(db: Arc<Database>, rx: Receiver<Job>, durable: bool, feed: Feed) {
                 Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => break,
             }
         }
-        commit_group(&db, jobs, durable, &feed);
+        commit_group(&db, jobs, &feed);
     }
 }
 
 /// Runs and commits one group, publishes its changes (before answering its callers, so
 /// a subscriber hears of a write no later than the writer's caller).
-fn commit_group(db: &Database, jobs: Vec<Job>, durable: bool, feed: &Feed) {
+fn commit_group(db: &Database, jobs: Vec<Job>, feed: &Feed) {
     let mut txn = match db.begin_write() {
         Ok(t) => t,
         Err(e) => {
@@ -119,11 +119,11 @@ fn commit_group(db: &Database, jobs: Vec<Job>, durable: bool, feed: &Feed) {
             return;
         }
     };
-    txn.set_durability(if durable {
-        Durability::Immediate
-    } else {
-        Durability::None
-    });
+    // Every commit is durable, in memory too: redb returns the pages a commit frees to its
+    // allocator only after a durable commit, so `Durability::None` in memory kept every
+    // overwritten page forever (~32 KB per write). The in-memory backend has nothing to
+    // fsync, so a durable commit there costs a header write and no system call.
+    txn.set_durability(Durability::Immediate);
     let mut finishers = Vec::with_capacity(jobs.len());
     let mut storage_failed = false;
     for job in jobs {

@@ -71,6 +71,7 @@ pub async fn tick(ctx: &Ctx) -> ApiResult<TickReport> {
         retention_ms: ctx.config.stream_retention_ms,
         shard_max_records: ctx.config.stream_shard_max_records,
         shard_max_age_ms: ctx.config.stream_shard_max_age_ms,
+        max_bytes: ctx.config.stream_max_bytes,
     };
     let records_trimmed = ctx
         .store

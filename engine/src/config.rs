@@ -18,6 +18,10 @@ pub struct EngineConfig {
     /// How long stream records are kept before the background task trims them
     /// (DynamoDB: 24 hours).
     pub stream_retention_ms: i64,
+    /// The most bytes of records one stream keeps; past it the oldest are trimmed first
+    /// (readers get TrimmedDataAccessException, as after retention). Bounds memory and
+    /// disk by a size, not only by time (0: no cap; DynamoDB has none).
+    pub stream_max_bytes: u64,
     /// A stream's open shard is closed and a child shard opened once it holds this many
     /// records (0: never by count; DynamoDB rolls shards by time only).
     pub stream_shard_max_records: u64,
@@ -48,6 +52,7 @@ impl Default for EngineConfig {
             delete_delay_ms: 0,
             update_delay_ms: 0,
             stream_retention_ms: 24 * 3_600_000,
+            stream_max_bytes: 256 << 20,
             stream_shard_max_records: 0,
             stream_shard_max_age_ms: 4 * 3_600_000,
             stream_iterator_ttl_ms: 15 * 60_000,

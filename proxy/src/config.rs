@@ -125,6 +125,7 @@ pub struct RawEngine {
     pub delete_table_delay_ms: Option<i64>,
     pub update_table_delay_ms: Option<i64>,
     pub stream_retention_ms: Option<i64>,
+    pub stream_max_bytes: Option<u64>,
     pub stream_shard_max_records: Option<u64>,
     pub stream_shard_max_age_ms: Option<i64>,
     pub stream_iterator_ttl_ms: Option<i64>,
@@ -166,6 +167,7 @@ impl RawConfig {
                 delete_table_delay_ms: Some(0),
                 update_table_delay_ms: Some(0),
                 stream_retention_ms: Some(24 * 3_600_000),
+                stream_max_bytes: Some(256 << 20),
                 stream_shard_max_records: Some(0),
                 stream_shard_max_age_ms: Some(4 * 3_600_000),
                 stream_iterator_ttl_ms: Some(15 * 60_000),
@@ -247,6 +249,10 @@ impl RawConfig {
                 stream_retention_ms: parse(
                     "DAXLITE_STREAM_RETENTION_MS",
                     get("DAXLITE_STREAM_RETENTION_MS"),
+                )?,
+                stream_max_bytes: parse(
+                    "DAXLITE_STREAM_MAX_BYTES",
+                    get("DAXLITE_STREAM_MAX_BYTES"),
                 )?,
                 stream_shard_max_records: parse(
                     "DAXLITE_STREAM_SHARD_MAX_RECORDS",
@@ -338,6 +344,7 @@ impl RawConfig {
         overlay!(self, over, engine.delete_table_delay_ms);
         overlay!(self, over, engine.update_table_delay_ms);
         overlay!(self, over, engine.stream_retention_ms);
+        overlay!(self, over, engine.stream_max_bytes);
         overlay!(self, over, engine.stream_shard_max_records);
         overlay!(self, over, engine.stream_shard_max_age_ms);
         overlay!(self, over, engine.stream_iterator_ttl_ms);
@@ -432,6 +439,7 @@ impl RawConfig {
             delete_delay_ms: delay("delete_table_delay_ms", r.engine.delete_table_delay_ms)?,
             update_delay_ms: delay("update_table_delay_ms", r.engine.update_table_delay_ms)?,
             stream_retention_ms: positive("stream_retention_ms", r.engine.stream_retention_ms)?,
+            stream_max_bytes: r.engine.stream_max_bytes.unwrap_or(256 << 20),
             stream_shard_max_records: r.engine.stream_shard_max_records.unwrap_or(0),
             stream_shard_max_age_ms: delay(
                 "stream_shard_max_age_ms",

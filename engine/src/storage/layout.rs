@@ -25,6 +25,9 @@ pub const STREAMS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("streams
 /// Stream key ‖ sequence number (u64 BE) → one stream record (JSON of
 /// `streams::store::StoredRecord`).
 pub const STREAM_RECORDS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("stream_records");
+/// Stream key (table id ‖ label) → the bytes of that stream's retained records (u64 BE),
+/// kept with every append and trim so the size cap needs no scan.
+pub const STREAM_BYTES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("stream_bytes");
 /// Table id (8 bytes BE) → the table's Time to Live setting (JSON of `ttl::TtlSetting`).
 pub const TTL: TableDefinition<&[u8], &[u8]> = TableDefinition::new("ttl");
 
@@ -56,6 +59,7 @@ pub(super) fn initialise(db: &Database) -> Result<(), String> {
         txn.open_table(INDEX_ENTRIES).map_err(|e| err(&e))?;
         txn.open_table(STREAMS).map_err(|e| err(&e))?;
         txn.open_table(STREAM_RECORDS).map_err(|e| err(&e))?;
+        txn.open_table(STREAM_BYTES).map_err(|e| err(&e))?;
         txn.open_table(TTL).map_err(|e| err(&e))?;
     }
     txn.commit().map_err(|e| err(&e))

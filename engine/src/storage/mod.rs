@@ -16,7 +16,7 @@ use crate::wire::{ApiError, ApiResult};
 
 pub use layout::{
     u64_from as layout_u64, CATALOG, FORMAT_VERSION, INDEX_ENTRIES, ITEMS, META, STATS, STREAMS,
-    STREAM_RECORDS, TTL,
+    STREAM_BYTES, STREAM_RECORDS, TTL,
 };
 pub use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 pub use writer::Writer;

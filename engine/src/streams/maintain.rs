@@ -1,7 +1,7 @@
 //! The streams' share of the background task, in one write transaction: close the open
 //! shard of a disabled stream, roll a current stream's open shard over to a child shard
-//! (by record count or age), trim records past retention, forget trimmed shards and,
-//! after retention, disabled streams with nothing left.
+//! (by record count or age), trim records past retention and, oldest first, past the
+//! size cap, forget trimmed shards and, after retention, disabled streams with nothing left.
 
 use redb::{ReadableTable, WriteTransaction};
 
@@ -16,6 +16,8 @@ pub struct Settings {
     pub retention_ms: i64,
     pub shard_max_records: u64,
     pub shard_max_age_ms: i64,
+    /// The most bytes of records one stream retains (0: no cap, retention by time only).
+    pub max_bytes: u64,
 }
 
 /// Whether `meta` is its table's current stream.
@@ -47,7 +49,7 @@ pub fn run(txn: &WriteTransaction, now_ms: i64, s: &Settings) -> ApiResult<u64> 
                 }
             }
         }
-        trimmed += trim(txn, &mut meta, now_ms - s.retention_ms)?;
+        trimmed += trim(txn, &mut meta, now_ms - s.retention_ms, s.max_bytes)?;
         let empty = last_in(txn, &key, 0)?.is_none();
         let expired = meta
             .disabled_ms
@@ -107,10 +109,27 @@ fn roll_if_due(
     Ok(())
 }
 
-/// Removes the records written before `cutoff_ms`, and the closed shards left empty.
-fn trim(txn: &WriteTransaction, meta: &mut StreamMeta, cutoff_ms: i64) -> ApiResult<u64> {
+/// Removes the records written before `cutoff_ms`, then the oldest records while the
+/// stream holds more than `max_bytes` (0: no cap), and the closed shards left empty. A
+/// reader positioned on a removed record gets TrimmedDataAccessException, whichever rule
+/// removed it.
+fn trim(
+    txn: &WriteTransaction,
+    meta: &mut StreamMeta,
+    cutoff_ms: i64,
+    max_bytes: u64,
+) -> ApiResult<u64> {
     let key = meta.key();
+    let retained = match store::retained_bytes(txn, &key)? {
+        Some(bytes) => bytes,
+        None => {
+            let counted = count_bytes(txn, &key)?;
+            store::set_bytes(txn, &key, counted)?;
+            counted
+        }
+    };
     let mut doomed = Vec::new();
+    let mut freed = 0u64;
     {
         let table = txn.open_table(STREAM_RECORDS).map_err(internal)?;
         let (lo, hi) = (record_key(&key, 0), record_key(&key, u64::MAX));
@@ -119,10 +138,14 @@ fn trim(txn: &WriteTransaction, meta: &mut StreamMeta, cutoff_ms: i64) -> ApiRes
             .map_err(internal)?
         {
             let (k, v) = entry.map_err(internal)?;
-            let rec: StoredRecord = serde_json::from_slice(v.value()).map_err(internal)?;
-            if rec.at_ms >= cutoff_ms {
-                break;
+            let over_cap = max_bytes > 0 && retained.saturating_sub(freed) > max_bytes;
+            if !over_cap {
+                let rec: StoredRecord = serde_json::from_slice(v.value()).map_err(internal)?;
+                if rec.at_ms >= cutoff_ms {
+                    break;
+                }
             }
+            freed += v.value().len() as u64;
             doomed.push(seq_of(k.value()));
         }
     }
@@ -134,9 +157,24 @@ fn trim(txn: &WriteTransaction, meta: &mut StreamMeta, cutoff_ms: i64) -> ApiRes
                 .map_err(internal)?;
         }
         meta.trimmed_through = meta.trimmed_through.max(last);
+        store::set_bytes(txn, &key, retained.saturating_sub(freed))?;
     }
     let through = meta.trimmed_through;
     meta.shards
         .retain(|sh| !(sh.end.is_some_and(|e| e <= through) && sh.created_ms < cutoff_ms));
     Ok(doomed.len() as u64)
+}
+
+/// The bytes of every record a stream holds (once, for data files without the counter).
+fn count_bytes(txn: &WriteTransaction, stream: &[u8]) -> ApiResult<u64> {
+    let table = txn.open_table(STREAM_RECORDS).map_err(internal)?;
+    let (lo, hi) = (record_key(stream, 0), record_key(stream, u64::MAX));
+    let mut total = 0u64;
+    for entry in table
+        .range(lo.as_slice()..=hi.as_slice())
+        .map_err(internal)?
+    {
+        total += entry.map_err(internal)?.1.value().len() as u64;
+    }
+    Ok(total)
 }

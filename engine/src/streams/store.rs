@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::catalog::{KeySchema, StreamSpec, TableDef};
-use crate::storage::{internal, layout_u64, META, STREAMS, STREAM_RECORDS};
+use crate::storage::{internal, layout_u64, META, STREAMS, STREAM_BYTES, STREAM_RECORDS};
 use crate::wire::ApiResult;
 
 /// Sequence numbers are shown as `10^20 + n`: numeric strings of 21 digits (DynamoDB's
@@ -230,6 +230,8 @@ pub fn save(txn: &WriteTransaction, meta: &StreamMeta) -> ApiResult<()> {
 pub fn remove(txn: &WriteTransaction, key: &[u8]) -> ApiResult<()> {
     let mut table = txn.open_table(STREAMS).map_err(internal)?;
     table.remove(key).map_err(internal)?;
+    let mut bytes = txn.open_table(STREAM_BYTES).map_err(internal)?;
+    bytes.remove(key).map_err(internal)?;
     Ok(())
 }
 
@@ -271,6 +273,29 @@ pub fn append(
     let mut records = txn.open_table(STREAM_RECORDS).map_err(internal)?;
     records
         .insert(record_key(&key, seq).as_slice(), value.as_slice())
+        .map_err(internal)?;
+    add_bytes(txn, &key, value.len() as i64)
+}
+
+/// The bytes of a stream's retained records (`None`: not counted yet — a data file from
+/// before the counter existed).
+pub fn retained_bytes(txn: &WriteTransaction, stream: &[u8]) -> ApiResult<Option<u64>> {
+    let table = txn.open_table(STREAM_BYTES).map_err(internal)?;
+    let v = table.get(stream).map_err(internal)?;
+    Ok(v.map(|v| layout_u64(v.value())))
+}
+
+/// Adds `delta` (negative: removed records) to a stream's retained bytes.
+pub fn add_bytes(txn: &WriteTransaction, stream: &[u8], delta: i64) -> ApiResult<()> {
+    let now = retained_bytes(txn, stream)?.unwrap_or(0);
+    set_bytes(txn, stream, now.saturating_add_signed(delta))
+}
+
+/// Sets a stream's retained bytes (after counting them once).
+pub fn set_bytes(txn: &WriteTransaction, stream: &[u8], bytes: u64) -> ApiResult<()> {
+    let mut table = txn.open_table(STREAM_BYTES).map_err(internal)?;
+    table
+        .insert(stream, bytes.to_be_bytes().as_slice())
         .map_err(internal)?;
     Ok(())
 }

@@ -445,6 +445,62 @@ async fn retention_trims_old_records() {
 }
 
 #[tokio::test]
+async fn size_cap_trims_the_oldest_records_first() {
+    // Each KEYS_ONLY record of this table is well under 300 bytes: a 1,000-byte cap keeps
+    // the newest few and trims the rest, oldest first, long before retention.
+    let (e, _clock) = engine_with(EngineConfig {
+        stream_max_bytes: 1_000,
+        ..config()
+    })
+    .await;
+    let arn = table(&e, "capped", Some("NEW_IMAGE")).await.unwrap();
+    for i in 0..40 {
+        put(
+            &e,
+            "capped",
+            &format!("k{i:02}"),
+            json!({"pad": {"S": "p".repeat(50)}}),
+        )
+        .await;
+    }
+    let shard = shards(&e, &arn).await[0]["ShardId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let first = iterator(&e, &arn, &shard, "TRIM_HORIZON", None).await;
+    let report = e.run_background_once().await.unwrap();
+    assert!(
+        report.records_trimmed >= 30,
+        "most of 40 records trimmed, got {}",
+        report.records_trimmed
+    );
+    let kept = all_records(&e, &arn).await;
+    assert_eq!(kept.len() as u64, 40 - report.records_trimmed);
+    let kept_bytes: usize = kept.iter().map(|r| r.to_string().len()).sum();
+    assert!(
+        kept_bytes < 4_000,
+        "kept records stay near the cap: {kept_bytes} bytes"
+    );
+    // The newest record survives, the oldest survivor follows the trimmed ones in order.
+    assert_eq!(
+        kept.last().unwrap()["dynamodb"]["Keys"]["pk"],
+        json!({"S": "k39"})
+    );
+    let first_kept = 40 - kept.len();
+    assert_eq!(
+        kept[0]["dynamodb"]["Keys"]["pk"],
+        json!({"S": format!("k{first_kept:02}")})
+    );
+    let (t, _) = err(&e, GetRecords, json!({"ShardIterator": first})).await;
+    assert_eq!(
+        t,
+        "com.amazonaws.dynamodb.v20120810#TrimmedDataAccessException"
+    );
+    // Under the cap nothing more is trimmed.
+    assert_eq!(e.run_background_once().await.unwrap().records_trimmed, 0);
+}
+
+#[tokio::test]
 async fn disabling_and_reenabling_makes_a_new_stream() {
     let (e, clock) = engine_with(config()).await;
     let first = table(&e, "tbl", Some("KEYS_ONLY")).await.unwrap();

@@ -23,6 +23,83 @@ pub enum Command {
     Compare(CompareArgs),
     /// Serve a fixed GetItem-sized answer to every request (used by `--spawn limit`).
     LimitServer(LimitArgs),
+    /// Run a mixed workload against daxlite (in memory and on disk) and sample its memory.
+    Soak(SoakArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SoakArgs {
+    /// Measured seconds per mode (e.g. 60, or 3600 for the one-hour figure).
+    #[arg(long, default_value_t = 60.0, value_parser = parse_seconds)]
+    pub duration: f64,
+    /// Storage modes to run, in order: `memory` (--in-memory), `disk` (a temp data dir).
+    #[arg(long, value_delimiter = ',', default_value = "memory,disk")]
+    pub modes: Vec<String>,
+    /// The daxlite binary (default: next to this one, then `daxlite` on PATH).
+    #[arg(long)]
+    pub daxlite: Option<PathBuf>,
+    /// The key space: items stay at most this many however long the soak runs.
+    #[arg(long, default_value_t = 20_000)]
+    pub keys: u64,
+    /// Approximate item size in bytes.
+    #[arg(long, default_value_t = 400)]
+    pub item_size: usize,
+    /// Keep-alive connections (one request in flight on each).
+    #[arg(long, default_value_t = 8)]
+    pub connections: usize,
+    /// Seconds between samples.
+    #[arg(long, default_value_t = 1.0)]
+    pub sample_interval: f64,
+    /// Samples before this second are not held to the bound.
+    #[arg(long, default_value_t = 5.0)]
+    pub warmup: f64,
+    /// The server's stream size cap (DAXLITE_STREAM_MAX_BYTES), counted as live data.
+    #[arg(long, default_value_t = 16 << 20)]
+    pub stream_max_bytes: u64,
+    /// The server's cache budget (DAXLITE_CACHE_MAX_BYTES), added to the bound.
+    #[arg(long, default_value_t = 16 << 20)]
+    pub cache_max_bytes: u64,
+    /// The bound: RSS <= factor x live data + cache budget + overhead.
+    #[arg(long, default_value_t = 2.0)]
+    pub rss_factor: f64,
+    /// The bound's fixed overhead in MB.
+    #[arg(long, default_value_t = 64)]
+    pub rss_overhead_mb: u64,
+    /// Exit non-zero when a sample after warm-up exceeds the bound or a request fails.
+    #[arg(long)]
+    pub check: bool,
+    /// Seed of the request mix.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Directory for the JSON, table and SVG plot.
+    #[arg(long, default_value = "bench-results")]
+    pub out: PathBuf,
+    /// File name stem of the outputs (default: soak).
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+/// `60`, `60s`, `5m` or `1h` as seconds.
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    let (num, unit) = match s.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((at, _)) => (&s[..at], &s[at..]),
+        None => (s, "s"),
+    };
+    let n: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?}: expected seconds, e.g. 60s, 5m or 1h"))?;
+    let scale = match unit {
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        _ => return Err(format!("{s:?}: unit must be s, m or h")),
+    };
+    if n.is_finite() && n > 0.0 {
+        Ok(n * scale)
+    } else {
+        Err(format!("{s:?}: must be positive"))
+    }
 }
 
 #[derive(Debug, Args)]

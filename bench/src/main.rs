@@ -10,6 +10,7 @@ mod limit_server;
 mod measure;
 mod report;
 mod sign;
+mod soak;
 mod spawn;
 mod targets;
 mod workload;
@@ -33,6 +34,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::LimitServer(a) => limit_server::main(&a),
+        Command::Soak(a) => soak::main(&a),
         Command::Run(a) => {
             given_targets(&a.targets, &a.pids, &a.bench).and_then(|t| bench(t, &a.bench))
         }

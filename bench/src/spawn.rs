@@ -128,6 +128,20 @@ pub fn spawn_daxlite(
     Ok((start(cmd, "daxlite listening on ")?, note))
 }
 
+/// Starts daxlite with exactly `args` and extra environment variables (the soak).
+pub fn spawn_daxlite_with(
+    bin: &Path,
+    args: &[String],
+    envs: &[(String, String)],
+) -> Result<Spawned, String> {
+    let mut cmd = Command::new(bin);
+    cmd.args(args);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    start(cmd, "daxlite listening on ")
+}
+
 /// Starts this binary's limit server.
 pub fn spawn_limit(item_size: usize) -> Result<Spawned, String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;

@@ -87,8 +87,9 @@ pub async fn dispatch(ctx: &Ctx, op: Operation, body: &[u8]) -> ApiResult<Vec<u8
         Operation::PutItem => item::put_item(ctx, &req).await?,
         Operation::UpdateItem => item::update_item(ctx, &req).await?,
         Operation::DeleteItem => item::delete_item(ctx, &req).await?,
-        Operation::Query => query::query(ctx, &req).await?,
-        Operation::Scan => query::scan(ctx, &req).await?,
+        // Pages without filter or projection carry the stored item bytes as they are.
+        Operation::Query => return query::query(ctx, &req).await,
+        Operation::Scan => return query::scan(ctx, &req).await,
         Operation::BatchGetItem => batch::batch_get_item(ctx, &req).await?,
         Operation::BatchWriteItem => batch::batch_write_item(ctx, &req).await?,
         Operation::TransactGetItems => transact::transact_get_items(ctx, &req).await?,

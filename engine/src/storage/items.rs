@@ -27,16 +27,26 @@ impl Stored {
 
     /// The item's size as DynamoDB counts it.
     pub fn size(&self) -> usize {
-        self.0
+        Stored::size_of(&self.0)
+    }
+
+    /// The item's DynamoDB JSON (`{"a":{"S":"x"},...}`).
+    pub fn json(&self) -> &[u8] {
+        Stored::json_of(&self.0)
+    }
+
+    /// [`Stored::size`] of stored bytes borrowed from the store (no copy).
+    pub fn size_of(stored: &[u8]) -> usize {
+        stored
             .get(..4)
             .and_then(|b| <[u8; 4]>::try_from(b).ok())
             .map(u32::from_be_bytes)
             .unwrap_or(0) as usize
     }
 
-    /// The item's DynamoDB JSON (`{"a":{"S":"x"},...}`).
-    pub fn json(&self) -> &[u8] {
-        self.0.get(4..).unwrap_or_default()
+    /// [`Stored::json`] of stored bytes borrowed from the store (no copy).
+    pub fn json_of(stored: &[u8]) -> &[u8] {
+        stored.get(4..).unwrap_or_default()
     }
 
     /// Decodes the item.

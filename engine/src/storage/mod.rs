@@ -4,6 +4,7 @@
 
 pub mod items;
 mod layout;
+mod memory;
 pub mod positions;
 pub mod tokens;
 mod writer;
@@ -20,6 +21,9 @@ pub use layout::{
 };
 pub use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 pub use writer::Writer;
+
+/// redb's page cache in memory mode (its default, 1 GiB, suits files on disk).
+const IN_MEMORY_CACHE_BYTES: usize = 16 << 20;
 
 /// Where the data lives.
 #[derive(Debug, Clone)]
@@ -47,8 +51,11 @@ pub fn internal<E: std::fmt::Display>(e: E) -> ApiError {
 impl Store {
     pub fn open(backend: &Backend) -> Result<Store, String> {
         let db = match backend {
+            // redb's page cache would hold a second copy of pages the in-memory backend
+            // already holds: keep it small (the upper B-tree levels), so RSS follows the data.
             Backend::InMemory => Database::builder()
-                .create_with_backend(redb::backends::InMemoryBackend::new())
+                .set_cache_size(IN_MEMORY_CACHE_BYTES)
+                .create_with_backend(memory::SparseMemory::new())
                 .map_err(|e| format!("cannot create in-memory store: {e}"))?,
             Backend::Dir(dir) => {
                 std::fs::create_dir_all(dir)

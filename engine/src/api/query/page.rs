@@ -1,7 +1,9 @@
 //! One page of a Query or Scan: ONE range scan over the `items` or `index_entries`
 //! table, forwards or backwards, that stops at `Limit` evaluated items or once 1 MB of
 //! (projected, for indexes) item data was read — both counted before the filter — and
-//! answers Items, Count, ScannedCount, LastEvaluatedKey and ConsumedCapacity.
+//! answers Items, Count, ScannedCount, LastEvaluatedKey and ConsumedCapacity. A page with
+//! no filter and no projection copies the stored item bytes into the answer, as GetItem
+//! does: only the item that ends the page is decoded, for its LastEvaluatedKey.
 
 use std::ops::Bound;
 
@@ -39,6 +41,9 @@ pub struct Plan<'a> {
 #[derive(Debug, Default)]
 pub struct Page {
     pub items: Vec<Item>,
+    /// The stored JSON of the answered items, comma separated, when they are answered as
+    /// stored (no filter, no projection); `items` is then empty.
+    pub raw: Option<Vec<u8>>,
     pub count: usize,
     pub scanned: usize,
     pub last_key: Option<Item>,
@@ -101,12 +106,33 @@ pub fn run(txn: &ReadTransaction, plan: &Plan<'_>) -> ApiResult<Page> {
         && plan
             .index
             .is_some_and(|ix| ix.projection.kind != crate::catalog::ProjectionType::All);
+    // Items answered exactly as stored: their bytes are copied, never decoded.
+    let copy =
+        plan.filter.is_none() && plan.projection.is_none() && !fetch && plan.want != Want::Count;
+    if copy {
+        page.raw = Some(Vec::new());
+    }
     for entry in iter {
         let (_, v) = entry.map_err(internal)?;
-        let stored = Stored(v.value().to_vec());
+        let value = v.value();
+        let size = Stored::size_of(value);
         page.scanned += 1;
-        page.bytes += stored.size();
-        let mut item = stored.item()?;
+        page.bytes += size;
+        let ends_page = plan.limit == Some(page.scanned) || page.bytes >= MAX_PAGE_BYTES;
+        if let Some(raw) = page.raw.as_mut() {
+            if !raw.is_empty() {
+                raw.push(b',');
+            }
+            raw.extend_from_slice(Stored::json_of(value));
+            page.count += 1;
+            if ends_page {
+                let item = Stored(value.to_vec()).item()?;
+                page.last_key = Some(key_of(plan.def, plan.index, &item));
+                break;
+            }
+            continue;
+        }
+        let mut item = Stored(value.to_vec()).item()?;
         let key = key_of(plan.def, plan.index, &item);
         if fetch {
             if let Some(k) = crate::keys::storage_key_of(plan.def, &item) {
@@ -127,7 +153,7 @@ pub fn run(txn: &ReadTransaction, plan: &Plan<'_>) -> ApiResult<Page> {
                 });
             }
         }
-        if plan.limit == Some(page.scanned) || page.bytes >= MAX_PAGE_BYTES {
+        if ends_page {
             page.last_key = Some(key);
             break;
         }
@@ -173,26 +199,34 @@ pub fn consumed(plan: &Plan<'_>, mode: CapacityMode, units: f64) -> Option<Value
     }
 }
 
-/// The response body of a page.
-pub fn respond(plan: &Plan<'_>, page: Page, mode: CapacityMode) -> ApiResult<Value> {
-    let mut out = Map::new();
-    if plan.want != Want::Count {
-        out.insert(
-            "Items".into(),
-            serde_json::to_value(&page.items).map_err(internal)?,
-        );
-    }
-    out.insert("Count".into(), json!(page.count));
-    out.insert("ScannedCount".into(), json!(page.scanned));
-    if let Some(k) = &page.last_key {
-        out.insert(
-            "LastEvaluatedKey".into(),
-            serde_json::to_value(k).map_err(internal)?,
-        );
-    }
+/// The response body of a page: its members in the order serde_json's sorted maps give
+/// them (ConsumedCapacity, Count, Items, LastEvaluatedKey, ScannedCount), which the cache
+/// relies on when it splices a zero ConsumedCapacity into a hit.
+pub fn respond(plan: &Plan<'_>, page: Page, mode: CapacityMode) -> ApiResult<Vec<u8>> {
     let units = units(page.bytes, plan.consistent);
+    let mut out = Vec::with_capacity(page.raw.as_ref().map_or(256, |r| r.len() + 256));
+    out.push(b'{');
     if let Some(c) = consumed(plan, mode, units) {
-        out.insert("ConsumedCapacity".into(), c);
+        out.extend_from_slice(b"\"ConsumedCapacity\":");
+        serde_json::to_writer(&mut out, &c).map_err(internal)?;
+        out.push(b',');
     }
-    Ok(Value::Object(out))
+    out.extend_from_slice(format!("\"Count\":{}", page.count).as_bytes());
+    if plan.want != Want::Count {
+        out.extend_from_slice(b",\"Items\":");
+        match &page.raw {
+            Some(raw) => {
+                out.push(b'[');
+                out.extend_from_slice(raw);
+                out.push(b']');
+            }
+            None => serde_json::to_writer(&mut out, &page.items).map_err(internal)?,
+        }
+    }
+    if let Some(k) = &page.last_key {
+        out.extend_from_slice(b",\"LastEvaluatedKey\":");
+        serde_json::to_writer(&mut out, k).map_err(internal)?;
+    }
+    out.extend_from_slice(format!(",\"ScannedCount\":{}}}", page.scanned).as_bytes());
+    Ok(out)
 }

@@ -17,7 +17,7 @@ use crate::model::value::Deferred;
 use crate::wire::shape::{Obj, Violations};
 use crate::wire::{ApiError, ApiResult};
 
-pub async fn query(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Value> {
+pub async fn query(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Vec<u8>> {
     // Shapes, then the constraint envelope.
     let o = Obj(body);
     let mut v = Violations::new();

@@ -18,7 +18,7 @@ use crate::wire::{ApiError, ApiResult};
 /// The largest TotalSegments DynamoDB accepts.
 pub const MAX_SEGMENTS: i64 = 1_000_000;
 
-pub async fn scan(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Value> {
+pub async fn scan(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Vec<u8>> {
     let o = Obj(body);
     let mut v = Violations::new();
     let segment = o.int("Segment")?;

@@ -1,0 +1,99 @@
+//! The soak's SVG plot: RSS (solid) and the bound (dashed) per mode over time, with the
+//! live data and the data file's size.
+
+use std::path::Path;
+
+use plotters::prelude::*;
+
+use super::ModeReport;
+
+const COLORS: [RGBColor; 4] = [RGBColor(31, 119, 180), RGBColor(214, 39, 40), GREEN, BLACK];
+
+pub fn write(path: &Path, reports: &[ModeReport]) -> Result<(), String> {
+    let err = |e: &dyn std::fmt::Display| format!("chart {}: {e}", path.display());
+    let root = SVGBackend::new(path, (900, 480)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let t_max = reports
+        .iter()
+        .flat_map(|r| r.samples.iter().map(|s| s.t_s))
+        .fold(1.0, f64::max);
+    let mb = |b: u64| b as f64 / 1_048_576.0;
+    let y_max = reports
+        .iter()
+        .flat_map(|r| {
+            r.samples
+                .iter()
+                .map(|s| mb(s.rss_bytes.max(s.file_bytes.unwrap_or(0))))
+                .chain(std::iter::once(mb(r.bound_bytes)))
+        })
+        .fold(1.0, f64::max)
+        * 1.1;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "daxlite soak: resident memory over time",
+            ("sans-serif", 18),
+        )
+        .margin(12)
+        .x_label_area_size(35)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0f64..t_max, 0f64..y_max)
+        .map_err(|e| err(&e))?;
+    chart
+        .configure_mesh()
+        .x_desc("seconds")
+        .y_desc("MB")
+        .draw()
+        .map_err(|e| err(&e))?;
+    for (i, r) in reports.iter().enumerate() {
+        let color = COLORS[i % COLORS.len()];
+        let rss: Vec<(f64, f64)> = r.samples.iter().map(|s| (s.t_s, mb(s.rss_bytes))).collect();
+        chart
+            .draw_series(LineSeries::new(rss, color.stroke_width(2)))
+            .map_err(|e| err(&e))?
+            .label(format!("{} RSS", r.mode))
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+            });
+        let live: Vec<(f64, f64)> = r
+            .samples
+            .iter()
+            .map(|s| (s.t_s, mb(s.live_bytes)))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(live, color.mix(0.5)))
+            .map_err(|e| err(&e))?
+            .label(format!("{} live data", r.mode))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.mix(0.5)));
+        if r.samples.iter().any(|s| s.file_bytes.is_some()) {
+            let file: Vec<(f64, f64)> = r
+                .samples
+                .iter()
+                .map(|s| (s.t_s, mb(s.file_bytes.unwrap_or(0))))
+                .collect();
+            chart
+                .draw_series(DashedLineSeries::new(file, 3, 3, color.mix(0.7).into()))
+                .map_err(|e| err(&e))?
+                .label(format!("{} data file", r.mode))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.mix(0.7)));
+        }
+        let bound = mb(r.bound_bytes);
+        chart
+            .draw_series(DashedLineSeries::new(
+                vec![(0.0, bound), (t_max, bound)],
+                8,
+                4,
+                color.into(),
+            ))
+            .map_err(|e| err(&e))?
+            .label(format!("{} bound", r.mode))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperLeft)
+        .draw()
+        .map_err(|e| err(&e))?;
+    root.present().map_err(|e| err(&e))
+}

@@ -45,6 +45,7 @@ impl SparseMemory {
     }
 
     /// Bytes of chunks allocated (what this backend holds in memory).
+    #[cfg(test)]
     pub fn allocated_bytes(&self) -> u64 {
         self.read_guard()
             .map(|g| g.chunks.iter().flatten().count() as u64 * CHUNK as u64)

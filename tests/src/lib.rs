@@ -43,11 +43,10 @@ impl TestServer {
             Some(c) => Arc::new(c),
             None => Arc::new(daxlite_engine::clock::SystemClock),
         };
-        let engine = Engine::open_with_clock(config.engine.clone(), clock)
-            .unwrap_or_else(|e| panic!("engine: {e}"));
+        let engine = Engine::open_with_clock(config.engine.clone(), clock).expect("engine");
         let server = daxlite::start_with_engine(&config, engine)
             .await
-            .unwrap_or_else(|e| panic!("server: {e}"));
+            .expect("server");
         let addr = server.addr;
         TestServer {
             url: format!("http://{addr}"),
@@ -112,7 +111,7 @@ pub fn attr(
         .attribute_name(name)
         .attribute_type(t)
         .build()
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
 }
 
 /// A KeySchemaElement.
@@ -124,7 +123,7 @@ pub fn key(
         .attribute_name(name)
         .key_type(t)
         .build()
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
 }
 
 /// Creates an on-demand table with partition key `pk` (S) and, if given, sort key `sk` of
@@ -147,9 +146,7 @@ pub async fn create_pk_table(
             .attribute_definitions(attr("sk", t))
             .key_schema(key("sk", KeyType::Range));
     }
-    req.send()
-        .await
-        .unwrap_or_else(|e| panic!("create table: {e:?}"));
+    req.send().await.expect("create table");
     name
 }
 
@@ -204,12 +201,10 @@ pub async fn raw(
 ) -> RawReply {
     use http_body_util::{BodyExt, Full};
     use hyper_util::rt::TokioIo;
-    let stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .unwrap_or_else(|e| panic!("connect: {e}"));
+    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
-        .unwrap_or_else(|e| panic!("handshake: {e}"));
+        .expect("handshake");
     tokio::spawn(conn);
     let mut req = http::Request::builder()
         .method(method)
@@ -220,11 +215,8 @@ pub async fn raw(
     }
     let req = req
         .body(Full::new(bytes::Bytes::from(body)))
-        .unwrap_or_else(|e| panic!("request: {e}"));
-    let resp = sender
-        .send_request(req)
-        .await
-        .unwrap_or_else(|e| panic!("send: {e}"));
+        .expect("request");
+    let resp = sender.send_request(req).await.expect("send");
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let body = resp

@@ -40,15 +40,13 @@ fn remote_to(addr: SocketAddr, retries: u32) -> Remote {
 }
 
 fn remote_with(addr: SocketAddr, retries: u32, timeout: Duration) -> Remote {
-    let url = format!("http://{addr}")
-        .parse()
-        .unwrap_or_else(|e| panic!("{e}"));
+    let url = format!("http://{addr}").parse().unwrap();
     let mut rc = RemoteConfig::new(url, "us-east-1");
     rc.timeout = timeout;
     rc.retry.max_retries = retries;
     rc.retry.base = Duration::from_millis(1);
     let creds = aws_credential_types::Credentials::new("AKIDTEST", "secret", None, None, "t");
-    Remote::with_static_credentials(rc, creds).unwrap_or_else(|e| panic!("{e}"))
+    Remote::with_static_credentials(rc, creds).unwrap()
 }
 
 #[path = "cache/admin.rs"]
@@ -68,15 +66,12 @@ async fn over_engine(fill_delay: Option<Duration>) -> Front {
 /// daxlite with the cache (`cache` settings) over the embedded engine.
 async fn over_engine_with(cache: CacheConfig, fill_delay: Option<Duration>) -> Front {
     let config = Config::ephemeral();
-    let engine =
-        daxlite_engine::Engine::open(config.engine.clone()).unwrap_or_else(|e| panic!("{e}"));
+    let engine = daxlite_engine::Engine::open(config.engine.clone()).unwrap();
     let mut cached = Cached::new(Embedded::new(engine), cache);
     if let Some(d) = fill_delay {
         cached = cached.with_fill_delay(d);
     }
-    let server = daxlite::serve_upstream(&config, cached)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let server = daxlite::serve_upstream(&config, cached).await.unwrap();
     Front {
         addr: server.addr,
         server: Some(server),
@@ -95,9 +90,7 @@ async fn over_remote(fill_delay: Option<Duration>) -> (Front, SocketAddr) {
     if let Some(d) = fill_delay {
         cached = cached.with_fill_delay(d);
     }
-    let server = daxlite::serve_upstream(&config, cached)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let server = daxlite::serve_upstream(&config, cached).await.unwrap();
     let front = Front {
         addr: server.addr,
         server: Some(server),
@@ -130,21 +123,16 @@ async fn counter(addr: SocketAddr, name: &str, table: &str) -> u64 {
 async fn metrics_text(addr: SocketAddr) -> String {
     use http_body_util::{BodyExt, Empty};
     use hyper_util::rt::TokioIo;
-    let stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     tokio::spawn(conn);
     let req = http::Request::get("/metrics")
         .header("host", addr.to_string())
         .body(Empty::<bytes::Bytes>::new())
-        .unwrap_or_else(|e| panic!("{e}"));
-    let resp = sender
-        .send_request(req)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
+    let resp = sender.send_request(req).await.unwrap();
     let body = resp
         .into_body()
         .collect()
@@ -165,7 +153,7 @@ async fn get_v(c: &Client, table: &str, pk: &str) -> Option<String> {
         .key("pk", s(pk))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     out.item
         .and_then(|i| i.get("v").and_then(|v| v.as_s().ok().cloned()))
 }
@@ -180,7 +168,7 @@ async fn write_through_and_hits(front: &Front) {
         .item("v", s("one"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     // Put cached the item: the first read is already a hit.
     assert_eq!(get_v(&c, &table, "a").await.as_deref(), Some("one"));
     assert_eq!(
@@ -200,7 +188,7 @@ async fn write_through_and_hits(front: &Front) {
         .expression_attribute_values(":v", s("two"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert!(up.attributes.is_none());
     assert_eq!(get_v(&c, &table, "a").await.as_deref(), Some("two"));
     // Delete caches "absent".
@@ -209,7 +197,7 @@ async fn write_through_and_hits(front: &Front) {
         .key("pk", s("a"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(get_v(&c, &table, "a").await, None);
     assert_eq!(
         counter(front.addr, "daxlite_item_cache_hits", &table).await,
@@ -299,7 +287,7 @@ async fn consistent_read_bypasses_the_cache() {
         .item("v", s("old"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     // Someone writes behind the cache's back.
     direct
         .put_item()
@@ -308,7 +296,7 @@ async fn consistent_read_bypasses_the_cache() {
         .item("v", s("new"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(get_v(&c, &table, "a").await.as_deref(), Some("old"));
     let strong = c
         .get_item()
@@ -317,7 +305,7 @@ async fn consistent_read_bypasses_the_cache() {
         .consistent_read(true)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let v = strong
         .item
         .and_then(|i| i.get("v").and_then(|v| v.as_s().ok().cloned()));
@@ -344,8 +332,8 @@ async fn fill_versus_write(front: &Front) {
         .item("v", s("new"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let seen = reader.await.unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
+    let seen = reader.await.unwrap();
     assert_eq!(seen, None);
     // After both: the cache must hold "new", never the late fill's "absent".
     assert_eq!(get_v(&c, &table, "a").await.as_deref(), Some("new"));
@@ -387,10 +375,8 @@ async fn fake_upstream(state: Arc<Fake>) -> SocketAddr {
     use http_body_util::{BodyExt, Full};
     use hyper::service::service_fn;
     use hyper_util::rt::TokioIo;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
@@ -475,9 +461,7 @@ async fn faults_from_a_fake_upstream() {
     let fake = fake_upstream(state.clone()).await;
     let config = Config::ephemeral();
     let cached = Cached::new(remote_to(fake, 3), CacheConfig::default());
-    let server = daxlite::serve_upstream(&config, cached)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let server = daxlite::serve_upstream(&config, cached).await.unwrap();
     let addr = server.addr;
     let get = r#"{"TableName":"t","Key":{"pk":{"S":"a"}}}"#;
 
@@ -541,7 +525,7 @@ async fn pages_after_a_write(consistency: daxlite::cache::Consistency) -> (usize
     };
     let server = daxlite::serve_upstream(&config, Cached::new(remote_to(fake, 0), cache))
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let addr = server.addr;
     let q = format!(
         r#"{{"TableName":"{t}","KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{{":p":{{"S":"a"}}}}}}"#
@@ -643,7 +627,7 @@ async fn batch_get_is_split_per_key() {
         Cached::new(remote_to(fake, 0), CacheConfig::default()),
     )
     .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     let addr = server.addr;
     let t = unique_name("batch");
     let keys = |list: &[&str]| {

@@ -4,8 +4,6 @@
 //! Time to Live deletion (which no cached write path sees) invalidates the cached item
 //! through the engine's change feed.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 

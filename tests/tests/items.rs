@@ -57,14 +57,14 @@ async fn every_type_round_trips_with_canonical_numbers() {
         .set_item(Some(item))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let got = c
         .get_item()
         .table_name(&t)
         .key("pk", s("k1"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .item
         .unwrap_or_default();
     assert_eq!(got.get("num"), Some(&n("1.5")));
@@ -95,7 +95,7 @@ async fn every_type_round_trips_with_canonical_numbers() {
         .key("pk", s("nope"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert!(missing.item.is_none());
     srv.stop().await;
 }
@@ -112,7 +112,7 @@ async fn conditions_return_values_and_the_failed_item() {
         .item("v", n("10"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     // attribute_not_exists on an existing item fails, and ALL_OLD ships the item in the error.
     let err = c
         .put_item()
@@ -123,8 +123,7 @@ async fn conditions_return_values_and_the_failed_item() {
         .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("condition passed"));
+        .expect_err("condition passed");
     assert_eq!(
         error_parts(&err),
         (
@@ -150,7 +149,7 @@ async fn conditions_return_values_and_the_failed_item() {
         .return_values(ReturnValue::AllOld)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(out.attributes().and_then(|a| a.get("v")), Some(&n("10")));
     // UpdateItem: SET with arithmetic, list_append and if_not_exists, UPDATED_NEW.
     let out = c
@@ -168,7 +167,7 @@ async fn conditions_return_values_and_the_failed_item() {
         .return_values(ReturnValue::UpdatedNew)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let attrs = out.attributes().cloned().unwrap_or_default();
     assert_eq!(attrs.get("v"), Some(&n("12")));
     assert_eq!(attrs.get("c"), Some(&n("1")));
@@ -188,8 +187,7 @@ async fn conditions_return_values_and_the_failed_item() {
         .expression_attribute_values(":big", n("100"))
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("condition passed"));
+        .expect_err("condition passed");
     assert!(matches!(
         err.into_service_error(),
         UpdateItemError::ConditionalCheckFailedException(_)
@@ -203,7 +201,7 @@ async fn conditions_return_values_and_the_failed_item() {
         .return_values(ReturnValue::AllOld)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(out.attributes().and_then(|a| a.get("v")), Some(&n("12")));
     let gone = c
         .get_item()
@@ -213,7 +211,7 @@ async fn conditions_return_values_and_the_failed_item() {
         .consistent_read(true)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert!(gone.item.is_none());
     srv.stop().await;
 }
@@ -237,10 +235,8 @@ async fn projections_and_consumed_capacity() {
         .return_consumed_capacity(ReturnConsumedCapacity::Total)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let cc = out
-        .consumed_capacity()
-        .unwrap_or_else(|| panic!("no capacity"));
+        .unwrap();
+    let cc = out.consumed_capacity().expect("no capacity");
     assert_eq!(
         (cc.table_name(), cc.capacity_units()),
         (Some(t.as_str()), Some(1.0))
@@ -254,7 +250,7 @@ async fn projections_and_consumed_capacity() {
         .return_consumed_capacity(ReturnConsumedCapacity::Total)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let item = got.item().cloned().unwrap_or_default();
     let expected = AV::M(HashMap::from([("b".to_string(), AV::L(vec![n("1")]))]));
     assert_eq!(item.get("a"), Some(&expected));
@@ -279,8 +275,7 @@ async fn item_errors_as_the_sdk_sees_them() {
         .item("pk", s("a"))
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("no error"));
+        .expect_err("no error");
     assert_eq!(
         error_parts(&err),
         (
@@ -295,8 +290,7 @@ async fn item_errors_as_the_sdk_sees_them() {
         .item("sk", s("x"))
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("no error"));
+        .expect_err("no error");
     assert_eq!(
         error_parts(&err).1,
         "One or more parameter values were invalid: Type mismatch for key sk expected: N actual: S"
@@ -307,8 +301,7 @@ async fn item_errors_as_the_sdk_sees_them() {
         .key("pk", s("a"))
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("no error"));
+        .expect_err("no error");
     assert_eq!(
         error_parts(&err).1,
         "The provided key element does not match the schema"
@@ -323,7 +316,7 @@ async fn item_errors_as_the_sdk_sees_them() {
         .item("v", s(&fits))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let too_big = "x".repeat(409_601 - overhead);
     let err = c
         .put_item()
@@ -333,8 +326,7 @@ async fn item_errors_as_the_sdk_sees_them() {
         .item("v", s(&too_big))
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("no error"));
+        .expect_err("no error");
     assert_eq!(
         error_parts(&err),
         (
@@ -348,8 +340,7 @@ async fn item_errors_as_the_sdk_sees_them() {
         .key("pk", s("a"))
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("no error"));
+        .expect_err("no error");
     assert_eq!(
         error_parts(&err),
         (
@@ -368,8 +359,7 @@ async fn item_errors_as_the_sdk_sees_them() {
         .expression_attribute_values(":v", n("1"))
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("no error"));
+        .expect_err("no error");
     assert_eq!(
         error_parts(&err).1,
         "Value provided in ExpressionAttributeNames unused in expressions: keys: {#extra}"
@@ -383,8 +373,7 @@ async fn item_errors_as_the_sdk_sees_them() {
         .expression_attribute_values(":v", n("1"))
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("no error"));
+        .expect_err("no error");
     assert_eq!(error_parts(&err).1, "One or more parameter values were invalid: Cannot update attribute sk. This attribute is part of the key");
     let err = c
         .get_item()
@@ -394,8 +383,7 @@ async fn item_errors_as_the_sdk_sees_them() {
         .projection_expression("a, a.b")
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("no error"));
+        .expect_err("no error");
     assert!(
         error_parts(&err).1.starts_with(
             "Invalid ProjectionExpression: Two document paths overlap with each other"
@@ -435,23 +423,23 @@ async fn concurrent_adds_are_all_applied() {
         .consistent_read(true)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(got.item().and_then(|i| i.get("n")), Some(&n("50")));
     let d = c
         .describe_table()
         .table_name(&t)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .table
-        .unwrap_or_else(|| panic!("no table"));
+        .expect("no table");
     assert_eq!(d.item_count(), Some(1));
     srv.stop().await;
 }
 
 #[tokio::test]
 async fn items_survive_a_restart() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let t;
     {
         let srv = TestServer::start_on_disk(dir.path()).await;
@@ -464,14 +452,14 @@ async fn items_survive_a_restart() {
                 .item("i", n(&i.to_string()))
                 .send()
                 .await
-                .unwrap_or_else(|e| panic!("{e:?}"));
+                .unwrap();
         }
         c.delete_item()
             .table_name(&t)
             .key("pk", s("k3"))
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
         srv.stop().await;
     }
     let srv = TestServer::start_on_disk(dir.path()).await;
@@ -483,7 +471,7 @@ async fn items_survive_a_restart() {
             .key("pk", s(&format!("k{i}")))
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
         if i == 3 {
             assert!(got.item.is_none());
         } else {
@@ -498,9 +486,9 @@ async fn items_survive_a_restart() {
         .table_name(&t)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .table
-        .unwrap_or_else(|| panic!("no table"));
+        .expect("no table");
     assert_eq!(d.item_count(), Some(19));
     srv.stop().await;
 }

@@ -26,19 +26,11 @@ async fn health_answers() {
 
 async fn raw_path(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let req = format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
-    stream
-        .write_all(req.as_bytes())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    stream.write_all(req.as_bytes()).await.unwrap();
     let mut out = String::new();
-    stream
-        .read_to_string(&mut out)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    stream.read_to_string(&mut out).await.unwrap();
     let status = out.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
     let body = out
         .split_once("\r\n\r\n")

@@ -42,7 +42,7 @@ async fn table(c: &Client) -> String {
                         .build(),
                 )
                 .build()
-                .unwrap_or_else(|e| panic!("{e}")),
+                .unwrap(),
         )
         .local_secondary_indexes(
             LocalSecondaryIndex::builder()
@@ -55,11 +55,11 @@ async fn table(c: &Client) -> String {
                         .build(),
                 )
                 .build()
-                .unwrap_or_else(|e| panic!("{e}")),
+                .unwrap(),
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     name
 }
 
@@ -79,7 +79,7 @@ async fn load(c: &Client, t: &str) {
             if i % 2 == 0 {
                 req = req.item("l", n(100 - i));
             }
-            req.send().await.unwrap_or_else(|e| panic!("{e:?}"));
+            req.send().await.unwrap();
         }
     }
 }
@@ -109,7 +109,7 @@ async fn query_orders_filters_and_pages_exactly() {
         .expression_attribute_values(":p", s("p1"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(sks(out.items()), (-5..15).collect::<Vec<_>>());
     assert_eq!((out.count(), out.scanned_count()), (20, 20));
     let out = c
@@ -122,7 +122,7 @@ async fn query_orders_filters_and_pages_exactly() {
         .scan_index_forward(false)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(sks(out.items()), vec![3, 2, 1, 0, -1, -2]);
     // Limit counts evaluated items; a filter reduces Count but not ScannedCount; paging with
     // LastEvaluatedKey returns every match exactly once.
@@ -141,7 +141,7 @@ async fn query_orders_filters_and_pages_exactly() {
             .set_exclusive_start_key(start)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
         pages += 1;
         assert!(out.scanned_count() <= 3);
         seen.extend(sks(out.items()));
@@ -164,7 +164,7 @@ async fn query_orders_filters_and_pages_exactly() {
         .select(Select::Count)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!((out.count(), out.items().len()), (20, 0));
     srv.stop().await;
 }
@@ -183,7 +183,7 @@ async fn secondary_indexes_are_sparse_and_follow_writes() {
             .expression_attribute_values(":g", s(g))
     };
     // i % 3 == 0 and i even → g0: i in {0, 6, 12, 18} per partition, 3 partitions.
-    let out = q("g0").send().await.unwrap_or_else(|e| panic!("{e:?}"));
+    let out = q("g0").send().await.unwrap();
     assert_eq!(out.count(), 12);
     assert!(
         out.items().iter().all(|i| i.contains_key("v")),
@@ -198,30 +198,16 @@ async fn secondary_indexes_are_sparse_and_follow_writes() {
         .expression_attribute_values(":g", s("g1"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    assert_eq!(
-        q("g0")
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"))
-            .count(),
-        11
-    );
+        .unwrap();
+    assert_eq!(q("g0").send().await.unwrap().count(), 11);
     c.delete_item()
         .table_name(&t)
         .key("pk", s("p1"))
         .key("sk", n(1))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    assert_eq!(
-        q("g0")
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"))
-            .count(),
-        10
-    );
+        .unwrap();
+    assert_eq!(q("g0").send().await.unwrap().count(), 10);
     // The LSI (KEYS_ONLY) orders by l within the partition and carries only keys.
     let out = c
         .query()
@@ -232,7 +218,7 @@ async fn secondary_indexes_are_sparse_and_follow_writes() {
         .expression_attribute_values(":l", n(90))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let ls: Vec<String> = out
         .items()
         .iter()
@@ -250,9 +236,9 @@ async fn secondary_indexes_are_sparse_and_follow_writes() {
         .table_name(&t)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .table
-        .unwrap_or_else(|| panic!("no table"));
+        .expect("no table");
     assert_eq!(
         d.global_secondary_indexes()
             .first()
@@ -266,8 +252,7 @@ async fn secondary_indexes_are_sparse_and_follow_writes() {
         .consistent_read(true)
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("consistent GSI read"));
+        .expect_err("consistent GSI read");
     assert_eq!(
         error_parts(&err),
         (
@@ -297,7 +282,7 @@ async fn parallel_scan_covers_the_table_exactly_once() {
                 .set_exclusive_start_key(start)
                 .send()
                 .await
-                .unwrap_or_else(|e| panic!("{e:?}"));
+                .unwrap();
             for item in out.items() {
                 let pk = item
                     .get("pk")
@@ -328,7 +313,7 @@ async fn parallel_scan_covers_the_table_exactly_once() {
         .select(Select::Count)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!((out.count(), out.scanned_count()), (21, 60));
     let err = c
         .scan()
@@ -337,8 +322,7 @@ async fn parallel_scan_covers_the_table_exactly_once() {
         .total_segments(4)
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("bad segment accepted"));
+        .expect_err("bad segment accepted");
     assert_eq!(error_parts(&err).0, "ValidationException");
     srv.stop().await;
 }
@@ -386,8 +370,7 @@ async fn key_condition_errors() {
         .expression_attribute_values(":p", s("x"))
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("missing index accepted"));
+        .expect_err("missing index accepted");
     assert_eq!(error_parts(&err).0, "ValidationException");
     srv.stop().await;
 }

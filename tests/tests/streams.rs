@@ -3,8 +3,6 @@
 //! for each write, iterators and their expiry, shard rollover and lineage, and TTL
 //! deletions with their service-identity REMOVE record.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{

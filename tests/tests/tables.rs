@@ -16,7 +16,7 @@ fn throughput(r: i64, w: i64) -> ProvisionedThroughput {
         .read_capacity_units(r)
         .write_capacity_units(w)
         .build()
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
 }
 
 fn projection(t: ProjectionType) -> Projection {
@@ -32,7 +32,7 @@ async fn create_simple(client: &Client, name: &str) {
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("create: {e:?}"));
+        .expect("create");
 }
 
 #[tokio::test]
@@ -50,10 +50,8 @@ async fn create_describe_list_delete() {
         .provisioned_throughput(throughput(5, 7))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let d = out
-        .table_description
-        .unwrap_or_else(|| panic!("no description"));
+        .unwrap();
+    let d = out.table_description.expect("no description");
     assert_eq!(d.table_name(), Some(name.as_str()));
     assert_eq!(d.table_status(), Some(&TableStatus::Active));
     assert_eq!(
@@ -71,14 +69,12 @@ async fn create_describe_list_delete() {
         .table_name(&name)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .table
-        .unwrap_or_else(|| panic!("no table"));
+        .expect("no table");
     assert_eq!(t.item_count(), Some(0));
     assert_eq!(t.table_size_bytes(), Some(0));
-    let pt = t
-        .provisioned_throughput()
-        .unwrap_or_else(|| panic!("no throughput"));
+    let pt = t.provisioned_throughput().expect("no throughput");
     assert_eq!(
         (
             pt.read_capacity_units(),
@@ -90,9 +86,7 @@ async fn create_describe_list_delete() {
     assert_eq!(t.deletion_protection_enabled(), Some(false));
     assert_eq!(t.table_id().map(str::len), Some(36));
     assert!(t.creation_date_time().is_some());
-    let warm = t
-        .warm_throughput()
-        .unwrap_or_else(|| panic!("no warm throughput"));
+    let warm = t.warm_throughput().expect("no warm throughput");
     assert_eq!(
         (warm.read_units_per_second(), warm.write_units_per_second()),
         (Some(5), Some(7))
@@ -102,20 +96,13 @@ async fn create_describe_list_delete() {
         .list_tables()
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .table_names
         .unwrap_or_default();
     assert!(names.contains(&name));
 
-    let del = c
-        .delete_table()
-        .table_name(&name)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let d = del
-        .table_description
-        .unwrap_or_else(|| panic!("no description"));
+    let del = c.delete_table().table_name(&name).send().await.unwrap();
+    let d = del.table_description.expect("no description");
     assert_eq!(d.table_status(), Some(&TableStatus::Deleting));
     assert!(
         d.key_schema().is_empty(),
@@ -127,8 +114,7 @@ async fn create_describe_list_delete() {
         .table_name(&name)
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("still there"));
+        .expect_err("still there");
     assert_eq!(
         error_parts(&err),
         (
@@ -150,9 +136,9 @@ async fn pay_per_request_tables_describe_on_demand_shape() {
         .table_name(&name)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .table
-        .unwrap_or_else(|| panic!("no table"));
+        .expect("no table");
     assert_eq!(
         t.billing_mode_summary().and_then(|b| b.billing_mode()),
         Some(&BillingMode::PayPerRequest)
@@ -161,16 +147,12 @@ async fn pay_per_request_tables_describe_on_demand_shape() {
         .billing_mode_summary()
         .and_then(|b| b.last_update_to_pay_per_request_date_time())
         .is_some());
-    let pt = t
-        .provisioned_throughput()
-        .unwrap_or_else(|| panic!("no throughput"));
+    let pt = t.provisioned_throughput().expect("no throughput");
     assert_eq!(
         (pt.read_capacity_units(), pt.write_capacity_units()),
         (Some(0), Some(0))
     );
-    let warm = t
-        .warm_throughput()
-        .unwrap_or_else(|| panic!("no warm throughput"));
+    let warm = t.warm_throughput().expect("no warm throughput");
     assert_eq!(
         (warm.read_units_per_second(), warm.write_units_per_second()),
         (Some(12000), Some(4000))
@@ -192,8 +174,7 @@ async fn create_existing_table_is_resource_in_use() {
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("created twice"));
+        .expect_err("created twice");
     assert_eq!(
         error_parts(&err),
         (
@@ -318,7 +299,7 @@ async fn create_table_validation_catalogue() {
         .list_tables()
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .table_names
         .unwrap_or_default();
     assert!(names.is_empty(), "{names:?}");
@@ -340,14 +321,14 @@ async fn indexes_streams_sse_class_and_tags_are_described() {
                 .build(),
         )
         .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let lsi = LocalSecondaryIndex::builder()
         .index_name("by-l")
         .key_schema(key("pk", KeyType::Hash))
         .key_schema(key("l", KeyType::Range))
         .projection(projection(ProjectionType::KeysOnly))
         .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     c.create_table()
         .table_name(&name)
         .attribute_definitions(attr("pk", ScalarAttributeType::S))
@@ -364,32 +345,23 @@ async fn indexes_streams_sse_class_and_tags_are_described() {
                 .stream_enabled(true)
                 .stream_view_type(StreamViewType::NewAndOldImages)
                 .build()
-                .unwrap_or_else(|e| panic!("{e}")),
+                .unwrap(),
         )
         .table_class(aws_sdk_dynamodb::types::TableClass::StandardInfrequentAccess)
         .deletion_protection_enabled(true)
-        .tags(
-            Tag::builder()
-                .key("team")
-                .value("core")
-                .build()
-                .unwrap_or_else(|e| panic!("{e}")),
-        )
+        .tags(Tag::builder().key("team").value("core").build().unwrap())
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let t = c
         .describe_table()
         .table_name(&name)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .table
-        .unwrap_or_else(|| panic!("no table"));
-    let g = t
-        .global_secondary_indexes()
-        .first()
-        .unwrap_or_else(|| panic!("no gsi"));
+        .expect("no table");
+    let g = t.global_secondary_indexes().first().expect("no gsi");
     assert_eq!(g.index_name(), Some("by-g"));
     assert_eq!(
         g.projection().map(|p| p.non_key_attributes().to_vec()),
@@ -399,10 +371,7 @@ async fn indexes_streams_sse_class_and_tags_are_described() {
         g.index_arn(),
         Some(format!("{}/index/by-g", t.table_arn().unwrap_or_default()).as_str())
     );
-    let l = t
-        .local_secondary_indexes()
-        .first()
-        .unwrap_or_else(|| panic!("no lsi"));
+    let l = t.local_secondary_indexes().first().expect("no lsi");
     assert_eq!(l.key_schema().len(), 2);
     assert_eq!(
         t.stream_specification().and_then(|s| s.stream_view_type()),
@@ -428,32 +397,26 @@ async fn indexes_streams_sse_class_and_tags_are_described() {
         .resource_arn(&arn)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(tags.tags().len(), 1);
     c.tag_resource()
         .resource_arn(&arn)
-        .tags(
-            Tag::builder()
-                .key("env")
-                .value("dev")
-                .build()
-                .unwrap_or_else(|e| panic!("{e}")),
-        )
+        .tags(Tag::builder().key("env").value("dev").build().unwrap())
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     c.untag_resource()
         .resource_arn(&arn)
         .tag_keys("team")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let tags = c
         .list_tags_of_resource()
         .resource_arn(&arn)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let keys: Vec<&str> = tags.tags().iter().map(|t| t.key()).collect();
     assert_eq!(keys, ["env"]);
 
@@ -463,8 +426,7 @@ async fn indexes_streams_sse_class_and_tags_are_described() {
         .table_name(&name)
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("deleted a protected table"));
+        .expect_err("deleted a protected table");
     assert_eq!(
         error_parts(&err),
         (
@@ -477,12 +439,8 @@ async fn indexes_streams_sse_class_and_tags_are_described() {
         .deletion_protection_enabled(false)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    c.delete_table()
-        .table_name(&name)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
+    c.delete_table().table_name(&name).send().await.unwrap();
     s.stop().await;
 }
 
@@ -498,15 +456,14 @@ async fn update_table_changes_and_errors() {
         .provisioned_throughput(throughput(5, 5))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
 
     let err = c
         .update_table()
         .table_name(&name)
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("empty update accepted"));
+        .expect_err("empty update accepted");
     assert_eq!(error_parts(&err).1, "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates, SSESpecification, ReplicaUpdates, MultiAccountReplicaReady, ReplicaTransitRoleArn, MultiRegionConsistency, DeletionProtectionEnabled, OnDemandThroughput, WarmThroughput or TableClass is required");
 
     let err = c
@@ -515,8 +472,7 @@ async fn update_table_changes_and_errors() {
         .provisioned_throughput(throughput(5, 5))
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("same throughput accepted"));
+        .expect_err("same throughput accepted");
     assert_eq!(error_parts(&err).1, "The provisioned throughput for the table will not change. The requested value equals the current value. Current ReadCapacityUnits provisioned for the table: 5. Requested ReadCapacityUnits: 5. Current WriteCapacityUnits provisioned for the table: 5. Requested WriteCapacityUnits: 5. Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits.");
 
     let out = c
@@ -525,11 +481,11 @@ async fn update_table_changes_and_errors() {
         .provisioned_throughput(throughput(10, 3))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let pt = out
         .table_description
         .and_then(|d| d.provisioned_throughput)
-        .unwrap_or_else(|| panic!("no throughput"));
+        .expect("no throughput");
     assert_eq!(
         (
             pt.read_capacity_units(),
@@ -548,22 +504,21 @@ async fn update_table_changes_and_errors() {
         } else {
             b
         };
-        b.build().unwrap_or_else(|e| panic!("{e}"))
+        b.build().unwrap()
     };
     c.update_table()
         .table_name(&name)
         .stream_specification(spec(true))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let err = c
         .update_table()
         .table_name(&name)
         .stream_specification(spec(true))
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("enabled twice"));
+        .expect_err("enabled twice");
     assert_eq!(
         error_parts(&err).1,
         format!("Table already has an enabled stream: TableName: {name}")
@@ -573,15 +528,15 @@ async fn update_table_changes_and_errors() {
         .stream_specification(spec(false))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let t = c
         .describe_table()
         .table_name(&name)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .table
-        .unwrap_or_else(|| panic!("no table"));
+        .expect("no table");
     assert!(t.stream_specification().is_none());
     assert!(
         t.latest_stream_arn().is_some(),
@@ -593,8 +548,7 @@ async fn update_table_changes_and_errors() {
         .stream_specification(spec(false))
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("disabled twice"));
+        .expect_err("disabled twice");
     assert_eq!(
         error_parts(&err).1,
         format!("Table has no stream to disable: TableName: {name}")
@@ -607,10 +561,8 @@ async fn update_table_changes_and_errors() {
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let d = out
-        .table_description
-        .unwrap_or_else(|| panic!("no description"));
+        .unwrap();
+    let d = out.table_description.expect("no description");
     assert_eq!(
         d.billing_mode_summary().and_then(|b| b.billing_mode()),
         Some(&BillingMode::PayPerRequest)
@@ -621,8 +573,7 @@ async fn update_table_changes_and_errors() {
         .provisioned_throughput(throughput(1, 1))
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("throughput on on-demand"));
+        .expect_err("throughput on on-demand");
     assert_eq!(error_parts(&err).1, "One or more parameter values were invalid: Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST");
     let err = c
         .update_table()
@@ -630,8 +581,7 @@ async fn update_table_changes_and_errors() {
         .billing_mode(BillingMode::Provisioned)
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("provisioned without throughput"));
+        .expect_err("provisioned without throughput");
     assert_eq!(error_parts(&err).1, "One or more parameter values were invalid: ProvisionedThroughput must be specified when BillingMode is PROVISIONED");
 
     let missing = unique_name("missing");
@@ -641,8 +591,7 @@ async fn update_table_changes_and_errors() {
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("updated a missing table"));
+        .expect_err("updated a missing table");
     assert_eq!(
         error_parts(&err),
         (
@@ -664,7 +613,7 @@ async fn global_secondary_indexes_are_added_and_removed() {
         .key_schema(key("g", KeyType::Hash))
         .projection(projection(ProjectionType::All))
         .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     c.update_table()
         .table_name(&name)
         .attribute_definitions(attr("g", ScalarAttributeType::S))
@@ -675,15 +624,15 @@ async fn global_secondary_indexes_are_added_and_removed() {
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let t = c
         .describe_table()
         .table_name(&name)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .table
-        .unwrap_or_else(|| panic!("no table"));
+        .expect("no table");
     assert_eq!(t.global_secondary_indexes().len(), 1);
     assert_eq!(t.attribute_definitions().len(), 2);
     let err = c
@@ -697,8 +646,7 @@ async fn global_secondary_indexes_are_added_and_removed() {
         )
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("created twice"));
+        .expect_err("created twice");
     assert_eq!(
         error_parts(&err).1,
         "Attempting to create an index which already exists"
@@ -706,7 +654,7 @@ async fn global_secondary_indexes_are_added_and_removed() {
     let delete = aws_sdk_dynamodb::types::DeleteGlobalSecondaryIndexAction::builder()
         .index_name("by-g")
         .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     c.update_table()
         .table_name(&name)
         .global_secondary_index_updates(
@@ -716,15 +664,15 @@ async fn global_secondary_indexes_are_added_and_removed() {
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let t = c
         .describe_table()
         .table_name(&name)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .table
-        .unwrap_or_else(|| panic!("no table"));
+        .expect("no table");
     assert!(t.global_secondary_indexes().is_empty());
     assert_eq!(
         t.attribute_definitions().len(),
@@ -741,12 +689,7 @@ async fn list_tables_pages_in_name_order() {
     for n in ["ccc", "aaa", "bbb", "ddd", "eee"] {
         create_simple(&c, n).await;
     }
-    let p1 = c
-        .list_tables()
-        .limit(2)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let p1 = c.list_tables().limit(2).send().await.unwrap();
     assert_eq!(p1.table_names(), ["aaa", "bbb"]);
     assert_eq!(p1.last_evaluated_table_name(), Some("bbb"));
     let p2 = c
@@ -755,7 +698,7 @@ async fn list_tables_pages_in_name_order() {
         .exclusive_start_table_name("bbb")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(p2.table_names(), ["ccc", "ddd", "eee"]);
     assert_eq!(p2.last_evaluated_table_name(), None);
     // The SDK's paginator walks every page.
@@ -800,7 +743,7 @@ async fn lifecycle_delays_follow_the_clock() {
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(
         out.table_description.and_then(|d| d.table_status),
         Some(TableStatus::Creating)
@@ -810,8 +753,7 @@ async fn lifecycle_delays_follow_the_clock() {
         .table_name(&name)
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("deleted while creating"));
+        .expect_err("deleted while creating");
     assert_eq!(
         error_parts(&err),
         ("ResourceInUseException".into(), format!("Attempt to change a resource which is still in use: Table is being created: {name}"))
@@ -830,24 +772,20 @@ async fn lifecycle_delays_follow_the_clock() {
         .table_name(&name)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .table
-        .unwrap_or_else(|| panic!("no table"));
+        .expect("no table");
     assert_eq!(t.table_status(), Some(&TableStatus::Active));
 
-    c.delete_table()
-        .table_name(&name)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    c.delete_table().table_name(&name).send().await.unwrap();
     let t = c
         .describe_table()
         .table_name(&name)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .table
-        .unwrap_or_else(|| panic!("no table"));
+        .expect("no table");
     assert_eq!(t.table_status(), Some(&TableStatus::Deleting));
     let err = c
         .create_table()
@@ -857,8 +795,7 @@ async fn lifecycle_delays_follow_the_clock() {
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("recreated while deleting"));
+        .expect_err("recreated while deleting");
     assert_eq!(
         error_parts(&err),
         (
@@ -872,8 +809,7 @@ async fn lifecycle_delays_follow_the_clock() {
         .table_name(&name)
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("still there"));
+        .expect_err("still there");
     assert_eq!(error_parts(&err).0, "ResourceNotFoundException");
     create_simple(&c, &name).await;
     s.stop().await;
@@ -888,8 +824,7 @@ async fn tag_errors() {
         .resource_arn("arn:aws:dynamodb:us-east-1:000000000000:table/nope")
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("found"));
+        .expect_err("found");
     assert_eq!(
         error_parts(&err),
         ("ResourceNotFoundException".into(), "Requested resource not found: ResourcArn: arn:aws:dynamodb:us-east-1:000000000000:table/nope not found".into())
@@ -900,17 +835,10 @@ async fn tag_errors() {
     let err = c
         .tag_resource()
         .resource_arn(&arn)
-        .tags(
-            Tag::builder()
-                .key("aws:x")
-                .value("v")
-                .build()
-                .unwrap_or_else(|e| panic!("{e}")),
-        )
+        .tags(Tag::builder().key("aws:x").value("v").build().unwrap())
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("aws: prefix accepted"));
+        .expect_err("aws: prefix accepted");
     assert_eq!(
         error_parts(&err).1,
         "Tag Key cannot be prefixed with aws:, Key: aws:x"

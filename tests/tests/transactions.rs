@@ -29,7 +29,7 @@ fn add_one(table: &str, pk: &str) -> TransactWriteItem {
                 .update_expression("ADD n :one")
                 .expression_attribute_values(":one", AttributeValue::N("1".into()))
                 .build()
-                .unwrap_or_else(|e| panic!("{e}")),
+                .unwrap(),
         )
         .build()
 }
@@ -46,7 +46,7 @@ async fn batch_write_then_batch_get() {
                     PutRequest::builder()
                         .set_item(Some(key(&format!("k{i}"))))
                         .build()
-                        .unwrap_or_else(|e| panic!("{e}")),
+                        .unwrap(),
                 )
                 .build()
         })
@@ -56,19 +56,19 @@ async fn batch_write_then_batch_get() {
         .request_items(&t, writes)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(out.unprocessed_items().map(HashMap::len), Some(0));
     let keys = KeysAndAttributes::builder()
         .set_keys(Some((0..30).map(|i| key(&format!("k{i}"))).collect()))
         .consistent_read(true)
         .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let got = client
         .batch_get_item()
         .request_items(&t, keys)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(
         got.responses().and_then(|r| r.get(&t)).map(Vec::len),
         Some(25)
@@ -87,7 +87,7 @@ async fn cancellation_reasons_reach_the_sdk_and_tokens_replay() {
         .set_item(Some(key("taken")))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let check = TransactWriteItem::builder()
         .condition_check(
             ConditionCheck::builder()
@@ -98,7 +98,7 @@ async fn cancellation_reasons_reach_the_sdk_and_tokens_replay() {
                     ReturnValuesOnConditionCheckFailure::AllOld,
                 )
                 .build()
-                .unwrap_or_else(|e| panic!("{e}")),
+                .unwrap(),
         )
         .build();
     let err = client
@@ -126,7 +126,7 @@ async fn cancellation_reasons_reach_the_sdk_and_tokens_replay() {
             .transact_items(add_one(&t, "c"))
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
     }
     let n = client
         .get_item()
@@ -135,7 +135,7 @@ async fn cancellation_reasons_reach_the_sdk_and_tokens_replay() {
         .consistent_read(true)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(
         n.item().and_then(|i| i.get("n")),
         Some(&AttributeValue::N("1".into()))

@@ -3,8 +3,6 @@
 //! after the receiver answers 500, TTL deletions with Lambda's lowercase `userIdentity`,
 //! and the saved position surviving a restart without redelivering acknowledged batches.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,8 +1,6 @@
 //! Unit tests of key extraction: every error of LIMITS.md A2 at the value that must pass
 //! and the first that must fail, and the storage-key layout.
 
-#![allow(clippy::unwrap_used)]
-
 use super::*;
 use crate::catalog::{
     AttributeDef, BillingMode, IndexDef, KeySchema, Lifecycle, Projection, ProjectionType,

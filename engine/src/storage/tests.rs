@@ -2,12 +2,10 @@ use super::*;
 
 #[tokio::test]
 async fn writes_survive_reopen_and_group_commit_answers_each_job() {
-    let dir = tempfile::tempdir()
-        .map_err(|e| e.to_string())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().map_err(|e| e.to_string()).unwrap();
     let backend = Backend::Dir(dir.path().to_path_buf());
     {
-        let store = Store::open(&backend).unwrap_or_else(|e| panic!("{e}"));
+        let store = Store::open(&backend).unwrap();
         let mut handles = Vec::new();
         for i in 0..50u32 {
             let s = store.clone();
@@ -26,15 +24,15 @@ async fn writes_survive_reopen_and_group_commit_answers_each_job() {
         }
         store.close();
     }
-    let store = Store::open(&backend).unwrap_or_else(|e| panic!("{e}"));
-    let r = store.read().unwrap_or_else(|e| panic!("{e}"));
-    let t = r.open_table(CATALOG).unwrap_or_else(|e| panic!("{e}"));
+    let store = Store::open(&backend).unwrap();
+    let r = store.read().unwrap();
+    let t = r.open_table(CATALOG).unwrap();
     assert_eq!(t.len().unwrap_or(0), 50);
 }
 
 #[tokio::test]
 async fn a_failed_job_reports_its_error() {
-    let store = Store::open(&Backend::InMemory).unwrap_or_else(|e| panic!("{e}"));
+    let store = Store::open(&Backend::InMemory).unwrap();
     let r: ApiResult<()> = store.write(|_| Err(ApiError::validation("no"))).await;
     assert_eq!(
         r.err()
@@ -46,7 +44,7 @@ async fn a_failed_job_reports_its_error() {
 
 #[tokio::test]
 async fn a_storage_failure_rolls_back_what_the_job_wrote() {
-    let store = Store::open(&Backend::InMemory).unwrap_or_else(|e| panic!("{e}"));
+    let store = Store::open(&Backend::InMemory).unwrap();
     let r: ApiResult<()> = store
         .write(|txn| {
             let mut t = txn.open_table(CATALOG).map_err(internal)?;
@@ -55,12 +53,10 @@ async fn a_storage_failure_rolls_back_what_the_job_wrote() {
         })
         .await;
     assert_eq!(r.err().map(|e| e.status()), Some(500));
-    let snapshot = store.read().unwrap_or_else(|e| panic!("{e}"));
-    let t = snapshot
-        .open_table(CATALOG)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let snapshot = store.read().unwrap();
+    let t = snapshot.open_table(CATALOG).unwrap();
     assert!(
-        t.get("half").unwrap_or_else(|e| panic!("{e}")).is_none(),
+        t.get("half").unwrap().is_none(),
         "the partial write was committed"
     );
     // The writer goes on working after a rolled-back group.

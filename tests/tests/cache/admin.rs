@@ -16,23 +16,18 @@ use super::{counter, create_table, metrics_text};
 async fn admin(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, Value) {
     use http_body_util::{BodyExt, Full};
     use hyper_util::rt::TokioIo;
-    let stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     tokio::spawn(conn);
     let req = http::Request::builder()
         .method(method)
         .uri(path)
         .header("host", addr.to_string())
         .body(Full::new(bytes::Bytes::from(body.to_string())))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let resp = sender
-        .send_request(req)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
+    let resp = sender.send_request(req).await.unwrap();
     let status = resp.status().as_u16();
     let body = resp
         .into_body()
@@ -47,12 +42,9 @@ async fn admin(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, 
 async fn admin_listener_invalidates_flushes_and_reports() {
     let mut config = Config::ephemeral();
     config.admin = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
-    let engine =
-        daxlite_engine::Engine::open(config.engine.clone()).unwrap_or_else(|e| panic!("{e}"));
+    let engine = daxlite_engine::Engine::open(config.engine.clone()).unwrap();
     let cached = Cached::new(Embedded::new(engine), CacheConfig::default());
-    let server = daxlite::serve_upstream(&config, cached)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let server = daxlite::serve_upstream(&config, cached).await.unwrap();
     let (addr, Some(admin_addr)) = (server.addr, server.admin_addr) else {
         panic!("no admin listener")
     };
@@ -165,15 +157,12 @@ async fn the_admin_listener_is_off_by_default() {
     let server = daxlite::serve_upstream(
         &Config::ephemeral(),
         Cached::new(
-            Embedded::new(
-                daxlite_engine::Engine::open(Config::ephemeral().engine)
-                    .unwrap_or_else(|e| panic!("{e}")),
-            ),
+            Embedded::new(daxlite_engine::Engine::open(Config::ephemeral().engine).unwrap()),
             CacheConfig::default(),
         ),
     )
     .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     assert!(server.admin_addr.is_none());
     server.shutdown().await;
 }

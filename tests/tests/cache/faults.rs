@@ -115,10 +115,8 @@ async fn serve_conn(mut stream: TcpStream, mode: Mode, state: Arc<State>) {
 }
 
 async fn misbehaving(mode: Mode, state: Arc<State>) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             tokio::spawn(serve_conn(stream, mode, Arc::clone(&state)));
@@ -144,7 +142,7 @@ async fn an_unknown_write_outcome_invalidates_the_key() {
             Cached::new(remote, CacheConfig::default()),
         )
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
         let addr = server.addr;
         let r = call(addr, "DynamoDB_20120810.GetItem", GET).await;
         assert_eq!(
@@ -200,10 +198,8 @@ async fn an_unknown_write_outcome_invalidates_the_key() {
 #[tokio::test]
 async fn a_refused_connection_is_an_error_and_caches_nothing() {
     let gone = {
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        l.local_addr().unwrap_or_else(|e| panic!("{e}"))
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        l.local_addr().unwrap()
     };
     let remote = remote_with(gone, 1, Duration::from_millis(500));
     let server = daxlite::serve_upstream(
@@ -211,7 +207,7 @@ async fn a_refused_connection_is_an_error_and_caches_nothing() {
         Cached::new(remote, CacheConfig::default()),
     )
     .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     let addr = server.addr;
     for (target, body) in [
         ("PutItem", PUT),

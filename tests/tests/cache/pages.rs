@@ -257,7 +257,7 @@ async fn concurrent_writers_always_read_their_own_writes_through_cached_pages() 
         }));
     }
     for task in tasks {
-        task.await.unwrap_or_else(|e| panic!("{e}"));
+        task.await.unwrap();
     }
     let c = counts(addr, &t).await;
     assert!(c.qh > 0, "some pages were served from the cache");

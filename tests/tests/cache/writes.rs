@@ -180,7 +180,7 @@ async fn batch_write_skips_unprocessed_items() {
         Cached::new(remote_to(fake, 0), CacheConfig::default()),
     )
     .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     let addr = server.addr;
     let t = unique_name("unproc");
     let bw = format!(

@@ -2,8 +2,6 @@
 //! LIMITS.md A1–A3 (each limit at the value that passes and the first that fails) with
 //! exact `__type` and message.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use serde_json::{json, Value};
 
 use crate::wire::Operation;

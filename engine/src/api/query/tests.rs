@@ -3,8 +3,6 @@
 //! indexes), parallel scan covering a table exactly once, index maintenance and
 //! backfill, and the validation errors with their exact messages.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::collections::BTreeSet;
 use std::sync::Arc;
 

@@ -2,8 +2,6 @@
 //! boundary with exact messages, cancellation reasons, idempotency (also across a
 //! reopen of an on-disk store), and a concurrent bank-transfer invariant check.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::sync::Arc;
 
 use serde_json::{json, Value};

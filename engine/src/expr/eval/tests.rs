@@ -148,7 +148,7 @@ fn updates() {
         &item(),
         &v,
     );
-    let out = out.unwrap_or_else(|e| panic!("{e}"));
+    let out = out.unwrap();
     assert_eq!(out.item.get("a"), Some(&n(6)));
     assert_eq!(out.item.get("str"), Some(&s("new")));
     assert!(matches!(out.item.get("l"), Some(V::L(l)) if l.len() == 4));
@@ -158,11 +158,10 @@ fn updates() {
         ["a", "bin", "l", "m", "str"]
     );
     // List index beyond the end appends; removing shifts.
-    let out =
-        run("SET l[10] = :1 REMOVE l[0], l[1]", &item(), &v).unwrap_or_else(|e| panic!("{e}"));
+    let out = run("SET l[10] = :1 REMOVE l[0], l[1]", &item(), &v).unwrap();
     assert!(matches!(out.item.get("l"), Some(V::L(l)) if l.len() == 2 && l.last() == Some(&n(1))));
     // DELETE of the last members removes the attribute; ADD to absent creates it.
-    let out = run("DELETE ss :ss ADD cnt :1", &item(), &v).unwrap_or_else(|e| panic!("{e}"));
+    let out = run("DELETE ss :ss ADD cnt :1", &item(), &v).unwrap();
     assert_eq!(out.item.get("ss"), Some(&V::Ss(vec!["q".into()])));
     assert_eq!(out.item.get("cnt"), Some(&n(1)));
     assert_eq!(

@@ -10,6 +10,54 @@ use daxlite::{Config, RunningServer};
 use daxlite_engine::clock::{Clock, ManualClock};
 use daxlite_engine::{Backend, Engine, EngineConfig};
 
+/// How a test server answers data-plane calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// The embedded engine alone (`[cache] enabled = false`).
+    Engine,
+    /// The write-through cache in front of the embedded engine (the default).
+    Cached,
+}
+
+impl Mode {
+    /// `Config::ephemeral()` with the cache on or off for this mode.
+    pub fn config(self) -> Config {
+        let mut config = Config::ephemeral();
+        config.cache.enabled = self == Mode::Cached;
+        config
+    }
+}
+
+/// Defines one end-to-end test that runs twice: against the engine alone and through the
+/// cache (in the style of ripgrep's `rgtest!`). `ddb_test!(name, |mode| async move { .. })`
+/// becomes the tests `name::engine` and `name::cached`; the body starts its server with
+/// `mode` (`TestServer::start(mode)`, `mode.config()`), so every assertion is checked in
+/// both modes and "the cache is transparent" holds for each of them.
+/// `cargo test -p daxlite-tests engine` (or `cached`) runs one mode only.
+#[macro_export]
+macro_rules! ddb_test {
+    ($name:ident, |$mode:ident| $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run($mode: $crate::Mode) {
+                $body.await
+            }
+
+            #[tokio::test]
+            async fn engine() {
+                run($crate::Mode::Engine).await
+            }
+
+            #[tokio::test]
+            async fn cached() {
+                run($crate::Mode::Cached).await
+            }
+        }
+    };
+}
+
 /// A daxlite server for one test; stops when dropped or when `stop` is awaited.
 pub struct TestServer {
     pub url: String,
@@ -18,23 +66,11 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// An in-memory server with default settings.
-    /// The cache is on, as users run daxlite; `DAXLITE_TEST_CACHE=off` runs the same tests
-    /// against the embedded engine alone (CI runs both), proving the cache transparent.
-    pub async fn start() -> TestServer {
-        let mut config = Config::ephemeral();
-        if std::env::var("DAXLITE_TEST_CACHE").is_ok_and(|v| v == "off") {
-            config.cache.enabled = false;
-        }
-        Self::start_with(config, None).await
-    }
-
-    /// An in-memory server with the cache off: the embedded engine answers every call
-    /// (for checks of what the engine itself answers, such as consumed capacity).
-    pub async fn start_uncached() -> TestServer {
-        let mut config = Config::ephemeral();
-        config.cache.enabled = false;
-        Self::start_with(config, None).await
+    /// An in-memory server with default settings in `mode`: the cache on, as users run
+    /// daxlite, or the embedded engine alone. End-to-end tests run in both modes through
+    /// [`ddb_test!`], proving the cache transparent.
+    pub async fn start(mode: Mode) -> TestServer {
+        Self::start_with(mode.config(), None).await
     }
 
     /// A server over `config`, optionally with a manual clock for the engine.
@@ -55,16 +91,21 @@ impl TestServer {
         }
     }
 
-    /// A server keeping its data in `dir`.
-    pub async fn start_on_disk(dir: &std::path::Path) -> TestServer {
-        let mut config = Config::ephemeral();
+    /// A server in `mode` keeping its data in `dir`.
+    pub async fn start_on_disk(mode: Mode, dir: &std::path::Path) -> TestServer {
+        let mut config = mode.config();
         config.engine.backend = Backend::Dir(dir.to_path_buf());
         Self::start_with(config, None).await
     }
 
-    /// A server whose engine uses `engine` settings (delays, region) and a manual clock.
-    pub async fn start_with_engine_config(engine: EngineConfig, clock: ManualClock) -> TestServer {
-        let mut config = Config::ephemeral();
+    /// A server in `mode` whose engine uses `engine` settings (delays, region) and a manual
+    /// clock.
+    pub async fn start_with_engine_config(
+        mode: Mode,
+        engine: EngineConfig,
+        clock: ManualClock,
+    ) -> TestServer {
+        let mut config = mode.config();
         config.engine = engine;
         Self::start_with(config, Some(clock)).await
     }

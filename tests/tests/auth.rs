@@ -7,8 +7,7 @@ use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use daxlite::auth::sigv4::Keys;
-use daxlite::config::Config;
-use daxlite_tests::{call, client_for, error_parts, TestServer};
+use daxlite_tests::{call, client_for, ddb_test, error_parts, Mode, TestServer};
 use std::sync::Arc;
 
 /// A client like `client_for`'s, signing with the given key.
@@ -24,8 +23,8 @@ fn client_with(url: &str, access_key: &str, secret: &str) -> Client {
     Client::from_conf(conf)
 }
 
-async fn verifying_server() -> TestServer {
-    let mut config = Config::ephemeral();
+async fn verifying_server(mode: Mode) -> TestServer {
+    let mut config = mode.config();
     config.service.auth = Some(Arc::new(Keys::new([(
         "AKIDTEST".to_string(),
         "secret".to_string(),
@@ -33,9 +32,8 @@ async fn verifying_server() -> TestServer {
     TestServer::start_with(config, None).await
 }
 
-#[tokio::test]
-async fn correctly_signed_sdk_calls_succeed() {
-    let s = verifying_server().await;
+ddb_test!(correctly_signed_sdk_calls_succeed, |mode| async move {
+    let s = verifying_server(mode).await;
     let client = client_for(&s.url);
     let table = daxlite_tests::create_pk_table(&client, "auth", None).await;
     client
@@ -54,52 +52,53 @@ async fn correctly_signed_sdk_calls_succeed() {
         .unwrap();
     assert!(got.item().is_some());
     s.stop().await;
-}
+});
 
-#[tokio::test]
-async fn wrong_secret_and_unknown_key_are_refused() {
-    let s = verifying_server().await;
-    let err = client_with(&s.url, "AKIDTEST", "not-the-secret")
-        .list_tables()
-        .send()
-        .await
-        .expect_err("a wrong secret must be refused");
-    let (code, msg) = error_parts(&err);
-    assert_eq!(code, "InvalidSignatureException");
-    assert!(
+ddb_test!(
+    wrong_secret_and_unknown_key_are_refused,
+    |mode| async move {
+        let s = verifying_server(mode).await;
+        let err = client_with(&s.url, "AKIDTEST", "not-the-secret")
+            .list_tables()
+            .send()
+            .await
+            .expect_err("a wrong secret must be refused");
+        let (code, msg) = error_parts(&err);
+        assert_eq!(code, "InvalidSignatureException");
+        assert!(
         msg.starts_with("The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."),
         "{msg}"
     );
-    let err = client_with(&s.url, "AKIDOTHER", "secret")
-        .list_tables()
-        .send()
-        .await
-        .expect_err("an unknown key must be refused");
-    assert_eq!(
-        error_parts(&err),
-        (
-            "UnrecognizedClientException".to_string(),
-            "The security token included in the request is invalid.".to_string()
-        )
-    );
-    // A raw request with a well-formed but made-up signature.
-    let r = call(s.addr, "DynamoDB_20120810.ListTables", "{}").await;
-    assert_eq!(r.status, 400, "{}", r.text());
-    assert!(
-        r.text().contains("InvalidSignatureException"),
-        "{}",
-        r.text()
-    );
-    s.stop().await;
-}
+        let err = client_with(&s.url, "AKIDOTHER", "secret")
+            .list_tables()
+            .send()
+            .await
+            .expect_err("an unknown key must be refused");
+        assert_eq!(
+            error_parts(&err),
+            (
+                "UnrecognizedClientException".to_string(),
+                "The security token included in the request is invalid.".to_string()
+            )
+        );
+        // A raw request with a well-formed but made-up signature.
+        let r = call(s.addr, "DynamoDB_20120810.ListTables", "{}").await;
+        assert_eq!(r.status, 400, "{}", r.text());
+        assert!(
+            r.text().contains("InvalidSignatureException"),
+            "{}",
+            r.text()
+        );
+        s.stop().await;
+    }
+);
 
-#[tokio::test]
-async fn verification_is_off_by_default() {
-    let s = TestServer::start().await;
+ddb_test!(verification_is_off_by_default, |mode| async move {
+    let s = TestServer::start(mode).await;
     client_with(&s.url, "ANYKEY", "any-secret")
         .list_tables()
         .send()
         .await
         .unwrap();
     s.stop().await;
-}
+});

@@ -3,14 +3,13 @@
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, Tag,
 };
-use daxlite_tests::{unique_name, TestServer};
+use daxlite_tests::{ddb_test, unique_name, TestServer};
 
-#[tokio::test]
-async fn tables_survive_a_restart() {
+ddb_test!(tables_survive_a_restart, |mode| async move {
     let dir = tempfile::tempdir().unwrap();
     let names: Vec<String> = (0..3).map(|_| unique_name("keep")).collect();
     {
-        let s = TestServer::start_on_disk(dir.path()).await;
+        let s = TestServer::start_on_disk(mode, dir.path()).await;
         let c = s.client();
         for n in &names {
             c.create_table()
@@ -38,7 +37,7 @@ async fn tables_survive_a_restart() {
         c.delete_table().table_name(&names[2]).send().await.unwrap();
         s.stop().await;
     }
-    let s = TestServer::start_on_disk(dir.path()).await;
+    let s = TestServer::start_on_disk(mode, dir.path()).await;
     let c = s.client();
     let listed = c
         .list_tables()
@@ -71,4 +70,4 @@ async fn tables_survive_a_restart() {
         Some(names[0].as_str())
     );
     s.stop().await;
-}
+});

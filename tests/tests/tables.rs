@@ -2,14 +2,14 @@
 //! UpdateTable, DeleteTable, tags, lifecycle delays, and DynamoDB's exact errors.
 
 use aws_sdk_dynamodb::types::{
-    BillingMode, GlobalSecondaryIndex, KeyType, LocalSecondaryIndex, Projection, ProjectionType,
-    ProvisionedThroughput, ScalarAttributeType, StreamSpecification, StreamViewType, TableStatus,
-    Tag,
+    AttributeValue, BillingMode, GlobalSecondaryIndex, KeyType, LocalSecondaryIndex, Projection,
+    ProjectionType, ProvisionedThroughput, ScalarAttributeType, StreamSpecification,
+    StreamViewType, TableStatus, Tag,
 };
 use aws_sdk_dynamodb::Client;
 use daxlite_engine::clock::ManualClock;
 use daxlite_engine::EngineConfig;
-use daxlite_tests::{attr, call, error_parts, key, unique_name, TestServer};
+use daxlite_tests::{attr, call, ddb_test, error_parts, key, unique_name, TestServer};
 
 fn throughput(r: i64, w: i64) -> ProvisionedThroughput {
     ProvisionedThroughput::builder()
@@ -35,9 +35,8 @@ async fn create_simple(client: &Client, name: &str) {
         .expect("create");
 }
 
-#[tokio::test]
-async fn create_describe_list_delete() {
-    let s = TestServer::start().await;
+ddb_test!(create_describe_list_delete, |mode| async move {
+    let s = TestServer::start(mode).await;
     let c = s.client();
     let name = unique_name("tbl");
     let out = c
@@ -123,72 +122,75 @@ async fn create_describe_list_delete() {
         )
     );
     s.stop().await;
-}
+});
 
-#[tokio::test]
-async fn pay_per_request_tables_describe_on_demand_shape() {
-    let s = TestServer::start().await;
-    let c = s.client();
-    let name = unique_name("ppr");
-    create_simple(&c, &name).await;
-    let t = c
-        .describe_table()
-        .table_name(&name)
-        .send()
-        .await
-        .unwrap()
-        .table
-        .expect("no table");
-    assert_eq!(
-        t.billing_mode_summary().and_then(|b| b.billing_mode()),
-        Some(&BillingMode::PayPerRequest)
-    );
-    assert!(t
-        .billing_mode_summary()
-        .and_then(|b| b.last_update_to_pay_per_request_date_time())
-        .is_some());
-    let pt = t.provisioned_throughput().expect("no throughput");
-    assert_eq!(
-        (pt.read_capacity_units(), pt.write_capacity_units()),
-        (Some(0), Some(0))
-    );
-    let warm = t.warm_throughput().expect("no warm throughput");
-    assert_eq!(
-        (warm.read_units_per_second(), warm.write_units_per_second()),
-        (Some(12000), Some(4000))
-    );
-    s.stop().await;
-}
+ddb_test!(
+    pay_per_request_tables_describe_on_demand_shape,
+    |mode| async move {
+        let s = TestServer::start(mode).await;
+        let c = s.client();
+        let name = unique_name("ppr");
+        create_simple(&c, &name).await;
+        let t = c
+            .describe_table()
+            .table_name(&name)
+            .send()
+            .await
+            .unwrap()
+            .table
+            .expect("no table");
+        assert_eq!(
+            t.billing_mode_summary().and_then(|b| b.billing_mode()),
+            Some(&BillingMode::PayPerRequest)
+        );
+        assert!(t
+            .billing_mode_summary()
+            .and_then(|b| b.last_update_to_pay_per_request_date_time())
+            .is_some());
+        let pt = t.provisioned_throughput().expect("no throughput");
+        assert_eq!(
+            (pt.read_capacity_units(), pt.write_capacity_units()),
+            (Some(0), Some(0))
+        );
+        let warm = t.warm_throughput().expect("no warm throughput");
+        assert_eq!(
+            (warm.read_units_per_second(), warm.write_units_per_second()),
+            (Some(12000), Some(4000))
+        );
+        s.stop().await;
+    }
+);
 
-#[tokio::test]
-async fn create_existing_table_is_resource_in_use() {
-    let s = TestServer::start().await;
-    let c = s.client();
-    let name = unique_name("dup");
-    create_simple(&c, &name).await;
-    let err = c
-        .create_table()
-        .table_name(&name)
-        .attribute_definitions(attr("pk", ScalarAttributeType::S))
-        .key_schema(key("pk", KeyType::Hash))
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .expect_err("created twice");
-    assert_eq!(
-        error_parts(&err),
-        (
-            "ResourceInUseException".into(),
-            format!("Table already exists: {name}")
-        )
-    );
-    s.stop().await;
-}
+ddb_test!(
+    create_existing_table_is_resource_in_use,
+    |mode| async move {
+        let s = TestServer::start(mode).await;
+        let c = s.client();
+        let name = unique_name("dup");
+        create_simple(&c, &name).await;
+        let err = c
+            .create_table()
+            .table_name(&name)
+            .attribute_definitions(attr("pk", ScalarAttributeType::S))
+            .key_schema(key("pk", KeyType::Hash))
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await
+            .expect_err("created twice");
+        assert_eq!(
+            error_parts(&err),
+            (
+                "ResourceInUseException".into(),
+                format!("Table already exists: {name}")
+            )
+        );
+        s.stop().await;
+    }
+);
 
-/// CreateTable bodies and the exact ValidationException each gets.
-#[tokio::test]
-async fn create_table_validation_catalogue() {
-    let s = TestServer::start().await;
+// CreateTable bodies and the exact ValidationException each gets.
+ddb_test!(create_table_validation_catalogue, |mode| async move {
+    let s = TestServer::start(mode).await;
     let ad = |n: &str, t: &str| format!(r#"{{"AttributeName":"{n}","AttributeType":"{t}"}}"#);
     let ks = |n: &str, t: &str| format!(r#"{{"AttributeName":"{n}","KeyType":"{t}"}}"#);
     let pk = ad("pk", "S");
@@ -304,149 +306,150 @@ async fn create_table_validation_catalogue() {
         .unwrap_or_default();
     assert!(names.is_empty(), "{names:?}");
     s.stop().await;
-}
+});
 
-#[tokio::test]
-async fn indexes_streams_sse_class_and_tags_are_described() {
-    let s = TestServer::start().await;
-    let c = s.client();
-    let name = unique_name("full");
-    let gsi = GlobalSecondaryIndex::builder()
-        .index_name("by-g")
-        .key_schema(key("g", KeyType::Hash))
-        .projection(
-            Projection::builder()
-                .projection_type(ProjectionType::Include)
-                .non_key_attributes("x")
-                .build(),
-        )
-        .build()
-        .unwrap();
-    let lsi = LocalSecondaryIndex::builder()
-        .index_name("by-l")
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("l", KeyType::Range))
-        .projection(projection(ProjectionType::KeysOnly))
-        .build()
-        .unwrap();
-    c.create_table()
-        .table_name(&name)
-        .attribute_definitions(attr("pk", ScalarAttributeType::S))
-        .attribute_definitions(attr("sk", ScalarAttributeType::B))
-        .attribute_definitions(attr("g", ScalarAttributeType::N))
-        .attribute_definitions(attr("l", ScalarAttributeType::S))
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("sk", KeyType::Range))
-        .billing_mode(BillingMode::PayPerRequest)
-        .global_secondary_indexes(gsi)
-        .local_secondary_indexes(lsi)
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::NewAndOldImages)
-                .build()
-                .unwrap(),
-        )
-        .table_class(aws_sdk_dynamodb::types::TableClass::StandardInfrequentAccess)
-        .deletion_protection_enabled(true)
-        .tags(Tag::builder().key("team").value("core").build().unwrap())
-        .send()
-        .await
-        .unwrap();
-    let t = c
-        .describe_table()
-        .table_name(&name)
-        .send()
-        .await
-        .unwrap()
-        .table
-        .expect("no table");
-    let g = t.global_secondary_indexes().first().expect("no gsi");
-    assert_eq!(g.index_name(), Some("by-g"));
-    assert_eq!(
-        g.projection().map(|p| p.non_key_attributes().to_vec()),
-        Some(vec!["x".to_string()])
-    );
-    assert_eq!(
-        g.index_arn(),
-        Some(format!("{}/index/by-g", t.table_arn().unwrap_or_default()).as_str())
-    );
-    let l = t.local_secondary_indexes().first().expect("no lsi");
-    assert_eq!(l.key_schema().len(), 2);
-    assert_eq!(
-        t.stream_specification().and_then(|s| s.stream_view_type()),
-        Some(&StreamViewType::NewAndOldImages)
-    );
-    let label = t.latest_stream_label().unwrap_or_default().to_string();
-    assert_eq!(label.len(), 23, "{label}");
-    assert_eq!(
-        t.latest_stream_arn(),
-        Some(format!("{}/stream/{label}", t.table_arn().unwrap_or_default()).as_str())
-    );
-    assert_eq!(
-        t.table_class_summary()
-            .and_then(|c| c.table_class())
-            .map(|c| c.as_str()),
-        Some("STANDARD_INFREQUENT_ACCESS")
-    );
-    assert_eq!(t.deletion_protection_enabled(), Some(true));
+ddb_test!(
+    indexes_streams_sse_class_and_tags_are_described,
+    |mode| async move {
+        let s = TestServer::start(mode).await;
+        let c = s.client();
+        let name = unique_name("full");
+        let gsi = GlobalSecondaryIndex::builder()
+            .index_name("by-g")
+            .key_schema(key("g", KeyType::Hash))
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::Include)
+                    .non_key_attributes("x")
+                    .build(),
+            )
+            .build()
+            .unwrap();
+        let lsi = LocalSecondaryIndex::builder()
+            .index_name("by-l")
+            .key_schema(key("pk", KeyType::Hash))
+            .key_schema(key("l", KeyType::Range))
+            .projection(projection(ProjectionType::KeysOnly))
+            .build()
+            .unwrap();
+        c.create_table()
+            .table_name(&name)
+            .attribute_definitions(attr("pk", ScalarAttributeType::S))
+            .attribute_definitions(attr("sk", ScalarAttributeType::B))
+            .attribute_definitions(attr("g", ScalarAttributeType::N))
+            .attribute_definitions(attr("l", ScalarAttributeType::S))
+            .key_schema(key("pk", KeyType::Hash))
+            .key_schema(key("sk", KeyType::Range))
+            .billing_mode(BillingMode::PayPerRequest)
+            .global_secondary_indexes(gsi)
+            .local_secondary_indexes(lsi)
+            .stream_specification(
+                StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(StreamViewType::NewAndOldImages)
+                    .build()
+                    .unwrap(),
+            )
+            .table_class(aws_sdk_dynamodb::types::TableClass::StandardInfrequentAccess)
+            .deletion_protection_enabled(true)
+            .tags(Tag::builder().key("team").value("core").build().unwrap())
+            .send()
+            .await
+            .unwrap();
+        let t = c
+            .describe_table()
+            .table_name(&name)
+            .send()
+            .await
+            .unwrap()
+            .table
+            .expect("no table");
+        let g = t.global_secondary_indexes().first().expect("no gsi");
+        assert_eq!(g.index_name(), Some("by-g"));
+        assert_eq!(
+            g.projection().map(|p| p.non_key_attributes().to_vec()),
+            Some(vec!["x".to_string()])
+        );
+        assert_eq!(
+            g.index_arn(),
+            Some(format!("{}/index/by-g", t.table_arn().unwrap_or_default()).as_str())
+        );
+        let l = t.local_secondary_indexes().first().expect("no lsi");
+        assert_eq!(l.key_schema().len(), 2);
+        assert_eq!(
+            t.stream_specification().and_then(|s| s.stream_view_type()),
+            Some(&StreamViewType::NewAndOldImages)
+        );
+        let label = t.latest_stream_label().unwrap_or_default().to_string();
+        assert_eq!(label.len(), 23, "{label}");
+        assert_eq!(
+            t.latest_stream_arn(),
+            Some(format!("{}/stream/{label}", t.table_arn().unwrap_or_default()).as_str())
+        );
+        assert_eq!(
+            t.table_class_summary()
+                .and_then(|c| c.table_class())
+                .map(|c| c.as_str()),
+            Some("STANDARD_INFREQUENT_ACCESS")
+        );
+        assert_eq!(t.deletion_protection_enabled(), Some(true));
 
-    let arn = t.table_arn().unwrap_or_default().to_string();
-    let tags = c
-        .list_tags_of_resource()
-        .resource_arn(&arn)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(tags.tags().len(), 1);
-    c.tag_resource()
-        .resource_arn(&arn)
-        .tags(Tag::builder().key("env").value("dev").build().unwrap())
-        .send()
-        .await
-        .unwrap();
-    c.untag_resource()
-        .resource_arn(&arn)
-        .tag_keys("team")
-        .send()
-        .await
-        .unwrap();
-    let tags = c
-        .list_tags_of_resource()
-        .resource_arn(&arn)
-        .send()
-        .await
-        .unwrap();
-    let keys: Vec<&str> = tags.tags().iter().map(|t| t.key()).collect();
-    assert_eq!(keys, ["env"]);
+        let arn = t.table_arn().unwrap_or_default().to_string();
+        let tags = c
+            .list_tags_of_resource()
+            .resource_arn(&arn)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(tags.tags().len(), 1);
+        c.tag_resource()
+            .resource_arn(&arn)
+            .tags(Tag::builder().key("env").value("dev").build().unwrap())
+            .send()
+            .await
+            .unwrap();
+        c.untag_resource()
+            .resource_arn(&arn)
+            .tag_keys("team")
+            .send()
+            .await
+            .unwrap();
+        let tags = c
+            .list_tags_of_resource()
+            .resource_arn(&arn)
+            .send()
+            .await
+            .unwrap();
+        let keys: Vec<&str> = tags.tags().iter().map(|t| t.key()).collect();
+        assert_eq!(keys, ["env"]);
 
-    // Deletion protection holds until it is switched off.
-    let err = c
-        .delete_table()
-        .table_name(&name)
-        .send()
-        .await
-        .expect_err("deleted a protected table");
-    assert_eq!(
+        // Deletion protection holds until it is switched off.
+        let err = c
+            .delete_table()
+            .table_name(&name)
+            .send()
+            .await
+            .expect_err("deleted a protected table");
+        assert_eq!(
         error_parts(&err),
         (
             "ValidationException".into(),
             "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.".into()
         )
     );
-    c.update_table()
-        .table_name(&name)
-        .deletion_protection_enabled(false)
-        .send()
-        .await
-        .unwrap();
-    c.delete_table().table_name(&name).send().await.unwrap();
-    s.stop().await;
-}
+        c.update_table()
+            .table_name(&name)
+            .deletion_protection_enabled(false)
+            .send()
+            .await
+            .unwrap();
+        c.delete_table().table_name(&name).send().await.unwrap();
+        s.stop().await;
+    }
+);
 
-#[tokio::test]
-async fn update_table_changes_and_errors() {
-    let s = TestServer::start().await;
+ddb_test!(update_table_changes_and_errors, |mode| async move {
+    let s = TestServer::start(mode).await;
     let c = s.client();
     let name = unique_name("upd");
     c.create_table()
@@ -600,91 +603,148 @@ async fn update_table_changes_and_errors() {
         )
     );
     s.stop().await;
+});
+
+/// The index's items by `g`, as a Query of `by-g` answers them (pk values, sorted).
+async fn by_g(c: &Client, table: &str, g: &str) -> Vec<String> {
+    let out = c
+        .query()
+        .table_name(table)
+        .index_name("by-g")
+        .key_condition_expression("g = :g")
+        .expression_attribute_values(":g", AttributeValue::S(g.into()))
+        .send()
+        .await
+        .unwrap();
+    let mut pks: Vec<String> = out
+        .items()
+        .iter()
+        .filter_map(|i| i.get("pk")?.as_s().ok().cloned())
+        .collect();
+    pks.sort();
+    pks
 }
 
-#[tokio::test]
-async fn global_secondary_indexes_are_added_and_removed() {
-    let s = TestServer::start().await;
-    let c = s.client();
-    let name = unique_name("gsi");
-    create_simple(&c, &name).await;
-    let create = aws_sdk_dynamodb::types::CreateGlobalSecondaryIndexAction::builder()
-        .index_name("by-g")
-        .key_schema(key("g", KeyType::Hash))
-        .projection(projection(ProjectionType::All))
-        .build()
-        .unwrap();
-    c.update_table()
-        .table_name(&name)
-        .attribute_definitions(attr("g", ScalarAttributeType::S))
-        .global_secondary_index_updates(
-            aws_sdk_dynamodb::types::GlobalSecondaryIndexUpdate::builder()
-                .create(create.clone())
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let t = c
-        .describe_table()
-        .table_name(&name)
-        .send()
-        .await
-        .unwrap()
-        .table
-        .expect("no table");
-    assert_eq!(t.global_secondary_indexes().len(), 1);
-    assert_eq!(t.attribute_definitions().len(), 2);
-    let err = c
-        .update_table()
-        .table_name(&name)
-        .attribute_definitions(attr("g", ScalarAttributeType::S))
-        .global_secondary_index_updates(
-            aws_sdk_dynamodb::types::GlobalSecondaryIndexUpdate::builder()
-                .create(create)
-                .build(),
-        )
-        .send()
-        .await
-        .expect_err("created twice");
-    assert_eq!(
-        error_parts(&err).1,
-        "Attempting to create an index which already exists"
-    );
-    let delete = aws_sdk_dynamodb::types::DeleteGlobalSecondaryIndexAction::builder()
-        .index_name("by-g")
-        .build()
-        .unwrap();
-    c.update_table()
-        .table_name(&name)
-        .global_secondary_index_updates(
-            aws_sdk_dynamodb::types::GlobalSecondaryIndexUpdate::builder()
-                .delete(delete)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let t = c
-        .describe_table()
-        .table_name(&name)
-        .send()
-        .await
-        .unwrap()
-        .table
-        .expect("no table");
-    assert!(t.global_secondary_indexes().is_empty());
-    assert_eq!(
-        t.attribute_definitions().len(),
-        1,
-        "the index's key definition goes with it"
-    );
-    s.stop().await;
+async fn put_g(c: &Client, table: &str, pk: &str, g: Option<&str>) {
+    let mut req = c
+        .put_item()
+        .table_name(table)
+        .item("pk", AttributeValue::S(pk.into()));
+    if let Some(g) = g {
+        req = req.item("g", AttributeValue::S(g.into()));
+    }
+    req.send().await.unwrap();
 }
 
-#[tokio::test]
-async fn list_tables_pages_in_name_order() {
-    let s = TestServer::start().await;
+// Added: the index is described, holds the items written before it (backfill) and after
+// it (sparse: an item without `g` is not in it), and is queryable; removed: described
+// no more and refused by Query.
+ddb_test!(
+    global_secondary_indexes_are_added_and_removed,
+    |mode| async move {
+        let s = TestServer::start(mode).await;
+        let c = s.client();
+        let name = unique_name("gsi");
+        create_simple(&c, &name).await;
+        put_g(&c, &name, "before", Some("x")).await;
+        let create = aws_sdk_dynamodb::types::CreateGlobalSecondaryIndexAction::builder()
+            .index_name("by-g")
+            .key_schema(key("g", KeyType::Hash))
+            .projection(projection(ProjectionType::All))
+            .build()
+            .unwrap();
+        c.update_table()
+            .table_name(&name)
+            .attribute_definitions(attr("g", ScalarAttributeType::S))
+            .global_secondary_index_updates(
+                aws_sdk_dynamodb::types::GlobalSecondaryIndexUpdate::builder()
+                    .create(create.clone())
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let t = c
+            .describe_table()
+            .table_name(&name)
+            .send()
+            .await
+            .unwrap()
+            .table
+            .expect("no table");
+        assert_eq!(t.global_secondary_indexes().len(), 1);
+        assert_eq!(t.attribute_definitions().len(), 2);
+        put_g(&c, &name, "after", Some("x")).await;
+        put_g(&c, &name, "other", Some("y")).await;
+        put_g(&c, &name, "none", None).await;
+        assert_eq!(by_g(&c, &name, "x").await, ["after", "before"]);
+        assert_eq!(by_g(&c, &name, "y").await, ["other"]);
+        let err = c
+            .update_table()
+            .table_name(&name)
+            .attribute_definitions(attr("g", ScalarAttributeType::S))
+            .global_secondary_index_updates(
+                aws_sdk_dynamodb::types::GlobalSecondaryIndexUpdate::builder()
+                    .create(create)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect_err("created twice");
+        assert_eq!(
+            error_parts(&err).1,
+            "Attempting to create an index which already exists"
+        );
+        let delete = aws_sdk_dynamodb::types::DeleteGlobalSecondaryIndexAction::builder()
+            .index_name("by-g")
+            .build()
+            .unwrap();
+        c.update_table()
+            .table_name(&name)
+            .global_secondary_index_updates(
+                aws_sdk_dynamodb::types::GlobalSecondaryIndexUpdate::builder()
+                    .delete(delete)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let t = c
+            .describe_table()
+            .table_name(&name)
+            .send()
+            .await
+            .unwrap()
+            .table
+            .expect("no table");
+        assert!(t.global_secondary_indexes().is_empty());
+        assert_eq!(
+            t.attribute_definitions().len(),
+            1,
+            "the index's key definition goes with it"
+        );
+        let err = c
+            .query()
+            .table_name(&name)
+            .index_name("by-g")
+            .key_condition_expression("g = :g")
+            .expression_attribute_values(":g", AttributeValue::S("x".into()))
+            .send()
+            .await
+            .expect_err("queried a removed index");
+        assert_eq!(
+            error_parts(&err),
+            (
+                "ValidationException".into(),
+                "The table does not have the specified index: by-g".into()
+            )
+        );
+        s.stop().await;
+    }
+);
+
+ddb_test!(list_tables_pages_in_name_order, |mode| async move {
+    let s = TestServer::start(mode).await;
     let c = s.client();
     for n in ["ccc", "aaa", "bbb", "ddd", "eee"] {
         create_simple(&c, n).await;
@@ -722,17 +782,16 @@ async fn list_tables_pages_in_name_order() {
     .await;
     assert_eq!(r.json()["message"].as_str(), Some("3 validation errors detected: Value 'a;' at 'exclusiveStartTableName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+; Value 'a;' at 'exclusiveStartTableName' failed to satisfy constraint: Member must have length greater than or equal to 3; Value '500' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 100"));
     s.stop().await;
-}
+});
 
-#[tokio::test]
-async fn lifecycle_delays_follow_the_clock() {
+ddb_test!(lifecycle_delays_follow_the_clock, |mode| async move {
     let clock = ManualClock::new(1_700_000_000_000);
     let engine = EngineConfig {
         create_delay_ms: 5_000,
         delete_delay_ms: 3_000,
         ..EngineConfig::default()
     };
-    let s = TestServer::start_with_engine_config(engine, clock.clone()).await;
+    let s = TestServer::start_with_engine_config(mode, engine, clock.clone()).await;
     let c = s.client();
     let name = unique_name("slow");
     let out = c
@@ -813,11 +872,10 @@ async fn lifecycle_delays_follow_the_clock() {
     assert_eq!(error_parts(&err).0, "ResourceNotFoundException");
     create_simple(&c, &name).await;
     s.stop().await;
-}
+});
 
-#[tokio::test]
-async fn tag_errors() {
-    let s = TestServer::start().await;
+ddb_test!(tag_errors, |mode| async move {
+    let s = TestServer::start(mode).await;
     let c = s.client();
     let err = c
         .list_tags_of_resource()
@@ -844,4 +902,4 @@ async fn tag_errors() {
         "Tag Key cannot be prefixed with aws:, Key: aws:x"
     );
     s.stop().await;
-}
+});

@@ -209,13 +209,21 @@ async fn a_refused_connection_is_an_error_and_caches_nothing() {
     .await
     .unwrap();
     let addr = server.addr;
+    // Its own table, so the process-wide hit and miss counters are this test's alone.
+    let t = daxlite_tests::unique_name("refused");
+    let get = format!(r#"{{"TableName":"{t}","Key":{{"pk":{{"S":"a"}}}}}}"#);
+    let put = format!(r#"{{"TableName":"{t}","Item":{{"pk":{{"S":"a"}},"v":{{"N":"99"}}}}}}"#);
+    let query = format!(
+        r#"{{"TableName":"{t}","KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{{":p":{{"S":"a"}}}}}}"#
+    );
+    // Each read twice: had the first stored anything (the refused write's item, an error),
+    // the second would be a hit.
     for (target, body) in [
-        ("PutItem", PUT),
-        ("GetItem", GET),
-        (
-            "Query",
-            r#"{"TableName":"t","KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{":p":{"S":"a"}}}"#,
-        ),
+        ("PutItem", &put),
+        ("GetItem", &get),
+        ("GetItem", &get),
+        ("Query", &query),
+        ("Query", &query),
     ] {
         let r = call(addr, &format!("DynamoDB_20120810.{target}"), body).await;
         assert_eq!(r.status, 503, "{target}: {}", r.text());
@@ -225,5 +233,14 @@ async fn a_refused_connection_is_an_error_and_caches_nothing() {
             "{target}"
         );
     }
+    assert_eq!(
+        super::counter(addr, "daxlite_item_cache_hits", &t).await,
+        0,
+        "nothing was cached"
+    );
+    assert_eq!(
+        super::counter(addr, "daxlite_query_cache_hits", &t).await,
+        0
+    );
     server.shutdown().await;
 }

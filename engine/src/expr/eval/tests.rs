@@ -252,8 +252,15 @@ mod model {
         V::Ss(set.into_iter().collect())
     }
 
-    /// The reference: `None` when the model says the update is rejected.
-    fn model_step(m: &mut BTreeMap<String, M>, op: &Op) -> Option<()> {
+    /// DynamoDB's messages for the two ways these updates fail.
+    const MISSING: &str =
+        "The provided expression refers to an attribute that does not exist in the item";
+    const BAD_OPERAND: &str = "An operand in the update expression has an incorrect data type";
+
+    /// The reference: the exact ValidationException message when DynamoDB rejects the
+    /// update (`SET a = a + :v` on a missing `a`: MISSING; arithmetic on a set, ADD or
+    /// DELETE of the other kind: BAD_OPERAND).
+    fn model_step(m: &mut BTreeMap<String, M>, op: &Op) -> Result<(), &'static str> {
         let key = |k: &usize| NAMES.get(*k).map(|s| s.to_string()).unwrap_or_default();
         match op {
             Op::Set(k, v) => {
@@ -264,7 +271,8 @@ mod model {
                     let x = *x;
                     m.insert(key(k), M::Num(x + v));
                 }
-                _ => return None,
+                Some(M::Set(_)) => return Err(BAD_OPERAND),
+                None => return Err(MISSING),
             },
             Op::Remove(k) => {
                 m.remove(&key(k));
@@ -277,14 +285,14 @@ mod model {
                     let x = *x;
                     m.insert(key(k), M::Num(x + v));
                 }
-                Some(_) => return None,
+                Some(_) => return Err(BAD_OPERAND),
             },
             Op::AddS(k, v) => match m.get_mut(&key(k)) {
                 None => {
                     m.insert(key(k), M::Set(v.iter().copied().collect()));
                 }
                 Some(M::Set(s)) => s.extend(v.iter().copied()),
-                Some(_) => return None,
+                Some(_) => return Err(BAD_OPERAND),
             },
             Op::DelS(k, v) => match m.get_mut(&key(k)) {
                 None => {}
@@ -296,10 +304,10 @@ mod model {
                         m.remove(&key(k));
                     }
                 }
-                Some(_) => return None,
+                Some(_) => return Err(BAD_OPERAND),
             },
         }
-        Some(())
+        Ok(())
     }
 
     fn to_expr(op: &Op) -> (String, Values) {
@@ -327,6 +335,9 @@ mod model {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(5000))]
+        /// Each step: the engine's outcome equals the model's — the same item after an
+        /// accepted update, the exact same message for a rejected one.
         #[test]
         fn random_updates_match_the_model(ops in prop::collection::vec(op(), 1..25)) {
             let mut item = Item::new();
@@ -337,11 +348,11 @@ mod model {
                 let expected = model_step(&mut next, op);
                 let got = run(&src, &item, &values);
                 match (expected, got) {
-                    (Some(()), Ok(out)) => {
+                    (Ok(()), Ok(out)) => {
                         item = out.item;
                         m = next;
                     }
-                    (None, Err(_)) => {}
+                    (Err(want), Err(message)) => prop_assert_eq!(message.as_str(), want, "{}", src),
                     (e, g) => prop_assert!(false, "{src}: model {e:?}, engine {g:?}"),
                 }
                 prop_assert!(same(&item, &m), "{src}: {item:?} vs {m:?}");

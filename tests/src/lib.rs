@@ -289,6 +289,14 @@ pub async fn call(addr: std::net::SocketAddr, target: &str, body: &str) -> RawRe
     .await
 }
 
+/// A raw DynamoDB call that must succeed (200), for calls made for their effect (on the
+/// cache, its counters, an upstream's tally); answers the reply for further checks.
+pub async fn call_ok(addr: std::net::SocketAddr, target: &str, body: &str) -> RawReply {
+    let r = call(addr, target, body).await;
+    assert_eq!(r.status, 200, "{target} {body}: {}", r.text());
+    r
+}
+
 /// Asserts a raw reply is the DynamoDB error `type_suffix` with `message` (None: no message).
 pub fn assert_error(reply: &RawReply, status: u16, type_name: &str, message: Option<&str>) {
     let v = reply.json();

@@ -525,6 +525,8 @@ async fn fake_upstream(state: Arc<Fake>) -> SocketAddr {
                         Ok::<_, std::convert::Infallible>(resp)
                     }
                 });
+                // A connection error ends this test peer's connection; the test sees
+                // its effect on the client side.
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), svc)
                     .await;
@@ -553,7 +555,7 @@ async fn faults_from_a_fake_upstream() {
             .and_then(|v| v.to_str().ok()),
         Some("FAKEREQUESTID")
     );
-    let _ = call(addr, "DynamoDB_20120810.GetItem", get).await;
+    daxlite_tests::call_ok(addr, "DynamoDB_20120810.GetItem", get).await;
     assert_eq!(state.gets.load(Ordering::SeqCst), 1);
 
     // A 500 on a write: passed through byte for byte, not retried, and the key dropped.
@@ -686,21 +688,21 @@ async fn pages_after_a_write(consistency: daxlite::cache::Consistency) -> (usize
     let first = call(addr, "DynamoDB_20120810.Query", q).await;
     let hit = call(addr, "DynamoDB_20120810.Query", q2).await;
     assert_eq!(first.text(), hit.text());
-    let _ = call(addr, "DynamoDB_20120810.Scan", scan).await;
-    let _ = call(addr, "DynamoDB_20120810.Scan", scan).await;
+    daxlite_tests::call_ok(addr, "DynamoDB_20120810.Scan", scan).await;
+    daxlite_tests::call_ok(addr, "DynamoDB_20120810.Scan", scan).await;
     assert_eq!(state.pages.load(Ordering::SeqCst), 2, "one miss per page");
     assert_eq!(counter(addr, "daxlite_query_cache_hits", &t).await, 1);
     assert_eq!(counter(addr, "daxlite_scan_cache_hits", &t).await, 1);
     // ConsistentRead never touches the cache.
     let strong = format!(r#"{{"TableName":"{t}","ConsistentRead":true}}"#);
-    let _ = call(addr, "DynamoDB_20120810.Scan", &strong).await;
+    daxlite_tests::call_ok(addr, "DynamoDB_20120810.Scan", &strong).await;
     assert_eq!(state.pages.load(Ordering::SeqCst), 3);
     let put = format!(r#"{{"TableName":"{t}","Item":{{"pk":{{"S":"a"}},"v":{{"N":"1"}}}}}}"#);
     let r = call(addr, "DynamoDB_20120810.PutItem", &put).await;
     assert_eq!(r.status, 200, "{}", r.text());
     let before = state.pages.load(Ordering::SeqCst);
-    let _ = call(addr, "DynamoDB_20120810.Query", q).await;
-    let _ = call(addr, "DynamoDB_20120810.Scan", scan).await;
+    daxlite_tests::call_ok(addr, "DynamoDB_20120810.Query", q).await;
+    daxlite_tests::call_ok(addr, "DynamoDB_20120810.Scan", scan).await;
     let after = state.pages.load(Ordering::SeqCst);
     server.shutdown().await;
     (before, after)
@@ -829,7 +831,7 @@ async fn batch_get_is_split_per_key() {
         r#"{{"RequestItems":{{"{t}":{{"Keys":[{}]}}}}}}"#,
         keys(&["later"])
     );
-    let _ = call(addr, "DynamoDB_20120810.BatchGetItem", &body).await;
+    daxlite_tests::call_ok(addr, "DynamoDB_20120810.BatchGetItem", &body).await;
     assert_eq!(
         state.batches.load(Ordering::SeqCst),
         2,

@@ -78,6 +78,8 @@ async fn receiver(state: Arc<Receiver>) -> SocketAddr {
                         )
                     }
                 });
+                // A connection error ends this test peer's connection; the test sees
+                // its effect on the client side.
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), svc)
                     .await;

@@ -63,9 +63,9 @@ async fn admin_listener_invalidates_flushes_and_reports() {
         let t = t.clone();
         async move { counter(addr, m, &t).await }
     };
-    let _ = call(addr, "DynamoDB_20120810.GetItem", &get).await;
-    let _ = call(addr, "DynamoDB_20120810.Query", &query).await;
-    let _ = call(addr, "DynamoDB_20120810.Query", &query).await;
+    daxlite_tests::call_ok(addr, "DynamoDB_20120810.GetItem", &get).await;
+    daxlite_tests::call_ok(addr, "DynamoDB_20120810.Query", &query).await;
+    daxlite_tests::call_ok(addr, "DynamoDB_20120810.Query", &query).await;
     assert_eq!(
         misses("daxlite_item_cache_misses").await,
         0,
@@ -85,8 +85,8 @@ async fn admin_listener_invalidates_flushes_and_reports() {
     let item = format!(r#"{{"TableName":"{t}","Key":{{"pk":{{"S":"a"}}}}}}"#);
     let (status, answer) = admin(admin_addr, "POST", "/invalidate-item", &item).await;
     assert_eq!(status, 200, "{answer}");
-    let _ = call(addr, "DynamoDB_20120810.GetItem", &get).await;
-    let _ = call(addr, "DynamoDB_20120810.Query", &query).await;
+    daxlite_tests::call_ok(addr, "DynamoDB_20120810.GetItem", &get).await;
+    daxlite_tests::call_ok(addr, "DynamoDB_20120810.Query", &query).await;
     assert_eq!(misses("daxlite_item_cache_misses").await, 1);
     assert_eq!(misses("daxlite_query_cache_misses").await, 2);
 
@@ -98,11 +98,11 @@ async fn admin_listener_invalidates_flushes_and_reports() {
             .0,
         200
     );
-    let _ = call(addr, "DynamoDB_20120810.GetItem", &get).await;
+    daxlite_tests::call_ok(addr, "DynamoDB_20120810.GetItem", &get).await;
     assert_eq!(misses("daxlite_item_cache_misses").await, 2);
     assert_eq!(admin(admin_addr, "POST", "/flush", "").await.0, 200);
-    let _ = call(addr, "DynamoDB_20120810.GetItem", &get).await;
-    let _ = call(addr, "DynamoDB_20120810.GetItem", &get).await;
+    daxlite_tests::call_ok(addr, "DynamoDB_20120810.GetItem", &get).await;
+    daxlite_tests::call_ok(addr, "DynamoDB_20120810.GetItem", &get).await;
     assert_eq!(misses("daxlite_item_cache_misses").await, 3);
 
     // Refusals.
@@ -119,7 +119,7 @@ async fn admin_listener_invalidates_flushes_and_reports() {
     );
 
     // Metrics: duration by outcome, invalidations by cause, size gauges.
-    let _ = call(addr, "DynamoDB_20120810.DescribeTable", &table).await;
+    daxlite_tests::call_ok(addr, "DynamoDB_20120810.DescribeTable", &table).await;
     let text = metrics_text(addr).await;
     for (op, outcome) in [
         ("GetItem", "hit"),

@@ -93,6 +93,8 @@ async fn serve_conn(mut stream: TcpStream, mode: Mode, state: Arc<State>) {
                         return;
                     }
                     Mode::Truncate => {
+                        // The fake misbehaves on purpose; whether the peer still reads
+                        // is what the test observes, not these results.
                         let _ = stream.write_all(&half).await;
                         let _ = stream.shutdown().await;
                         return;

@@ -410,6 +410,39 @@ async fn a_late_fill_never_overwrites_a_write_over_a_remote_daxlite() {
     f.stop().await;
 }
 
+/// A graceful stop (what SIGTERM triggers: `main.rs` sends the same stop signal) lets a
+/// request in flight finish: the gate holds a GetItem inside the server while the stop
+/// begins; the listener closes (new connections are refused), the stop waits, and once
+/// released the request gets its full 200 answer before the stop completes.
+#[tokio::test]
+async fn a_request_in_flight_finishes_during_a_graceful_stop() {
+    let gate = Arc::new(Gate::default());
+    let mut f = over_engine(Some(gate.clone())).await;
+    let addr = f.addr;
+    let table = unique_name("drain");
+    create_table(addr, &table).await;
+    gate.armed.store(true, Ordering::SeqCst);
+    let get = format!(r#"{{"TableName":"{table}","Key":{{"pk":{{"S":"a"}}}}}}"#);
+    let reader = tokio::spawn(async move { call(addr, "DynamoDB_20120810.GetItem", &get).await });
+    gate.answered.notified().await;
+    let server = f.server.take().expect("running");
+    let stopping = tokio::spawn(server.shutdown());
+    // The stop has begun once the listener is gone.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while tokio::net::TcpStream::connect(addr).await.is_ok() {
+        assert!(std::time::Instant::now() < deadline, "still accepting");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        !stopping.is_finished(),
+        "the stop did not wait for the request"
+    );
+    gate.release.notify_one();
+    let r = reader.await.unwrap();
+    assert_eq!((r.status, r.text()), (200, "{}".to_string()));
+    stopping.await.unwrap();
+}
+
 // ---- a controllable fake upstream ----
 
 #[derive(Default)]

@@ -530,3 +530,41 @@ async fn concurrent_bank_transfers_conserve_the_total() {
     );
     assert_eq!(balances.iter().sum::<i64>(), total);
 }
+
+/// One ClientRequestToken sent by many clients at once: every call succeeds (each sees
+/// the original finished — never TransactionInProgressException, since no transaction is
+/// in flight between writer groups), and the transaction applies exactly once. With the
+/// same token and different parameters, the late ones get IdempotentParameterMismatch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_token_replayed_concurrently_applies_once() {
+    const CLIENTS: usize = 16;
+    let e = engine().await;
+    let mut handles = Vec::new();
+    for _ in 0..CLIENTS {
+        let e = e.clone();
+        handles.push(tokio::spawn(async move {
+            call(&e, TWrite, &tokened("shared", "once")).await
+        }));
+    }
+    for h in handles {
+        let r = h.await.unwrap();
+        assert!(r.is_ok(), "{r:?}");
+    }
+    assert_eq!(n_of(&e, "once").await, json!({"N": "1"}), "applied once");
+    // Different transactions racing under the now-taken token: every one is refused and
+    // none applies.
+    let mut handles = Vec::new();
+    for i in 0..CLIENTS {
+        let e = e.clone();
+        handles.push(tokio::spawn(async move {
+            call(&e, TWrite, &tokened("shared", &format!("other{i}"))).await
+        }));
+    }
+    for h in handles {
+        let (t, _, _) = h.await.unwrap().expect_err("a mismatch was accepted");
+        assert_eq!(t, IPM);
+    }
+    for i in 0..CLIENTS {
+        assert_eq!(n_of(&e, &format!("other{i}")).await, Value::Null);
+    }
+}

@@ -1,4 +1,4 @@
-//! Unit tests of key extraction: every error of LIMITS.md A2 at the value that must pass
+//! Unit tests of key extraction: every error of docs/LIMITS.md A2 at the value that must pass
 //! and the first that must fail, and the storage-key layout.
 
 use super::*;

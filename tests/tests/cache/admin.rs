@@ -1,5 +1,5 @@
 //! The admin listener end to end (invalidate an item and its partition's pages, a table,
-//! everything; stats as JSON; refusals) and the metrics CACHE.md names: request duration
+//! everything; stats as JSON; refusals) and the metrics docs/CACHE.md names: request duration
 //! by outcome, invalidations by cause, cache size gauges.
 
 use std::net::SocketAddr;

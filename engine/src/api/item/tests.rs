@@ -1,5 +1,5 @@
 //! Engine-level tests of the item operations: behaviour, and the error catalogue of
-//! LIMITS.md A1–A3 (each limit at the value that passes and the first that fails) with
+//! docs/LIMITS.md A1–A3 (each limit at the value that passes and the first that fails) with
 //! exact `__type` and message.
 
 use serde_json::{json, Value};

@@ -1,4 +1,4 @@
-//! Engine-level tests of TransactGetItems and TransactWriteItems: LIMITS.md A5 at each
+//! Engine-level tests of TransactGetItems and TransactWriteItems: docs/LIMITS.md A5 at each
 //! boundary with exact messages, cancellation reasons, idempotency (also across a
 //! reopen of an on-disk store), and a concurrent bank-transfer invariant check.
 

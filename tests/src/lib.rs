@@ -33,7 +33,7 @@ impl Mode {
 /// becomes the tests `name::engine` and `name::cached`; the body starts its server with
 /// `mode` (`TestServer::start(mode)`, `mode.config()`), so every assertion is checked in
 /// both modes and "the cache is transparent" holds for each of them.
-/// `cargo test -p daxlite-tests engine` (or `cached`) runs one mode only.
+/// `cargo test -p daxlite-tests ::engine` (or `::cached`) runs one mode only.
 #[macro_export]
 macro_rules! ddb_test {
     ($name:ident, |$mode:ident| $body:expr) => {

@@ -185,7 +185,7 @@ mod tests {
             .time(time)
             .settings(SigningSettings::default())
             .build()
-            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap()
             .into();
         let target = target_header(req.op);
         let headers = [
@@ -200,10 +200,8 @@ mod tests {
             headers.into_iter(),
             SignableBody::Bytes(&req.body),
         )
-        .unwrap_or_else(|e| panic!("{e}"));
-        let (instructions, _) = sign(signable, &params)
-            .unwrap_or_else(|e| panic!("{e}"))
-            .into_parts();
+        .unwrap();
+        let (instructions, _) = sign(signable, &params).unwrap().into_parts();
         let mut date = String::new();
         let mut auth = String::new();
         for (name, value) in instructions.headers() {
@@ -228,7 +226,7 @@ mod tests {
         ] {
             let t = UNIX_EPOCH + Duration::from_secs(secs);
             for host in ["127.0.0.1:8000", "dynamodb.eu-west-1.amazonaws.com:80"] {
-                let ours = s.sign_at(host, &get(), t).unwrap_or_else(|e| panic!("{e}"));
+                let ours = s.sign_at(host, &get(), t).unwrap();
                 assert_eq!(ours, reference(host, &get(), t), "at {secs} for {host}");
             }
         }
@@ -250,12 +248,8 @@ mod tests {
     #[test]
     fn identical_bodies_reuse_their_signature() {
         let s = Signer::new("AKID", "secret", "us-east-1", false);
-        let a = s
-            .sign("127.0.0.1:8000", &get())
-            .unwrap_or_else(|e| panic!("{e}"));
-        let b = s
-            .sign("127.0.0.1:8000", &get())
-            .unwrap_or_else(|e| panic!("{e}"));
+        let a = s.sign("127.0.0.1:8000", &get()).unwrap();
+        let b = s.sign("127.0.0.1:8000", &get()).unwrap();
         assert_eq!(a, b);
         let auth = a.1.to_str().unwrap_or("");
         assert!(

@@ -11,19 +11,17 @@ fn daxlite() -> Command {
 
 #[test]
 fn starts_with_dynamodb_local_flags_prints_the_banner_and_stops_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let mut child = daxlite()
         .args(["-port", "0", "-sharedDb", "-dbPath"])
         .arg(dir.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap_or_else(|e| panic!("spawn: {e}"));
-    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("no stdout");
     let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .unwrap_or_else(|e| panic!("{e}"));
+    BufReader::new(stdout).read_line(&mut line).unwrap();
     assert!(
         line.starts_with("daxlite listening on http://127.0.0.1:"),
         "{line}"
@@ -56,7 +54,7 @@ fn invalid_settings_fail_at_start_naming_the_setting() {
     let out = daxlite()
         .args(["--in-memory", "--region", "bad region!"])
         .output()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("engine.region"), "{err}");
@@ -64,7 +62,7 @@ fn invalid_settings_fail_at_start_naming_the_setting() {
         .env("DAXLITE_PORT", "notaport")
         .arg("--in-memory")
         .output()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("DAXLITE_PORT"));
 }

@@ -10,6 +10,54 @@ use daxlite::{Config, RunningServer};
 use daxlite_engine::clock::{Clock, ManualClock};
 use daxlite_engine::{Backend, Engine, EngineConfig};
 
+/// How a test server answers data-plane calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// The embedded engine alone (`[cache] enabled = false`).
+    Engine,
+    /// The write-through cache in front of the embedded engine (the default).
+    Cached,
+}
+
+impl Mode {
+    /// `Config::ephemeral()` with the cache on or off for this mode.
+    pub fn config(self) -> Config {
+        let mut config = Config::ephemeral();
+        config.cache.enabled = self == Mode::Cached;
+        config
+    }
+}
+
+/// Defines one end-to-end test that runs twice: against the engine alone and through the
+/// cache (in the style of ripgrep's `rgtest!`). `ddb_test!(name, |mode| async move { .. })`
+/// becomes the tests `name::engine` and `name::cached`; the body starts its server with
+/// `mode` (`TestServer::start(mode)`, `mode.config()`), so every assertion is checked in
+/// both modes and "the cache is transparent" holds for each of them.
+/// `cargo test -p daxlite-tests ::engine` (or `::cached`) runs one mode only.
+#[macro_export]
+macro_rules! ddb_test {
+    ($name:ident, |$mode:ident| $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run($mode: $crate::Mode) {
+                $body.await
+            }
+
+            #[tokio::test]
+            async fn engine() {
+                run($crate::Mode::Engine).await
+            }
+
+            #[tokio::test]
+            async fn cached() {
+                run($crate::Mode::Cached).await
+            }
+        }
+    };
+}
+
 /// A daxlite server for one test; stops when dropped or when `stop` is awaited.
 pub struct TestServer {
     pub url: String,
@@ -18,23 +66,11 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// An in-memory server with default settings.
-    /// The cache is on, as users run daxlite; `DAXLITE_TEST_CACHE=off` runs the same tests
-    /// against the embedded engine alone (CI runs both), proving the cache transparent.
-    pub async fn start() -> TestServer {
-        let mut config = Config::ephemeral();
-        if std::env::var("DAXLITE_TEST_CACHE").is_ok_and(|v| v == "off") {
-            config.cache.enabled = false;
-        }
-        Self::start_with(config, None).await
-    }
-
-    /// An in-memory server with the cache off: the embedded engine answers every call
-    /// (for checks of what the engine itself answers, such as consumed capacity).
-    pub async fn start_uncached() -> TestServer {
-        let mut config = Config::ephemeral();
-        config.cache.enabled = false;
-        Self::start_with(config, None).await
+    /// An in-memory server with default settings in `mode`: the cache on, as users run
+    /// daxlite, or the embedded engine alone. End-to-end tests run in both modes through
+    /// [`ddb_test!`], proving the cache transparent.
+    pub async fn start(mode: Mode) -> TestServer {
+        Self::start_with(mode.config(), None).await
     }
 
     /// A server over `config`, optionally with a manual clock for the engine.
@@ -43,11 +79,10 @@ impl TestServer {
             Some(c) => Arc::new(c),
             None => Arc::new(daxlite_engine::clock::SystemClock),
         };
-        let engine = Engine::open_with_clock(config.engine.clone(), clock)
-            .unwrap_or_else(|e| panic!("engine: {e}"));
+        let engine = Engine::open_with_clock(config.engine.clone(), clock).expect("engine");
         let server = daxlite::start_with_engine(&config, engine)
             .await
-            .unwrap_or_else(|e| panic!("server: {e}"));
+            .expect("server");
         let addr = server.addr;
         TestServer {
             url: format!("http://{addr}"),
@@ -56,16 +91,21 @@ impl TestServer {
         }
     }
 
-    /// A server keeping its data in `dir`.
-    pub async fn start_on_disk(dir: &std::path::Path) -> TestServer {
-        let mut config = Config::ephemeral();
+    /// A server in `mode` keeping its data in `dir`.
+    pub async fn start_on_disk(mode: Mode, dir: &std::path::Path) -> TestServer {
+        let mut config = mode.config();
         config.engine.backend = Backend::Dir(dir.to_path_buf());
         Self::start_with(config, None).await
     }
 
-    /// A server whose engine uses `engine` settings (delays, region) and a manual clock.
-    pub async fn start_with_engine_config(engine: EngineConfig, clock: ManualClock) -> TestServer {
-        let mut config = Config::ephemeral();
+    /// A server in `mode` whose engine uses `engine` settings (delays, region) and a manual
+    /// clock.
+    pub async fn start_with_engine_config(
+        mode: Mode,
+        engine: EngineConfig,
+        clock: ManualClock,
+    ) -> TestServer {
+        let mut config = mode.config();
         config.engine = engine;
         Self::start_with(config, Some(clock)).await
     }
@@ -112,7 +152,7 @@ pub fn attr(
         .attribute_name(name)
         .attribute_type(t)
         .build()
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
 }
 
 /// A KeySchemaElement.
@@ -124,7 +164,7 @@ pub fn key(
         .attribute_name(name)
         .key_type(t)
         .build()
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
 }
 
 /// Creates an on-demand table with partition key `pk` (S) and, if given, sort key `sk` of
@@ -147,9 +187,7 @@ pub async fn create_pk_table(
             .attribute_definitions(attr("sk", t))
             .key_schema(key("sk", KeyType::Range));
     }
-    req.send()
-        .await
-        .unwrap_or_else(|e| panic!("create table: {e:?}"));
+    req.send().await.expect("create table");
     name
 }
 
@@ -204,12 +242,10 @@ pub async fn raw(
 ) -> RawReply {
     use http_body_util::{BodyExt, Full};
     use hyper_util::rt::TokioIo;
-    let stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .unwrap_or_else(|e| panic!("connect: {e}"));
+    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
-        .unwrap_or_else(|e| panic!("handshake: {e}"));
+        .expect("handshake");
     tokio::spawn(conn);
     let mut req = http::Request::builder()
         .method(method)
@@ -220,11 +256,8 @@ pub async fn raw(
     }
     let req = req
         .body(Full::new(bytes::Bytes::from(body)))
-        .unwrap_or_else(|e| panic!("request: {e}"));
-    let resp = sender
-        .send_request(req)
-        .await
-        .unwrap_or_else(|e| panic!("send: {e}"));
+        .expect("request");
+    let resp = sender.send_request(req).await.expect("send");
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let body = resp
@@ -254,6 +287,14 @@ pub async fn call(addr: std::net::SocketAddr, target: &str, body: &str) -> RawRe
         body.as_bytes().to_vec(),
     )
     .await
+}
+
+/// A raw DynamoDB call that must succeed (200), for calls made for their effect (on the
+/// cache, its counters, an upstream's tally); answers the reply for further checks.
+pub async fn call_ok(addr: std::net::SocketAddr, target: &str, body: &str) -> RawReply {
+    let r = call(addr, target, body).await;
+    assert_eq!(r.status, 200, "{target} {body}: {}", r.text());
+    r
 }
 
 /// Asserts a raw reply is the DynamoDB error `type_suffix` with `message` (None: no message).

@@ -1,7 +1,7 @@
 //! The DAX-style cache end to end: daxlite with its cache in front of (a) the embedded
 //! engine and (b) a second daxlite (engine only, `--no-cache`) reached over HTTP as a
 //! remote upstream; hit and miss counts read from `/metrics`; write-through; the
-//! fill-versus-write race; and a fake upstream for faults (500 on a write, errors passed
+//! fill-versus-write race (ordered by a gated upstream, no sleeps); and a fake upstream for faults (500 on a write, errors passed
 //! through byte for byte, no retry of a non-idempotent write, throttling retried).
 
 use std::net::SocketAddr;
@@ -12,8 +12,9 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use daxlite::cache::{CacheConfig, Cached};
-use daxlite::upstream::{Embedded, Remote, RemoteConfig};
+use daxlite::upstream::{Embedded, Remote, RemoteConfig, Reply, Request, Upstream};
 use daxlite::{Config, RunningServer};
+use daxlite_engine::wire::Operation;
 use daxlite_tests::{call, client_for, unique_name, TestServer};
 
 /// A daxlite under test plus whatever it needs alive.
@@ -40,15 +41,13 @@ fn remote_to(addr: SocketAddr, retries: u32) -> Remote {
 }
 
 fn remote_with(addr: SocketAddr, retries: u32, timeout: Duration) -> Remote {
-    let url = format!("http://{addr}")
-        .parse()
-        .unwrap_or_else(|e| panic!("{e}"));
+    let url = format!("http://{addr}").parse().unwrap();
     let mut rc = RemoteConfig::new(url, "us-east-1");
     rc.timeout = timeout;
     rc.retry.max_retries = retries;
     rc.retry.base = Duration::from_millis(1);
     let creds = aws_credential_types::Credentials::new("AKIDTEST", "secret", None, None, "t");
-    Remote::with_static_credentials(rc, creds).unwrap_or_else(|e| panic!("{e}"))
+    Remote::with_static_credentials(rc, creds).unwrap()
 }
 
 #[path = "cache/admin.rs"]
@@ -60,23 +59,69 @@ mod pages;
 #[path = "cache/writes.rs"]
 mod writes;
 
-/// daxlite with the cache over the embedded engine.
-async fn over_engine(fill_delay: Option<Duration>) -> Front {
-    over_engine_with(CacheConfig::default(), fill_delay).await
+/// Holds back one GetItem answer of a [`Gated`] upstream once armed: the upstream has
+/// answered (`answered` is notified) but the cache has not seen the answer yet, until
+/// `release` — so a test orders "the fill read the old state" before its next step and
+/// "the fill inserts" after it, with no sleep.
+#[derive(Default)]
+struct Gate {
+    armed: std::sync::atomic::AtomicBool,
+    answered: tokio::sync::Notify,
+    release: tokio::sync::Notify,
 }
 
-/// daxlite with the cache (`cache` settings) over the embedded engine.
-async fn over_engine_with(cache: CacheConfig, fill_delay: Option<Duration>) -> Front {
-    let config = Config::ephemeral();
-    let engine =
-        daxlite_engine::Engine::open(config.engine.clone()).unwrap_or_else(|e| panic!("{e}"));
-    let mut cached = Cached::new(Embedded::new(engine), cache);
-    if let Some(d) = fill_delay {
-        cached = cached.with_fill_delay(d);
+/// An upstream passing every call to `inner`, except the GetItem answer a [`Gate`] holds.
+struct Gated<U> {
+    inner: U,
+    gate: Arc<Gate>,
+}
+
+impl<U: Upstream> Upstream for Gated<U> {
+    async fn call(&self, req: Request) -> Reply {
+        let is_get = req.op == Operation::GetItem;
+        let reply = self.inner.call(req).await;
+        if is_get && self.gate.armed.swap(false, Ordering::SeqCst) {
+            self.gate.answered.notify_one();
+            self.gate.release.notified().await;
+        }
+        reply
     }
-    let server = daxlite::serve_upstream(&config, cached)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+
+    fn supports(&self, op: Operation) -> bool {
+        self.inner.supports(op)
+    }
+
+    fn forwards_unknown(&self) -> bool {
+        self.inner.forwards_unknown()
+    }
+
+    async fn call_unknown(&self, target: String, body: bytes::Bytes) -> Reply {
+        self.inner.call_unknown(target, body).await
+    }
+
+    fn close(&self) {
+        self.inner.close()
+    }
+}
+
+/// daxlite with the cache over the embedded engine (behind `gate`, if given).
+async fn over_engine(gate: Option<Arc<Gate>>) -> Front {
+    over_engine_with(CacheConfig::default(), gate).await
+}
+
+/// daxlite with the cache (`cache` settings) over the embedded engine (behind `gate`).
+async fn over_engine_with(cache: CacheConfig, gate: Option<Arc<Gate>>) -> Front {
+    let config = Config::ephemeral();
+    let engine = daxlite_engine::Engine::open(config.engine.clone()).unwrap();
+    let gate = gate.unwrap_or_default();
+    let cached = Cached::new(
+        Gated {
+            inner: Embedded::new(engine),
+            gate,
+        },
+        cache,
+    );
+    let server = daxlite::serve_upstream(&config, cached).await.unwrap();
     Front {
         addr: server.addr,
         server: Some(server),
@@ -84,20 +129,22 @@ async fn over_engine_with(cache: CacheConfig, fill_delay: Option<Duration>) -> F
     }
 }
 
-/// daxlite with the cache over a second daxlite (engine only) on another port.
-async fn over_remote(fill_delay: Option<Duration>) -> (Front, SocketAddr) {
+/// daxlite with the cache over a second daxlite (engine only) on another port (behind
+/// `gate`, if given).
+async fn over_remote(gate: Option<Arc<Gate>>) -> (Front, SocketAddr) {
     let mut backend_config = Config::ephemeral();
     backend_config.cache.enabled = false;
     let backend = TestServer::start_with(backend_config, None).await;
     let backend_addr = backend.addr;
     let config = Config::ephemeral();
-    let mut cached = Cached::new(remote_to(backend_addr, 3), CacheConfig::default());
-    if let Some(d) = fill_delay {
-        cached = cached.with_fill_delay(d);
-    }
-    let server = daxlite::serve_upstream(&config, cached)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let cached = Cached::new(
+        Gated {
+            inner: remote_to(backend_addr, 3),
+            gate: gate.unwrap_or_default(),
+        },
+        CacheConfig::default(),
+    );
+    let server = daxlite::serve_upstream(&config, cached).await.unwrap();
     let front = Front {
         addr: server.addr,
         server: Some(server),
@@ -116,8 +163,6 @@ async fn create_table(addr: SocketAddr, name: &str) {
 
 /// The value of a counter for one table in the Prometheus text at `/metrics`.
 async fn counter(addr: SocketAddr, name: &str, table: &str) -> u64 {
-    let r = daxlite_tests::raw(addr, "GET", &[], Vec::new()).await;
-    let _ = r;
     let resp = metrics_text(addr).await;
     let label = format!("table=\"{table}\"");
     resp.lines()
@@ -130,21 +175,16 @@ async fn counter(addr: SocketAddr, name: &str, table: &str) -> u64 {
 async fn metrics_text(addr: SocketAddr) -> String {
     use http_body_util::{BodyExt, Empty};
     use hyper_util::rt::TokioIo;
-    let stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     tokio::spawn(conn);
     let req = http::Request::get("/metrics")
         .header("host", addr.to_string())
         .body(Empty::<bytes::Bytes>::new())
-        .unwrap_or_else(|e| panic!("{e}"));
-    let resp = sender
-        .send_request(req)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
+    let resp = sender.send_request(req).await.unwrap();
     let body = resp
         .into_body()
         .collect()
@@ -165,7 +205,7 @@ async fn get_v(c: &Client, table: &str, pk: &str) -> Option<String> {
         .key("pk", s(pk))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     out.item
         .and_then(|i| i.get("v").and_then(|v| v.as_s().ok().cloned()))
 }
@@ -180,7 +220,7 @@ async fn write_through_and_hits(front: &Front) {
         .item("v", s("one"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     // Put cached the item: the first read is already a hit.
     assert_eq!(get_v(&c, &table, "a").await.as_deref(), Some("one"));
     assert_eq!(
@@ -200,7 +240,7 @@ async fn write_through_and_hits(front: &Front) {
         .expression_attribute_values(":v", s("two"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert!(up.attributes.is_none());
     assert_eq!(get_v(&c, &table, "a").await.as_deref(), Some("two"));
     // Delete caches "absent".
@@ -209,7 +249,7 @@ async fn write_through_and_hits(front: &Front) {
         .key("pk", s("a"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(get_v(&c, &table, "a").await, None);
     assert_eq!(
         counter(front.addr, "daxlite_item_cache_hits", &table).await,
@@ -299,7 +339,7 @@ async fn consistent_read_bypasses_the_cache() {
         .item("v", s("old"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     // Someone writes behind the cache's back.
     direct
         .put_item()
@@ -308,7 +348,7 @@ async fn consistent_read_bypasses_the_cache() {
         .item("v", s("new"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(get_v(&c, &table, "a").await.as_deref(), Some("old"));
     let strong = c
         .get_item()
@@ -317,7 +357,7 @@ async fn consistent_read_bypasses_the_cache() {
         .consistent_read(true)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let v = strong
         .item
         .and_then(|i| i.get("v").and_then(|v| v.as_s().ok().cloned()));
@@ -326,43 +366,81 @@ async fn consistent_read_bypasses_the_cache() {
 }
 
 /// A fill that read the old value before a write must not land after the write.
-async fn fill_versus_write(front: &Front) {
+async fn fill_versus_write(front: &Front, gate: &Gate) {
     let table = unique_name("race");
     create_table(front.addr, &table).await;
     let c = front.client();
-    // The key does not exist: the read misses, reads "absent", and its fill is delayed.
+    // The key does not exist: the read misses and its fill reads "absent" upstream; the
+    // gate holds that answer back from the cache.
+    gate.armed.store(true, Ordering::SeqCst);
     let reader = {
         let c = c.clone();
         let table = table.clone();
         tokio::spawn(async move { get_v(&c, &table, "a").await })
     };
-    // The fill has read "absent" and now waits (fill delay); the write overtakes it.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    gate.answered.notified().await;
+    // The fill has read "absent" and waits; the write overtakes it and finishes.
     c.put_item()
         .table_name(&table)
         .item("pk", s("a"))
         .item("v", s("new"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let seen = reader.await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(seen, None);
+        .unwrap();
+    gate.release.notify_one();
+    let seen = reader.await.unwrap();
+    assert_eq!(seen, None, "the read answers what it read");
     // After both: the cache must hold "new", never the late fill's "absent".
     assert_eq!(get_v(&c, &table, "a").await.as_deref(), Some("new"));
 }
 
 #[tokio::test]
 async fn a_late_fill_never_overwrites_a_write_over_the_engine() {
-    let f = over_engine(Some(Duration::from_millis(400))).await;
-    fill_versus_write(&f).await;
+    let gate = Arc::new(Gate::default());
+    let f = over_engine(Some(gate.clone())).await;
+    fill_versus_write(&f, &gate).await;
     f.stop().await;
 }
 
 #[tokio::test]
 async fn a_late_fill_never_overwrites_a_write_over_a_remote_daxlite() {
-    let (f, _) = over_remote(Some(Duration::from_millis(400))).await;
-    fill_versus_write(&f).await;
+    let gate = Arc::new(Gate::default());
+    let (f, _) = over_remote(Some(gate.clone())).await;
+    fill_versus_write(&f, &gate).await;
     f.stop().await;
+}
+
+/// A graceful stop (what SIGTERM triggers: `main.rs` sends the same stop signal) lets a
+/// request in flight finish: the gate holds a GetItem inside the server while the stop
+/// begins; the listener closes (new connections are refused), the stop waits, and once
+/// released the request gets its full 200 answer before the stop completes.
+#[tokio::test]
+async fn a_request_in_flight_finishes_during_a_graceful_stop() {
+    let gate = Arc::new(Gate::default());
+    let mut f = over_engine(Some(gate.clone())).await;
+    let addr = f.addr;
+    let table = unique_name("drain");
+    create_table(addr, &table).await;
+    gate.armed.store(true, Ordering::SeqCst);
+    let get = format!(r#"{{"TableName":"{table}","Key":{{"pk":{{"S":"a"}}}}}}"#);
+    let reader = tokio::spawn(async move { call(addr, "DynamoDB_20120810.GetItem", &get).await });
+    gate.answered.notified().await;
+    let server = f.server.take().expect("running");
+    let stopping = tokio::spawn(server.shutdown());
+    // The stop has begun once the listener is gone.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while tokio::net::TcpStream::connect(addr).await.is_ok() {
+        assert!(std::time::Instant::now() < deadline, "still accepting");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        !stopping.is_finished(),
+        "the stop did not wait for the request"
+    );
+    gate.release.notify_one();
+    let r = reader.await.unwrap();
+    assert_eq!((r.status, r.text()), (200, "{}".to_string()));
+    stopping.await.unwrap();
 }
 
 // ---- a controllable fake upstream ----
@@ -374,6 +452,9 @@ struct Fake {
     /// Answers to hand out: 0 = ok, else the fault mode.
     get_version: AtomicUsize,
     throttle_next_get: AtomicUsize,
+    /// While 1, every PutItem is throttled (not applied); counts them in `throttled_puts`.
+    throttle_puts: AtomicUsize,
+    throttled_puts: AtomicUsize,
     pages: AtomicUsize,
     batches: AtomicUsize,
 }
@@ -387,10 +468,8 @@ async fn fake_upstream(state: Arc<Fake>) -> SocketAddr {
     use http_body_util::{BodyExt, Full};
     use hyper::service::service_fn;
     use hyper_util::rt::TokioIo;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
@@ -426,7 +505,20 @@ async fn fake_upstream(state: Arc<Fake>) -> SocketAddr {
                                     (200, format!(r#"{{"Item":{{"pk":{{"S":"a"}},"v":{{"N":"{v}"}}}}}}"#))
                                 }
                             }
+                            "DynamoDB_20120810.BatchWriteItem"
+                                if String::from_utf8_lossy(&body).contains(r#""RequestItems":{"faults-"#) =>
+                            {
+                                // Tables `faults-*`: applied, then the upstream fails.
+                                state.puts.fetch_add(1, Ordering::SeqCst);
+                                state.get_version.fetch_add(1, Ordering::SeqCst);
+                                (500, PUT_500.into())
+                            }
                             "DynamoDB_20120810.BatchWriteItem" => (200, fake_batch_write(&body)),
+                            "DynamoDB_20120810.TransactWriteItems" => {
+                                state.puts.fetch_add(1, Ordering::SeqCst);
+                                state.get_version.fetch_add(1, Ordering::SeqCst);
+                                (500, PUT_500.into())
+                            }
                             "DynamoDB_20120810.BatchGetItem" => {
                                 state.batches.fetch_add(1, Ordering::SeqCst);
                                 (200, fake_batch(&body))
@@ -439,6 +531,12 @@ async fn fake_upstream(state: Arc<Fake>) -> SocketAddr {
                                 if String::from_utf8_lossy(&body).contains(r#""TableName":"ok"#) =>
                             {
                                 (200, "{}".into())
+                            }
+                            "DynamoDB_20120810.PutItem"
+                                if state.throttle_puts.load(Ordering::SeqCst) == 1 =>
+                            {
+                                state.throttled_puts.fetch_add(1, Ordering::SeqCst);
+                                (400, THROTTLE.into())
                             }
                             "DynamoDB_20120810.PutItem" => {
                                 state.puts.fetch_add(1, Ordering::SeqCst);
@@ -460,6 +558,8 @@ async fn fake_upstream(state: Arc<Fake>) -> SocketAddr {
                         Ok::<_, std::convert::Infallible>(resp)
                     }
                 });
+                // A connection error ends this test peer's connection; the test sees
+                // its effect on the client side.
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), svc)
                     .await;
@@ -475,9 +575,7 @@ async fn faults_from_a_fake_upstream() {
     let fake = fake_upstream(state.clone()).await;
     let config = Config::ephemeral();
     let cached = Cached::new(remote_to(fake, 3), CacheConfig::default());
-    let server = daxlite::serve_upstream(&config, cached)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let server = daxlite::serve_upstream(&config, cached).await.unwrap();
     let addr = server.addr;
     let get = r#"{"TableName":"t","Key":{"pk":{"S":"a"}}}"#;
 
@@ -490,7 +588,7 @@ async fn faults_from_a_fake_upstream() {
             .and_then(|v| v.to_str().ok()),
         Some("FAKEREQUESTID")
     );
-    let _ = call(addr, "DynamoDB_20120810.GetItem", get).await;
+    daxlite_tests::call_ok(addr, "DynamoDB_20120810.GetItem", get).await;
     assert_eq!(state.gets.load(Ordering::SeqCst), 1);
 
     // A 500 on a write: passed through byte for byte, not retried, and the key dropped.
@@ -511,15 +609,84 @@ async fn faults_from_a_fake_upstream() {
     let del = r#"{"TableName":"t","Key":{"pk":{"S":"a"}}}"#;
     let r = call(addr, "DynamoDB_20120810.DeleteItem", del).await;
     assert_eq!((r.status, r.text()), (400, COND_FAIL.to_string()));
-    let _ = call(addr, "DynamoDB_20120810.GetItem", get).await;
-    assert_eq!(state.gets.load(Ordering::SeqCst), 2);
+    let r = call(addr, "DynamoDB_20120810.GetItem", get).await;
+    assert_eq!(r.text(), r#"{"Item":{"pk":{"S":"a"},"v":{"N":"1"}}}"#);
+    assert_eq!(
+        state.gets.load(Ordering::SeqCst),
+        2,
+        "the entry was kept: a hit"
+    );
+
+    // The rest uses its own table, so its hit and miss counters (process-wide metrics)
+    // are not shared with the other tests; the fake serves any table alike.
+    let u = unique_name("faults");
+    let get_u = format!(r#"{{"TableName":"{u}","Key":{{"pk":{{"S":"a"}}}}}}"#);
+    let item = |v: usize| format!(r#"{{"Item":{{"pk":{{"S":"a"}},"v":{{"N":"{v}"}}}}}}"#);
+    let counts = || async {
+        (
+            counter(addr, "daxlite_item_cache_hits", &u).await,
+            counter(addr, "daxlite_item_cache_misses", &u).await,
+        )
+    };
+    assert_eq!(
+        call(addr, "DynamoDB_20120810.GetItem", &get_u).await.text(),
+        item(1)
+    );
+    assert_eq!(
+        call(addr, "DynamoDB_20120810.GetItem", &get_u).await.text(),
+        item(1)
+    );
+    assert_eq!(state.gets.load(Ordering::SeqCst), 3);
+    assert_eq!(counts().await, (1, 1), "a miss, then a hit");
+
+    // Throttling of a write: retried (throttled work was never applied), then passed
+    // through; the cache keeps its entry, since nothing changed upstream.
+    state.throttle_puts.store(1, Ordering::SeqCst);
+    let put_u = format!(r#"{{"TableName":"{u}","Item":{{"pk":{{"S":"a"}},"v":{{"N":"9"}}}}}}"#);
+    let r = call(addr, "DynamoDB_20120810.PutItem", &put_u).await;
+    state.throttle_puts.store(0, Ordering::SeqCst);
+    assert_eq!((r.status, r.text()), (400, THROTTLE.to_string()));
+    assert_eq!(
+        state.throttled_puts.load(Ordering::SeqCst),
+        4,
+        "a throttled write is retried (3 retries)"
+    );
+    assert_eq!(state.puts.load(Ordering::SeqCst), 1, "nothing applied");
+    assert_eq!(
+        call(addr, "DynamoDB_20120810.GetItem", &get_u).await.text(),
+        item(1)
+    );
+    assert_eq!(state.gets.load(Ordering::SeqCst), 3);
+    assert_eq!(counts().await, (2, 1), "the entry was kept: a hit");
+
+    // A 500 on a batch write and on a transaction (applied upstream, then failed): passed
+    // through, not retried, and the key dropped — the next read is a miss that sees the
+    // applied value.
+    let batch = format!(
+        r#"{{"RequestItems":{{"{u}":[{{"PutRequest":{{"Item":{{"pk":{{"S":"a"}},"v":{{"N":"9"}}}}}}}}]}}}}"#
+    );
+    let tx = format!(
+        r#"{{"TransactItems":[{{"Put":{{"TableName":"{u}","Item":{{"pk":{{"S":"a"}},"v":{{"N":"9"}}}}}}}}]}}"#
+    );
+    for (n, (op, body)) in [("BatchWriteItem", batch), ("TransactWriteItems", tx)]
+        .into_iter()
+        .enumerate()
+    {
+        let r = call(addr, &format!("DynamoDB_20120810.{op}"), &body).await;
+        assert_eq!((r.status, r.text()), (500, PUT_500.to_string()), "{op}");
+        assert_eq!(state.puts.load(Ordering::SeqCst), 2 + n, "{op} was retried");
+        let r = call(addr, "DynamoDB_20120810.GetItem", &get_u).await;
+        assert_eq!(r.text(), item(n + 2), "{op}: the stale entry was served");
+        assert_eq!(state.gets.load(Ordering::SeqCst), 4 + n, "{op}: not a miss");
+        assert_eq!(counts().await, (2, 2 + n as u64), "{op}");
+    }
 
     // Throttling on a read is retried; ConsistentRead bypasses the cache.
     state.throttle_next_get.store(1, Ordering::SeqCst);
     let strong = r#"{"TableName":"t","Key":{"pk":{"S":"a"}},"ConsistentRead":true}"#;
     let r = call(addr, "DynamoDB_20120810.GetItem", strong).await;
     assert_eq!(r.status, 200, "{}", r.text());
-    assert_eq!(state.gets.load(Ordering::SeqCst), 4);
+    assert_eq!(state.gets.load(Ordering::SeqCst), 7);
 
     // Operations daxlite does not know are forwarded, not refused.
     let r = call(addr, "DynamoDB_20120810.SomeFutureOperation", r#"{"x":1}"#).await;
@@ -541,7 +708,7 @@ async fn pages_after_a_write(consistency: daxlite::cache::Consistency) -> (usize
     };
     let server = daxlite::serve_upstream(&config, Cached::new(remote_to(fake, 0), cache))
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let addr = server.addr;
     let q = format!(
         r#"{{"TableName":"{t}","KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{{":p":{{"S":"a"}}}}}}"#
@@ -554,21 +721,21 @@ async fn pages_after_a_write(consistency: daxlite::cache::Consistency) -> (usize
     let first = call(addr, "DynamoDB_20120810.Query", q).await;
     let hit = call(addr, "DynamoDB_20120810.Query", q2).await;
     assert_eq!(first.text(), hit.text());
-    let _ = call(addr, "DynamoDB_20120810.Scan", scan).await;
-    let _ = call(addr, "DynamoDB_20120810.Scan", scan).await;
+    daxlite_tests::call_ok(addr, "DynamoDB_20120810.Scan", scan).await;
+    daxlite_tests::call_ok(addr, "DynamoDB_20120810.Scan", scan).await;
     assert_eq!(state.pages.load(Ordering::SeqCst), 2, "one miss per page");
     assert_eq!(counter(addr, "daxlite_query_cache_hits", &t).await, 1);
     assert_eq!(counter(addr, "daxlite_scan_cache_hits", &t).await, 1);
     // ConsistentRead never touches the cache.
     let strong = format!(r#"{{"TableName":"{t}","ConsistentRead":true}}"#);
-    let _ = call(addr, "DynamoDB_20120810.Scan", &strong).await;
+    daxlite_tests::call_ok(addr, "DynamoDB_20120810.Scan", &strong).await;
     assert_eq!(state.pages.load(Ordering::SeqCst), 3);
     let put = format!(r#"{{"TableName":"{t}","Item":{{"pk":{{"S":"a"}},"v":{{"N":"1"}}}}}}"#);
     let r = call(addr, "DynamoDB_20120810.PutItem", &put).await;
     assert_eq!(r.status, 200, "{}", r.text());
     let before = state.pages.load(Ordering::SeqCst);
-    let _ = call(addr, "DynamoDB_20120810.Query", q).await;
-    let _ = call(addr, "DynamoDB_20120810.Scan", scan).await;
+    daxlite_tests::call_ok(addr, "DynamoDB_20120810.Query", q).await;
+    daxlite_tests::call_ok(addr, "DynamoDB_20120810.Scan", scan).await;
     let after = state.pages.load(Ordering::SeqCst);
     server.shutdown().await;
     (before, after)
@@ -643,7 +810,7 @@ async fn batch_get_is_split_per_key() {
         Cached::new(remote_to(fake, 0), CacheConfig::default()),
     )
     .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     let addr = server.addr;
     let t = unique_name("batch");
     let keys = |list: &[&str]| {
@@ -697,7 +864,7 @@ async fn batch_get_is_split_per_key() {
         r#"{{"RequestItems":{{"{t}":{{"Keys":[{}]}}}}}}"#,
         keys(&["later"])
     );
-    let _ = call(addr, "DynamoDB_20120810.BatchGetItem", &body).await;
+    daxlite_tests::call_ok(addr, "DynamoDB_20120810.BatchGetItem", &body).await;
     assert_eq!(
         state.batches.load(Ordering::SeqCst),
         2,

@@ -4,8 +4,6 @@
 //! Time to Live deletion (which no cached write path sees) invalidates the cached item
 //! through the engine's change feed.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -13,7 +11,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use daxlite::upstream::{Remote, RemoteConfig};
 use daxlite::{Config, RunningServer};
-use daxlite_tests::{call, client_for, unique_name, TestServer};
+use daxlite_tests::{call, client_for, unique_name, Mode, TestServer};
 
 fn remote_to(addr: SocketAddr) -> Remote {
     let url = format!("http://{addr}").parse().unwrap();
@@ -88,8 +86,6 @@ async fn create_table(addr: SocketAddr, name: &str, stream: bool) {
 }
 
 async fn metrics_text(addr: SocketAddr) -> String {
-    let r = daxlite_tests::raw(addr, "GET", &[], Vec::new()).await;
-    let _ = r;
     use http_body_util::{BodyExt, Empty};
     use hyper_util::rt::TokioIo;
     let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
@@ -106,9 +102,42 @@ async fn metrics_text(addr: SocketAddr) -> String {
     String::from_utf8_lossy(&body).into_owned()
 }
 
+/// The GetItem hit count for `table` (metrics are process-wide, so any daxlite of this
+/// process answers it; a unique table keeps it to one test).
+async fn hits(addr: SocketAddr, table: &str) -> u64 {
+    let label = format!("table=\"{table}\"");
+    metrics_text(addr)
+        .await
+        .lines()
+        .filter(|l| l.starts_with("daxlite_item_cache_hits") && l.contains(&label))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .map(|v| v as u64)
+        .sum()
+}
+
+/// Reads `pk` through `c` until a read is a cache hit answering `want` (a follower may
+/// still drop an entry for an earlier write, so the first fill may not stay); fails after
+/// 10 s. Proves the entry is really cached, so a later change must invalidate it.
+async fn until_cached(c: &Client, metrics: SocketAddr, table: &str, pk: &str, want: &str) {
+    let start = Instant::now();
+    loop {
+        let before = hits(metrics, table).await;
+        let got = get_v(c, table, pk).await;
+        if hits(metrics, table).await > before {
+            assert_eq!(got.as_deref(), Some(want), "the cached value");
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "never a hit; last {got:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test]
 async fn two_following_caches_converge_after_a_write_through_the_other() {
-    let shared = TestServer::start_uncached().await;
+    let shared = TestServer::start(Mode::Engine).await;
     let a = following_front(shared.addr).await;
     let b = following_front(shared.addr).await;
     let (ca, cb) = (
@@ -118,15 +147,17 @@ async fn two_following_caches_converge_after_a_write_through_the_other() {
     let table = unique_name("coh");
     create_table(shared.addr, &table, true).await;
     put_v(&ca, &table, "k", "1", None).await;
-    // Both caches hold v=1 (B fills from the shared engine; A wrote it through).
-    assert_eq!(get_v(&cb, &table, "k").await.as_deref(), Some("1"));
-    assert_eq!(get_v(&ca, &table, "k").await.as_deref(), Some("1"));
+    // B holds v=1 in its cache (a hit counted), so only an invalidation can make it
+    // answer the next value.
+    until_cached(&cb, shared.addr, &table, "k", "1").await;
 
     put_v(&ca, &table, "k", "2", None).await;
     let took = converge(&cb, &table, "k", Some("2")).await;
     assert!(took < Duration::from_secs(5), "B converged in {took:?}");
+    until_cached(&ca, shared.addr, &table, "k", "2").await;
     put_v(&cb, &table, "k", "3", None).await;
     converge(&ca, &table, "k", Some("3")).await;
+    until_cached(&ca, shared.addr, &table, "k", "3").await;
     // A delete through B reaches A's cache too.
     cb.delete_item()
         .table_name(&table)
@@ -169,8 +200,10 @@ async fn a_ttl_deletion_invalidates_the_cached_item() {
         Some(("exp", AttributeValue::N(soon.to_string()))),
     )
     .await;
-    // Cached (write-through), and still there until the sweeper deletes it.
+    // Cached (write-through: the first read is a hit), and still there until the
+    // sweeper deletes it.
     assert_eq!(get_v(&c, &table, "k").await.as_deref(), Some("1"));
+    assert_eq!(hits(server.addr, &table).await, 1, "the read was not a hit");
     let took = converge(&c, &table, "k", None).await;
     assert!(
         took < Duration::from_secs(8),

@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType,
 };
 use aws_sdk_dynamodb::Client;
-use daxlite_tests::{create_pk_table, error_parts, TestServer};
+use daxlite_tests::{create_pk_table, ddb_test, error_parts, Mode, TestServer};
 
 async fn table(c: &Client, range: bool) -> String {
     create_pk_table(c, "items", range.then_some(ScalarAttributeType::N)).await
@@ -25,203 +25,206 @@ fn n(v: &str) -> AV {
     AV::N(v.to_string())
 }
 
-#[tokio::test]
-async fn every_type_round_trips_with_canonical_numbers() {
-    let srv = TestServer::start().await;
-    let c = srv.client();
-    let t = table(&c, false).await;
-    let mut item = HashMap::new();
-    item.insert("pk".to_string(), s("k1"));
-    item.insert("num".to_string(), n("1.50"));
-    item.insert("big".to_string(), n("1E+3"));
-    item.insert("bin".to_string(), AV::B(Blob::new(vec![0u8, 1, 2, 255])));
-    item.insert("t".to_string(), AV::Bool(true));
-    item.insert("nul".to_string(), AV::Null(true));
-    item.insert("ss".to_string(), AV::Ss(vec!["a".into(), "b".into()]));
-    item.insert("ns".to_string(), AV::Ns(vec!["1".into(), "2.0".into()]));
-    item.insert(
-        "bs".to_string(),
-        AV::Bs(vec![Blob::new(vec![1u8]), Blob::new(vec![2u8])]),
-    );
-    item.insert(
-        "l".to_string(),
-        AV::L(vec![
-            s("x"),
-            n("7"),
-            AV::M(HashMap::from([("in".to_string(), s(""))])),
-        ]),
-    );
-    item.insert("empty".to_string(), s(""));
-    c.put_item()
-        .table_name(&t)
-        .set_item(Some(item))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let got = c
-        .get_item()
-        .table_name(&t)
-        .key("pk", s("k1"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
-        .item
-        .unwrap_or_default();
-    assert_eq!(got.get("num"), Some(&n("1.5")));
-    assert_eq!(got.get("big"), Some(&n("1000")));
-    assert_eq!(
-        got.get("bin"),
-        Some(&AV::B(Blob::new(vec![0u8, 1, 2, 255])))
-    );
-    assert_eq!(got.get("t"), Some(&AV::Bool(true)));
-    assert_eq!(got.get("nul"), Some(&AV::Null(true)));
-    assert_eq!(got.get("empty"), Some(&s("")));
-    let mut ns = got
-        .get("ns")
-        .and_then(|v| v.as_ns().ok())
-        .cloned()
-        .unwrap_or_default();
-    ns.sort();
-    assert_eq!(ns, ["1", "2"]);
-    assert_eq!(
-        got.get("l").and_then(|v| v.as_l().ok()).map(Vec::len),
-        Some(3)
-    );
-    assert_eq!(got.len(), 11);
-    // A missing item answers without `Item`.
-    let missing = c
-        .get_item()
-        .table_name(&t)
-        .key("pk", s("nope"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    assert!(missing.item.is_none());
-    srv.stop().await;
-}
-
-#[tokio::test]
-async fn conditions_return_values_and_the_failed_item() {
-    let srv = TestServer::start().await;
-    let c = srv.client();
-    let t = table(&c, true).await;
-    c.put_item()
-        .table_name(&t)
-        .item("pk", s("a"))
-        .item("sk", n("1"))
-        .item("v", n("10"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    // attribute_not_exists on an existing item fails, and ALL_OLD ships the item in the error.
-    let err = c
-        .put_item()
-        .table_name(&t)
-        .item("pk", s("a"))
-        .item("sk", n("1"))
-        .condition_expression("attribute_not_exists(pk)")
-        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-        .send()
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("condition passed"));
-    assert_eq!(
-        error_parts(&err),
-        (
-            "ConditionalCheckFailedException".into(),
-            "The conditional request failed".into()
-        )
-    );
-    match err.into_service_error() {
-        PutItemError::ConditionalCheckFailedException(e) => {
-            assert_eq!(e.item().and_then(|i| i.get("v")), Some(&n("10")));
-        }
-        other => panic!("{other:?}"),
+ddb_test!(
+    every_type_round_trips_with_canonical_numbers,
+    |mode| async move {
+        let srv = TestServer::start(mode).await;
+        let c = srv.client();
+        let t = table(&c, false).await;
+        let mut item = HashMap::new();
+        item.insert("pk".to_string(), s("k1"));
+        item.insert("num".to_string(), n("1.50"));
+        item.insert("big".to_string(), n("1E+3"));
+        item.insert("bin".to_string(), AV::B(Blob::new(vec![0u8, 1, 2, 255])));
+        item.insert("t".to_string(), AV::Bool(true));
+        item.insert("nul".to_string(), AV::Null(true));
+        item.insert("ss".to_string(), AV::Ss(vec!["a".into(), "b".into()]));
+        item.insert("ns".to_string(), AV::Ns(vec!["1".into(), "2.0".into()]));
+        item.insert(
+            "bs".to_string(),
+            AV::Bs(vec![Blob::new(vec![1u8]), Blob::new(vec![2u8])]),
+        );
+        item.insert(
+            "l".to_string(),
+            AV::L(vec![
+                s("x"),
+                n("7"),
+                AV::M(HashMap::from([("in".to_string(), s(""))])),
+            ]),
+        );
+        item.insert("empty".to_string(), s(""));
+        c.put_item()
+            .table_name(&t)
+            .set_item(Some(item))
+            .send()
+            .await
+            .unwrap();
+        let got = c
+            .get_item()
+            .table_name(&t)
+            .key("pk", s("k1"))
+            .send()
+            .await
+            .unwrap()
+            .item
+            .unwrap_or_default();
+        assert_eq!(got.get("num"), Some(&n("1.5")));
+        assert_eq!(got.get("big"), Some(&n("1000")));
+        assert_eq!(
+            got.get("bin"),
+            Some(&AV::B(Blob::new(vec![0u8, 1, 2, 255])))
+        );
+        assert_eq!(got.get("t"), Some(&AV::Bool(true)));
+        assert_eq!(got.get("nul"), Some(&AV::Null(true)));
+        assert_eq!(got.get("empty"), Some(&s("")));
+        let mut ns = got
+            .get("ns")
+            .and_then(|v| v.as_ns().ok())
+            .cloned()
+            .unwrap_or_default();
+        ns.sort();
+        assert_eq!(ns, ["1", "2"]);
+        assert_eq!(
+            got.get("l").and_then(|v| v.as_l().ok()).map(Vec::len),
+            Some(3)
+        );
+        assert_eq!(got.len(), 11);
+        // A missing item answers without `Item`.
+        let missing = c
+            .get_item()
+            .table_name(&t)
+            .key("pk", s("nope"))
+            .send()
+            .await
+            .unwrap();
+        assert!(missing.item.is_none());
+        srv.stop().await;
     }
-    // PutItem with ALL_OLD returns the replaced item.
-    let out = c
-        .put_item()
-        .table_name(&t)
-        .item("pk", s("a"))
-        .item("sk", n("1"))
-        .item("v", n("11"))
-        .condition_expression("v = :ten")
-        .expression_attribute_values(":ten", n("10"))
-        .return_values(ReturnValue::AllOld)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    assert_eq!(out.attributes().and_then(|a| a.get("v")), Some(&n("10")));
-    // UpdateItem: SET with arithmetic, list_append and if_not_exists, UPDATED_NEW.
-    let out = c
-        .update_item()
-        .table_name(&t)
-        .key("pk", s("a"))
-        .key("sk", n("1"))
-        .update_expression(
-            "SET v = v + :one, #l = list_append(if_not_exists(#l, :empty), :more) ADD c :one",
-        )
-        .expression_attribute_names("#l", "log")
-        .expression_attribute_values(":one", n("1"))
-        .expression_attribute_values(":empty", AV::L(vec![]))
-        .expression_attribute_values(":more", AV::L(vec![s("x")]))
-        .return_values(ReturnValue::UpdatedNew)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let attrs = out.attributes().cloned().unwrap_or_default();
-    assert_eq!(attrs.get("v"), Some(&n("12")));
-    assert_eq!(attrs.get("c"), Some(&n("1")));
-    assert_eq!(attrs.get("log"), Some(&AV::L(vec![s("x")])));
-    assert!(
-        !attrs.contains_key("pk"),
-        "UPDATED_NEW returns only updated attributes"
-    );
-    // A failed update condition.
-    let err = c
-        .update_item()
-        .table_name(&t)
-        .key("pk", s("a"))
-        .key("sk", n("1"))
-        .update_expression("REMOVE v")
-        .condition_expression("v > :big")
-        .expression_attribute_values(":big", n("100"))
-        .send()
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("condition passed"));
-    assert!(matches!(
-        err.into_service_error(),
-        UpdateItemError::ConditionalCheckFailedException(_)
-    ));
-    // DeleteItem with ALL_OLD.
-    let out = c
-        .delete_item()
-        .table_name(&t)
-        .key("pk", s("a"))
-        .key("sk", n("1"))
-        .return_values(ReturnValue::AllOld)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    assert_eq!(out.attributes().and_then(|a| a.get("v")), Some(&n("12")));
-    let gone = c
-        .get_item()
-        .table_name(&t)
-        .key("pk", s("a"))
-        .key("sk", n("1"))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    assert!(gone.item.is_none());
-    srv.stop().await;
-}
+);
 
+ddb_test!(
+    conditions_return_values_and_the_failed_item,
+    |mode| async move {
+        let srv = TestServer::start(mode).await;
+        let c = srv.client();
+        let t = table(&c, true).await;
+        c.put_item()
+            .table_name(&t)
+            .item("pk", s("a"))
+            .item("sk", n("1"))
+            .item("v", n("10"))
+            .send()
+            .await
+            .unwrap();
+        // attribute_not_exists on an existing item fails, and ALL_OLD ships the item in the error.
+        let err = c
+            .put_item()
+            .table_name(&t)
+            .item("pk", s("a"))
+            .item("sk", n("1"))
+            .condition_expression("attribute_not_exists(pk)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await
+            .expect_err("condition passed");
+        assert_eq!(
+            error_parts(&err),
+            (
+                "ConditionalCheckFailedException".into(),
+                "The conditional request failed".into()
+            )
+        );
+        match err.into_service_error() {
+            PutItemError::ConditionalCheckFailedException(e) => {
+                assert_eq!(e.item().and_then(|i| i.get("v")), Some(&n("10")));
+            }
+            other => panic!("{other:?}"),
+        }
+        // PutItem with ALL_OLD returns the replaced item.
+        let out = c
+            .put_item()
+            .table_name(&t)
+            .item("pk", s("a"))
+            .item("sk", n("1"))
+            .item("v", n("11"))
+            .condition_expression("v = :ten")
+            .expression_attribute_values(":ten", n("10"))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(out.attributes().and_then(|a| a.get("v")), Some(&n("10")));
+        // UpdateItem: SET with arithmetic, list_append and if_not_exists, UPDATED_NEW.
+        let out = c
+            .update_item()
+            .table_name(&t)
+            .key("pk", s("a"))
+            .key("sk", n("1"))
+            .update_expression(
+                "SET v = v + :one, #l = list_append(if_not_exists(#l, :empty), :more) ADD c :one",
+            )
+            .expression_attribute_names("#l", "log")
+            .expression_attribute_values(":one", n("1"))
+            .expression_attribute_values(":empty", AV::L(vec![]))
+            .expression_attribute_values(":more", AV::L(vec![s("x")]))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .unwrap();
+        let attrs = out.attributes().cloned().unwrap_or_default();
+        assert_eq!(attrs.get("v"), Some(&n("12")));
+        assert_eq!(attrs.get("c"), Some(&n("1")));
+        assert_eq!(attrs.get("log"), Some(&AV::L(vec![s("x")])));
+        assert!(
+            !attrs.contains_key("pk"),
+            "UPDATED_NEW returns only updated attributes"
+        );
+        // A failed update condition.
+        let err = c
+            .update_item()
+            .table_name(&t)
+            .key("pk", s("a"))
+            .key("sk", n("1"))
+            .update_expression("REMOVE v")
+            .condition_expression("v > :big")
+            .expression_attribute_values(":big", n("100"))
+            .send()
+            .await
+            .expect_err("condition passed");
+        assert!(matches!(
+            err.into_service_error(),
+            UpdateItemError::ConditionalCheckFailedException(_)
+        ));
+        // DeleteItem with ALL_OLD.
+        let out = c
+            .delete_item()
+            .table_name(&t)
+            .key("pk", s("a"))
+            .key("sk", n("1"))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(out.attributes().and_then(|a| a.get("v")), Some(&n("12")));
+        let gone = c
+            .get_item()
+            .table_name(&t)
+            .key("pk", s("a"))
+            .key("sk", n("1"))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap();
+        assert!(gone.item.is_none());
+        srv.stop().await;
+    }
+);
+
+// Engine mode only: these are the engine's own capacity figures; through the cache a hit
+// costs 0 units, which tests/tests/cache.rs checks.
 #[tokio::test]
 async fn projections_and_consumed_capacity() {
-    // The engine's own figures: through the cache a hit costs 0 units (tests/tests/cache.rs).
-    let srv = TestServer::start_uncached().await;
+    let srv = TestServer::start(Mode::Engine).await;
     let c = srv.client();
     let t = table(&c, false).await;
     let nested = AV::M(HashMap::from([
@@ -237,10 +240,8 @@ async fn projections_and_consumed_capacity() {
         .return_consumed_capacity(ReturnConsumedCapacity::Total)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let cc = out
-        .consumed_capacity()
-        .unwrap_or_else(|| panic!("no capacity"));
+        .unwrap();
+    let cc = out.consumed_capacity().expect("no capacity");
     assert_eq!(
         (cc.table_name(), cc.capacity_units()),
         (Some(t.as_str()), Some(1.0))
@@ -254,7 +255,7 @@ async fn projections_and_consumed_capacity() {
         .return_consumed_capacity(ReturnConsumedCapacity::Total)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let item = got.item().cloned().unwrap_or_default();
     let expected = AV::M(HashMap::from([("b".to_string(), AV::L(vec![n("1")]))]));
     assert_eq!(item.get("a"), Some(&expected));
@@ -268,9 +269,8 @@ async fn projections_and_consumed_capacity() {
     srv.stop().await;
 }
 
-#[tokio::test]
-async fn item_errors_as_the_sdk_sees_them() {
-    let srv = TestServer::start().await;
+ddb_test!(item_errors_as_the_sdk_sees_them, |mode| async move {
+    let srv = TestServer::start(mode).await;
     let c = srv.client();
     let t = table(&c, true).await;
     let err = c
@@ -279,8 +279,7 @@ async fn item_errors_as_the_sdk_sees_them() {
         .item("pk", s("a"))
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("no error"));
+        .expect_err("no error");
     assert_eq!(
         error_parts(&err),
         (
@@ -295,8 +294,7 @@ async fn item_errors_as_the_sdk_sees_them() {
         .item("sk", s("x"))
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("no error"));
+        .expect_err("no error");
     assert_eq!(
         error_parts(&err).1,
         "One or more parameter values were invalid: Type mismatch for key sk expected: N actual: S"
@@ -307,8 +305,7 @@ async fn item_errors_as_the_sdk_sees_them() {
         .key("pk", s("a"))
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("no error"));
+        .expect_err("no error");
     assert_eq!(
         error_parts(&err).1,
         "The provided key element does not match the schema"
@@ -323,7 +320,7 @@ async fn item_errors_as_the_sdk_sees_them() {
         .item("v", s(&fits))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let too_big = "x".repeat(409_601 - overhead);
     let err = c
         .put_item()
@@ -333,8 +330,7 @@ async fn item_errors_as_the_sdk_sees_them() {
         .item("v", s(&too_big))
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("no error"));
+        .expect_err("no error");
     assert_eq!(
         error_parts(&err),
         (
@@ -348,8 +344,7 @@ async fn item_errors_as_the_sdk_sees_them() {
         .key("pk", s("a"))
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("no error"));
+        .expect_err("no error");
     assert_eq!(
         error_parts(&err),
         (
@@ -368,8 +363,7 @@ async fn item_errors_as_the_sdk_sees_them() {
         .expression_attribute_values(":v", n("1"))
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("no error"));
+        .expect_err("no error");
     assert_eq!(
         error_parts(&err).1,
         "Value provided in ExpressionAttributeNames unused in expressions: keys: {#extra}"
@@ -383,8 +377,7 @@ async fn item_errors_as_the_sdk_sees_them() {
         .expression_attribute_values(":v", n("1"))
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("no error"));
+        .expect_err("no error");
     assert_eq!(error_parts(&err).1, "One or more parameter values were invalid: Cannot update attribute sk. This attribute is part of the key");
     let err = c
         .get_item()
@@ -394,8 +387,7 @@ async fn item_errors_as_the_sdk_sees_them() {
         .projection_expression("a, a.b")
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("no error"));
+        .expect_err("no error");
     assert!(
         error_parts(&err).1.starts_with(
             "Invalid ProjectionExpression: Two document paths overlap with each other"
@@ -404,11 +396,10 @@ async fn item_errors_as_the_sdk_sees_them() {
         error_parts(&err)
     );
     srv.stop().await;
-}
+});
 
-#[tokio::test]
-async fn concurrent_adds_are_all_applied() {
-    let srv = TestServer::start().await;
+ddb_test!(concurrent_adds_are_all_applied, |mode| async move {
+    let srv = TestServer::start(mode).await;
     let c = srv.client();
     let t = table(&c, false).await;
     let mut tasks = Vec::new();
@@ -435,26 +426,25 @@ async fn concurrent_adds_are_all_applied() {
         .consistent_read(true)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(got.item().and_then(|i| i.get("n")), Some(&n("50")));
     let d = c
         .describe_table()
         .table_name(&t)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .table
-        .unwrap_or_else(|| panic!("no table"));
+        .expect("no table");
     assert_eq!(d.item_count(), Some(1));
     srv.stop().await;
-}
+});
 
-#[tokio::test]
-async fn items_survive_a_restart() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+ddb_test!(items_survive_a_restart, |mode| async move {
+    let dir = tempfile::tempdir().unwrap();
     let t;
     {
-        let srv = TestServer::start_on_disk(dir.path()).await;
+        let srv = TestServer::start_on_disk(mode, dir.path()).await;
         let c = srv.client();
         t = table(&c, false).await;
         for i in 0..20 {
@@ -464,17 +454,17 @@ async fn items_survive_a_restart() {
                 .item("i", n(&i.to_string()))
                 .send()
                 .await
-                .unwrap_or_else(|e| panic!("{e:?}"));
+                .unwrap();
         }
         c.delete_item()
             .table_name(&t)
             .key("pk", s("k3"))
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
         srv.stop().await;
     }
-    let srv = TestServer::start_on_disk(dir.path()).await;
+    let srv = TestServer::start_on_disk(mode, dir.path()).await;
     let c = srv.client();
     for i in 0..20 {
         let got = c
@@ -483,7 +473,7 @@ async fn items_survive_a_restart() {
             .key("pk", s(&format!("k{i}")))
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
         if i == 3 {
             assert!(got.item.is_none());
         } else {
@@ -498,9 +488,9 @@ async fn items_survive_a_restart() {
         .table_name(&t)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .table
-        .unwrap_or_else(|| panic!("no table"));
+        .expect("no table");
     assert_eq!(d.item_count(), Some(19));
     srv.stop().await;
-}
+});

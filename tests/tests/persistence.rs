@@ -3,14 +3,13 @@
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, Tag,
 };
-use daxlite_tests::{unique_name, TestServer};
+use daxlite_tests::{ddb_test, unique_name, TestServer};
 
-#[tokio::test]
-async fn tables_survive_a_restart() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+ddb_test!(tables_survive_a_restart, |mode| async move {
+    let dir = tempfile::tempdir().unwrap();
     let names: Vec<String> = (0..3).map(|_| unique_name("keep")).collect();
     {
-        let s = TestServer::start_on_disk(dir.path()).await;
+        let s = TestServer::start_on_disk(mode, dir.path()).await;
         let c = s.client();
         for n in &names {
             c.create_table()
@@ -20,41 +19,31 @@ async fn tables_survive_a_restart() {
                         .attribute_name("pk")
                         .attribute_type(ScalarAttributeType::N)
                         .build()
-                        .unwrap_or_else(|e| panic!("{e}")),
+                        .unwrap(),
                 )
                 .key_schema(
                     KeySchemaElement::builder()
                         .attribute_name("pk")
                         .key_type(KeyType::Hash)
                         .build()
-                        .unwrap_or_else(|e| panic!("{e}")),
+                        .unwrap(),
                 )
                 .billing_mode(BillingMode::PayPerRequest)
-                .tags(
-                    Tag::builder()
-                        .key("k")
-                        .value(n)
-                        .build()
-                        .unwrap_or_else(|e| panic!("{e}")),
-                )
+                .tags(Tag::builder().key("k").value(n).build().unwrap())
                 .send()
                 .await
-                .unwrap_or_else(|e| panic!("{e:?}"));
+                .unwrap();
         }
-        c.delete_table()
-            .table_name(&names[2])
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+        c.delete_table().table_name(&names[2]).send().await.unwrap();
         s.stop().await;
     }
-    let s = TestServer::start_on_disk(dir.path()).await;
+    let s = TestServer::start_on_disk(mode, dir.path()).await;
     let c = s.client();
     let listed = c
         .list_tables()
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .table_names
         .unwrap_or_default();
     assert_eq!(listed, names[..2].to_vec());
@@ -63,9 +52,9 @@ async fn tables_survive_a_restart() {
         .table_name(&names[0])
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .table
-        .unwrap_or_else(|| panic!("no table"));
+        .expect("no table");
     assert_eq!(
         t.key_schema().first().map(|k| k.attribute_name()),
         Some("pk")
@@ -75,10 +64,10 @@ async fn tables_survive_a_restart() {
         .resource_arn(t.table_arn().unwrap_or_default())
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(
         tags.tags().first().map(|t| t.value()),
         Some(names[0].as_str())
     );
     s.stop().await;
-}
+});

@@ -1,13 +1,12 @@
 //! The DynamoDB JSON 1.0 protocol at the front door: order of checks, exact error bodies,
 //! response headers, gzip, size limits and the health answers.
 
-use daxlite_tests::{assert_error, call, raw, TestServer, AUTH};
+use daxlite_tests::{assert_error, call, ddb_test, raw, TestServer, AUTH};
 
 const SERVICE: &str = "com.amazon.coral.service#";
 
-#[tokio::test]
-async fn health_answers() {
-    let s = TestServer::start().await;
+ddb_test!(health_answers, |mode| async move {
+    let s = TestServer::start(mode).await;
     let r = raw(s.addr, "GET", &[], vec![]).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.text(), "healthy: dynamodb.us-east-1.amazonaws.com ");
@@ -22,23 +21,15 @@ async fn health_answers() {
         "{metrics} / {metrics_after}"
     );
     s.stop().await;
-}
+});
 
 async fn raw_path(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let req = format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
-    stream
-        .write_all(req.as_bytes())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    stream.write_all(req.as_bytes()).await.unwrap();
     let mut out = String::new();
-    stream
-        .read_to_string(&mut out)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    stream.read_to_string(&mut out).await.unwrap();
     let status = out.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
     let body = out
         .split_once("\r\n\r\n")
@@ -47,49 +38,51 @@ async fn raw_path(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
     (status, body)
 }
 
-#[tokio::test]
-async fn responses_carry_request_id_crc32_and_content_type() {
-    let s = TestServer::start().await;
-    let r = call(s.addr, "DynamoDB_20120810.ListTables", "{}").await;
-    assert_eq!(r.status, 200);
-    assert_eq!(r.json(), serde_json::json!({"TableNames": []}));
-    let id = r
-        .headers
-        .get("x-amzn-requestid")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    assert_eq!(id.len(), 52);
-    let crc: u32 = r
-        .headers
-        .get("x-amz-crc32")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    assert_eq!(crc, crc32fast_hash(&r.body));
-    assert_eq!(
-        r.headers.get("content-type").and_then(|v| v.to_str().ok()),
-        Some("application/x-amz-json-1.0")
-    );
-    // JSON 1.1 clients get their own content type back.
-    let r = raw(
-        s.addr,
-        "POST",
-        &[
-            ("content-type", "application/x-amz-json-1.1"),
-            ("x-amz-target", "DynamoDB_20120810.ListTables"),
-            ("authorization", AUTH),
-            ("x-amz-date", "20240101T000000Z"),
-        ],
-        b"{}".to_vec(),
-    )
-    .await;
-    assert_eq!(r.status, 200);
-    assert_eq!(
-        r.headers.get("content-type").and_then(|v| v.to_str().ok()),
-        Some("application/x-amz-json-1.1")
-    );
-    s.stop().await;
-}
+ddb_test!(
+    responses_carry_request_id_crc32_and_content_type,
+    |mode| async move {
+        let s = TestServer::start(mode).await;
+        let r = call(s.addr, "DynamoDB_20120810.ListTables", "{}").await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.json(), serde_json::json!({"TableNames": []}));
+        let id = r
+            .headers
+            .get("x-amzn-requestid")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        assert_eq!(id.len(), 52);
+        let crc: u32 = r
+            .headers
+            .get("x-amz-crc32")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        assert_eq!(crc, crc32fast_hash(&r.body));
+        assert_eq!(
+            r.headers.get("content-type").and_then(|v| v.to_str().ok()),
+            Some("application/x-amz-json-1.0")
+        );
+        // JSON 1.1 clients get their own content type back.
+        let r = raw(
+            s.addr,
+            "POST",
+            &[
+                ("content-type", "application/x-amz-json-1.1"),
+                ("x-amz-target", "DynamoDB_20120810.ListTables"),
+                ("authorization", AUTH),
+                ("x-amz-date", "20240101T000000Z"),
+            ],
+            b"{}".to_vec(),
+        )
+        .await;
+        assert_eq!(r.status, 200);
+        assert_eq!(
+            r.headers.get("content-type").and_then(|v| v.to_str().ok()),
+            Some("application/x-amz-json-1.1")
+        );
+        s.stop().await;
+    }
+);
 
 fn crc32fast_hash(bytes: &[u8]) -> u32 {
     // CRC-32 (IEEE), bitwise, so the test does not trust the server's own crate.
@@ -107,74 +100,79 @@ fn crc32fast_hash(bytes: &[u8]) -> u32 {
     !crc
 }
 
-#[tokio::test]
-async fn unknown_and_missing_targets_are_unknown_operations() {
-    let s = TestServer::start().await;
-    for target in [
-        "DynamoDB_20120810.Nope",
-        "",
-        "GetItem",
-        "DynamoDB_20111205.ListTables",
-        "DynamoDB_20120810.ListStreams",
-    ] {
-        let r = call(s.addr, target, "{}").await;
+ddb_test!(
+    unknown_and_missing_targets_are_unknown_operations,
+    |mode| async move {
+        let s = TestServer::start(mode).await;
+        for target in [
+            "DynamoDB_20120810.Nope",
+            "",
+            "GetItem",
+            "DynamoDB_20111205.ListTables",
+            "DynamoDB_20120810.ListStreams",
+        ] {
+            let r = call(s.addr, target, "{}").await;
+            assert_error(
+                &r,
+                400,
+                &format!("{SERVICE}UnknownOperationException"),
+                None,
+            );
+        }
+        s.stop().await;
+    }
+);
+
+ddb_test!(
+    operations_not_built_yet_answer_unknown_operation,
+    |mode| async move {
+        let s = TestServer::start(mode).await;
+        let r = call(
+            s.addr,
+            "DynamoDB_20120810.CreateBackup",
+            r#"{"TableName":"abc","BackupName":"b"}"#,
+        )
+        .await;
         assert_error(
             &r,
             400,
             &format!("{SERVICE}UnknownOperationException"),
             None,
         );
+        s.stop().await;
     }
-    s.stop().await;
-}
+);
 
-#[tokio::test]
-async fn operations_not_built_yet_answer_unknown_operation() {
-    let s = TestServer::start().await;
-    let r = call(
-        s.addr,
-        "DynamoDB_20120810.CreateBackup",
-        r#"{"TableName":"abc","BackupName":"b"}"#,
-    )
-    .await;
-    assert_error(
-        &r,
-        400,
-        &format!("{SERVICE}UnknownOperationException"),
-        None,
-    );
-    s.stop().await;
-}
-
-#[tokio::test]
-async fn malformed_json_is_a_bare_serialization_exception() {
-    let s = TestServer::start().await;
-    for body in ["{", "not json", "[1,2", ""] {
-        let r = call(s.addr, "DynamoDB_20120810.ListTables", body).await;
+ddb_test!(
+    malformed_json_is_a_bare_serialization_exception,
+    |mode| async move {
+        let s = TestServer::start(mode).await;
+        for body in ["{", "not json", "[1,2", ""] {
+            let r = call(s.addr, "DynamoDB_20120810.ListTables", body).await;
+            assert_error(&r, 400, &format!("{SERVICE}SerializationException"), None);
+        }
+        // JSON errors come before target errors, as on DynamoDB.
+        let r = call(s.addr, "DynamoDB_20120810.Nope", "{").await;
         assert_error(&r, 400, &format!("{SERVICE}SerializationException"), None);
+        // A wrongly typed member is a SerializationException with DynamoDB's wording.
+        let r = call(
+            s.addr,
+            "DynamoDB_20120810.DescribeTable",
+            r#"{"TableName": 5}"#,
+        )
+        .await;
+        assert_error(
+            &r,
+            400,
+            &format!("{SERVICE}SerializationException"),
+            Some("NUMBER_VALUE cannot be converted to String"),
+        );
+        s.stop().await;
     }
-    // JSON errors come before target errors, as on DynamoDB.
-    let r = call(s.addr, "DynamoDB_20120810.Nope", "{").await;
-    assert_error(&r, 400, &format!("{SERVICE}SerializationException"), None);
-    // A wrongly typed member is a SerializationException with DynamoDB's wording.
-    let r = call(
-        s.addr,
-        "DynamoDB_20120810.DescribeTable",
-        r#"{"TableName": 5}"#,
-    )
-    .await;
-    assert_error(
-        &r,
-        400,
-        &format!("{SERVICE}SerializationException"),
-        Some("NUMBER_VALUE cannot be converted to String"),
-    );
-    s.stop().await;
-}
+);
 
-#[tokio::test]
-async fn authentication_errors() {
-    let s = TestServer::start().await;
+ddb_test!(authentication_errors, |mode| async move {
+    let s = TestServer::start(mode).await;
     let base = [
         ("content-type", "application/x-amz-json-1.0"),
         ("x-amz-target", "DynamoDB_20120810.ListTables"),
@@ -199,40 +197,41 @@ async fn authentication_errors() {
     let r = raw(s.addr, "POST", &base, b"{".to_vec()).await;
     assert_error(&r, 400, &format!("{SERVICE}SerializationException"), None);
     s.stop().await;
-}
+});
 
-#[tokio::test]
-async fn wrong_method_or_content_type_is_an_xml_404() {
-    let s = TestServer::start().await;
-    let r = raw(
-        s.addr,
-        "POST",
-        &[
-            ("content-type", "text/plain"),
-            ("x-amz-target", "DynamoDB_20120810.ListTables"),
-            ("authorization", AUTH),
-        ],
-        b"{}".to_vec(),
-    )
-    .await;
-    assert_eq!(
-        (r.status, r.text().as_str()),
-        (404, "<UnknownOperationException/>\n")
-    );
-    let r = raw(
-        s.addr,
-        "PUT",
-        &[("content-type", "application/x-amz-json-1.0")],
-        b"{}".to_vec(),
-    )
-    .await;
-    assert_eq!(r.status, 404);
-    s.stop().await;
-}
+ddb_test!(
+    wrong_method_or_content_type_is_an_xml_404,
+    |mode| async move {
+        let s = TestServer::start(mode).await;
+        let r = raw(
+            s.addr,
+            "POST",
+            &[
+                ("content-type", "text/plain"),
+                ("x-amz-target", "DynamoDB_20120810.ListTables"),
+                ("authorization", AUTH),
+            ],
+            b"{}".to_vec(),
+        )
+        .await;
+        assert_eq!(
+            (r.status, r.text().as_str()),
+            (404, "<UnknownOperationException/>\n")
+        );
+        let r = raw(
+            s.addr,
+            "PUT",
+            &[("content-type", "application/x-amz-json-1.0")],
+            b"{}".to_vec(),
+        )
+        .await;
+        assert_eq!(r.status, 404);
+        s.stop().await;
+    }
+);
 
-#[tokio::test]
-async fn bodies_over_16_mib_get_413() {
-    let s = TestServer::start().await;
+ddb_test!(bodies_over_16_mib_get_413, |mode| async move {
+    let s = TestServer::start(mode).await;
     let big = vec![b' '; 16 * 1024 * 1024 + 1];
     let r = raw(
         s.addr,
@@ -263,12 +262,11 @@ async fn bodies_over_16_mib_get_413() {
     .await;
     assert_eq!(r.status, 200, "{}", r.text());
     s.stop().await;
-}
+});
 
-#[tokio::test]
-async fn gzip_request_bodies_are_accepted() {
+ddb_test!(gzip_request_bodies_are_accepted, |mode| async move {
     use std::io::Write;
-    let s = TestServer::start().await;
+    let s = TestServer::start(mode).await;
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     enc.write_all(br#"{"Limit": 5}"#).unwrap_or_default();
     let body = enc.finish().unwrap_or_default();
@@ -288,4 +286,4 @@ async fn gzip_request_bodies_are_accepted() {
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json(), serde_json::json!({"TableNames": []}));
     s.stop().await;
-}
+});

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{
     Projection, ProjectionType, ScalarAttributeType, Select,
 };
 use aws_sdk_dynamodb::Client;
-use daxlite_tests::{attr, error_parts, key, unique_name, TestServer};
+use daxlite_tests::{attr, ddb_test, error_parts, key, unique_name, TestServer};
 
 fn s(v: &str) -> AV {
     AV::S(v.to_string())
@@ -42,7 +42,7 @@ async fn table(c: &Client) -> String {
                         .build(),
                 )
                 .build()
-                .unwrap_or_else(|e| panic!("{e}")),
+                .unwrap(),
         )
         .local_secondary_indexes(
             LocalSecondaryIndex::builder()
@@ -55,11 +55,11 @@ async fn table(c: &Client) -> String {
                         .build(),
                 )
                 .build()
-                .unwrap_or_else(|e| panic!("{e}")),
+                .unwrap(),
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     name
 }
 
@@ -79,7 +79,7 @@ async fn load(c: &Client, t: &str) {
             if i % 2 == 0 {
                 req = req.item("l", n(100 - i));
             }
-            req.send().await.unwrap_or_else(|e| panic!("{e:?}"));
+            req.send().await.unwrap();
         }
     }
 }
@@ -95,9 +95,8 @@ fn sks(items: &[HashMap<String, AV>]) -> Vec<i64> {
         .collect()
 }
 
-#[tokio::test]
-async fn query_orders_filters_and_pages_exactly() {
-    let srv = TestServer::start().await;
+ddb_test!(query_orders_filters_and_pages_exactly, |mode| async move {
+    let srv = TestServer::start(mode).await;
     let c = srv.client();
     let t = table(&c).await;
     load(&c, &t).await;
@@ -109,7 +108,7 @@ async fn query_orders_filters_and_pages_exactly() {
         .expression_attribute_values(":p", s("p1"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(sks(out.items()), (-5..15).collect::<Vec<_>>());
     assert_eq!((out.count(), out.scanned_count()), (20, 20));
     let out = c
@@ -122,7 +121,7 @@ async fn query_orders_filters_and_pages_exactly() {
         .scan_index_forward(false)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(sks(out.items()), vec![3, 2, 1, 0, -1, -2]);
     // Limit counts evaluated items; a filter reduces Count but not ScannedCount; paging with
     // LastEvaluatedKey returns every match exactly once.
@@ -141,7 +140,7 @@ async fn query_orders_filters_and_pages_exactly() {
             .set_exclusive_start_key(start)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
         pages += 1;
         assert!(out.scanned_count() <= 3);
         seen.extend(sks(out.items()));
@@ -164,188 +163,175 @@ async fn query_orders_filters_and_pages_exactly() {
         .select(Select::Count)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!((out.count(), out.items().len()), (20, 0));
     srv.stop().await;
-}
+});
 
-#[tokio::test]
-async fn secondary_indexes_are_sparse_and_follow_writes() {
-    let srv = TestServer::start().await;
-    let c = srv.client();
-    let t = table(&c).await;
-    load(&c, &t).await;
-    let q = |g: &str| {
-        c.query()
-            .table_name(&t)
-            .index_name("by-g")
-            .key_condition_expression("g = :g")
-            .expression_attribute_values(":g", s(g))
-    };
-    // i % 3 == 0 and i even → g0: i in {0, 6, 12, 18} per partition, 3 partitions.
-    let out = q("g0").send().await.unwrap_or_else(|e| panic!("{e:?}"));
-    assert_eq!(out.count(), 12);
-    assert!(
-        out.items().iter().all(|i| i.contains_key("v")),
-        "ALL projection carries every attribute"
-    );
-    // Update moves an item between index partitions; delete removes it.
-    c.update_item()
-        .table_name(&t)
-        .key("pk", s("p0"))
-        .key("sk", n(-5))
-        .update_expression("SET g = :g")
-        .expression_attribute_values(":g", s("g1"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    assert_eq!(
-        q("g0")
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"))
-            .count(),
-        11
-    );
-    c.delete_item()
-        .table_name(&t)
-        .key("pk", s("p1"))
-        .key("sk", n(1))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    assert_eq!(
-        q("g0")
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"))
-            .count(),
-        10
-    );
-    // The LSI (KEYS_ONLY) orders by l within the partition and carries only keys.
-    let out = c
-        .query()
-        .table_name(&t)
-        .index_name("by-l")
-        .key_condition_expression("pk = :p AND l < :l")
-        .expression_attribute_values(":p", s("p2"))
-        .expression_attribute_values(":l", n(90))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let ls: Vec<String> = out
-        .items()
-        .iter()
-        .filter_map(|i| i.get("l").and_then(|v| v.as_n().ok()).cloned())
-        .collect();
-    assert_eq!(ls, ["82", "84", "86", "88"]);
-    let keys: BTreeSet<&str> = out
-        .items()
-        .iter()
-        .flat_map(|i| i.keys().map(String::as_str))
-        .collect();
-    assert_eq!(keys, BTreeSet::from(["l", "pk", "sk"]));
-    let d = c
-        .describe_table()
-        .table_name(&t)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
-        .table
-        .unwrap_or_else(|| panic!("no table"));
-    assert_eq!(
-        d.global_secondary_indexes()
-            .first()
-            .and_then(|g| g.item_count()),
-        Some(20),
-        "21 items had g; one was deleted"
-    );
-    assert_eq!(d.item_count(), Some(59));
-    // GSIs are eventually consistent only.
-    let err = q("g0")
-        .consistent_read(true)
-        .send()
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("consistent GSI read"));
-    assert_eq!(
-        error_parts(&err),
-        (
-            "ValidationException".into(),
-            "Consistent reads are not supported on global secondary indexes".into()
-        )
-    );
-    srv.stop().await;
-}
-
-#[tokio::test]
-async fn parallel_scan_covers_the_table_exactly_once() {
-    let srv = TestServer::start().await;
-    let c = srv.client();
-    let t = table(&c).await;
-    load(&c, &t).await;
-    let mut all = Vec::new();
-    for segment in 0..4 {
-        let mut start = None;
-        loop {
-            let out = c
-                .scan()
+ddb_test!(
+    secondary_indexes_are_sparse_and_follow_writes,
+    |mode| async move {
+        let srv = TestServer::start(mode).await;
+        let c = srv.client();
+        let t = table(&c).await;
+        load(&c, &t).await;
+        let q = |g: &str| {
+            c.query()
                 .table_name(&t)
-                .segment(segment)
-                .total_segments(4)
-                .limit(7)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .unwrap_or_else(|e| panic!("{e:?}"));
-            for item in out.items() {
-                let pk = item
-                    .get("pk")
-                    .and_then(|v| v.as_s().ok())
-                    .cloned()
-                    .unwrap_or_default();
-                all.push((
-                    pk,
-                    sks(std::slice::from_ref(item))
-                        .first()
-                        .copied()
-                        .unwrap_or(i64::MIN),
-                ));
-            }
-            start = out.last_evaluated_key().cloned();
-            if start.is_none() {
-                break;
+                .index_name("by-g")
+                .key_condition_expression("g = :g")
+                .expression_attribute_values(":g", s(g))
+        };
+        // i % 3 == 0 and i even → g0: i in {0, 6, 12, 18} per partition, 3 partitions.
+        let out = q("g0").send().await.unwrap();
+        assert_eq!(out.count(), 12);
+        assert!(
+            out.items().iter().all(|i| i.contains_key("v")),
+            "ALL projection carries every attribute"
+        );
+        // Update moves an item between index partitions; delete removes it.
+        c.update_item()
+            .table_name(&t)
+            .key("pk", s("p0"))
+            .key("sk", n(-5))
+            .update_expression("SET g = :g")
+            .expression_attribute_values(":g", s("g1"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(q("g0").send().await.unwrap().count(), 11);
+        c.delete_item()
+            .table_name(&t)
+            .key("pk", s("p1"))
+            .key("sk", n(1))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(q("g0").send().await.unwrap().count(), 10);
+        // The LSI (KEYS_ONLY) orders by l within the partition and carries only keys.
+        let out = c
+            .query()
+            .table_name(&t)
+            .index_name("by-l")
+            .key_condition_expression("pk = :p AND l < :l")
+            .expression_attribute_values(":p", s("p2"))
+            .expression_attribute_values(":l", n(90))
+            .send()
+            .await
+            .unwrap();
+        let ls: Vec<String> = out
+            .items()
+            .iter()
+            .filter_map(|i| i.get("l").and_then(|v| v.as_n().ok()).cloned())
+            .collect();
+        assert_eq!(ls, ["82", "84", "86", "88"]);
+        let keys: BTreeSet<&str> = out
+            .items()
+            .iter()
+            .flat_map(|i| i.keys().map(String::as_str))
+            .collect();
+        assert_eq!(keys, BTreeSet::from(["l", "pk", "sk"]));
+        let d = c
+            .describe_table()
+            .table_name(&t)
+            .send()
+            .await
+            .unwrap()
+            .table
+            .expect("no table");
+        assert_eq!(
+            d.global_secondary_indexes()
+                .first()
+                .and_then(|g| g.item_count()),
+            Some(20),
+            "21 items had g; one was deleted"
+        );
+        assert_eq!(d.item_count(), Some(59));
+        // GSIs are eventually consistent only.
+        let err = q("g0")
+            .consistent_read(true)
+            .send()
+            .await
+            .expect_err("consistent GSI read");
+        assert_eq!(
+            error_parts(&err),
+            (
+                "ValidationException".into(),
+                "Consistent reads are not supported on global secondary indexes".into()
+            )
+        );
+        srv.stop().await;
+    }
+);
+
+ddb_test!(
+    parallel_scan_covers_the_table_exactly_once,
+    |mode| async move {
+        let srv = TestServer::start(mode).await;
+        let c = srv.client();
+        let t = table(&c).await;
+        load(&c, &t).await;
+        let mut all = Vec::new();
+        for segment in 0..4 {
+            let mut start = None;
+            loop {
+                let out = c
+                    .scan()
+                    .table_name(&t)
+                    .segment(segment)
+                    .total_segments(4)
+                    .limit(7)
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .unwrap();
+                for item in out.items() {
+                    let pk = item
+                        .get("pk")
+                        .and_then(|v| v.as_s().ok())
+                        .cloned()
+                        .unwrap_or_default();
+                    all.push((
+                        pk,
+                        sks(std::slice::from_ref(item))
+                            .first()
+                            .copied()
+                            .unwrap_or(i64::MIN),
+                    ));
+                }
+                start = out.last_evaluated_key().cloned();
+                if start.is_none() {
+                    break;
+                }
             }
         }
+        assert_eq!(all.len(), 60);
+        let unique: BTreeSet<_> = all.iter().cloned().collect();
+        assert_eq!(unique.len(), 60, "no item in two segments");
+        let out = c
+            .scan()
+            .table_name(&t)
+            .filter_expression("attribute_exists(g)")
+            .select(Select::Count)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!((out.count(), out.scanned_count()), (21, 60));
+        let err = c
+            .scan()
+            .table_name(&t)
+            .segment(4)
+            .total_segments(4)
+            .send()
+            .await
+            .expect_err("bad segment accepted");
+        assert_eq!(error_parts(&err).0, "ValidationException");
+        srv.stop().await;
     }
-    assert_eq!(all.len(), 60);
-    let unique: BTreeSet<_> = all.iter().cloned().collect();
-    assert_eq!(unique.len(), 60, "no item in two segments");
-    let out = c
-        .scan()
-        .table_name(&t)
-        .filter_expression("attribute_exists(g)")
-        .select(Select::Count)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    assert_eq!((out.count(), out.scanned_count()), (21, 60));
-    let err = c
-        .scan()
-        .table_name(&t)
-        .segment(4)
-        .total_segments(4)
-        .send()
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("bad segment accepted"));
-    assert_eq!(error_parts(&err).0, "ValidationException");
-    srv.stop().await;
-}
+);
 
-#[tokio::test]
-async fn key_condition_errors() {
-    let srv = TestServer::start().await;
+ddb_test!(key_condition_errors, |mode| async move {
+    let srv = TestServer::start(mode).await;
     let c = srv.client();
     let t = table(&c).await;
     let cases = [
@@ -386,8 +372,7 @@ async fn key_condition_errors() {
         .expression_attribute_values(":p", s("x"))
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("missing index accepted"));
+        .expect_err("missing index accepted");
     assert_eq!(error_parts(&err).0, "ValidationException");
     srv.stop().await;
-}
+});

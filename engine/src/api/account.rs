@@ -35,7 +35,7 @@ mod tests {
 
     #[tokio::test]
     async fn limits_and_endpoints_answer_dynamodb_shapes() {
-        let e = Engine::open(EngineConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+        let e = Engine::open(EngineConfig::default()).unwrap();
         let limits: serde_json::Value = serde_json::from_slice(
             &e.call(Operation::DescribeLimits, b"{}")
                 .await

@@ -1,8 +1,6 @@
 //! Helpers shared by the engine-level operation tests: an engine with a few tables, and
 //! calls that answer JSON or the error's `__type`, message and full body.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use serde_json::{json, Value};
 
 use crate::wire::Operation;

@@ -1,7 +1,5 @@
 //! Unit tests of index entry keys and projections.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use super::*;
 use crate::catalog::{AttributeDef, KeySchema, Projection};
 

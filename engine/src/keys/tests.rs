@@ -1,7 +1,5 @@
-//! Unit tests of key extraction: every error of LIMITS.md A2 at the value that must pass
+//! Unit tests of key extraction: every error of docs/LIMITS.md A2 at the value that must pass
 //! and the first that must fail, and the storage-key layout.
-
-#![allow(clippy::unwrap_used)]
 
 use super::*;
 use crate::catalog::{

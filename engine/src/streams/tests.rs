@@ -1,8 +1,6 @@
 //! Engine-level tests of streams and Time to Live: requests go through `Engine::call`,
 //! time through a `ManualClock`, background work through `Engine::run_background_once`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::sync::Arc;
 
 use serde_json::{json, Value};

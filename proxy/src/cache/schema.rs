@@ -130,7 +130,7 @@ mod tests {
     #[test]
     fn parses_describe_table() {
         let body = br#"{"Table":{"TableName":"t","AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"N"},{"AttributeName":"g","AttributeType":"S"}],"KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],"GlobalSecondaryIndexes":[{"IndexName":"byG","KeySchema":[{"AttributeName":"g","KeyType":"HASH"}]}]}}"#;
-        let s = TableSchema::from_describe(body).unwrap_or_else(|| panic!("no schema"));
+        let s = TableSchema::from_describe(body).expect("no schema");
         assert_eq!(s.hash.name, "pk");
         assert_eq!(s.range.as_ref().map(|r| r.ty.as_str()), Some("N"));
         assert_eq!(s.gsis, vec!["byG".to_string()]);

@@ -1,5 +1,5 @@
 //! The admin listener end to end (invalidate an item and its partition's pages, a table,
-//! everything; stats as JSON; refusals) and the metrics CACHE.md names: request duration
+//! everything; stats as JSON; refusals) and the metrics docs/CACHE.md names: request duration
 //! by outcome, invalidations by cause, cache size gauges.
 
 use std::net::SocketAddr;
@@ -16,23 +16,18 @@ use super::{counter, create_table, metrics_text};
 async fn admin(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, Value) {
     use http_body_util::{BodyExt, Full};
     use hyper_util::rt::TokioIo;
-    let stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     tokio::spawn(conn);
     let req = http::Request::builder()
         .method(method)
         .uri(path)
         .header("host", addr.to_string())
         .body(Full::new(bytes::Bytes::from(body.to_string())))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let resp = sender
-        .send_request(req)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
+    let resp = sender.send_request(req).await.unwrap();
     let status = resp.status().as_u16();
     let body = resp
         .into_body()
@@ -47,12 +42,9 @@ async fn admin(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, 
 async fn admin_listener_invalidates_flushes_and_reports() {
     let mut config = Config::ephemeral();
     config.admin = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
-    let engine =
-        daxlite_engine::Engine::open(config.engine.clone()).unwrap_or_else(|e| panic!("{e}"));
+    let engine = daxlite_engine::Engine::open(config.engine.clone()).unwrap();
     let cached = Cached::new(Embedded::new(engine), CacheConfig::default());
-    let server = daxlite::serve_upstream(&config, cached)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let server = daxlite::serve_upstream(&config, cached).await.unwrap();
     let (addr, Some(admin_addr)) = (server.addr, server.admin_addr) else {
         panic!("no admin listener")
     };
@@ -71,9 +63,9 @@ async fn admin_listener_invalidates_flushes_and_reports() {
         let t = t.clone();
         async move { counter(addr, m, &t).await }
     };
-    let _ = call(addr, "DynamoDB_20120810.GetItem", &get).await;
-    let _ = call(addr, "DynamoDB_20120810.Query", &query).await;
-    let _ = call(addr, "DynamoDB_20120810.Query", &query).await;
+    daxlite_tests::call_ok(addr, "DynamoDB_20120810.GetItem", &get).await;
+    daxlite_tests::call_ok(addr, "DynamoDB_20120810.Query", &query).await;
+    daxlite_tests::call_ok(addr, "DynamoDB_20120810.Query", &query).await;
     assert_eq!(
         misses("daxlite_item_cache_misses").await,
         0,
@@ -93,8 +85,8 @@ async fn admin_listener_invalidates_flushes_and_reports() {
     let item = format!(r#"{{"TableName":"{t}","Key":{{"pk":{{"S":"a"}}}}}}"#);
     let (status, answer) = admin(admin_addr, "POST", "/invalidate-item", &item).await;
     assert_eq!(status, 200, "{answer}");
-    let _ = call(addr, "DynamoDB_20120810.GetItem", &get).await;
-    let _ = call(addr, "DynamoDB_20120810.Query", &query).await;
+    daxlite_tests::call_ok(addr, "DynamoDB_20120810.GetItem", &get).await;
+    daxlite_tests::call_ok(addr, "DynamoDB_20120810.Query", &query).await;
     assert_eq!(misses("daxlite_item_cache_misses").await, 1);
     assert_eq!(misses("daxlite_query_cache_misses").await, 2);
 
@@ -106,11 +98,11 @@ async fn admin_listener_invalidates_flushes_and_reports() {
             .0,
         200
     );
-    let _ = call(addr, "DynamoDB_20120810.GetItem", &get).await;
+    daxlite_tests::call_ok(addr, "DynamoDB_20120810.GetItem", &get).await;
     assert_eq!(misses("daxlite_item_cache_misses").await, 2);
     assert_eq!(admin(admin_addr, "POST", "/flush", "").await.0, 200);
-    let _ = call(addr, "DynamoDB_20120810.GetItem", &get).await;
-    let _ = call(addr, "DynamoDB_20120810.GetItem", &get).await;
+    daxlite_tests::call_ok(addr, "DynamoDB_20120810.GetItem", &get).await;
+    daxlite_tests::call_ok(addr, "DynamoDB_20120810.GetItem", &get).await;
     assert_eq!(misses("daxlite_item_cache_misses").await, 3);
 
     // Refusals.
@@ -127,7 +119,7 @@ async fn admin_listener_invalidates_flushes_and_reports() {
     );
 
     // Metrics: duration by outcome, invalidations by cause, size gauges.
-    let _ = call(addr, "DynamoDB_20120810.DescribeTable", &table).await;
+    daxlite_tests::call_ok(addr, "DynamoDB_20120810.DescribeTable", &table).await;
     let text = metrics_text(addr).await;
     for (op, outcome) in [
         ("GetItem", "hit"),
@@ -165,15 +157,12 @@ async fn the_admin_listener_is_off_by_default() {
     let server = daxlite::serve_upstream(
         &Config::ephemeral(),
         Cached::new(
-            Embedded::new(
-                daxlite_engine::Engine::open(Config::ephemeral().engine)
-                    .unwrap_or_else(|e| panic!("{e}")),
-            ),
+            Embedded::new(daxlite_engine::Engine::open(Config::ephemeral().engine).unwrap()),
             CacheConfig::default(),
         ),
     )
     .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     assert!(server.admin_addr.is_none());
     server.shutdown().await;
 }

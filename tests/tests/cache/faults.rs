@@ -93,6 +93,8 @@ async fn serve_conn(mut stream: TcpStream, mode: Mode, state: Arc<State>) {
                         return;
                     }
                     Mode::Truncate => {
+                        // The fake misbehaves on purpose; whether the peer still reads
+                        // is what the test observes, not these results.
                         let _ = stream.write_all(&half).await;
                         let _ = stream.shutdown().await;
                         return;
@@ -115,10 +117,8 @@ async fn serve_conn(mut stream: TcpStream, mode: Mode, state: Arc<State>) {
 }
 
 async fn misbehaving(mode: Mode, state: Arc<State>) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             tokio::spawn(serve_conn(stream, mode, Arc::clone(&state)));
@@ -144,7 +144,7 @@ async fn an_unknown_write_outcome_invalidates_the_key() {
             Cached::new(remote, CacheConfig::default()),
         )
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
         let addr = server.addr;
         let r = call(addr, "DynamoDB_20120810.GetItem", GET).await;
         assert_eq!(
@@ -200,10 +200,8 @@ async fn an_unknown_write_outcome_invalidates_the_key() {
 #[tokio::test]
 async fn a_refused_connection_is_an_error_and_caches_nothing() {
     let gone = {
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        l.local_addr().unwrap_or_else(|e| panic!("{e}"))
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        l.local_addr().unwrap()
     };
     let remote = remote_with(gone, 1, Duration::from_millis(500));
     let server = daxlite::serve_upstream(
@@ -211,15 +209,23 @@ async fn a_refused_connection_is_an_error_and_caches_nothing() {
         Cached::new(remote, CacheConfig::default()),
     )
     .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     let addr = server.addr;
+    // Its own table, so the process-wide hit and miss counters are this test's alone.
+    let t = daxlite_tests::unique_name("refused");
+    let get = format!(r#"{{"TableName":"{t}","Key":{{"pk":{{"S":"a"}}}}}}"#);
+    let put = format!(r#"{{"TableName":"{t}","Item":{{"pk":{{"S":"a"}},"v":{{"N":"99"}}}}}}"#);
+    let query = format!(
+        r#"{{"TableName":"{t}","KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{{":p":{{"S":"a"}}}}}}"#
+    );
+    // Each read twice: had the first stored anything (the refused write's item, an error),
+    // the second would be a hit.
     for (target, body) in [
-        ("PutItem", PUT),
-        ("GetItem", GET),
-        (
-            "Query",
-            r#"{"TableName":"t","KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{":p":{"S":"a"}}}"#,
-        ),
+        ("PutItem", &put),
+        ("GetItem", &get),
+        ("GetItem", &get),
+        ("Query", &query),
+        ("Query", &query),
     ] {
         let r = call(addr, &format!("DynamoDB_20120810.{target}"), body).await;
         assert_eq!(r.status, 503, "{target}: {}", r.text());
@@ -229,5 +235,14 @@ async fn a_refused_connection_is_an_error_and_caches_nothing() {
             "{target}"
         );
     }
+    assert_eq!(
+        super::counter(addr, "daxlite_item_cache_hits", &t).await,
+        0,
+        "nothing was cached"
+    );
+    assert_eq!(
+        super::counter(addr, "daxlite_query_cache_hits", &t).await,
+        0
+    );
     server.shutdown().await;
 }

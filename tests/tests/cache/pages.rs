@@ -158,7 +158,7 @@ async fn pages_hit_miss_and_coherent_invalidation(addr: SocketAddr) {
     // GSI pages are dead.
     put(addr, &t, "b", 9, "two").await;
     for q in [&q1, &q2, &legacy, &lsi] {
-        let _ = page(addr, "Query", q).await;
+        page(addr, "Query", q).await;
     }
     let c = counts(addr, &t).await;
     assert_eq!(
@@ -166,8 +166,8 @@ async fn pages_hit_miss_and_coherent_invalidation(addr: SocketAddr) {
         (5, 10),
         "partition a's pages survive a write to b"
     );
-    let _ = page(addr, "Query", &gsi).await;
-    let _ = page(addr, "Scan", &scan).await;
+    page(addr, "Query", &gsi).await;
+    page(addr, "Scan", &scan).await;
     let c = counts(addr, &t).await;
     assert_eq!((c.qm, c.sm), (6, 2), "GSI and Scan pages die on any write");
 
@@ -176,7 +176,7 @@ async fn pages_hit_miss_and_coherent_invalidation(addr: SocketAddr) {
     let fresh = page(addr, "Query", &q1).await;
     assert!(fresh.contains("two"), "{fresh}");
     for q in [&q2, &legacy, &lsi] {
-        let _ = page(addr, "Query", q).await;
+        page(addr, "Query", q).await;
     }
     let c = counts(addr, &t).await;
     assert_eq!((c.qm, c.qh), (10, 10), "every page of partition a missed");
@@ -252,12 +252,12 @@ async fn concurrent_writers_always_read_their_own_writes_through_cached_pages() 
                     "client {client} lost {v}: {seen}"
                 );
                 // A read of another partition and a Scan in between, to keep pages moving.
-                let _ = page(addr, "Query", &query_on(&t, "b", "")).await;
+                page(addr, "Query", &query_on(&t, "b", "")).await;
             }
         }));
     }
     for task in tasks {
-        task.await.unwrap_or_else(|e| panic!("{e}"));
+        task.await.unwrap();
     }
     let c = counts(addr, &t).await;
     assert!(c.qh > 0, "some pages were served from the cache");

@@ -180,7 +180,7 @@ async fn batch_write_skips_unprocessed_items() {
         Cached::new(remote_to(fake, 0), CacheConfig::default()),
     )
     .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     let addr = server.addr;
     let t = unique_name("unproc");
     let bw = format!(
@@ -194,7 +194,7 @@ async fn batch_write_skips_unprocessed_items() {
         r#"{"Item":{"pk":{"S":"a"},"v":{"N":"5"}}}"#
     );
     assert_eq!(state.gets.load(Ordering::SeqCst), 0);
-    let _ = ok(addr, "GetItem", &get(&t, "later")).await;
+    ok(addr, "GetItem", &get(&t, "later")).await;
     assert_eq!(state.gets.load(Ordering::SeqCst), 1);
     server.shutdown().await;
 }
@@ -234,7 +234,7 @@ async fn transact_get_items_never_touch_the_cache() {
     );
     let answer = ok(addr, "TransactGetItems", &tg).await;
     assert!(answer.contains(r#""v":{"S":"x"}"#), "{answer}");
-    let _ = ok(addr, "GetItem", &strong(&t, "b")).await;
+    ok(addr, "GetItem", &strong(&t, "b")).await;
     assert_eq!(item_counts(addr, &t).await, (0, 0));
     // "b" was not cached as absent by either read: the first eventual read misses.
     assert_eq!(ok(addr, "GetItem", &get(&t, "b")).await, "{}");

@@ -3,7 +3,7 @@
 //! per-table ConsumedCapacity list.
 //!
 //! Messages: dynalite `validations/batchGetItem.js` / `batchWriteItem.js` (captured from
-//! DynamoDB), LIMITS.md A4; the shown map values (`'{t=[…]}'`) imitate the Java
+//! DynamoDB), docs/LIMITS.md A4; the shown map values (`'{t=[…]}'`) imitate the Java
 //! `toString` DynamoDB prints and are approximate.
 
 mod get;

@@ -1,7 +1,5 @@
-//! Engine-level tests of BatchGetItem and BatchWriteItem: behaviour, and LIMITS.md A4
+//! Engine-level tests of BatchGetItem and BatchWriteItem: behaviour, and docs/LIMITS.md A4
 //! at each boundary (25/26 requests, 100/101 keys, duplicates, 16 MB responses).
-
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::{json, Value};
 

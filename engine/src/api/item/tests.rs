@@ -1,8 +1,6 @@
 //! Engine-level tests of the item operations: behaviour, and the error catalogue of
-//! LIMITS.md A1–A3 (each limit at the value that passes and the first that fails) with
+//! docs/LIMITS.md A1–A3 (each limit at the value that passes and the first that fails) with
 //! exact `__type` and message.
-
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::{json, Value};
 

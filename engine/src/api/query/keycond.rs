@@ -1,6 +1,6 @@
 //! Query's key condition — a resolved KeyConditionExpression or legacy KeyConditions —
 //! checked against the key schema of the table or index with DynamoDB's errors
-//! (LIMITS.md #26; dynalite `actions/query.js`, `validations/query.js`; dynoxide), and
+//! (docs/LIMITS.md #26; dynalite `actions/query.js`, `validations/query.js`; dynoxide), and
 //! turned into the byte range of ONE range scan: the partition prefix narrowed by the
 //! sort-key condition on the order-preserving encoding.
 

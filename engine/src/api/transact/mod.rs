@@ -1,4 +1,4 @@
-//! TransactGetItems and TransactWriteItems (LIMITS.md A5), and what they share: the
+//! TransactGetItems and TransactWriteItems (docs/LIMITS.md A5), and what they share: the
 //! TransactionCanceledException with its `CancellationReasons`, the 100-action and 4 MB
 //! limits, and the "multiple operations on one item" check.
 //!

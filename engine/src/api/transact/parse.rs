@@ -1,6 +1,6 @@
 //! Reading a TransactWriteItems request: shapes (SerializationException), the constraint
 //! envelope, then per action the expression checks that fail the whole request with a
-//! plain ValidationException (LIMITS.md #38) — before any table is looked at.
+//! plain ValidationException (docs/LIMITS.md #38) — before any table is looked at.
 
 use serde_json::Value;
 

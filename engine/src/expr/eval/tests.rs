@@ -148,7 +148,7 @@ fn updates() {
         &item(),
         &v,
     );
-    let out = out.unwrap_or_else(|e| panic!("{e}"));
+    let out = out.unwrap();
     assert_eq!(out.item.get("a"), Some(&n(6)));
     assert_eq!(out.item.get("str"), Some(&s("new")));
     assert!(matches!(out.item.get("l"), Some(V::L(l)) if l.len() == 4));
@@ -158,11 +158,10 @@ fn updates() {
         ["a", "bin", "l", "m", "str"]
     );
     // List index beyond the end appends; removing shifts.
-    let out =
-        run("SET l[10] = :1 REMOVE l[0], l[1]", &item(), &v).unwrap_or_else(|e| panic!("{e}"));
+    let out = run("SET l[10] = :1 REMOVE l[0], l[1]", &item(), &v).unwrap();
     assert!(matches!(out.item.get("l"), Some(V::L(l)) if l.len() == 2 && l.last() == Some(&n(1))));
     // DELETE of the last members removes the attribute; ADD to absent creates it.
-    let out = run("DELETE ss :ss ADD cnt :1", &item(), &v).unwrap_or_else(|e| panic!("{e}"));
+    let out = run("DELETE ss :ss ADD cnt :1", &item(), &v).unwrap();
     assert_eq!(out.item.get("ss"), Some(&V::Ss(vec!["q".into()])));
     assert_eq!(out.item.get("cnt"), Some(&n(1)));
     assert_eq!(
@@ -253,8 +252,15 @@ mod model {
         V::Ss(set.into_iter().collect())
     }
 
-    /// The reference: `None` when the model says the update is rejected.
-    fn model_step(m: &mut BTreeMap<String, M>, op: &Op) -> Option<()> {
+    /// DynamoDB's messages for the two ways these updates fail.
+    const MISSING: &str =
+        "The provided expression refers to an attribute that does not exist in the item";
+    const BAD_OPERAND: &str = "An operand in the update expression has an incorrect data type";
+
+    /// The reference: the exact ValidationException message when DynamoDB rejects the
+    /// update (`SET a = a + :v` on a missing `a`: MISSING; arithmetic on a set, ADD or
+    /// DELETE of the other kind: BAD_OPERAND).
+    fn model_step(m: &mut BTreeMap<String, M>, op: &Op) -> Result<(), &'static str> {
         let key = |k: &usize| NAMES.get(*k).map(|s| s.to_string()).unwrap_or_default();
         match op {
             Op::Set(k, v) => {
@@ -265,7 +271,8 @@ mod model {
                     let x = *x;
                     m.insert(key(k), M::Num(x + v));
                 }
-                _ => return None,
+                Some(M::Set(_)) => return Err(BAD_OPERAND),
+                None => return Err(MISSING),
             },
             Op::Remove(k) => {
                 m.remove(&key(k));
@@ -278,14 +285,14 @@ mod model {
                     let x = *x;
                     m.insert(key(k), M::Num(x + v));
                 }
-                Some(_) => return None,
+                Some(_) => return Err(BAD_OPERAND),
             },
             Op::AddS(k, v) => match m.get_mut(&key(k)) {
                 None => {
                     m.insert(key(k), M::Set(v.iter().copied().collect()));
                 }
                 Some(M::Set(s)) => s.extend(v.iter().copied()),
-                Some(_) => return None,
+                Some(_) => return Err(BAD_OPERAND),
             },
             Op::DelS(k, v) => match m.get_mut(&key(k)) {
                 None => {}
@@ -297,10 +304,10 @@ mod model {
                         m.remove(&key(k));
                     }
                 }
-                Some(_) => return None,
+                Some(_) => return Err(BAD_OPERAND),
             },
         }
-        Some(())
+        Ok(())
     }
 
     fn to_expr(op: &Op) -> (String, Values) {
@@ -328,6 +335,9 @@ mod model {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(5000))]
+        /// Each step: the engine's outcome equals the model's — the same item after an
+        /// accepted update, the exact same message for a rejected one.
         #[test]
         fn random_updates_match_the_model(ops in prop::collection::vec(op(), 1..25)) {
             let mut item = Item::new();
@@ -338,11 +348,11 @@ mod model {
                 let expected = model_step(&mut next, op);
                 let got = run(&src, &item, &values);
                 match (expected, got) {
-                    (Some(()), Ok(out)) => {
+                    (Ok(()), Ok(out)) => {
                         item = out.item;
                         m = next;
                     }
-                    (None, Err(_)) => {}
+                    (Err(want), Err(message)) => prop_assert_eq!(message.as_str(), want, "{}", src),
                     (e, g) => prop_assert!(false, "{src}: model {e:?}, engine {g:?}"),
                 }
                 prop_assert!(same(&item, &m), "{src}: {item:?} vs {m:?}");

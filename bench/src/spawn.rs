@@ -41,7 +41,8 @@ pub struct DaxliteFeatures {
 /// Finds the daxlite binary: the given path, else next to this executable, else PATH.
 pub fn daxlite_binary(given: Option<&Path>) -> PathBuf {
     if let Some(p) = given {
-        return p.to_path_buf();
+        // Servers start in the temp dir: a relative path must not depend on it.
+        return std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
     }
     if let Ok(exe) = std::env::current_exe() {
         let sibling = exe.with_file_name("daxlite");

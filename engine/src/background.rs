@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::api::Ctx;
+use crate::ctx::Ctx;
 use crate::streams::maintain::{self, Settings};
 use crate::wire::ApiResult;
 

@@ -2,10 +2,11 @@
 
 use std::sync::Arc;
 
-use crate::api::{self, Ctx};
+use crate::api;
 use crate::background::{self, Background, TickReport};
 use crate::clock::{Clock, SystemClock};
 use crate::config::EngineConfig;
+use crate::ctx::Ctx;
 use crate::storage::Store;
 use crate::wire::{ApiResult, Operation};
 

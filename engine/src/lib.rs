@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod changes;
 pub mod clock;
 pub mod config;
+pub mod ctx;
 mod engine;
 pub mod expr;
 pub mod index;

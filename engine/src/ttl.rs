@@ -9,8 +9,8 @@
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
-use crate::api::Ctx;
 use crate::catalog::{self, TableDef, TableStatus};
+use crate::ctx::Ctx;
 use crate::keys::{key_from_item, table_range};
 use crate::model::{AttributeValue, Item};
 use crate::storage::items::Stored;

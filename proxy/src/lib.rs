@@ -80,7 +80,7 @@ pub async fn start_with_remote(
 }
 
 /// Starts serving in front of any upstream, with the cache around it unless disabled.
-pub async fn start_with_upstream<U: upstream::Upstream>(
+pub async fn start_with_upstream<U: upstream::Upstream + admin::Administer>(
     config: &Config,
     upstream: U,
 ) -> Result<RunningServer, String> {
@@ -93,7 +93,7 @@ pub async fn start_with_upstream<U: upstream::Upstream>(
 }
 
 /// Serves exactly `upstream` (already wrapped as wanted).
-pub async fn serve_upstream<U: upstream::Upstream>(
+pub async fn serve_upstream<U: upstream::Upstream + admin::Administer>(
     config: &Config,
     upstream: U,
 ) -> Result<RunningServer, String> {
@@ -101,7 +101,7 @@ pub async fn serve_upstream<U: upstream::Upstream>(
 }
 
 /// Serves `upstream` and hands back the service too (for background tasks).
-async fn serve<U: upstream::Upstream>(
+async fn serve<U: upstream::Upstream + admin::Administer>(
     config: &Config,
     upstream: U,
 ) -> Result<(RunningServer, Arc<service::Service<U>>), String> {

@@ -14,6 +14,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use tracing::Instrument;
 
+use crate::admin::{Administer, Answer, Command};
 use crate::auth;
 use crate::auth::sigv4::{self, Keys};
 use crate::metrics as m;
@@ -39,6 +40,13 @@ pub struct Service<U> {
 pub type HttpResponse = Response<Full<Bytes>>;
 
 const XML_UNKNOWN: &str = "<UnknownOperationException/>\n";
+
+/// The admin listener reaches the upstream through the service.
+impl<U: Upstream + Administer> Administer for Service<U> {
+    fn admin(&self, cmd: Command) -> impl std::future::Future<Output = Option<Answer>> + Send {
+        self.upstream.admin(cmd)
+    }
+}
 
 impl<U: Upstream> Service<U> {
     pub fn new(upstream: U, config: ServiceConfig) -> Arc<Self> {

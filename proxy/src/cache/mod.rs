@@ -178,6 +178,12 @@ fn table_name(body: &[u8]) -> Option<String> {
     serde_json::from_slice::<T>(body).ok()?.table
 }
 
+impl<U: Upstream> crate::admin::Administer for Cached<U> {
+    async fn admin(&self, cmd: crate::admin::Command) -> Option<crate::admin::Answer> {
+        Some(self.administer(cmd).await)
+    }
+}
+
 impl<U: Upstream> Upstream for Cached<U> {
     async fn call(&self, req: Request) -> Reply {
         match req.op {
@@ -220,10 +226,6 @@ impl<U: Upstream> Upstream for Cached<U> {
 
     fn refresh_gauges(&self) {
         self.store.publish_gauges();
-    }
-
-    async fn admin(&self, cmd: crate::admin::Command) -> Option<crate::admin::Answer> {
-        Some(self.administer(cmd).await)
     }
 
     fn close(&self) {

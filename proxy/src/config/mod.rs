@@ -11,6 +11,10 @@ use std::time::Duration;
 use daxlite_engine::{Backend, EngineConfig};
 use serde::Deserialize;
 
+pub mod duration;
+
+pub use duration::parse_duration;
+
 use crate::auth::sigv4::Keys;
 use crate::cache::{CacheConfig, Consistency};
 use crate::service::ServiceConfig;
@@ -552,24 +556,6 @@ pub enum UpstreamConfig {
 /// The default cache budget: 256 MiB.
 pub const DEFAULT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
 
-/// Parses `0`, `250ms`, `30s`, `5m`, `1h`.
-pub fn parse_duration(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    if s == "0" {
-        return Some(Duration::ZERO);
-    }
-    let split = s.find(|c: char| !c.is_ascii_digit())?;
-    let (num, unit) = s.split_at(split);
-    let n: u64 = num.parse().ok()?;
-    match unit.trim() {
-        "ms" => Some(Duration::from_millis(n)),
-        "s" => Some(Duration::from_secs(n)),
-        "m" => Some(Duration::from_secs(n.checked_mul(60)?)),
-        "h" => Some(Duration::from_secs(n.checked_mul(3600)?)),
-        _ => None,
-    }
-}
-
 fn duration(name: &str, v: Option<&String>, default: &str) -> Result<Duration, String> {
     let text = v.map(String::as_str).unwrap_or(default);
     parse_duration(text)
@@ -756,14 +742,14 @@ mod tests {
     #[test]
     fn the_documented_config_files_parse_with_every_example_uncommented() {
         for text in [
-            include_str!("../../config/daxlite.toml"),
-            include_str!("../../config/sidecar-aws.toml"),
+            include_str!("../../../config/daxlite.toml"),
+            include_str!("../../../config/sidecar-aws.toml"),
         ] {
             let raw: RawConfig = toml::from_str(text).unwrap_or_else(|e| panic!("{e}"));
             assert!(raw.validate().is_ok());
         }
         // The documented examples themselves: `# key = value` lines under their tables.
-        let uncommented: String = include_str!("../../config/daxlite.toml")
+        let uncommented: String = include_str!("../../../config/daxlite.toml")
             .lines()
             .map(|l| match l.strip_prefix("# ") {
                 Some(rest)
@@ -840,9 +826,6 @@ mod tests {
             .err()
             .unwrap_or_default()
             .starts_with("cache.item_ttl"));
-        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
-        assert_eq!(parse_duration("0"), Some(Duration::ZERO));
-        assert_eq!(parse_duration("5"), None);
     }
 }
 

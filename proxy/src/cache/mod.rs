@@ -47,7 +47,7 @@ pub enum Consistency {
     Dax,
 }
 
-/// Validated cache settings.
+/// Validated cache settings (`[cache]`; the defaults live in `config/cache.rs`).
 #[derive(Debug, Clone)]
 pub struct CacheConfig {
     pub enabled: bool,
@@ -59,19 +59,6 @@ pub struct CacheConfig {
     pub negative_ttl: Option<Duration>,
     pub max_bytes: u64,
     pub consistency: Consistency,
-}
-
-impl Default for CacheConfig {
-    fn default() -> Self {
-        CacheConfig {
-            enabled: true,
-            item_ttl: Duration::from_secs(300),
-            query_ttl: Duration::from_secs(300),
-            negative_ttl: Some(Duration::from_secs(300)),
-            max_bytes: 256 * 1024 * 1024,
-            consistency: Consistency::Coherent,
-        }
-    }
 }
 
 /// A fill in flight, shared by every request that misses on the same key.

@@ -36,6 +36,7 @@ impl Background {
                 }
                 let Some(ctx) = weak.upgrade() else { break };
                 if let Err(e) = tick(&ctx).await {
+                    e.log_cause();
                     tracing::warn!(error = %e, "background task failed; retrying next tick");
                 }
             }

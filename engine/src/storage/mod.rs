@@ -2,6 +2,7 @@
 //! MVCC read snapshots, and one writer thread that groups concurrent writes into one
 //! commit (group commit: one fsync for many acknowledged writes).
 
+mod fault;
 pub mod items;
 mod layout;
 pub mod positions;
@@ -12,8 +13,9 @@ use std::sync::Arc;
 
 use redb::{Database, ReadTransaction};
 
-use crate::wire::{ApiError, ApiResult};
+use crate::wire::ApiResult;
 
+pub use fault::{internal, OpenError};
 pub use layout::{
     u64_from as layout_u64, CATALOG, FORMAT_VERSION, INDEX_ENTRIES, ITEMS, META, STATS, STREAMS,
     STREAM_RECORDS, TTL,
@@ -38,24 +40,19 @@ pub struct Store {
     feed: crate::changes::Feed,
 }
 
-/// Converts any storage failure into DynamoDB's 500 InternalServerError.
-pub fn internal<E: std::fmt::Display>(e: E) -> ApiError {
-    tracing::error!(error = %e, "storage failure");
-    ApiError::internal("Internal server error")
-}
-
 impl Store {
-    pub fn open(backend: &Backend) -> Result<Store, String> {
+    pub fn open(backend: &Backend) -> Result<Store, OpenError> {
         let db = match backend {
             Backend::InMemory => Database::builder()
                 .create_with_backend(redb::backends::InMemoryBackend::new())
-                .map_err(|e| format!("cannot create in-memory store: {e}"))?,
+                .map_err(OpenError::InMemory)?,
             Backend::Dir(dir) => {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| format!("cannot create data directory {}: {e}", dir.display()))?;
+                std::fs::create_dir_all(dir).map_err(|source| OpenError::CreateDir {
+                    dir: dir.clone(),
+                    source,
+                })?;
                 let file = dir.join("daxlite.redb");
-                Database::create(&file)
-                    .map_err(|e| format!("cannot open {}: {e}", file.display()))?
+                Database::create(&file).map_err(|source| OpenError::Open { file, source })?
             }
         };
         let durable = matches!(backend, Backend::Dir(_));
@@ -68,7 +65,7 @@ impl Store {
 
     /// A consistent snapshot for reading; it never blocks and is never blocked by writes.
     pub fn read(&self) -> ApiResult<ReadTransaction> {
-        self.db.begin_read().map_err(internal)
+        Ok(self.db.begin_read()?)
     }
 
     /// Runs `f` inside the next group commit and answers once the commit is durable.

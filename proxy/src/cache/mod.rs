@@ -7,8 +7,10 @@
 
 mod admin;
 mod batch;
+mod coalesce;
 mod coherence;
 mod counters;
+mod entry;
 pub mod follow;
 pub mod follow_streams;
 mod item;
@@ -22,8 +24,6 @@ mod store;
 mod write;
 mod write_many;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -61,9 +61,6 @@ pub struct CacheConfig {
     pub consistency: Consistency,
 }
 
-/// A fill in flight, shared by every request that misses on the same key.
-type Inflight = Arc<tokio::sync::OnceCell<item::Fill>>;
-
 /// The cache in front of `U`.
 pub struct Cached<U> {
     inner: U,
@@ -72,7 +69,8 @@ pub struct Cached<U> {
     schemas: Schemas,
     coherence: Coherence,
     counters: Counters,
-    inflight: Mutex<HashMap<Bytes, Inflight>>,
+    /// Item fills in flight, one per key (miss coalescing).
+    fills: coalesce::Coalescer<item::Fill>,
     /// Test hook: runs between a fill's upstream answer and its insert.
     fill_delay: Option<Duration>,
 }
@@ -86,7 +84,7 @@ impl<U: Upstream> Cached<U> {
             schemas: Schemas::default(),
             coherence: Coherence::default(),
             counters: Counters::default(),
-            inflight: Mutex::new(HashMap::new()),
+            fills: coalesce::Coalescer::default(),
             fill_delay: None,
         }
     }

@@ -14,7 +14,6 @@ use serde_json::Value;
 use daxlite_engine::model::Item;
 
 use super::coherence::{Ticket, WriteOutcome};
-use super::item::{entry_from_answer, present_entry};
 use super::keys::{decode_attrs, item_key, partition_key, CacheKey};
 use super::schema::TableSchema;
 use super::store::{Entry, EntryKind};
@@ -148,7 +147,7 @@ impl<U: Upstream> Cached<U> {
                     .item
                     .as_ref()
                     .and_then(decode_attrs)
-                    .map(|i| present_entry(&i, epoch)),
+                    .map(|i| Entry::present(&i, epoch)),
                 Operation::DeleteItem => Some(Entry::absent(epoch)),
                 _ if keeps_new => attributes_entry(&reply.body, epoch),
                 _ => None,
@@ -210,7 +209,7 @@ fn attributes_entry(body: &[u8], epoch: u64) -> Option<Entry> {
     let v: Value = serde_json::from_slice(body).ok()?;
     let attrs = v.get("Attributes")?;
     let wrapped = serde_json::to_vec(&serde_json::json!({ "Item": attrs })).ok()?;
-    entry_from_answer(&wrapped, epoch)
+    Entry::from_get_answer(&wrapped, epoch)
 }
 
 #[cfg(test)]

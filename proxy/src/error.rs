@@ -7,11 +7,13 @@ use std::net::SocketAddr;
 
 use daxlite_engine::storage::OpenError;
 
+use crate::config::ConfigError;
+
 /// Why daxlite could not start.
 #[derive(Debug)]
 pub enum StartError {
-    /// A setting is invalid; the message starts with the setting (`server.port: ...`).
-    Config(String),
+    /// The configuration was refused (it names the setting, variable or file).
+    Config(ConfigError),
     /// A listener could not bind: `setting` names which (`server` or `admin.listen`).
     Listen {
         setting: &'static str,
@@ -29,9 +31,8 @@ pub enum StartError {
 impl fmt::Display for StartError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            StartError::Config(m) | StartError::Upstream(m) | StartError::Trigger(m) => {
-                f.write_str(m)
-            }
+            StartError::Config(e) => e.fmt(f),
+            StartError::Upstream(m) | StartError::Trigger(m) => f.write_str(m),
             StartError::Listen {
                 setting: "server",
                 addr,
@@ -52,6 +53,7 @@ impl Error for StartError {
         match self {
             StartError::Listen { source, .. } => Some(source),
             StartError::Engine(e) => Some(e),
+            StartError::Config(e) => Some(e),
             _ => None,
         }
     }

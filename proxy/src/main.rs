@@ -85,7 +85,7 @@ fn load(cli: &Cli) -> Result<daxlite::Config, daxlite::StartError> {
     load_raw(cli).map_err(daxlite::StartError::Config)
 }
 
-fn load_raw(cli: &Cli) -> Result<daxlite::Config, String> {
+fn load_raw(cli: &Cli) -> Result<daxlite::Config, daxlite::config::ConfigError> {
     let file = match &cli.config {
         Some(path) => RawConfig::from_file(path)?,
         None => {

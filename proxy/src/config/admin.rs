@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 
+use super::error::ConfigError;
 use super::section::section;
 
 section! {
@@ -15,11 +16,14 @@ section! {
 
 impl RawAdmin {
     /// Checks the section: None when the listener is off.
-    pub fn validate(&self) -> Result<Option<SocketAddr>, String> {
+    pub fn validate(&self) -> Result<Option<SocketAddr>, ConfigError> {
         match self.listen.as_deref().map(str::trim) {
             None | Some("") => Ok(None),
             Some(a) => a.parse::<SocketAddr>().map(Some).map_err(|_| {
-                format!("admin.listen: {a:?} is not an address such as \"127.0.0.1:8001\"")
+                ConfigError::setting(
+                    "admin.listen",
+                    format!("{a:?} is not an address such as \"127.0.0.1:8001\""),
+                )
             }),
         }
     }

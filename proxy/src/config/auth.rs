@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use crate::auth::sigv4::Keys;
 
+use super::error::ConfigError;
 use super::section::section;
 
 /// The variables that together give one credential (and replace the file's list).
@@ -44,7 +45,7 @@ impl RawAuth {
     /// The environment layer: the generated settings plus the one credential pair.
     pub fn from_env_with_credentials(
         get: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<RawAuth, String> {
+    ) -> Result<RawAuth, ConfigError> {
         let mut raw = RawAuth::from_env(get)?;
         raw.credentials = match (get(ACCESS_KEY_ENV), get(SECRET_KEY_ENV)) {
             (None, None) => None,
@@ -52,29 +53,37 @@ impl RawAuth {
                 access_key,
                 secret_key,
             }]),
-            _ => return Err(format!("{ACCESS_KEY_ENV} and {SECRET_KEY_ENV} go together")),
+            _ => {
+                return Err(ConfigError::EnvPair {
+                    first: ACCESS_KEY_ENV,
+                    second: SECRET_KEY_ENV,
+                })
+            }
         };
         Ok(raw)
     }
 
     /// Checks the section: the keys to verify signatures with, or None when verification
     /// is off.
-    pub fn validate(&self) -> Result<Option<Arc<Keys>>, String> {
+    pub fn validate(&self) -> Result<Option<Arc<Keys>>, ConfigError> {
         if !self.verify() {
             return Ok(None);
         }
         let creds = self.credentials.as_deref().unwrap_or_default();
         if creds.is_empty() {
-            return Err(format!("auth.credentials: auth.verify = true needs at least one {{ access_key, secret_key }} (or {ACCESS_KEY_ENV} and {SECRET_KEY_ENV})"));
+            return Err(ConfigError::setting("auth.credentials", format!("auth.verify = true needs at least one {{ access_key, secret_key }} (or {ACCESS_KEY_ENV} and {SECRET_KEY_ENV})")));
         }
         for c in creds {
             if c.access_key.trim().is_empty() || c.secret_key.is_empty() {
-                return Err("auth.credentials: access_key and secret_key must not be empty".into());
+                return Err(ConfigError::setting(
+                    "auth.credentials",
+                    "access_key and secret_key must not be empty",
+                ));
             }
             if c.access_key.contains('/') {
-                return Err(format!(
-                    "auth.credentials: access_key {:?} must not contain '/'",
-                    c.access_key
+                return Err(ConfigError::setting(
+                    "auth.credentials",
+                    format!("access_key {:?} must not contain '/'", c.access_key),
                 ));
             }
         }

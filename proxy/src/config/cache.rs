@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::cache::{CacheConfig, Consistency};
 
+use super::error::ConfigError;
 use super::section::{duration, section};
 
 /// The default cache budget: 256 MiB.
@@ -45,7 +46,7 @@ pub struct FollowConfig {
 
 impl RawCache {
     /// Checks the section.
-    pub fn validate(&self) -> Result<(CacheConfig, FollowConfig), String> {
+    pub fn validate(&self) -> Result<(CacheConfig, FollowConfig), ConfigError> {
         let item_ttl = duration("cache.item_ttl", &self.item_ttl())?;
         let query_ttl = duration("cache.query_ttl", &self.query_ttl())?;
         let negative_ttl = match self.negative_ttl() {
@@ -65,16 +66,18 @@ impl RawCache {
             "coherent" => Consistency::Coherent,
             "dax" => Consistency::Dax,
             other => {
-                return Err(format!(
-                    "cache.consistency: {other:?} must be \"coherent\" or \"dax\""
+                return Err(ConfigError::setting(
+                    "cache.consistency",
+                    format!("{other:?} must be \"coherent\" or \"dax\""),
                 ))
             }
         };
         let max_bytes = self.max_bytes();
         if max_bytes == 0 {
-            return Err(
-                "cache.max_bytes: must be at least 1 (use --no-cache to turn the cache off)".into(),
-            );
+            return Err(ConfigError::setting(
+                "cache.max_bytes",
+                "must be at least 1 (use --no-cache to turn the cache off)",
+            ));
         }
         let cache = CacheConfig {
             enabled: self.enabled(),
@@ -89,7 +92,10 @@ impl RawCache {
             interval: duration("cache.follow_interval", &self.follow_interval())?,
         };
         if follow.interval.is_zero() {
-            return Err("cache.follow_interval: must be more than 0".into());
+            return Err(ConfigError::setting(
+                "cache.follow_interval",
+                "must be more than 0",
+            ));
         }
         Ok((cache, follow))
     }

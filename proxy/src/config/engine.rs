@@ -4,6 +4,7 @@
 
 use daxlite_engine::{Backend, EngineConfig};
 
+use super::error::ConfigError;
 use super::section::section;
 
 /// The delay DynamoDB Local's `-delayTransientStatuses` stands for.
@@ -48,18 +49,24 @@ section! {
 }
 
 /// `engine.NAME` must be 0 or more.
-fn non_negative(name: &str, n: i64) -> Result<i64, String> {
+fn non_negative(name: &str, n: i64) -> Result<i64, ConfigError> {
     match n {
         n if n >= 0 => Ok(n),
-        n => Err(format!("engine.{name}: {n} must not be negative")),
+        n => Err(ConfigError::setting(
+            format!("engine.{name}"),
+            format!("{n} must not be negative"),
+        )),
     }
 }
 
 /// `engine.NAME` must be 1 or more.
-fn positive(name: &str, n: i64) -> Result<i64, String> {
+fn positive(name: &str, n: i64) -> Result<i64, ConfigError> {
     match n {
         n if n > 0 => Ok(n),
-        n => Err(format!("engine.{name}: {n} must be at least 1")),
+        n => Err(ConfigError::setting(
+            format!("engine.{name}"),
+            format!("{n} must be at least 1"),
+        )),
     }
 }
 
@@ -73,14 +80,20 @@ pub fn is_region_name(region: &str) -> bool {
 
 impl RawEngine {
     /// Checks the section and builds the engine's settings on `backend`.
-    pub fn validate(&self, backend: Backend) -> Result<EngineConfig, String> {
+    pub fn validate(&self, backend: Backend) -> Result<EngineConfig, ConfigError> {
         let region = self.region();
         if !is_region_name(&region) {
-            return Err(format!("engine.region: {region:?} is not a region name"));
+            return Err(ConfigError::setting(
+                "engine.region",
+                format!("{region:?} is not a region name"),
+            ));
         }
         let account = self.account();
         if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(format!("engine.account: {account:?} must be 12 digits"));
+            return Err(ConfigError::setting(
+                "engine.account",
+                format!("{account:?} must be 12 digits"),
+            ));
         }
         Ok(EngineConfig {
             backend,
@@ -101,7 +114,12 @@ impl RawEngine {
             )?,
             ttl_sweep_interval_ms: positive("ttl_sweep_interval_ms", self.ttl_sweep_interval_ms())?,
             ttl_sweep_batch: match self.ttl_sweep_batch() {
-                0 => return Err("engine.ttl_sweep_batch: must be at least 1".into()),
+                0 => {
+                    return Err(ConfigError::setting(
+                        "engine.ttl_sweep_batch",
+                        "must be at least 1",
+                    ))
+                }
                 n => n,
             },
             ttl_transition_ms: non_negative("ttl_transition_ms", self.ttl_transition_ms())?,

@@ -1,5 +1,6 @@
 //! `[log]`: the tracing filter.
 
+use super::error::ConfigError;
 use super::section::section;
 
 section! {
@@ -13,10 +14,13 @@ section! {
 
 impl RawLog {
     /// Checks the section: the filter must parse.
-    pub fn validate(&self) -> Result<String, String> {
+    pub fn validate(&self) -> Result<String, ConfigError> {
         let level = self.level();
         if tracing_subscriber::EnvFilter::try_new(&level).is_err() {
-            return Err(format!("log.level: {level:?} is not a valid log filter"));
+            return Err(ConfigError::setting(
+                "log.level",
+                format!("{level:?} is not a valid log filter"),
+            ));
         }
         Ok(level)
     }

@@ -21,6 +21,7 @@ pub mod auth;
 pub mod cache;
 pub mod duration;
 pub mod engine;
+pub mod error;
 pub mod log;
 pub mod section;
 pub mod server;
@@ -32,6 +33,7 @@ pub use auth::{RawAuth, RawCredential};
 pub use cache::{FollowConfig, RawCache, DEFAULT_CACHE_BYTES};
 pub use duration::parse_duration;
 pub use engine::{RawEngine, TRANSIENT_DELAY_MS};
+pub use error::ConfigError;
 pub use log::RawLog;
 pub use server::{RawServer, DEFAULT_MAX_BODY_BYTES};
 pub use storage::RawStorage;
@@ -84,14 +86,19 @@ impl RawConfig {
     }
 
     /// Reads a TOML config file; unknown settings are errors that name the setting.
-    pub fn from_file(path: &Path) -> Result<RawConfig, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
-        toml::from_str(&text).map_err(|e| format!("invalid config {}: {e}", path.display()))
+    pub fn from_file(path: &Path) -> Result<RawConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_path_buf(),
+            source,
+        })
     }
 
     /// Reads the `DAXLITE_*` environment variables.
-    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<RawConfig, String> {
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<RawConfig, ConfigError> {
         let get: &dyn Fn(&str) -> Option<String> = &get;
         Ok(RawConfig {
             server: RawServer::from_env(get)?,
@@ -124,18 +131,20 @@ impl RawConfig {
 
     /// Checks every setting (each section its own, unset ones at their defaults) and
     /// builds the validated config.
-    pub fn validate(self) -> Result<Config, String> {
+    pub fn validate(self) -> Result<Config, ConfigError> {
         let server = self.server.validate()?;
         let backend = self.storage.validate()?;
         let engine = self.engine.validate(backend)?;
         let log_level = self.log.validate()?;
         let upstream = self.upstream.validate(&engine.region)?;
         let (cache, follow) = self.cache.validate()?;
-        let triggers = crate::triggers::config::validate(&self.trigger)?;
+        let triggers =
+            crate::triggers::config::validate(&self.trigger).map_err(ConfigError::Trigger)?;
         if !triggers.is_empty() && matches!(upstream, UpstreamConfig::Remote(_)) {
-            return Err(
-                "trigger: triggers follow the embedded engine's streams; they need upstream.url = \"embedded\"".into(),
-            );
+            return Err(ConfigError::setting(
+                "trigger",
+                "triggers follow the embedded engine's streams; they need upstream.url = \"embedded\"",
+            ));
         }
         let admin = self.admin.validate()?;
         let auth = self.auth.validate()?;

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::duration::parse_duration;
+use super::error::ConfigError;
 
 /// One setting as documented: `section.key`, its environment variable, and its default
 /// rendered as TOML (None: no built-in default, e.g. an optional address).
@@ -51,12 +52,15 @@ from_env_by_parse!(bool, u16, u32, u64, usize, i64);
 pub fn env_value<T: FromEnv>(
     get: &dyn Fn(&str) -> Option<String>,
     name: &str,
-) -> Result<Option<T>, String> {
+) -> Result<Option<T>, ConfigError> {
     match get(name) {
         None => Ok(None),
         Some(text) => match T::from_env(text.clone()) {
             Some(v) => Ok(Some(v)),
-            None => Err(format!("invalid value {text:?} for {name}")),
+            None => Err(ConfigError::Env {
+                variable: name.to_string(),
+                value: text,
+            }),
         },
     }
 }
@@ -68,9 +72,13 @@ pub fn env_name(prefix: &str, key: &str) -> String {
 }
 
 /// Parses the duration setting `name` (`0`, `250ms`, `30s`, `5m`, `1h`).
-pub fn duration(name: &str, text: &str) -> Result<Duration, String> {
-    parse_duration(text)
-        .ok_or_else(|| format!("{name}: {text:?} is not a duration (0, 250ms, 30s, 5m or 1h)"))
+pub fn duration(name: &str, text: &str) -> Result<Duration, ConfigError> {
+    parse_duration(text).ok_or_else(|| {
+        ConfigError::setting(
+            name,
+            format!("{text:?} is not a duration (0, 250ms, 30s, 5m or 1h)"),
+        )
+    })
 }
 
 /// A default rendered as TOML, for the documentation check.
@@ -119,7 +127,7 @@ macro_rules! section {
             /// The settings set by `DAXLITE_*` variables.
             pub fn from_env(
                 get: &dyn Fn(&str) -> Option<String>,
-            ) -> Result<Self, String> {
+            ) -> Result<Self, ConfigError> {
                 Ok($raw {
                     $( $key: $crate::config::section::section!(
                         @env get, $prefix, $key, $ty, $($env)?

@@ -2,6 +2,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use super::error::ConfigError;
 use super::section::section;
 
 /// DynamoDB's request size limit.
@@ -29,16 +30,24 @@ pub struct Server {
 
 impl RawServer {
     /// Checks the section.
-    pub fn validate(&self) -> Result<Server, String> {
+    pub fn validate(&self) -> Result<Server, ConfigError> {
         let host = self.host();
         let ip: IpAddr = match host.parse() {
             Ok(ip) => ip,
             Err(_) if host == "localhost" => IpAddr::from([127, 0, 0, 1]),
-            Err(_) => return Err(format!("server.host: {host:?} is not an IP address")),
+            Err(_) => {
+                return Err(ConfigError::setting(
+                    "server.host",
+                    format!("{host:?} is not an IP address"),
+                ))
+            }
         };
         let max_body_bytes = self.max_body_bytes();
         if max_body_bytes == 0 {
-            return Err("server.max_body_bytes: must be at least 1".into());
+            return Err(ConfigError::setting(
+                "server.max_body_bytes",
+                "must be at least 1",
+            ));
         }
         Ok(Server {
             listen: SocketAddr::new(ip, self.port()),

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use daxlite_engine::Backend;
 
+use super::error::ConfigError;
 use super::section::section;
 
 section! {
@@ -19,13 +20,16 @@ section! {
 
 impl RawStorage {
     /// Checks the section.
-    pub fn validate(&self) -> Result<Backend, String> {
+    pub fn validate(&self) -> Result<Backend, ConfigError> {
         if self.in_memory() {
             return Ok(Backend::InMemory);
         }
         let dir = self.data_dir();
         if dir.as_os_str().is_empty() {
-            return Err("storage.data_dir: must not be empty".into());
+            return Err(ConfigError::setting(
+                "storage.data_dir",
+                "must not be empty",
+            ));
         }
         Ok(Backend::Dir(dir))
     }

@@ -39,6 +39,7 @@ mod layering {
         assert!(raw
             .validate()
             .err()
+            .map(|e| e.to_string())
             .unwrap_or_default()
             .starts_with("engine.region"));
         assert!(RawConfig::from_env(|k| (k == "DAXLITE_PORT").then(|| "x".to_string())).is_err());
@@ -110,6 +111,7 @@ mod layering {
         assert!(raw
             .validate()
             .err()
+            .map(|e| e.to_string())
             .unwrap_or_default()
             .starts_with("admin.listen"));
         let env =
@@ -122,6 +124,7 @@ mod layering {
         assert!(raw
             .validate()
             .err()
+            .map(|e| e.to_string())
             .unwrap_or_default()
             .starts_with("upstream.url"));
         let mut raw = RawConfig::default();
@@ -129,6 +132,7 @@ mod layering {
         assert!(raw
             .validate()
             .err()
+            .map(|e| e.to_string())
             .unwrap_or_default()
             .starts_with("cache.item_ttl"));
     }
@@ -158,8 +162,12 @@ mod stream_ttl_settings {
         assert_eq!(c.engine.ttl_change_cooldown_ms, 3_600_000);
         let mut bad = RawConfig::default();
         bad.engine.ttl_sweep_interval_ms = Some(0);
+        assert!(matches!(
+            bad.clone().validate().err(),
+            Some(ConfigError::Setting { ref setting, .. }) if setting == "engine.ttl_sweep_interval_ms"
+        ));
         assert_eq!(
-            bad.validate().err().as_deref(),
+            bad.validate().err().map(|e| e.to_string()).as_deref(),
             Some("engine.ttl_sweep_interval_ms: 0 must be at least 1")
         );
         let file: RawConfig = toml::from_str("[engine]\nstream_retention_ms = 60000\n")
@@ -180,7 +188,11 @@ mod auth_settings {
         assert!(c.service.auth.is_none());
         let env = RawConfig::from_env(|k| (k == "DAXLITE_AUTH_VERIFY").then(|| "true".into()))
             .unwrap_or_else(|e| panic!("{e}"));
-        let err = env.validate().err().unwrap_or_default();
+        let err = env
+            .validate()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.starts_with("auth.credentials:"), "{err}");
         let env = RawConfig::from_env(|k| match k {
             "DAXLITE_AUTH_VERIFY" => Some("true".into()),
@@ -381,5 +393,40 @@ mod documentation {
         assert!(CacheConfig::default().enabled);
         assert_eq!(FollowConfig::default().interval, Duration::from_secs(1));
         assert_eq!(Config::ephemeral().listen.port(), 0);
+    }
+}
+
+mod typed_errors {
+    use super::*;
+
+    #[test]
+    fn errors_name_the_setting_the_variable_or_the_file() {
+        let env = RawConfig::from_env(|k| (k == "DAXLITE_PORT").then(|| "x".to_string()));
+        assert!(matches!(
+            env,
+            Err(ConfigError::Env { ref variable, ref value }) if variable == "DAXLITE_PORT" && value == "x"
+        ));
+        assert_eq!(
+            env.err().map(|e| e.to_string()).as_deref(),
+            Some("invalid value \"x\" for DAXLITE_PORT")
+        );
+        let missing = std::path::Path::new("/nonexistent/daxlite.toml");
+        match RawConfig::from_file(missing) {
+            Err(ConfigError::Read { path, .. }) => assert_eq!(path, missing),
+            other => panic!("expected a read error, got {other:?}"),
+        }
+        let pair = RawConfig::from_env(|k| (k == auth::ACCESS_KEY_ENV).then(|| "A".into()));
+        assert!(matches!(pair, Err(ConfigError::EnvPair { .. })));
+        let mut raw = RawConfig::default();
+        raw.server.host = Some("nowhere".into());
+        let err = raw.validate().err();
+        assert!(matches!(
+            &err,
+            Some(ConfigError::Setting { setting, .. }) if setting == "server.host"
+        ));
+        assert_eq!(
+            err.map(|e| e.to_string()).as_deref(),
+            Some("server.host: \"nowhere\" is not an IP address")
+        );
     }
 }

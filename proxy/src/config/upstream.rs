@@ -4,6 +4,7 @@
 use crate::upstream::RemoteConfig;
 
 use super::engine::is_region_name;
+use super::error::ConfigError;
 use super::section::{duration, section};
 
 section! {
@@ -41,34 +42,44 @@ fn region_of_host(host: &str) -> Option<String> {
 
 impl RawUpstream {
     /// Checks the section; `engine_region` is the last fallback for the signing region.
-    pub fn validate(&self, engine_region: &str) -> Result<UpstreamConfig, String> {
+    pub fn validate(&self, engine_region: &str) -> Result<UpstreamConfig, ConfigError> {
         let url = self.url();
         let url = url.trim();
         if url.is_empty() || url == "embedded" {
             return Ok(UpstreamConfig::Embedded);
         }
-        let uri: http::Uri = url
-            .parse()
-            .map_err(|_| format!("upstream.url: {url:?} is neither \"embedded\" nor a URL"))?;
+        let uri: http::Uri = url.parse().map_err(|_| {
+            ConfigError::setting(
+                "upstream.url",
+                format!("{url:?} is neither \"embedded\" nor a URL"),
+            )
+        })?;
         if !matches!(uri.scheme_str(), Some("http") | Some("https")) {
-            return Err(format!(
-                "upstream.url: {url:?} must start with http:// or https://"
+            return Err(ConfigError::setting(
+                "upstream.url",
+                format!("{url:?} must start with http:// or https://"),
             ));
         }
         let host = uri
             .host()
-            .ok_or_else(|| format!("upstream.url: {url:?} has no host"))?;
+            .ok_or_else(|| ConfigError::setting("upstream.url", format!("{url:?} has no host")))?;
         let region = self
             .region()
             .or_else(|| region_of_host(host))
             .unwrap_or_else(|| engine_region.to_string());
         if !is_region_name(&region) {
-            return Err(format!("upstream.region: {region:?} is not a region name"));
+            return Err(ConfigError::setting(
+                "upstream.region",
+                format!("{region:?} is not a region name"),
+            ));
         }
         let mut remote = RemoteConfig::new(uri, region);
         remote.timeout = duration("upstream.timeout", &self.timeout())?;
         if remote.timeout.is_zero() {
-            return Err("upstream.timeout: must be more than 0".into());
+            return Err(ConfigError::setting(
+                "upstream.timeout",
+                "must be more than 0",
+            ));
         }
         remote.retry.max_retries = self.max_retries();
         Ok(UpstreamConfig::Remote(remote))

@@ -192,6 +192,7 @@ impl<U: Upstream> Cached<U> {
         let mut led = None;
         let fill = self
             .fills
+            .inflight
             .get_or_fill(&key, || {
                 let fill_body = if plain {
                     req.body.clone()
@@ -242,12 +243,11 @@ impl<U: Upstream> Cached<U> {
         let fill = if reply.is_success() {
             match Entry::from_get_answer(&reply.body, epoch) {
                 Some(entry) => {
-                    if let Some(d) = self.fill_delay {
+                    if let Some(d) = self.fills.delay {
                         tokio::time::sleep(d).await;
                     }
                     let stored = entry.clone();
-                    let absent = entry.kind == EntryKind::Absent;
-                    if !(absent && self.config.negative_ttl.is_none()) {
+                    if self.keeps(&entry) {
                         self.coherence.fill(key, ticket, || {
                             self.store.insert(CacheKey::Item(key.clone()), stored)
                         });

@@ -69,10 +69,17 @@ pub struct Cached<U> {
     schemas: Schemas,
     coherence: Coherence,
     counters: Counters,
+    /// Item fills: those in flight, one per key, and the tests' delay hook.
+    fills: Fills,
+}
+
+/// The item-fill concern of [`Cached`].
+#[derive(Default)]
+struct Fills {
     /// Item fills in flight, one per key (miss coalescing).
-    fills: coalesce::Coalescer<item::Fill>,
+    inflight: coalesce::Coalescer<item::Fill>,
     /// Test hook: runs between a fill's upstream answer and its insert.
-    fill_delay: Option<Duration>,
+    delay: Option<Duration>,
 }
 
 impl<U: Upstream> Cached<U> {
@@ -84,15 +91,14 @@ impl<U: Upstream> Cached<U> {
             schemas: Schemas::default(),
             coherence: Coherence::default(),
             counters: Counters::default(),
-            fills: coalesce::Coalescer::default(),
-            fill_delay: None,
+            fills: Fills::default(),
         }
     }
 
     /// Delays every item fill between the upstream's answer and the cache insert, so
     /// tests can make a write overtake a fill.
     pub fn with_fill_delay(mut self, delay: Duration) -> Self {
-        self.fill_delay = Some(delay);
+        self.fills.delay = Some(delay);
         self
     }
 
@@ -107,6 +113,11 @@ impl<U: Upstream> Cached<U> {
 
     pub fn entry_count(&self) -> u64 {
         self.store.entry_count()
+    }
+
+    /// Whether an item entry is kept: absent items only while negative caching is on.
+    fn keeps(&self, entry: &store::Entry) -> bool {
+        entry.kind != store::EntryKind::Absent || self.config.negative_ttl.is_some()
     }
 
     /// Drops every entry (admin flush).

@@ -16,7 +16,7 @@ use daxlite_engine::model::Item;
 use super::coherence::{Ticket, WriteOutcome};
 use super::keys::{decode_attrs, item_key, partition_key, CacheKey};
 use super::schema::TableSchema;
-use super::store::{Entry, EntryKind};
+use super::store::Entry;
 use super::Cached;
 use crate::metrics as m;
 use crate::upstream::{Outcome, Reply, Request, Upstream};
@@ -180,8 +180,7 @@ impl<U: Upstream> Cached<U> {
     ) {
         self.coherence
             .bump_generation(table.as_bytes(), Some(&written.partition));
-        let new_state = new_state
-            .filter(|e| !(e.kind == EntryKind::Absent && self.config.negative_ttl.is_none()));
+        let new_state = new_state.filter(|e| self.keeps(e));
         let outcome = if new_state.is_some() {
             WriteOutcome::Store
         } else {

@@ -65,7 +65,7 @@ impl Store {
 
     /// A consistent snapshot for reading; it never blocks and is never blocked by writes.
     pub fn read(&self) -> ApiResult<ReadTransaction> {
-        Ok(self.db.begin_read()?)
+        self.db.begin_read().map_err(internal)
     }
 
     /// Runs `f` inside the next group commit and answers once the commit is durable.

@@ -11,7 +11,7 @@ use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 
 use crate::sign::Signer;
-use crate::workload::Req;
+use crate::workload::{target_header, Req};
 
 /// An endpoint: where to connect and how to sign for it.
 #[derive(Debug)]
@@ -120,10 +120,6 @@ impl Conn {
 
 const X_AMZ_TARGET: http::header::HeaderName =
     http::header::HeaderName::from_static("x-amz-target");
-
-pub fn target_header(op: &str) -> String {
-    format!("DynamoDB_20120810.{op}")
-}
 
 /// The `X-Amz-Target` value of an operation, without allocating for the common ones.
 fn target_value(op: &str) -> HeaderValue {

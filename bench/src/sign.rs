@@ -14,8 +14,7 @@ use bytes::Bytes;
 use http::header::HeaderValue;
 use sha2::{Digest, Sha256};
 
-use crate::client::target_header;
-use crate::workload::Req;
+use crate::workload::{target_header, Req};
 
 /// How long a cached signature is reused (AWS accepts 15 minutes of skew).
 const SIGNATURE_REUSE: Duration = Duration::from_secs(240);

@@ -36,6 +36,11 @@ pub struct Req {
     pub expect: Expect,
 }
 
+/// The `X-Amz-Target` header value of an operation name, e.g. `DynamoDB_20120810.GetItem`.
+pub fn target_header(op: &str) -> String {
+    format!("DynamoDB_20120810.{op}")
+}
+
 /// The item layout and request builder shared by preload and the timed workloads.
 #[derive(Debug, Clone)]
 pub struct Workload {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::api::Ctx;
+use crate::ctx::Ctx;
 use crate::streams::maintain::{self, Settings};
 use crate::wire::ApiResult;
 
@@ -36,6 +36,7 @@ impl Background {
                 }
                 let Some(ctx) = weak.upgrade() else { break };
                 if let Err(e) = tick(&ctx).await {
+                    e.log_cause();
                     tracing::warn!(error = %e, "background task failed; retrying next tick");
                 }
             }

@@ -245,24 +245,24 @@ impl TableDef {
 
 /// Reads one table's definition from a snapshot.
 pub fn load(txn: &ReadTransaction, name: &str) -> ApiResult<Option<TableDef>> {
-    let table = txn.open_table(CATALOG).map_err(internal)?;
-    let value = table.get(name).map_err(internal)?;
+    let table = txn.open_table(CATALOG)?;
+    let value = table.get(name)?;
     value.map(|v| decode(v.value())).transpose()
 }
 
 /// Reads one table's definition inside a write transaction.
 pub fn load_for_write(txn: &WriteTransaction, name: &str) -> ApiResult<Option<TableDef>> {
-    let table = txn.open_table(CATALOG).map_err(internal)?;
-    let value = table.get(name).map_err(internal)?;
+    let table = txn.open_table(CATALOG)?;
+    let value = table.get(name)?;
     value.map(|v| decode(v.value())).transpose()
 }
 
 /// All table definitions, in name order.
 pub fn list(txn: &ReadTransaction) -> ApiResult<Vec<TableDef>> {
-    let table = txn.open_table(CATALOG).map_err(internal)?;
+    let table = txn.open_table(CATALOG)?;
     let mut out = Vec::new();
-    for entry in table.iter().map_err(internal)? {
-        let (_, v) = entry.map_err(internal)?;
+    for entry in table.iter()? {
+        let (_, v) = entry?;
         out.push(decode(v.value())?);
     }
     Ok(out)
@@ -270,29 +270,25 @@ pub fn list(txn: &ReadTransaction) -> ApiResult<Vec<TableDef>> {
 
 pub fn save(txn: &WriteTransaction, def: &TableDef) -> ApiResult<()> {
     let bytes = serde_json::to_vec(def).map_err(internal)?;
-    let mut table = txn.open_table(CATALOG).map_err(internal)?;
-    table
-        .insert(def.name.as_str(), bytes.as_slice())
-        .map_err(internal)?;
+    let mut table = txn.open_table(CATALOG)?;
+    table.insert(def.name.as_str(), bytes.as_slice())?;
     Ok(())
 }
 
 pub fn remove(txn: &WriteTransaction, name: &str) -> ApiResult<()> {
-    let mut table = txn.open_table(CATALOG).map_err(internal)?;
-    table.remove(name).map_err(internal)?;
+    let mut table = txn.open_table(CATALOG)?;
+    table.remove(name)?;
     Ok(())
 }
 
 /// Hands out the next table id (ids are never reused, so old keys can never alias).
 pub fn next_table_id(txn: &WriteTransaction) -> ApiResult<u64> {
-    let mut meta = txn.open_table(META).map_err(internal)?;
+    let mut meta = txn.open_table(META)?;
     let current = meta
-        .get("next_table_id")
-        .map_err(internal)?
+        .get("next_table_id")?
         .map(|v| crate::storage::layout_u64(v.value()))
         .unwrap_or(1);
-    meta.insert("next_table_id", (current + 1).to_be_bytes().as_slice())
-        .map_err(internal)?;
+    meta.insert("next_table_id", (current + 1).to_be_bytes().as_slice())?;
     Ok(current)
 }
 
@@ -304,20 +300,17 @@ pub struct Stats {
 }
 
 pub fn stats(txn: &ReadTransaction, table_id: u64) -> ApiResult<Stats> {
-    let table = txn.open_table(STATS).map_err(internal)?;
-    let value = table
-        .get(table_id.to_be_bytes().as_slice())
-        .map_err(internal)?;
+    let table = txn.open_table(STATS)?;
+    let value = table.get(table_id.to_be_bytes().as_slice())?;
     Ok(value.map(|v| decode_stats(v.value())).unwrap_or_default())
 }
 
 /// Adds (possibly negative) deltas to a table's statistics.
 pub fn add_stats(txn: &WriteTransaction, table_id: u64, items: i64, bytes: i64) -> ApiResult<()> {
-    let mut table = txn.open_table(STATS).map_err(internal)?;
+    let mut table = txn.open_table(STATS)?;
     let key = table_id.to_be_bytes();
     let current = table
-        .get(key.as_slice())
-        .map_err(internal)?
+        .get(key.as_slice())?
         .map(|v| decode_stats(v.value()))
         .unwrap_or_default();
     let next = Stats {
@@ -327,17 +320,13 @@ pub fn add_stats(txn: &WriteTransaction, table_id: u64, items: i64, bytes: i64) 
     let mut buf = [0u8; 16];
     buf[..8].copy_from_slice(&next.items.to_be_bytes());
     buf[8..].copy_from_slice(&next.bytes.to_be_bytes());
-    table
-        .insert(key.as_slice(), buf.as_slice())
-        .map_err(internal)?;
+    table.insert(key.as_slice(), buf.as_slice())?;
     Ok(())
 }
 
 pub fn remove_stats(txn: &WriteTransaction, table_id: u64) -> ApiResult<()> {
-    let mut table = txn.open_table(STATS).map_err(internal)?;
-    table
-        .remove(table_id.to_be_bytes().as_slice())
-        .map_err(internal)?;
+    let mut table = txn.open_table(STATS)?;
+    table.remove(table_id.to_be_bytes().as_slice())?;
     Ok(())
 }
 
@@ -357,9 +346,7 @@ fn decode(bytes: &[u8]) -> ApiResult<TableDef> {
 
 /// Statistics read inside a write transaction.
 pub fn stats_for_write(txn: &WriteTransaction, table_id: u64) -> ApiResult<Stats> {
-    let table = txn.open_table(STATS).map_err(internal)?;
-    let value = table
-        .get(table_id.to_be_bytes().as_slice())
-        .map_err(internal)?;
+    let table = txn.open_table(STATS)?;
+    let value = table.get(table_id.to_be_bytes().as_slice())?;
     Ok(value.map(|v| decode_stats(v.value())).unwrap_or_default())
 }

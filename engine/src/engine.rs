@@ -2,11 +2,12 @@
 
 use std::sync::Arc;
 
-use crate::api::{self, Ctx};
+use crate::api;
 use crate::background::{self, Background, TickReport};
 use crate::clock::{Clock, SystemClock};
 use crate::config::EngineConfig;
-use crate::storage::Store;
+use crate::ctx::Ctx;
+use crate::storage::{OpenError, Store};
 use crate::wire::{ApiResult, Operation};
 
 /// The embedded DynamoDB. Cheap to clone; clones share one store.
@@ -18,13 +19,16 @@ pub struct Engine {
 
 impl Engine {
     /// Opens (or creates) the store the config names, with the system clock.
-    pub fn open(config: EngineConfig) -> Result<Engine, String> {
+    pub fn open(config: EngineConfig) -> Result<Engine, OpenError> {
         Self::open_with_clock(config, Arc::new(SystemClock))
     }
 
     /// Opens the store with a given clock (tests pass a `ManualClock`), and starts the
     /// background task (TTL sweep, stream maintenance) when a tokio runtime is running.
-    pub fn open_with_clock(config: EngineConfig, clock: Arc<dyn Clock>) -> Result<Engine, String> {
+    pub fn open_with_clock(
+        config: EngineConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Engine, OpenError> {
         let store = Store::open(&config.backend)?;
         let ctx = Arc::new(Ctx {
             store,
@@ -43,12 +47,12 @@ impl Engine {
 
     /// Runs one round of background work now (tests move the clock, then call this).
     pub async fn run_background_once(&self) -> Result<TickReport, crate::wire::ApiError> {
-        background::tick(&self.ctx).await
+        logged(background::tick(&self.ctx).await)
     }
 
     /// Runs one operation on a request body and returns the response body.
     pub async fn call(&self, op: Operation, body: &[u8]) -> ApiResult<Vec<u8>> {
-        api::dispatch(&self.ctx, op, body).await
+        logged(api::dispatch(&self.ctx, op, body).await)
     }
 
     /// Whether `op` is implemented (the others answer UnknownOperationException).
@@ -65,12 +69,12 @@ impl Engine {
 
     /// The position consumer `name` saved last (`storage::positions`), if any.
     pub fn load_position(&self, name: &str) -> ApiResult<Option<Vec<u8>>> {
-        crate::storage::positions::load(&self.ctx.store, name)
+        logged(crate::storage::positions::load(&self.ctx.store, name))
     }
 
     /// Durably saves consumer `name`'s position (a redb table of its own).
     pub async fn save_position(&self, name: &str, position: &[u8]) -> ApiResult<()> {
-        crate::storage::positions::save(&self.ctx.store, name, position).await
+        logged(crate::storage::positions::save(&self.ctx.store, name, position).await)
     }
 
     /// Stops the background task, finishes the writes already accepted and stops the
@@ -81,4 +85,12 @@ impl Engine {
         }
         self.ctx.store.close();
     }
+}
+
+/// The engine's edge: an error leaving it logs its cause here, once.
+fn logged<T>(result: ApiResult<T>) -> ApiResult<T> {
+    if let Err(e) = &result {
+        e.log_cause();
+    }
+    result
 }

@@ -15,7 +15,7 @@ use crate::catalog::{IndexDef, ProjectionType, ScalarType, Stats, TableDef};
 use crate::model::keycodec::{encode_key_value, hash_prefix};
 use crate::model::{AttributeValue, Item};
 use crate::storage::items::{self, Stored};
-use crate::storage::{internal, layout_u64, INDEX_ENTRIES, ITEMS, STATS};
+use crate::storage::{layout_u64, INDEX_ENTRIES, ITEMS, STATS};
 use crate::wire::ApiResult;
 
 /// A stable 64-bit tag for an index name (first 8 bytes of its SHA-256). Entries of a
@@ -143,11 +143,11 @@ pub fn maintain(
     let new = new.map(Stored::item).transpose()?;
     let mut deltas = Vec::new();
     {
-        let mut table = txn.open_table(INDEX_ENTRIES).map_err(internal)?;
+        let mut table = txn.open_table(INDEX_ENTRIES)?;
         for ix in all(def) {
             let (mut count, mut bytes) = (0i64, 0i64);
             if let Some(k) = old.as_ref().and_then(|i| entry_key(def, ix, i)) {
-                if let Some(v) = table.remove(k.as_slice()).map_err(internal)? {
+                if let Some(v) = table.remove(k.as_slice())? {
                     count -= 1;
                     bytes -= Stored(v.value().to_vec()).size() as i64;
                 }
@@ -155,9 +155,7 @@ pub fn maintain(
             if let Some(item) = &new {
                 if let Some(k) = entry_key(def, ix, item) {
                     let value = Stored::encode(&project(def, ix, item));
-                    table
-                        .insert(k.as_slice(), value.0.as_slice())
-                        .map_err(internal)?;
+                    table.insert(k.as_slice(), value.0.as_slice())?;
                     count += 1;
                     bytes += value.size() as i64;
                 }
@@ -178,19 +176,14 @@ pub fn backfill(txn: &WriteTransaction, def: &TableDef, ix: &IndexDef) -> ApiRes
     let (start, end) = crate::keys::table_range(def.id);
     let (mut count, mut bytes) = (0i64, 0i64);
     {
-        let source = txn.open_table(ITEMS).map_err(internal)?;
-        let mut target = txn.open_table(INDEX_ENTRIES).map_err(internal)?;
-        for entry in source
-            .range(start.as_slice()..end.as_slice())
-            .map_err(internal)?
-        {
-            let (_, v) = entry.map_err(internal)?;
+        let source = txn.open_table(ITEMS)?;
+        let mut target = txn.open_table(INDEX_ENTRIES)?;
+        for entry in source.range(start.as_slice()..end.as_slice())? {
+            let (_, v) = entry?;
             let item = Stored(v.value().to_vec()).item()?;
             if let Some(k) = entry_key(def, ix, &item) {
                 let value = Stored::encode(&project(def, ix, &item));
-                target
-                    .insert(k.as_slice(), value.0.as_slice())
-                    .map_err(internal)?;
+                target.insert(k.as_slice(), value.0.as_slice())?;
                 count += 1;
                 bytes += value.size() as i64;
             }
@@ -203,12 +196,10 @@ pub fn backfill(txn: &WriteTransaction, def: &TableDef, ix: &IndexDef) -> ApiRes
 pub fn drop_index(txn: &WriteTransaction, table_id: u64, name: &str) -> ApiResult<()> {
     let prefix = index_prefix(table_id, name);
     let end = prefix_end(&prefix);
-    let mut table = txn.open_table(INDEX_ENTRIES).map_err(internal)?;
-    table
-        .retain_in(prefix.as_slice()..end.as_slice(), |_, _| false)
-        .map_err(internal)?;
-    let mut stats = txn.open_table(STATS).map_err(internal)?;
-    stats.remove(prefix.as_slice()).map_err(internal)?;
+    let mut table = txn.open_table(INDEX_ENTRIES)?;
+    table.retain_in(prefix.as_slice()..end.as_slice(), |_, _| false)?;
+    let mut stats = txn.open_table(STATS)?;
+    stats.remove(prefix.as_slice())?;
     Ok(())
 }
 
@@ -216,14 +207,10 @@ pub fn drop_index(txn: &WriteTransaction, table_id: u64, name: &str) -> ApiResul
 pub fn drop_table(txn: &WriteTransaction, table_id: u64) -> ApiResult<()> {
     let start = table_id.to_be_bytes();
     let end = prefix_end(&start);
-    let mut table = txn.open_table(INDEX_ENTRIES).map_err(internal)?;
-    table
-        .retain_in(start.as_slice()..end.as_slice(), |_, _| false)
-        .map_err(internal)?;
-    let mut stats = txn.open_table(STATS).map_err(internal)?;
-    stats
-        .retain_in(start.as_slice()..end.as_slice(), |k, _| k.len() <= 8)
-        .map_err(internal)?;
+    let mut table = txn.open_table(INDEX_ENTRIES)?;
+    table.retain_in(start.as_slice()..end.as_slice(), |_, _| false)?;
+    let mut stats = txn.open_table(STATS)?;
+    stats.retain_in(start.as_slice()..end.as_slice(), |k, _| k.len() <= 8)?;
     Ok(())
 }
 
@@ -235,25 +222,22 @@ fn decode_stats(bytes: &[u8]) -> Stats {
 }
 
 fn add_stats(txn: &WriteTransaction, key: &[u8], items: i64, bytes: i64) -> ApiResult<()> {
-    let mut table = txn.open_table(STATS).map_err(internal)?;
+    let mut table = txn.open_table(STATS)?;
     let current = table
-        .get(key)
-        .map_err(internal)?
+        .get(key)?
         .map(|v| decode_stats(v.value()))
         .unwrap_or_default();
     let mut buf = [0u8; 16];
     buf[..8].copy_from_slice(&((current.items as i64 + items).max(0) as u64).to_be_bytes());
     buf[8..].copy_from_slice(&((current.bytes as i64 + bytes).max(0) as u64).to_be_bytes());
-    table.insert(key, buf.as_slice()).map_err(internal)?;
+    table.insert(key, buf.as_slice())?;
     Ok(())
 }
 
 /// ItemCount and IndexSizeBytes of one index.
 pub fn stats(txn: &ReadTransaction, table_id: u64, name: &str) -> ApiResult<Stats> {
-    let table = txn.open_table(STATS).map_err(internal)?;
-    let value = table
-        .get(index_prefix(table_id, name).as_slice())
-        .map_err(internal)?;
+    let table = txn.open_table(STATS)?;
+    let value = table.get(index_prefix(table_id, name).as_slice())?;
     Ok(value.map(|v| decode_stats(v.value())).unwrap_or_default())
 }
 

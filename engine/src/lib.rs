@@ -2,7 +2,8 @@
 //! (`wire`), the data model (`model`), expressions (`expr`), the catalog of tables
 //! (`catalog`), primary keys (`keys`), storage on redb (`storage`), the one write path
 //! (`write`), stream records (`streams`), the change feed (`changes`), Time to Live
-//! (`ttl`) and the operations (`api`), driven through [`Engine`].
+//! (`ttl`), what operations and background work share (`ctx`) and the operations
+//! (`api`), driven through [`Engine`].
 
 pub mod api;
 mod background;
@@ -10,6 +11,7 @@ pub mod catalog;
 pub mod changes;
 pub mod clock;
 pub mod config;
+pub mod ctx;
 mod engine;
 pub mod expr;
 pub mod index;

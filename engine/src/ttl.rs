@@ -9,8 +9,8 @@
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
-use crate::api::Ctx;
 use crate::catalog::{self, TableDef, TableStatus};
+use crate::ctx::Ctx;
 use crate::keys::{key_from_item, table_range};
 use crate::model::{AttributeValue, Item};
 use crate::storage::items::Stored;
@@ -48,25 +48,23 @@ fn key(table_id: u64) -> [u8; 8] {
 }
 
 pub fn load(txn: &ReadTransaction, table_id: u64) -> ApiResult<Option<TtlSetting>> {
-    let table = txn.open_table(TTL).map_err(internal)?;
-    let v = table.get(key(table_id).as_slice()).map_err(internal)?;
+    let table = txn.open_table(TTL)?;
+    let v = table.get(key(table_id).as_slice())?;
     v.map(|v| serde_json::from_slice(v.value()).map_err(internal))
         .transpose()
 }
 
 pub fn load_for_write(txn: &WriteTransaction, table_id: u64) -> ApiResult<Option<TtlSetting>> {
-    let table = txn.open_table(TTL).map_err(internal)?;
-    let v = table.get(key(table_id).as_slice()).map_err(internal)?;
+    let table = txn.open_table(TTL)?;
+    let v = table.get(key(table_id).as_slice())?;
     v.map(|v| serde_json::from_slice(v.value()).map_err(internal))
         .transpose()
 }
 
 pub fn save(txn: &WriteTransaction, table_id: u64, setting: &TtlSetting) -> ApiResult<()> {
     let bytes = serde_json::to_vec(setting).map_err(internal)?;
-    let mut table = txn.open_table(TTL).map_err(internal)?;
-    table
-        .insert(key(table_id).as_slice(), bytes.as_slice())
-        .map_err(internal)?;
+    let mut table = txn.open_table(TTL)?;
+    table.insert(key(table_id).as_slice(), bytes.as_slice())?;
     Ok(())
 }
 
@@ -132,16 +130,13 @@ fn expired_items(ctx: &Ctx, now: i64) -> ApiResult<Vec<(TableDef, String, Item)>
         if setting.status(now, ctx.config.ttl_transition_ms) != "ENABLED" {
             continue;
         }
-        let items = txn.open_table(ITEMS).map_err(internal)?;
+        let items = txn.open_table(ITEMS)?;
         let (lo, hi) = table_range(def.id);
-        for entry in items
-            .range(lo.as_slice()..hi.as_slice())
-            .map_err(internal)?
-        {
+        for entry in items.range(lo.as_slice()..hi.as_slice())? {
             if out.len() >= limit {
                 break;
             }
-            let (_, v) = entry.map_err(internal)?;
+            let (_, v) = entry?;
             let item = Stored(v.value().to_vec()).item()?;
             if expired(&item, &setting.attribute, now) {
                 out.push((def.clone(), setting.attribute.clone(), item));

@@ -3,8 +3,13 @@
 //! `{"TableName","Key"}`, `POST /invalidate-table` `{"TableName"}`, `POST /flush`, and
 //! `GET /stats` (JSON). It serves on its own port, so it never shares the DynamoDB
 //! front door's request path.
+//!
+//! What can be administered is the [`Administer`] trait (the cache implements it; the
+//! other upstreams keep its default, "nothing here"), so the upstream contract knows
+//! nothing of admin types and this module imports nothing of the server.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -16,9 +21,6 @@ use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-
-use crate::service::Service;
-use crate::upstream::Upstream;
 
 /// The largest admin request body read.
 const MAX_BODY: usize = 64 * 1024;
@@ -49,6 +51,16 @@ impl Answer {
             status,
             body: json!({ "error": message }),
         }
+    }
+}
+
+/// Something the admin listener can send commands to.
+pub trait Administer: Send + Sync + 'static {
+    /// Runs for each decoded admin request. `None`: nothing here to administer (no cache
+    /// in front of this upstream).
+    fn admin(&self, cmd: Command) -> impl Future<Output = Option<Answer>> + Send {
+        let _ = cmd;
+        async { None }
     }
 }
 
@@ -87,16 +99,13 @@ pub fn decode(method: &Method, path: &str, body: &[u8]) -> Result<Command, Answe
     }
 }
 
-async fn handle<U: Upstream>(
-    service: &Service<U>,
-    req: http::Request<Incoming>,
-) -> Response<Full<Bytes>> {
+async fn handle<A: Administer>(target: &A, req: http::Request<Incoming>) -> Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
     let answer = match Limited::new(body, MAX_BODY).collect().await {
         Err(_) => Answer::bad(413, format!("admin bodies are limited to {MAX_BODY} bytes")),
         Ok(body) => match decode(&parts.method, parts.uri.path(), &body.to_bytes()) {
             Err(answer) => answer,
-            Ok(cmd) => match service.upstream().admin(cmd).await {
+            Ok(cmd) => match target.admin(cmd).await {
                 Some(answer) => answer,
                 None => Answer::bad(404, "the cache is off: nothing to administer".into()),
             },
@@ -113,9 +122,9 @@ async fn handle<U: Upstream>(
 }
 
 /// Serves the admin endpoints on `listener` until `stop` turns true.
-pub async fn serve<U: Upstream>(
+pub async fn serve<A: Administer>(
     listener: TcpListener,
-    service: Arc<Service<U>>,
+    service: Arc<A>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
@@ -126,7 +135,7 @@ pub async fn serve<U: Upstream>(
                 tokio::spawn(async move {
                     let handler = service_fn(move |req| {
                         let svc = Arc::clone(&svc);
-                        async move { Ok::<_, Infallible>(handle(&svc, req).await) }
+                        async move { Ok::<_, Infallible>(handle(svc.as_ref(), req).await) }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), handler)

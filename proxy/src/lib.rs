@@ -6,6 +6,7 @@ pub mod admin;
 pub mod auth;
 pub mod cache;
 pub mod config;
+pub mod error;
 pub mod metrics;
 pub mod server;
 pub mod service;
@@ -16,17 +17,20 @@ pub mod upstream;
 use std::sync::Arc;
 
 pub use config::Config;
+pub use error::StartError;
 pub use server::RunningServer;
 
 /// Builds everything a validated config describes and starts serving.
-pub async fn start(config: &Config) -> Result<RunningServer, String> {
+pub async fn start(config: &Config) -> Result<RunningServer, StartError> {
     match &config.upstream {
         config::UpstreamConfig::Embedded => {
             let engine = daxlite_engine::Engine::open(config.engine.clone())?;
             start_with_engine(config, engine).await
         }
         config::UpstreamConfig::Remote(remote) => {
-            let upstream = upstream::Remote::connect(remote.clone()).await?;
+            let upstream = upstream::Remote::connect(remote.clone())
+                .await
+                .map_err(StartError::Upstream)?;
             start_with_remote(config, upstream).await
         }
     }
@@ -37,7 +41,7 @@ pub async fn start(config: &Config) -> Result<RunningServer, String> {
 pub async fn start_with_engine(
     config: &Config,
     engine: daxlite_engine::Engine,
-) -> Result<RunningServer, String> {
+) -> Result<RunningServer, StartError> {
     let embedded = upstream::Embedded::new(engine.clone());
     let server = if config.cache.enabled {
         let feed = engine.changes();
@@ -54,7 +58,7 @@ pub async fn start_with_engine(
         Ok(tasks) => Ok(server.with_tasks(tasks)),
         Err(e) => {
             server.shutdown().await;
-            Err(e)
+            Err(StartError::Trigger(e))
         }
     }
 }
@@ -64,7 +68,7 @@ pub async fn start_with_engine(
 pub async fn start_with_remote(
     config: &Config,
     remote: upstream::Remote,
-) -> Result<RunningServer, String> {
+) -> Result<RunningServer, StartError> {
     if config.cache.enabled && config.follow.enabled {
         let cached = cache::Cached::new(remote, config.cache.clone());
         let (server, service) = serve(config, cached).await?;
@@ -80,10 +84,10 @@ pub async fn start_with_remote(
 }
 
 /// Starts serving in front of any upstream, with the cache around it unless disabled.
-pub async fn start_with_upstream<U: upstream::Upstream>(
+pub async fn start_with_upstream<U: upstream::Upstream + admin::Administer>(
     config: &Config,
     upstream: U,
-) -> Result<RunningServer, String> {
+) -> Result<RunningServer, StartError> {
     if config.cache.enabled {
         let cached = cache::Cached::new(upstream, config.cache.clone());
         serve_upstream(config, cached).await
@@ -93,26 +97,34 @@ pub async fn start_with_upstream<U: upstream::Upstream>(
 }
 
 /// Serves exactly `upstream` (already wrapped as wanted).
-pub async fn serve_upstream<U: upstream::Upstream>(
+pub async fn serve_upstream<U: upstream::Upstream + admin::Administer>(
     config: &Config,
     upstream: U,
-) -> Result<RunningServer, String> {
+) -> Result<RunningServer, StartError> {
     Ok(serve(config, upstream).await?.0)
 }
 
 /// Serves `upstream` and hands back the service too (for background tasks).
-async fn serve<U: upstream::Upstream>(
+async fn serve<U: upstream::Upstream + admin::Administer>(
     config: &Config,
     upstream: U,
-) -> Result<(RunningServer, Arc<service::Service<U>>), String> {
+) -> Result<(RunningServer, Arc<service::Service<U>>), StartError> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+        .map_err(|source| StartError::Listen {
+            setting: "server",
+            addr: config.listen,
+            source,
+        })?;
     let admin = match config.admin {
         Some(addr) => Some(
             tokio::net::TcpListener::bind(addr)
                 .await
-                .map_err(|e| format!("admin.listen: cannot listen on {addr}: {e}"))?,
+                .map_err(|source| StartError::Listen {
+                    setting: "admin.listen",
+                    addr,
+                    source,
+                })?,
         ),
         None => None,
     };

@@ -81,7 +81,11 @@ fn raw_from_cli(cli: &Cli) -> RawConfig {
     raw
 }
 
-fn load(cli: &Cli) -> Result<daxlite::Config, String> {
+fn load(cli: &Cli) -> Result<daxlite::Config, daxlite::StartError> {
+    load_raw(cli).map_err(daxlite::StartError::Config)
+}
+
+fn load_raw(cli: &Cli) -> Result<daxlite::Config, daxlite::config::ConfigError> {
     let file = match &cli.config {
         Some(path) => RawConfig::from_file(path)?,
         None => {

@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::admin::Administer;
 use crate::metrics as m;
 use crate::service::Service;
 use crate::upstream::Upstream;
@@ -69,7 +70,7 @@ impl RunningServer {
 
 /// Serves `service` on `listener` (and the admin endpoints on `admin`, if given) until
 /// told to stop.
-pub fn serve<U: Upstream>(
+pub fn serve<U: Upstream + Administer>(
     listener: TcpListener,
     admin: Option<TcpListener>,
     service: Arc<Service<U>>,

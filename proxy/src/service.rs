@@ -14,6 +14,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use tracing::Instrument;
 
+use crate::admin::{Administer, Answer, Command};
 use crate::auth;
 use crate::auth::sigv4::{self, Keys};
 use crate::metrics as m;
@@ -40,6 +41,13 @@ pub type HttpResponse = Response<Full<Bytes>>;
 
 const XML_UNKNOWN: &str = "<UnknownOperationException/>\n";
 
+/// The admin listener reaches the upstream through the service.
+impl<U: Upstream + Administer> Administer for Service<U> {
+    fn admin(&self, cmd: Command) -> impl std::future::Future<Output = Option<Answer>> + Send {
+        self.upstream.admin(cmd)
+    }
+}
+
 impl<U: Upstream> Service<U> {
     pub fn new(upstream: U, config: ServiceConfig) -> Arc<Self> {
         Arc::new(Service {
@@ -53,6 +61,9 @@ impl<U: Upstream> Service<U> {
         &self.upstream
     }
 
+    /// Answers one HTTP request. The GET endpoints answer at once; everything else goes
+    /// through [`Service::route`], and this is the one place that renders its reply or
+    /// rejection and records the request's span outcome and metrics.
     pub async fn handle(&self, req: http::Request<Incoming>) -> HttpResponse {
         let started = Instant::now();
         let request_id = request_id();
@@ -60,6 +71,46 @@ impl<U: Upstream> Service<U> {
         if parts.method == Method::GET {
             return self.handle_get(parts.uri.path(), &request_id);
         }
+        let mut ex = Exchange::default();
+        let routed = self.route(&parts, body, &request_id, &mut ex).await;
+        let answered = routed.is_ok();
+        let (status, outcome, resp) = match routed {
+            Ok(reply) => {
+                let outcome = ex.outcome.unwrap_or_else(|| reply.outcome.label());
+                (
+                    reply.status,
+                    outcome,
+                    json_reply(reply, &request_id, ex.reply_type),
+                )
+            }
+            Err(rejection) => {
+                let (status, resp) = rejection.render(&request_id, ex.reply_type);
+                (status, "rejected", resp)
+            }
+        };
+        // Requests refused before their target was read are not counted.
+        if let Some(label) = ex.label {
+            m::request_done(label, status, started, outcome);
+        }
+        if let Some(span) = &ex.span {
+            span.record("outcome", outcome);
+            if answered {
+                tracing::debug!(parent: span, status, elapsed_us = started.elapsed().as_micros() as u64, "answered");
+            }
+        }
+        resp
+    }
+
+    /// The checks in DynamoDB's order, then the upstream: a reply, or why not. What is
+    /// learned on the way (the reply's content type, the metrics label, the span) is
+    /// written to `ex` for [`Service::handle`] to render and record.
+    async fn route(
+        &self,
+        parts: &http::request::Parts,
+        body: Incoming,
+        request_id: &str,
+        ex: &mut Exchange,
+    ) -> Result<Reply, Rejection> {
         // 1. Body size, before reading more than the limit.
         let declared = parts
             .headers
@@ -67,7 +118,7 @@ impl<U: Upstream> Service<U> {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         if declared.is_some_and(|n| n > self.config.max_body_bytes as u64) {
-            return too_large(&request_id);
+            return Err(Rejection::TooLarge);
         }
         let body = match Limited::new(body, self.config.max_body_bytes)
             .collect()
@@ -78,9 +129,9 @@ impl<U: Upstream> Service<U> {
                 if e.downcast_ref::<http_body_util::LengthLimitError>()
                     .is_some() =>
             {
-                return too_large(&request_id)
+                return Err(Rejection::TooLarge)
             }
-            Err(_) => return plain(StatusCode::BAD_REQUEST, &request_id, Bytes::new(), None),
+            Err(_) => return Err(Rejection::Unreadable),
         };
         // 2. Method and content type.
         let content_type = parts
@@ -95,51 +146,40 @@ impl<U: Upstream> Service<U> {
             _ => None,
         };
         if parts.method != Method::POST || (json_type.is_none() && !body.is_empty()) {
-            return plain(
-                StatusCode::NOT_FOUND,
-                &request_id,
-                Bytes::from_static(XML_UNKNOWN.as_bytes()),
-                None,
-            );
+            return Err(Rejection::NotDynamoDb);
         }
-        let reply_type = HeaderValue::from_static(match json_type {
+        // The signature covers the body as sent (a cheap reference-counted copy, only
+        // when verification is on).
+        let raw_body = self.config.auth.as_ref().map(|_| body.clone());
+        // A body that cannot be decoded is answered in JSON 1.0, whatever was sent.
+        let body = decode_content(&parts.headers, body, self.config.max_body_bytes)?;
+        ex.reply_type = HeaderValue::from_static(match json_type {
             Some("application/x-amz-json-1.1") => "application/x-amz-json-1.1",
             Some("application/json") => "application/json",
             _ => "application/x-amz-json-1.0",
         });
-        // The signature covers the body as sent (a cheap reference-counted copy, only
-        // when verification is on).
-        let raw_body = self.config.auth.as_ref().map(|_| body.clone());
-        let body = match decode_content(&parts.headers, body, self.config.max_body_bytes) {
-            Ok(b) => b,
-            Err(resp) => return resp(&request_id),
-        };
         // 3. Target.
         let target = parts
             .headers
             .get("x-amz-target")
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
+        let get = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
         let known = Operation::from_target(target);
         if known.is_none() && !target.is_empty() && self.upstream.forwards_unknown() {
-            let get = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
-            if let Err(err) = auth::check(get("authorization"), get("x-amz-date"), get("date"))
-                .and_then(|h| self.verify(&h, &parts, raw_body.as_deref()))
-            {
-                m::request_done("unknown", err.status(), started, "rejected");
-                return json_reply(Reply::error(&err), &request_id, reply_type);
-            }
-            let reply = self.upstream.call_unknown(target.to_string(), body).await;
-            m::request_done("unknown", reply.status, started, "pass-through");
-            return json_reply(reply, &request_id, reply_type);
+            ex.label = Some("unknown");
+            auth::check(get("authorization"), get("x-amz-date"), get("date"))
+                .and_then(|h| self.verify(&h, parts, raw_body.as_deref()))?;
+            ex.outcome = Some("pass-through");
+            return Ok(self.upstream.call_unknown(target.to_string(), body).await);
         }
-        let op = known.filter(|op| self.upstream.supports(*op));
-        let Some(op) = op else {
-            let err = json_error_first(&body)
-                .unwrap_or_else(|| ApiError::bare(ErrorCode::UnknownOperationException));
-            m::request_done(target_name(target), err.status(), started, "rejected");
-            return json_reply(Reply::error(&err), &request_id, reply_type);
+        let Some(op) = known.filter(|op| self.upstream.supports(*op)) else {
+            ex.label = Some(target_name(target));
+            return Err(json_error_first(&body)
+                .unwrap_or_else(|| ApiError::bare(ErrorCode::UnknownOperationException))
+                .into());
         };
+        ex.label = Some(op.name());
         let span = tracing::info_span!(
             "request",
             operation = op.name(),
@@ -152,30 +192,17 @@ impl<U: Upstream> Service<U> {
                 span.record("table", t);
             }
         }
-        // 4. Authentication (signatures are checked for shape; verification is opt-in later).
-        let get = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
-        let checked = auth::check(get("authorization"), get("x-amz-date"), get("date"));
-        if let Err(err) = checked {
-            let err = json_error_first(&body).unwrap_or(err);
-            span.record("outcome", "rejected");
-            m::request_done(op.name(), err.status(), started, "rejected");
-            return json_reply(Reply::error(&err), &request_id, reply_type);
-        }
-        if let Err(err) = checked.and_then(|h| self.verify(&h, &parts, raw_body.as_deref())) {
-            span.record("outcome", "rejected");
-            m::request_done(op.name(), err.status(), started, "rejected");
-            return json_reply(Reply::error(&err), &request_id, reply_type);
-        }
-        let reply = self
+        let span = ex.span.insert(span);
+        // 4. Authentication: the shape always (unparseable JSON is reported first), the
+        // signature when `[auth] verify` is on.
+        let header = auth::check(get("authorization"), get("x-amz-date"), get("date"))
+            .map_err(|err| json_error_first(&body).unwrap_or(err))?;
+        self.verify(&header, parts, raw_body.as_deref())?;
+        Ok(self
             .upstream
             .call(Request { op, body })
             .instrument(span.clone())
-            .await;
-        let outcome = reply.outcome.label();
-        span.record("outcome", outcome);
-        m::request_done(op.name(), reply.status, started, outcome);
-        tracing::debug!(parent: &span, status = reply.status, elapsed_us = started.elapsed().as_micros() as u64, "answered");
-        json_reply(reply, &request_id, reply_type)
+            .await)
     }
 
     /// Verifies the signature when `[auth] verify` is on; nothing to do otherwise.
@@ -288,10 +315,77 @@ fn json_error_first(body: &[u8]) -> Option<ApiError> {
     }
 }
 
-type ErrorResponse = Box<dyn FnOnce(&str) -> HttpResponse>;
+/// What the front door learned about a request on its way through [`Service::route`].
+struct Exchange {
+    /// The content type replies are sent in (the client's JSON flavour).
+    reply_type: HeaderValue,
+    /// The metrics label (`operation`), once the target is read; None: not counted.
+    label: Option<&'static str>,
+    /// The outcome recorded for a reply when it is not the reply's own (pass-through).
+    outcome: Option<&'static str>,
+    /// The request span, once the operation is known.
+    span: Option<tracing::Span>,
+}
+
+impl Default for Exchange {
+    fn default() -> Self {
+        Exchange {
+            reply_type: HeaderValue::from_static("application/x-amz-json-1.0"),
+            label: None,
+            outcome: None,
+            span: None,
+        }
+    }
+}
+
+/// Why the front door answered without the upstream.
+#[derive(Debug)]
+enum Rejection {
+    /// 413 with an empty body: the body is larger than `max_body_bytes` (declared, read
+    /// or decompressed).
+    TooLarge,
+    /// 400 with an empty body: the body could not be read.
+    Unreadable,
+    /// 404 with DynamoDB's XML UnknownOperationException: not a POST of a JSON type.
+    NotDynamoDb,
+    /// A DynamoDB JSON error.
+    Api(ApiError),
+}
+
+impl From<ApiError> for Rejection {
+    fn from(err: ApiError) -> Self {
+        Rejection::Api(err)
+    }
+}
+
+impl Rejection {
+    /// The status and the response for this rejection; JSON errors in `reply_type`.
+    fn render(self, request_id: &str, reply_type: HeaderValue) -> (u16, HttpResponse) {
+        match self {
+            Rejection::TooLarge => (413, too_large(request_id)),
+            Rejection::Unreadable => (
+                400,
+                plain(StatusCode::BAD_REQUEST, request_id, Bytes::new(), None),
+            ),
+            Rejection::NotDynamoDb => (
+                404,
+                plain(
+                    StatusCode::NOT_FOUND,
+                    request_id,
+                    Bytes::from_static(XML_UNKNOWN.as_bytes()),
+                    None,
+                ),
+            ),
+            Rejection::Api(err) => (
+                err.status(),
+                json_reply(Reply::error(&err), request_id, reply_type),
+            ),
+        }
+    }
+}
 
 /// Undoes `Content-Encoding: gzip` (or deflate), bounded by the same size limit.
-fn decode_content(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Bytes, ErrorResponse> {
+fn decode_content(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Bytes, Rejection> {
     let encoding = headers
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
@@ -305,26 +399,12 @@ fn decode_content(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Byte
         "deflate" => flate2::read::ZlibDecoder::new(&body[..])
             .take(limit as u64 + 1)
             .read_to_end(&mut out),
-        _ => {
-            return Err(Box::new(|id: &str| {
-                json_reply(
-                    Reply::error(&ApiError::bare(ErrorCode::SerializationException)),
-                    id,
-                    HeaderValue::from_static("application/x-amz-json-1.0"),
-                )
-            }))
-        }
+        _ => return Err(ApiError::bare(ErrorCode::SerializationException).into()),
     };
     match read {
-        Ok(_) if out.len() > limit => Err(Box::new(|id: &str| too_large(id))),
+        Ok(_) if out.len() > limit => Err(Rejection::TooLarge),
         Ok(_) => Ok(Bytes::from(out)),
-        Err(_) => Err(Box::new(|id: &str| {
-            json_reply(
-                Reply::error(&ApiError::bare(ErrorCode::SerializationException)),
-                id,
-                HeaderValue::from_static("application/x-amz-json-1.0"),
-            )
-        })),
+        Err(_) => Err(ApiError::bare(ErrorCode::SerializationException).into()),
     }
 }
 

@@ -3,6 +3,8 @@
 
 use redb::{Database, Durability, ReadableTable, TableDefinition};
 
+use super::OpenError;
+
 /// Bump when the layout changes; a migration must then read the older version.
 pub const FORMAT_VERSION: u64 = 1;
 
@@ -31,38 +33,35 @@ pub const STREAM_BYTES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("st
 /// Table id (8 bytes BE) → the table's Time to Live setting (JSON of `ttl::TtlSetting`).
 pub const TTL: TableDefinition<&[u8], &[u8]> = TableDefinition::new("ttl");
 
-pub(super) fn initialise(db: &Database) -> Result<(), String> {
-    let err = |e: &dyn std::fmt::Display| format!("cannot initialise store: {e}");
-    let mut txn = db.begin_write().map_err(|e| err(&e))?;
+pub(super) fn initialise(db: &Database) -> Result<(), OpenError> {
+    let mut txn = db.begin_write()?;
     txn.set_durability(Durability::Immediate);
     {
-        let mut meta = txn.open_table(META).map_err(|e| err(&e))?;
-        let existing = meta
-            .get("format_version")
-            .map_err(|e| err(&e))?
-            .map(|v| u64_from(v.value()));
+        let mut meta = txn.open_table(META)?;
+        let existing = meta.get("format_version")?.map(|v| u64_from(v.value()));
         match existing {
             None => {
-                meta.insert("format_version", FORMAT_VERSION.to_be_bytes().as_slice())
-                    .map_err(|e| err(&e))?;
+                meta.insert("format_version", FORMAT_VERSION.to_be_bytes().as_slice())?;
             }
             Some(v) if v == FORMAT_VERSION => {}
-            Some(v) => {
-                return Err(format!(
-                    "the data directory holds format version {v}; this daxlite reads version {FORMAT_VERSION}"
-                ))
+            Some(found) => {
+                return Err(OpenError::FormatVersion {
+                    found,
+                    supported: FORMAT_VERSION,
+                })
             }
         }
-        txn.open_table(CATALOG).map_err(|e| err(&e))?;
-        txn.open_table(ITEMS).map_err(|e| err(&e))?;
-        txn.open_table(STATS).map_err(|e| err(&e))?;
-        txn.open_table(INDEX_ENTRIES).map_err(|e| err(&e))?;
-        txn.open_table(STREAMS).map_err(|e| err(&e))?;
-        txn.open_table(STREAM_RECORDS).map_err(|e| err(&e))?;
-        txn.open_table(STREAM_BYTES).map_err(|e| err(&e))?;
-        txn.open_table(TTL).map_err(|e| err(&e))?;
+        txn.open_table(CATALOG)?;
+        txn.open_table(ITEMS)?;
+        txn.open_table(STATS)?;
+        txn.open_table(INDEX_ENTRIES)?;
+        txn.open_table(STREAMS)?;
+        txn.open_table(STREAM_RECORDS)?;
+        txn.open_table(STREAM_BYTES)?;
+        txn.open_table(TTL)?;
     }
-    txn.commit().map_err(|e| err(&e))
+    txn.commit()?;
+    Ok(())
 }
 
 /// Reads a big-endian u64 from the first eight bytes (0 if shorter).

@@ -2,6 +2,7 @@
 //! MVCC read snapshots, and one writer thread that groups concurrent writes into one
 //! commit (group commit: one fsync for many acknowledged writes).
 
+mod fault;
 pub mod items;
 mod layout;
 mod memory;
@@ -13,8 +14,9 @@ use std::sync::Arc;
 
 use redb::{Database, ReadTransaction};
 
-use crate::wire::{ApiError, ApiResult};
+use crate::wire::ApiResult;
 
+pub use fault::{internal, OpenError};
 pub use layout::{
     u64_from as layout_u64, CATALOG, FORMAT_VERSION, INDEX_ENTRIES, ITEMS, META, STATS, STREAMS,
     STREAM_BYTES, STREAM_RECORDS, TTL,
@@ -42,27 +44,22 @@ pub struct Store {
     feed: crate::changes::Feed,
 }
 
-/// Converts any storage failure into DynamoDB's 500 InternalServerError.
-pub fn internal<E: std::fmt::Display>(e: E) -> ApiError {
-    tracing::error!(error = %e, "storage failure");
-    ApiError::internal("Internal server error")
-}
-
 impl Store {
-    pub fn open(backend: &Backend) -> Result<Store, String> {
+    pub fn open(backend: &Backend) -> Result<Store, OpenError> {
         let db = match backend {
             // redb's page cache would hold a second copy of pages the in-memory backend
             // already holds: keep it small (the upper B-tree levels), so RSS follows the data.
             Backend::InMemory => Database::builder()
                 .set_cache_size(IN_MEMORY_CACHE_BYTES)
                 .create_with_backend(memory::SparseMemory::new())
-                .map_err(|e| format!("cannot create in-memory store: {e}"))?,
+                .map_err(OpenError::InMemory)?,
             Backend::Dir(dir) => {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| format!("cannot create data directory {}: {e}", dir.display()))?;
+                std::fs::create_dir_all(dir).map_err(|source| OpenError::CreateDir {
+                    dir: dir.clone(),
+                    source,
+                })?;
                 let file = dir.join("daxlite.redb");
-                Database::create(&file)
-                    .map_err(|e| format!("cannot open {}: {e}", file.display()))?
+                Database::create(&file).map_err(|source| OpenError::Open { file, source })?
             }
         };
         layout::initialise(&db)?;

@@ -1,4 +1,5 @@
 use super::*;
+use crate::wire::ApiError;
 
 #[tokio::test]
 async fn writes_survive_reopen_and_group_commit_answers_each_job() {

@@ -8,12 +8,11 @@ use std::sync::{Arc, Mutex};
 use redb::{Database, Durability, WriteTransaction};
 use tokio::sync::oneshot;
 
-use super::internal;
 use crate::changes::Feed;
 use crate::wire::{ApiError, ApiResult};
 
 /// Runs inside the shared transaction; returns what to do once the commit's fate is known.
-/// The bool it returns says whether the job failed inside storage (a 5xx): such a job may
+/// The bool it returns says whether the job failed inside storage: such a job may
 /// have written part of its work, so the whole group is rolled back.
 type Job = Box<dyn FnOnce(&WriteTransaction) -> (Box<dyn FnOnce(bool) + Send>, bool) + Send>;
 
@@ -53,7 +52,7 @@ impl Writer {
         let (done_tx, done_rx) = oneshot::channel::<ApiResult<R>>();
         let job: Job = Box::new(move |txn| {
             let result = f(txn);
-            let storage_failed = matches!(&result, Err(e) if e.status() >= 500);
+            let storage_failed = matches!(&result, Err(e) if e.is_storage_failure());
             let finish: Box<dyn FnOnce(bool) + Send> = Box::new(move |committed| {
                 let answer = match result {
                     Ok(_) if !committed => Err(ApiError::internal("Internal server error")),
@@ -111,7 +110,7 @@ fn commit_group(db: &Database, jobs: Vec<Job>, feed: &Feed) {
     let mut txn = match db.begin_write() {
         Ok(t) => t,
         Err(e) => {
-            let _ = internal(e);
+            tracing::error!(error = %e, "storage failure");
             // The jobs never ran: answer each with a failure.
             for job in jobs {
                 drop(job);
@@ -135,14 +134,14 @@ fn commit_group(db: &Database, jobs: Vec<Job>, feed: &Feed) {
     // every caller learns its write was not applied (none is half-applied).
     let committed = if storage_failed {
         if let Err(e) = txn.abort() {
-            let _ = internal(e);
+            tracing::error!(error = %e, "storage failure");
         }
         false
     } else {
         match txn.commit() {
             Ok(()) => true,
             Err(e) => {
-                let _ = internal(e);
+                tracing::error!(error = %e, "storage failure");
                 false
             }
         }

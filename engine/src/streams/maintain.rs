@@ -65,14 +65,11 @@ pub fn run(txn: &WriteTransaction, now_ms: i64, s: &Settings) -> ApiResult<u64> 
 
 /// The last sequence number of a stream at or after `from`.
 fn last_in(txn: &WriteTransaction, stream: &[u8], from: u64) -> ApiResult<Option<u64>> {
-    let table = txn.open_table(STREAM_RECORDS).map_err(internal)?;
+    let table = txn.open_table(STREAM_RECORDS)?;
     let (lo, hi) = (record_key(stream, from), record_key(stream, u64::MAX));
-    let last = table
-        .range(lo.as_slice()..=hi.as_slice())
-        .map_err(internal)?
-        .next_back();
+    let last = table.range(lo.as_slice()..=hi.as_slice())?.next_back();
     match last {
-        Some(entry) => Ok(Some(seq_of(entry.map_err(internal)?.0.value()))),
+        Some(entry) => Ok(Some(seq_of(entry?.0.value()))),
         None => Ok(None),
     }
 }
@@ -93,12 +90,11 @@ fn roll_if_due(
     };
     let old = s.shard_max_age_ms > 0 && now_ms - open.created_ms >= s.shard_max_age_ms;
     let full = s.shard_max_records > 0 && {
-        let table = txn.open_table(STREAM_RECORDS).map_err(internal)?;
+        let table = txn.open_table(STREAM_RECORDS)?;
         let (lo, hi) = (record_key(&key, open.start), record_key(&key, u64::MAX));
         let limit = usize::try_from(s.shard_max_records).unwrap_or(usize::MAX);
         let n = table
-            .range(lo.as_slice()..=hi.as_slice())
-            .map_err(internal)?
+            .range(lo.as_slice()..=hi.as_slice())?
             .take(limit)
             .count();
         n as u64 >= s.shard_max_records
@@ -131,7 +127,7 @@ fn trim(
     let mut doomed = Vec::new();
     let mut freed = 0u64;
     {
-        let table = txn.open_table(STREAM_RECORDS).map_err(internal)?;
+        let table = txn.open_table(STREAM_RECORDS)?;
         let (lo, hi) = (record_key(&key, 0), record_key(&key, u64::MAX));
         for entry in table
             .range(lo.as_slice()..=hi.as_slice())
@@ -150,11 +146,9 @@ fn trim(
         }
     }
     if let Some(&last) = doomed.last() {
-        let mut table = txn.open_table(STREAM_RECORDS).map_err(internal)?;
+        let mut table = txn.open_table(STREAM_RECORDS)?;
         for seq in &doomed {
-            table
-                .remove(record_key(&key, *seq).as_slice())
-                .map_err(internal)?;
+            table.remove(record_key(&key, *seq).as_slice())?;
         }
         meta.trimmed_through = meta.trimmed_through.max(last);
         store::set_bytes(txn, &key, retained.saturating_sub(freed))?;

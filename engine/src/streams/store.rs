@@ -186,33 +186,33 @@ fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> ApiResult<T> {
 
 /// Every stream that still has an entry, in key order (table id, then label).
 pub fn all(txn: &ReadTransaction) -> ApiResult<Vec<StreamMeta>> {
-    let table = txn.open_table(STREAMS).map_err(internal)?;
+    let table = txn.open_table(STREAMS)?;
     let mut out = Vec::new();
-    for entry in table.iter().map_err(internal)? {
-        let (_, v) = entry.map_err(internal)?;
+    for entry in table.iter()? {
+        let (_, v) = entry?;
         out.push(decode(v.value())?);
     }
     Ok(out)
 }
 
 pub fn load(txn: &ReadTransaction, key: &[u8]) -> ApiResult<Option<StreamMeta>> {
-    let table = txn.open_table(STREAMS).map_err(internal)?;
-    let v = table.get(key).map_err(internal)?;
+    let table = txn.open_table(STREAMS)?;
+    let v = table.get(key)?;
     v.map(|v| decode(v.value())).transpose()
 }
 
 pub fn load_for_write(txn: &WriteTransaction, key: &[u8]) -> ApiResult<Option<StreamMeta>> {
-    let table = txn.open_table(STREAMS).map_err(internal)?;
-    let v = table.get(key).map_err(internal)?;
+    let table = txn.open_table(STREAMS)?;
+    let v = table.get(key)?;
     v.map(|v| decode(v.value())).transpose()
 }
 
 /// Every stream key, for the background task.
 pub fn keys_for_write(txn: &WriteTransaction) -> ApiResult<Vec<Vec<u8>>> {
-    let table = txn.open_table(STREAMS).map_err(internal)?;
+    let table = txn.open_table(STREAMS)?;
     let mut out = Vec::new();
-    for entry in table.iter().map_err(internal)? {
-        let (k, _) = entry.map_err(internal)?;
+    for entry in table.iter()? {
+        let (k, _) = entry?;
         out.push(k.value().to_vec());
     }
     Ok(out)
@@ -220,10 +220,8 @@ pub fn keys_for_write(txn: &WriteTransaction) -> ApiResult<Vec<Vec<u8>>> {
 
 pub fn save(txn: &WriteTransaction, meta: &StreamMeta) -> ApiResult<()> {
     let bytes = serde_json::to_vec(meta).map_err(internal)?;
-    let mut table = txn.open_table(STREAMS).map_err(internal)?;
-    table
-        .insert(meta.key().as_slice(), bytes.as_slice())
-        .map_err(internal)?;
+    let mut table = txn.open_table(STREAMS)?;
+    table.insert(meta.key().as_slice(), bytes.as_slice())?;
     Ok(())
 }
 
@@ -237,21 +235,19 @@ pub fn remove(txn: &WriteTransaction, key: &[u8]) -> ApiResult<()> {
 
 /// The sequence number the next record of any stream will get.
 pub fn peek_seq(txn: &ReadTransaction) -> ApiResult<u64> {
-    let meta = txn.open_table(META).map_err(internal)?;
-    let v = meta.get(SEQ_COUNTER).map_err(internal)?;
+    let meta = txn.open_table(META)?;
+    let v = meta.get(SEQ_COUNTER)?;
     Ok(v.map(|v| layout_u64(v.value())).unwrap_or(1).max(1))
 }
 
 fn take_seq(txn: &WriteTransaction) -> ApiResult<u64> {
-    let mut meta = txn.open_table(META).map_err(internal)?;
+    let mut meta = txn.open_table(META)?;
     let current = meta
-        .get(SEQ_COUNTER)
-        .map_err(internal)?
+        .get(SEQ_COUNTER)?
         .map(|v| layout_u64(v.value()))
         .unwrap_or(1)
         .max(1);
-    meta.insert(SEQ_COUNTER, (current + 1).to_be_bytes().as_slice())
-        .map_err(internal)?;
+    meta.insert(SEQ_COUNTER, (current + 1).to_be_bytes().as_slice())?;
     Ok(current)
 }
 
@@ -317,15 +313,11 @@ pub fn read(
     if seqs.is_empty() {
         return Ok(Vec::new());
     }
-    let table = txn.open_table(STREAM_RECORDS).map_err(internal)?;
+    let table = txn.open_table(STREAM_RECORDS)?;
     let (lo, hi) = bounds(stream, seqs);
     let mut out = Vec::new();
-    for entry in table
-        .range(lo.as_slice()..=hi.as_slice())
-        .map_err(internal)?
-        .take(limit)
-    {
-        let (k, v) = entry.map_err(internal)?;
+    for entry in table.range(lo.as_slice()..=hi.as_slice())?.take(limit) {
+        let (k, v) = entry?;
         out.push((seq_of(k.value()), decode(v.value())?));
     }
     Ok(out)
@@ -346,14 +338,11 @@ pub fn last_seq(
     stream: &[u8],
     seqs: RangeInclusive<u64>,
 ) -> ApiResult<Option<u64>> {
-    let table = txn.open_table(STREAM_RECORDS).map_err(internal)?;
+    let table = txn.open_table(STREAM_RECORDS)?;
     let (lo, hi) = bounds(stream, seqs);
-    let last = table
-        .range(lo.as_slice()..=hi.as_slice())
-        .map_err(internal)?
-        .next_back();
+    let last = table.range(lo.as_slice()..=hi.as_slice())?.next_back();
     match last {
-        Some(entry) => Ok(Some(seq_of(entry.map_err(internal)?.0.value()))),
+        Some(entry) => Ok(Some(seq_of(entry?.0.value()))),
         None => Ok(None),
     }
 }

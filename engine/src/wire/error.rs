@@ -1,8 +1,14 @@
 //! `ApiError`: every error daxlite answers with, as DynamoDB spells it — the `__type`
 //! namespace, the HTTP status, whether SDKs retry it, and the JSON body (with `Item` or
 //! `CancellationReasons` where DynamoDB adds them).
+//!
+//! An error may carry its cause ([`ApiError::source`], e.g. the redb error behind a 500):
+//! it is logged once where the error leaves the engine and never sent to clients. Its
+//! [`Fault`] says whose failure it was; the writer rolls a group back on a storage fault.
 
+use std::error::Error;
 use std::fmt;
+use std::sync::Arc;
 
 /// The error codes DynamoDB answers with. Each knows its namespace and HTTP status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -131,15 +137,42 @@ impl ErrorCode {
     }
 }
 
-/// An error answer: code, optional message, and extra top-level JSON fields.
+/// Whose failure an error is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The request's (validation, conditions, missing tables, ...) or the server's
+    /// refusal (throttling, shutting down): nothing in storage went wrong.
+    Request,
+    /// Storage failed (or its contents were unreadable): a write job that returns this
+    /// may have written part of its work, so its whole group is rolled back.
+    Storage,
+}
+
+/// The cause behind an error, shared so [`ApiError`] stays cheap to clone.
+pub type Source = Arc<dyn Error + Send + Sync>;
+
+/// An error answer: code, optional message, and extra top-level JSON fields; and, for
+/// the logs only, its fault and cause.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError(Box<Inner>);
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 struct Inner {
     code: ErrorCode,
     message: Option<String>,
     extra: Vec<(&'static str, serde_json::Value)>,
+    fault: Fault,
+    source: Option<Source>,
+}
+
+/// Two errors are equal when clients see the same answer (the cause is not compared).
+impl PartialEq for Inner {
+    fn eq(&self, other: &Self) -> bool {
+        self.code == other.code
+            && self.message == other.message
+            && self.extra == other.extra
+            && self.fault == other.fault
+    }
 }
 
 impl ApiError {
@@ -148,6 +181,8 @@ impl ApiError {
             code,
             message: Some(message.into()),
             extra: Vec::new(),
+            fault: Fault::Request,
+            source: None,
         }))
     }
 
@@ -157,6 +192,8 @@ impl ApiError {
             code,
             message: None,
             extra: Vec::new(),
+            fault: Fault::Request,
+            source: None,
         }))
     }
 
@@ -183,8 +220,41 @@ impl ApiError {
         Self::new(ErrorCode::ResourceInUseException, message)
     }
 
+    /// A 500 InternalServerError: a storage fault (the writer rolls its group back).
     pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(ErrorCode::InternalServerError, message)
+        let mut e = Self::new(ErrorCode::InternalServerError, message);
+        e.0.fault = Fault::Storage;
+        e
+    }
+
+    /// A storage failure: DynamoDB's 500 "Internal server error", keeping `cause` for
+    /// the log.
+    pub fn storage(cause: impl Into<Box<dyn Error + Send + Sync>>) -> Self {
+        Self::internal("Internal server error").with_source(cause)
+    }
+
+    /// Keeps `cause` as this error's source (logged, never sent).
+    pub fn with_source(mut self, cause: impl Into<Box<dyn Error + Send + Sync>>) -> Self {
+        self.0.source = Some(Arc::from(cause.into()));
+        self
+    }
+
+    /// Whose failure this is.
+    pub fn fault(&self) -> Fault {
+        self.0.fault
+    }
+
+    /// Whether storage failed (the writer's cue to roll back).
+    pub fn is_storage_failure(&self) -> bool {
+        self.0.fault == Fault::Storage
+    }
+
+    /// Logs the error's cause, if it has one; runs once, where the error leaves the
+    /// engine.
+    pub fn log_cause(&self) {
+        if let Some(cause) = &self.0.source {
+            tracing::error!(error = %cause, code = self.0.code.name(), "storage failure");
+        }
     }
 
     /// Adds a top-level field to the error body (`Item`, `CancellationReasons`).
@@ -233,7 +303,14 @@ impl fmt::Display for ApiError {
     }
 }
 
-impl std::error::Error for ApiError {}
+impl Error for ApiError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        self.0
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn Error + 'static))
+    }
+}
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
@@ -257,5 +334,26 @@ mod tests {
             "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException"
         );
         assert_eq!(ApiError::internal("x").status(), 500);
+    }
+
+    #[test]
+    fn the_cause_is_kept_for_the_log_and_never_sent() {
+        let io = std::io::Error::other("disk on fire");
+        let e = ApiError::storage(io);
+        assert!(e.is_storage_failure());
+        assert_eq!(e.fault(), Fault::Storage);
+        assert_eq!(
+            Error::source(&e).map(|s| s.to_string()).as_deref(),
+            Some("disk on fire")
+        );
+        let body = String::from_utf8(e.to_body()).unwrap_or_default();
+        assert_eq!(
+            body,
+            r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"Internal server error"}"#
+        );
+        assert!(!e.to_string().contains("fire"));
+        assert!(!ApiError::validation("x").is_storage_failure());
+        assert!(Error::source(&ApiError::validation("x")).is_none());
+        assert_eq!(e, ApiError::internal("Internal server error"));
     }
 }

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use super::coherence::Ticket;
 use super::counters::Count;
-use super::item::{item_json, present_entry, projection_of, Capacity};
+use super::item::{item_json, projection_of, Capacity};
 use super::keys::{decode_attrs, item_key, key_param, CacheKey};
 use super::store::{Entry, EntryKind};
 use super::Cached;
@@ -290,7 +290,7 @@ impl<U: Upstream> Cached<U> {
                 let Some(key) = item_key(&plan.table, &schema, &item, false) else {
                     continue;
                 };
-                let entry = present_entry(&item, epoch);
+                let entry = Entry::present(&item, epoch);
                 if let Some(projected) = item_json(&entry, plan.projection.as_ref())
                     .and_then(|j| serde_json::from_slice::<Value>(&j).ok())
                 {

@@ -9,7 +9,6 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use bytes::Bytes;
 use daxlite_engine::expr::ast::{Path, PathElem, Projection, Span};
@@ -19,11 +18,10 @@ use daxlite_engine::model::value::item_to_json_bytes;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::coherence::Scope;
 use super::counters::Count;
-use super::keys::{decode_attrs, key_param, CacheKey};
+use super::keys::{key_param, CacheKey};
 use super::store::{Entry, EntryKind};
-use super::{Cached, Inflight};
+use super::Cached;
 use crate::upstream::{Outcome, Reply, Request, Upstream};
 
 /// The members of a GetItem the cache understands; any other member means "forward".
@@ -136,42 +134,9 @@ pub fn projection_of(
 
 /// The item JSON of a present entry, projected when asked; `None` for an absent entry.
 pub fn item_json(entry: &Entry, projection: Option<&Projection>) -> Option<Vec<u8>> {
-    if entry.kind != EntryKind::Present {
-        return None;
-    }
-    let stored = entry.body.get(8..entry.body.len().saturating_sub(1))?;
     match projection {
-        None => Some(stored.to_vec()),
-        Some(p) => {
-            let item = decode_attrs(&serde_json::from_slice::<Value>(stored).ok()?)?;
-            Some(item_to_json_bytes(&project(&item, &p.paths)))
-        }
-    }
-}
-
-/// The cache entry for a GetItem answer without projection or capacity.
-pub fn entry_from_answer(body: &[u8], epoch: u64) -> Option<Entry> {
-    let v: Value = serde_json::from_slice(body).ok()?;
-    let obj = v.as_object()?;
-    match obj.get("Item") {
-        None => Some(Entry::absent(epoch)),
-        Some(item) => Some(present_entry(&decode_attrs(item)?, epoch)),
-    }
-}
-
-/// `{"Item":<canonical item>}`.
-pub fn present_entry(item: &daxlite_engine::model::Item, epoch: u64) -> Entry {
-    let json = item_to_json_bytes(item);
-    let mut out = Vec::with_capacity(json.len() + 9);
-    out.extend_from_slice(b"{\"Item\":");
-    out.extend_from_slice(&json);
-    out.push(b'}');
-    Entry {
-        body: Bytes::from(out),
-        kind: EntryKind::Present,
-        epoch,
-        generation: 0,
-        scope: Scope::Table,
+        None => Some(entry.item_json()?.to_vec()),
+        Some(p) => Some(item_to_json_bytes(&project(&entry.item()?, &p.paths))),
     }
 }
 
@@ -224,66 +189,22 @@ impl<U: Upstream> Cached<U> {
         // Miss: one fill per key however many requests wait for it. A plain request is
         // itself the fill (its answer goes back untouched); others fetch the full item.
         let plain = proj.is_none() && capacity == Capacity::None;
-        let cell: Option<Inflight> = self
-            .inflight
-            .lock()
-            .ok()
-            .map(|mut map| Arc::clone(map.entry(key.clone()).or_default()));
-        let Some(cell) = cell else {
-            return self.inner.call(req).await;
-        };
         let mut led = None;
-        let (key_ref, table_ref) = (&key, &table);
-        let fill = cell
-            .get_or_init(|| {
+        let fill = self
+            .fills
+            .inflight
+            .get_or_fill(&key, || {
                 let fill_body = if plain {
                     req.body.clone()
                 } else {
                     fill_request(&table, &parsed.key, capacity)
                 };
-                let cell = Arc::clone(&cell);
-                let leader_reply = &mut led;
-                async move {
-                    let ticket = self.coherence.ticket(key_ref);
-                    let reply = self
-                        .inner
-                        .call(Request {
-                            op: req.op,
-                            body: fill_body,
-                        })
-                        .await;
-                    let fill = if reply.is_success() {
-                        match entry_from_answer(&reply.body, epoch) {
-                            Some(entry) => {
-                                if let Some(d) = self.fill_delay {
-                                    tokio::time::sleep(d).await;
-                                }
-                                let stored = entry.clone();
-                                let absent = entry.kind == EntryKind::Absent;
-                                if !(absent && self.config.negative_ttl.is_none()) {
-                                    self.coherence.fill(key_ref, ticket, || {
-                                        self.store.insert(CacheKey::Item(key_ref.clone()), stored)
-                                    });
-                                }
-                                Fill::Entry(entry)
-                            }
-                            None => Fill::Failed(reply.clone()),
-                        }
-                    } else {
-                        self.check_not_found(table_ref, &reply);
-                        Fill::Failed(reply.clone())
-                    };
-                    *leader_reply = Some(reply);
-                    if let Ok(mut map) = self.inflight.lock() {
-                        if map.get(key_ref).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
-                            map.remove(key_ref);
-                        }
-                    }
-                    fill
-                }
+                self.fill_item(&key, &table, req.op, fill_body, epoch, &mut led)
             })
-            .await
-            .clone();
+            .await;
+        let Some(fill) = fill else {
+            return self.inner.call(req).await;
+        };
         let reply = match (led, fill) {
             // The leader of a plain request answers with the upstream's reply as is.
             (Some(reply), _) if plain => reply,
@@ -301,6 +222,46 @@ impl<U: Upstream> Cached<U> {
             },
         };
         reply.outcome(Outcome::Miss)
+    }
+}
+
+impl<U: Upstream> Cached<U> {
+    /// One fill (run by the [`Coalescer`](super::coalesce::Coalescer) for the first miss
+    /// on `key`): asks the upstream, caches the entry unless a write overtook the fill
+    /// (`coherence.fill`), and leaves the upstream's reply in `led` for the leader.
+    async fn fill_item(
+        &self,
+        key: &Bytes,
+        table: &str,
+        op: daxlite_engine::wire::Operation,
+        body: Bytes,
+        epoch: u64,
+        led: &mut Option<Reply>,
+    ) -> Fill {
+        let ticket = self.coherence.ticket(key);
+        let reply = self.inner.call(Request { op, body }).await;
+        let fill = if reply.is_success() {
+            match Entry::from_get_answer(&reply.body, epoch) {
+                Some(entry) => {
+                    if let Some(d) = self.fills.delay {
+                        tokio::time::sleep(d).await;
+                    }
+                    let stored = entry.clone();
+                    if self.keeps(&entry) {
+                        self.coherence.fill(key, ticket, || {
+                            self.store.insert(CacheKey::Item(key.clone()), stored)
+                        });
+                    }
+                    Fill::Entry(entry)
+                }
+                None => Fill::Failed(reply.clone()),
+            }
+        } else {
+            self.check_not_found(table, &reply);
+            Fill::Failed(reply.clone())
+        };
+        *led = Some(reply);
+        fill
     }
 }
 
@@ -335,14 +296,7 @@ fn answer_with<C: serde::Serialize>(
     out.push(b'{');
     if entry.kind == EntryKind::Present {
         out.extend_from_slice(b"\"Item\":");
-        let stored = entry.body.get(8..entry.body.len().saturating_sub(1))?;
-        match projection {
-            None => out.extend_from_slice(stored),
-            Some(p) => {
-                let item = decode_attrs(&serde_json::from_slice::<Value>(stored).ok()?)?;
-                out.extend_from_slice(&item_to_json_bytes(&project(&item, &p.paths)));
-            }
-        }
+        out.extend_from_slice(&item_json(entry, projection)?);
     }
     if let Some(c) = capacity {
         if entry.kind == EntryKind::Present {

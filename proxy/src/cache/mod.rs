@@ -7,8 +7,10 @@
 
 mod admin;
 mod batch;
+mod coalesce;
 mod coherence;
 mod counters;
+mod entry;
 pub mod follow;
 pub mod follow_streams;
 mod item;
@@ -22,8 +24,6 @@ mod store;
 mod write;
 mod write_many;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -47,7 +47,7 @@ pub enum Consistency {
     Dax,
 }
 
-/// Validated cache settings.
+/// Validated cache settings (`[cache]`; the defaults live in `config/cache.rs`).
 #[derive(Debug, Clone)]
 pub struct CacheConfig {
     pub enabled: bool,
@@ -61,22 +61,6 @@ pub struct CacheConfig {
     pub consistency: Consistency,
 }
 
-impl Default for CacheConfig {
-    fn default() -> Self {
-        CacheConfig {
-            enabled: true,
-            item_ttl: Duration::from_secs(300),
-            query_ttl: Duration::from_secs(300),
-            negative_ttl: Some(Duration::from_secs(300)),
-            max_bytes: 256 * 1024 * 1024,
-            consistency: Consistency::Coherent,
-        }
-    }
-}
-
-/// A fill in flight, shared by every request that misses on the same key.
-type Inflight = Arc<tokio::sync::OnceCell<item::Fill>>;
-
 /// The cache in front of `U`.
 pub struct Cached<U> {
     inner: U,
@@ -85,9 +69,17 @@ pub struct Cached<U> {
     schemas: Schemas,
     coherence: Coherence,
     counters: Counters,
-    inflight: Mutex<HashMap<Bytes, Inflight>>,
+    /// Item fills: those in flight, one per key, and the tests' delay hook.
+    fills: Fills,
+}
+
+/// The item-fill concern of [`Cached`].
+#[derive(Default)]
+struct Fills {
+    /// Item fills in flight, one per key (miss coalescing).
+    inflight: coalesce::Coalescer<item::Fill>,
     /// Test hook: runs between a fill's upstream answer and its insert.
-    fill_delay: Option<Duration>,
+    delay: Option<Duration>,
 }
 
 impl<U: Upstream> Cached<U> {
@@ -99,15 +91,14 @@ impl<U: Upstream> Cached<U> {
             schemas: Schemas::default(),
             coherence: Coherence::default(),
             counters: Counters::default(),
-            inflight: Mutex::new(HashMap::new()),
-            fill_delay: None,
+            fills: Fills::default(),
         }
     }
 
     /// Delays every item fill between the upstream's answer and the cache insert, so
     /// tests can make a write overtake a fill.
     pub fn with_fill_delay(mut self, delay: Duration) -> Self {
-        self.fill_delay = Some(delay);
+        self.fills.delay = Some(delay);
         self
     }
 
@@ -122,6 +113,11 @@ impl<U: Upstream> Cached<U> {
 
     pub fn entry_count(&self) -> u64 {
         self.store.entry_count()
+    }
+
+    /// Whether an item entry is kept: absent items only while negative caching is on.
+    fn keeps(&self, entry: &store::Entry) -> bool {
+        entry.kind != store::EntryKind::Absent || self.config.negative_ttl.is_some()
     }
 
     /// Drops every entry (admin flush).
@@ -178,6 +174,12 @@ fn table_name(body: &[u8]) -> Option<String> {
     serde_json::from_slice::<T>(body).ok()?.table
 }
 
+impl<U: Upstream> crate::admin::Administer for Cached<U> {
+    async fn admin(&self, cmd: crate::admin::Command) -> Option<crate::admin::Answer> {
+        Some(self.administer(cmd).await)
+    }
+}
+
 impl<U: Upstream> Upstream for Cached<U> {
     async fn call(&self, req: Request) -> Reply {
         match req.op {
@@ -220,10 +222,6 @@ impl<U: Upstream> Upstream for Cached<U> {
 
     fn refresh_gauges(&self) {
         self.store.publish_gauges();
-    }
-
-    async fn admin(&self, cmd: crate::admin::Command) -> Option<crate::admin::Answer> {
-        Some(self.administer(cmd).await)
     }
 
     fn close(&self) {

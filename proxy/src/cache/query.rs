@@ -16,7 +16,7 @@ use super::counters::Count;
 use super::item::Capacity;
 use super::keys::CacheKey;
 use super::scope::page_scope;
-use super::store::{Entry, EntryKind};
+use super::store::Entry;
 use super::{Cached, Consistency};
 use crate::upstream::{Outcome, Reply, Request, Upstream};
 
@@ -140,16 +140,8 @@ impl<U: Upstream> Cached<U> {
         // Counted after success so the table label only names tables that exist.
         self.counters.add(&table, misses, 1);
         if let Some(body) = stored_page(&reply.body, capacity) {
-            self.store.insert(
-                key,
-                Entry {
-                    body,
-                    kind: EntryKind::Page,
-                    epoch,
-                    generation,
-                    scope,
-                },
-            );
+            self.store
+                .insert(key, Entry::page(body, epoch, generation, scope));
         }
         reply.outcome(Outcome::Miss)
     }

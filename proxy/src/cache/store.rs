@@ -5,52 +5,16 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use moka::notification::RemovalCause;
 use moka::sync::Cache;
 
-use super::coherence::Scope;
+pub use super::entry::{Entry, EntryKind};
 use super::keys::CacheKey;
 use super::CacheConfig;
 use crate::metrics as m;
 
 /// Per-entry bookkeeping moka and our maps cost beyond the bytes themselves.
 pub const ENTRY_OVERHEAD: usize = 96;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EntryKind {
-    /// `{"Item":{...}}`
-    Present,
-    /// `{}`: the item does not exist.
-    Absent,
-    /// A Query or Scan answer without ConsumedCapacity.
-    Page,
-}
-
-#[derive(Debug, Clone)]
-pub struct Entry {
-    pub body: Bytes,
-    pub kind: EntryKind,
-    /// The table's epoch when the fill started.
-    pub epoch: u64,
-    /// The write generation of `scope` when the fill started (pages, coherent mode).
-    pub generation: u64,
-    /// Which generation a page depends on (items: unused).
-    pub scope: Scope,
-}
-
-impl Entry {
-    /// "The item does not exist", filled under `epoch`.
-    pub fn absent(epoch: u64) -> Entry {
-        Entry {
-            body: Bytes::from_static(b"{}"),
-            kind: EntryKind::Absent,
-            epoch,
-            generation: 0,
-            scope: Scope::Table,
-        }
-    }
-}
 
 struct Ttl {
     item: Option<Duration>,

@@ -14,10 +14,9 @@ use serde_json::Value;
 use daxlite_engine::model::Item;
 
 use super::coherence::{Ticket, WriteOutcome};
-use super::item::{entry_from_answer, present_entry};
 use super::keys::{decode_attrs, item_key, partition_key, CacheKey};
 use super::schema::TableSchema;
-use super::store::{Entry, EntryKind};
+use super::store::Entry;
 use super::Cached;
 use crate::metrics as m;
 use crate::upstream::{Outcome, Reply, Request, Upstream};
@@ -148,7 +147,7 @@ impl<U: Upstream> Cached<U> {
                     .item
                     .as_ref()
                     .and_then(decode_attrs)
-                    .map(|i| present_entry(&i, epoch)),
+                    .map(|i| Entry::present(&i, epoch)),
                 Operation::DeleteItem => Some(Entry::absent(epoch)),
                 _ if keeps_new => attributes_entry(&reply.body, epoch),
                 _ => None,
@@ -181,8 +180,7 @@ impl<U: Upstream> Cached<U> {
     ) {
         self.coherence
             .bump_generation(table.as_bytes(), Some(&written.partition));
-        let new_state = new_state
-            .filter(|e| !(e.kind == EntryKind::Absent && self.config.negative_ttl.is_none()));
+        let new_state = new_state.filter(|e| self.keeps(e));
         let outcome = if new_state.is_some() {
             WriteOutcome::Store
         } else {
@@ -210,7 +208,7 @@ fn attributes_entry(body: &[u8], epoch: u64) -> Option<Entry> {
     let v: Value = serde_json::from_slice(body).ok()?;
     let attrs = v.get("Attributes")?;
     let wrapped = serde_json::to_vec(&serde_json::json!({ "Item": attrs })).ok()?;
-    entry_from_answer(&wrapped, epoch)
+    Entry::from_get_answer(&wrapped, epoch)
 }
 
 #[cfg(test)]

@@ -13,7 +13,6 @@ use daxlite_engine::wire::Operation;
 use serde_json::Value;
 
 use super::coherence::Ticket;
-use super::item::present_entry;
 use super::keys::decode_attrs;
 use super::store::Entry;
 use super::write::Written;
@@ -186,7 +185,7 @@ impl<U: Upstream> Cached<U> {
                     }
                     let new_state = match after {
                         _ if fault || skipped.is_none() => None,
-                        After::Put(item) => Some(present_entry(&item, epoch)),
+                        After::Put(item) => Some(Entry::present(&item, epoch)),
                         After::Delete => Some(Entry::absent(epoch)),
                         After::Unknown => None,
                     };

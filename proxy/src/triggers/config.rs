@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::config::parse_duration;
+use crate::config::duration::parse_duration;
 
 /// One `[[trigger]]` table as written in the config file.
 #[derive(Debug, Default, Clone, Deserialize)]

@@ -4,6 +4,7 @@ use daxlite_engine::wire::Operation;
 use daxlite_engine::Engine;
 
 use super::{Reply, Request, Upstream};
+use crate::admin::Administer;
 
 #[derive(Clone)]
 pub struct Embedded {
@@ -19,6 +20,9 @@ impl Embedded {
         &self.engine
     }
 }
+
+/// Nothing to administer without a cache in front.
+impl Administer for Embedded {}
 
 impl Upstream for Embedded {
     async fn call(&self, req: Request) -> Reply {

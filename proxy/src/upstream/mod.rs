@@ -121,16 +121,6 @@ pub trait Upstream: Send + Sync + 'static {
     /// demand than to keep current on every request (the cache's size).
     fn refresh_gauges(&self) {}
 
-    /// Runs for each request to the admin listener. `None`: nothing here to administer
-    /// (no cache in front of this upstream).
-    fn admin(
-        &self,
-        cmd: crate::admin::Command,
-    ) -> impl Future<Output = Option<crate::admin::Answer>> + Send {
-        let _ = cmd;
-        async { None }
-    }
-
     /// Runs when the server stops, after in-flight requests drained.
     fn close(&self) {}
 }

@@ -399,6 +399,9 @@ fn internal(message: String) -> Reply {
     Reply::error(&ApiError::new(ErrorCode::InternalServerError, message))
 }
 
+/// Nothing to administer without a cache in front.
+impl crate::admin::Administer for Remote {}
+
 impl Upstream for Remote {
     async fn call(&self, req: Request) -> Reply {
         let target = format!("{}.{}", req.op.prefix(), req.op.name());

@@ -71,12 +71,8 @@ pub struct SoakArgs {
     /// Seed of the request mix.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Directory for the JSON, table and SVG plot.
-    #[arg(long, default_value = "bench-results")]
-    pub out: PathBuf,
-    /// File name stem of the outputs (default: soak).
-    #[arg(long)]
-    pub name: Option<String>,
+    #[command(flatten)]
+    pub output: Outputs,
 }
 
 /// `60`, `60s`, `5m` or `1h` as seconds.
@@ -230,10 +226,31 @@ pub struct BenchArgs {
     /// Seed for keys and values (printed; a run replays from it).
     #[arg(long)]
     pub seed: Option<u64>,
+    #[command(flatten)]
+    pub output: Outputs,
+}
+
+/// Where a command writes its JSON, text table and SVG chart.
+#[derive(Debug, Clone, Args)]
+pub struct Outputs {
     /// Directory for the JSON, table and SVG chart.
     #[arg(long, default_value = "bench-results")]
     pub out: PathBuf,
-    /// File name stem of the outputs (default: the workload name).
+    /// File name stem of the outputs (default: the workload name, or `soak`).
     #[arg(long)]
     pub name: Option<String>,
+}
+
+impl Outputs {
+    /// The stem (`--name`, else `default`).
+    pub fn stem(&self, default: &str) -> String {
+        self.name.clone().unwrap_or_else(|| default.to_string())
+    }
+
+    /// Creates the directory and returns the `.json`, `.txt` and `.svg` paths of `stem`.
+    pub fn paths(&self, stem: &str) -> Result<[PathBuf; 3], String> {
+        std::fs::create_dir_all(&self.out)
+            .map_err(|e| format!("cannot create {}: {e}", self.out.display()))?;
+        Ok(["json", "txt", "svg"].map(|ext| self.out.join(format!("{stem}.{ext}"))))
+    }
 }

@@ -326,21 +326,17 @@ async fn bench_async(mut targets: Vec<Target>, args: &BenchArgs) -> Result<(), S
     print!("{table}");
 
     let stem = args
-        .name
-        .clone()
-        .unwrap_or_else(|| format!("{:?}", args.workload).to_lowercase());
-    std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
-    let json_path = args.out.join(format!("{stem}.json"));
+        .output
+        .stem(&format!("{:?}", args.workload).to_lowercase());
+    let [json_path, table_path, svg_path] = args.output.paths(&stem)?;
     let text = serde_json::to_string_pretty(&full).map_err(|e| format!("json: {e}"))?;
     std::fs::write(&json_path, text + "\n").map_err(|e| format!("{}: {e}", json_path.display()))?;
-    let table_path = args.out.join(format!("{stem}.txt"));
     let header = format!(
         "$ {}\nload average before/after: {} / {}\n\n",
         full.command, full.machine.load_average_before, full.machine.load_average_after
     );
     std::fs::write(&table_path, header + &table)
         .map_err(|e| format!("{}: {e}", table_path.display()))?;
-    let svg_path = args.out.join(format!("{stem}.svg"));
     let title = format!(
         "{stem}: {} connections, {}-byte items, {} keys{}",
         conns,

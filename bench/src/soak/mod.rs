@@ -49,15 +49,12 @@ pub fn main(args: &SoakArgs) -> Result<(), String> {
         .build()
         .map_err(|e| format!("tokio: {e}"))?;
     let bin = spawn::daxlite_binary(args.daxlite.as_deref());
-    std::fs::create_dir_all(&args.out)
-        .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
     let mut reports = Vec::new();
     for mode in &args.modes {
         let report = runtime.block_on(run_mode(args, &bin, mode))?;
         reports.push(report);
     }
-    let stem = args.name.clone().unwrap_or_else(|| "soak".into());
-    let json_path = args.out.join(format!("{stem}.json"));
+    let [json_path, txt_path, svg_path] = args.output.paths(&args.output.stem("soak"))?;
     let json = serde_json::json!({
         "duration_s": args.duration,
         "keys": args.keys,
@@ -73,10 +70,8 @@ pub fn main(args: &SoakArgs) -> Result<(), String> {
         serde_json::to_vec_pretty(&json).unwrap_or_default(),
     )
     .map_err(|e| format!("cannot write {}: {e}", json_path.display()))?;
-    let svg_path = args.out.join(format!("{stem}.svg"));
     chart::write(&svg_path, &reports)?;
     let table = summary(&reports);
-    let txt_path = args.out.join(format!("{stem}.txt"));
     std::fs::write(&txt_path, &table)
         .map_err(|e| format!("cannot write {}: {e}", txt_path.display()))?;
     println!("{table}");

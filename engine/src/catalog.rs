@@ -338,10 +338,49 @@ fn decode_stats(bytes: &[u8]) -> Stats {
 }
 
 fn decode(bytes: &[u8]) -> ApiResult<TableDef> {
-    serde_json::from_slice(bytes).map_err(|e| {
+    if let Some(def) = decoded::get(bytes) {
+        return Ok(def);
+    }
+    let def: TableDef = serde_json::from_slice(bytes).map_err(|e| {
         tracing::error!(error = %e, "corrupt catalog entry");
         ApiError::internal("Internal server error")
-    })
+    })?;
+    decoded::put(bytes, &def);
+    Ok(def)
+}
+
+/// Definitions already decoded, by their stored bytes: every data-plane request and every
+/// write reads its table's definition, and decoding its JSON each time cost about a tenth
+/// of a PutItem. The stored bytes are the key, so a changed definition (new bytes) is
+/// decoded afresh and the cache can never answer a stale one; it is shared by every
+/// engine in the process for the same reason. Bounded: cleared when it holds too many.
+mod decoded {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+
+    use super::TableDef;
+
+    /// More distinct definitions than this clears the cache (tables are few; definitions
+    /// change rarely).
+    const MAX_ENTRIES: usize = 4096;
+
+    fn cache() -> &'static Mutex<HashMap<Box<[u8]>, TableDef>> {
+        static CACHE: OnceLock<Mutex<HashMap<Box<[u8]>, TableDef>>> = OnceLock::new();
+        CACHE.get_or_init(|| Mutex::new(HashMap::new()))
+    }
+
+    pub(super) fn get(bytes: &[u8]) -> Option<TableDef> {
+        cache().lock().ok()?.get(bytes).cloned()
+    }
+
+    pub(super) fn put(bytes: &[u8], def: &TableDef) {
+        if let Ok(mut map) = cache().lock() {
+            if map.len() >= MAX_ENTRIES {
+                map.clear();
+            }
+            map.insert(bytes.into(), def.clone());
+        }
+    }
 }
 
 /// Statistics read inside a write transaction.

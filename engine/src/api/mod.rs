@@ -101,10 +101,12 @@ pub async fn dispatch(ctx: &Ctx, op: Operation, body: &[u8]) -> ApiResult<Vec<u8
         Operation::GetRecords => streams::get_records(ctx, &req).await?,
         Operation::DescribeLimits => account::describe_limits(ctx, &req).await?,
         Operation::DescribeEndpoints => account::describe_endpoints(ctx, &req).await?,
-        Operation::ExecuteStatement
-        | Operation::BatchExecuteStatement
-        | Operation::ExecuteTransaction
-        | Operation::CreateBackup
+        Operation::ExecuteStatement => crate::partiql::execute_statement(ctx, &req).await?,
+        Operation::BatchExecuteStatement => {
+            crate::partiql::batch_execute_statement(ctx, &req).await?
+        }
+        Operation::ExecuteTransaction => crate::partiql::execute_transaction(ctx, &req).await?,
+        Operation::CreateBackup
         | Operation::DescribeBackup
         | Operation::DeleteBackup
         | Operation::ListBackups
@@ -170,5 +172,8 @@ pub fn is_built(op: Operation) -> bool {
             | Operation::DescribeStream
             | Operation::GetShardIterator
             | Operation::GetRecords
+            | Operation::ExecuteStatement
+            | Operation::BatchExecuteStatement
+            | Operation::ExecuteTransaction
     )
 }

@@ -18,7 +18,7 @@ use crate::wire::shape::{Obj, Violations};
 use crate::wire::{ApiError, ApiResult, ErrorCode};
 use crate::write::write_one;
 
-use super::ast::{Parsed, PPath, Statement};
+use super::ast::{PPath, Parsed, Statement};
 use super::bind::Binder;
 use super::execute::{returned, written_units};
 use super::prepare::{prepare, Prepared, WritePlan};
@@ -38,8 +38,12 @@ fn member_error(e: &ApiError) -> (&'static str, bool) {
         ErrorCode::ValidationException => ("ValidationError", false),
         ErrorCode::ResourceNotFoundException => ("ResourceNotFound", false),
         ErrorCode::TransactionConflictException => ("TransactionConflict", true),
-        ErrorCode::ProvisionedThroughputExceededException => ("ProvisionedThroughputExceeded", true),
-        ErrorCode::ItemCollectionSizeLimitExceededException => ("ItemCollectionSizeLimitExceeded", true),
+        ErrorCode::ProvisionedThroughputExceededException => {
+            ("ProvisionedThroughputExceeded", true)
+        }
+        ErrorCode::ItemCollectionSizeLimitExceededException => {
+            ("ItemCollectionSizeLimitExceeded", true)
+        }
         ErrorCode::RequestLimitExceeded => ("RequestLimitExceeded", true),
         ErrorCode::ThrottlingException => ("ThrottlingError", true),
         ErrorCode::AccessDeniedException => ("AccessDenied", false),
@@ -90,10 +94,18 @@ pub async fn batch_execute_statement(ctx: &Ctx, body: &Map<String, Value>) -> Ap
         Some(l) => {
             let shown = crate::api::batch::java_text(o.raw("Statements").unwrap_or(&Value::Null));
             if l.is_empty() {
-                v.push(Some(&shown), "statements", "Member must have length greater than or equal to 1");
+                v.push(
+                    Some(&shown),
+                    "statements",
+                    "Member must have length greater than or equal to 1",
+                );
             }
             if l.len() > MAX_STATEMENTS {
-                v.push(Some(&shown), "statements", "Member must have length less than or equal to 25");
+                v.push(
+                    Some(&shown),
+                    "statements",
+                    "Member must have length less than or equal to 25",
+                );
             }
         }
     }
@@ -158,7 +170,10 @@ pub async fn batch_execute_statement(ctx: &Ctx, body: &Map<String, Value>) -> Ap
                     Some(k) => items::get(&txn, &k)?,
                     None => None,
                 };
-                add(&def.name, read_units(stored.as_ref().map(|s| s.size()), consistent));
+                add(
+                    &def.name,
+                    read_units(stored.as_ref().map(|s| s.size()), consistent),
+                );
                 let mut entry = Map::new();
                 entry.insert("TableName".into(), json!(def.name));
                 if let Some(s) = stored {
@@ -180,7 +195,10 @@ pub async fn batch_execute_statement(ctx: &Ctx, body: &Map<String, Value>) -> Ap
                         let mut entry = Map::new();
                         entry.insert("TableName".into(), json!(def.name));
                         if let Some(item) = returned(&w, returning, &targets) {
-                            entry.insert("Item".into(), serde_json::to_value(item).map_err(internal)?);
+                            entry.insert(
+                                "Item".into(),
+                                serde_json::to_value(item).map_err(internal)?,
+                            );
                         }
                         responses.push(Value::Object(entry));
                     }

@@ -142,7 +142,10 @@ impl<'a> Binder<'a> {
                 other => other.type_name().to_string(),
             })
             .collect();
-        let dup = shown.iter().enumerate().any(|(i, a)| shown[..i].contains(a));
+        let dup = shown
+            .iter()
+            .enumerate()
+            .any(|(i, a)| shown[..i].contains(a));
         if dup {
             return Err(ApiError::validation(format!(
                 "One or more parameter values were invalid: Input collection [{}] contains duplicates.",
@@ -187,7 +190,12 @@ impl<'a> Binder<'a> {
         match e {
             Expr::Path(p) => Ok(Operand::Path(to_path(p))),
             Expr::Missing => Err(missing_error()),
-            Expr::Call { name, args, at, len } if name == "size" => {
+            Expr::Call {
+                name,
+                args,
+                at,
+                len,
+            } if name == "size" => {
                 let arg = self.path_arg(name, args, 1)?;
                 let _ = (at, len);
                 Ok(Operand::Call(Call {
@@ -296,9 +304,18 @@ impl<'a> Binder<'a> {
                         (self.call("attribute_type", vec![path, t]), *not)
                     }
                 };
-                Ok(if negate { Condition::Not(Box::new(c)) } else { c })
+                Ok(if negate {
+                    Condition::Not(Box::new(c))
+                } else {
+                    c
+                })
             }
-            Expr::Call { name, args, at, len } => self.function(name, args, *at, *len),
+            Expr::Call {
+                name,
+                args,
+                at,
+                len,
+            } => self.function(name, args, *at, *len),
             _ => Err(ApiError::validation(
                 "Unsupported operation: a WHERE clause must be a condition",
             )),
@@ -315,11 +332,24 @@ impl<'a> Binder<'a> {
     fn compare(&mut self, op: CmpOp, a: &Expr, b: &Expr) -> ApiResult<Condition> {
         // `fn(...) = true` is the function itself; `= false` its negation.
         for (f, other) in [(a, b), (b, a)] {
-            if let (Expr::Call { name, args, at, len }, Expr::Bool(t)) = (f, other) {
+            if let (
+                Expr::Call {
+                    name,
+                    args,
+                    at,
+                    len,
+                },
+                Expr::Bool(t),
+            ) = (f, other)
+            {
                 if name != "size" && matches!(op, CmpOp::Eq | CmpOp::Ne) {
                     let c = self.function(name, args, *at, *len)?;
                     let positive = (op == CmpOp::Eq) == *t;
-                    return Ok(if positive { c } else { Condition::Not(Box::new(c)) });
+                    return Ok(if positive {
+                        c
+                    } else {
+                        Condition::Not(Box::new(c))
+                    });
                 }
             }
         }
@@ -336,7 +366,13 @@ impl<'a> Binder<'a> {
         Ok(Condition::Compare { op, lhs: l, rhs: r })
     }
 
-    fn function(&mut self, name: &str, args: &[Expr], at: usize, len: usize) -> ApiResult<Condition> {
+    fn function(
+        &mut self,
+        name: &str,
+        args: &[Expr],
+        at: usize,
+        len: usize,
+    ) -> ApiResult<Condition> {
         match name {
             "attribute_exists" | "attribute_not_exists" => {
                 let p = self.path_arg(name, args, 1)?;

@@ -69,9 +69,14 @@ pub async fn execute_statement(ctx: &Ctx, body: &Map<String, Value>) -> ApiResul
                 ..
             } = plan;
             let written = write_one(&ctx.store, now, spec).await?;
-            let items: Vec<Item> = returned(&written, returning, &targets).into_iter().collect();
+            let items: Vec<Item> = returned(&written, returning, &targets)
+                .into_iter()
+                .collect();
             let mut out = Map::new();
-            out.insert("Items".into(), serde_json::to_value(items).map_err(internal)?);
+            out.insert(
+                "Items".into(),
+                serde_json::to_value(items).map_err(internal)?,
+            );
             if let Some(c) = consumed(mode, &table, written_units(&written)) {
                 out.insert("ConsumedCapacity".into(), c);
             }
@@ -95,7 +100,11 @@ pub fn returned(
     targets: &[crate::expr::ast::Path],
 ) -> Option<Item> {
     let r = returning?;
-    let source = if r.new { w.new.as_ref() } else { w.old.as_ref() }?;
+    let source = if r.new {
+        w.new.as_ref()
+    } else {
+        w.old.as_ref()
+    }?;
     let item = if r.all {
         source.clone()
     } else {
@@ -120,7 +129,9 @@ fn read_answer(
         out.insert("NextToken".into(), json!(read::encode_token(hash, r)));
     }
     let units = match plan.access {
-        super::plan::Access::Get(_) => read_units((page.read > 0).then_some(page.bytes), consistent),
+        super::plan::Access::Get(_) => {
+            read_units((page.read > 0).then_some(page.bytes), consistent)
+        }
         _ => read_units(Some(page.bytes), consistent),
     };
     if let Some(c) = consumed(mode, &plan.def.name, units) {

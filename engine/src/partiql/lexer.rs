@@ -131,7 +131,9 @@ pub fn lex(src: &str) -> PResult<Vec<Token>> {
                     Tok::Quoted(s)
                 }
             }
-            c if c.is_ascii_digit() || (c == '.' && ch(i + 1).is_some_and(|d| d.is_ascii_digit())) => {
+            c if c.is_ascii_digit()
+                || (c == '.' && ch(i + 1).is_some_and(|d| d.is_ascii_digit())) =>
+            {
                 let mut s = String::new();
                 while let Some(d) = ch(i).filter(|d| d.is_ascii_digit() || *d == '.') {
                     s.push(d);

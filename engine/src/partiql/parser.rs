@@ -4,8 +4,10 @@
 //! [`MAX_DEPTH`], so no input can exhaust the stack. Errors carry DynamoDB's details
 //! ("Unexpected term", "Unexpected keyword", ...).
 
-use super::ast::{Expr, IsType, PPath, Parsed, Returning, Select, Source, Statement, Step, UpdateAction};
-use super::lexer::{line_col, lex, Tok, Token};
+use super::ast::{
+    Expr, IsType, PPath, Parsed, Returning, Select, Source, Statement, Step, UpdateAction,
+};
+use super::lexer::{lex, line_col, Tok, Token};
 use super::{parse_error, PResult};
 use crate::expr::ast::{ArithOp, CmpOp};
 use crate::wire::ApiError;
@@ -16,35 +18,246 @@ pub const MAX_DEPTH: usize = 100;
 /// Words that must be quoted to be used as names (PartiQL's reserved words that can
 /// appear in DynamoDB statements, and SQL-92's that it reserves with them).
 const RESERVED: &[&str] = &[
-    "ABSOLUTE", "ACTION", "ADD", "ALL", "ALLOCATE", "ALTER", "AND", "ANY", "ARE", "AS", "ASC",
-    "ASSERTION", "AT", "AUTHORIZATION", "AVG", "BAG", "BEGIN", "BETWEEN", "BIT", "BIT_LENGTH",
-    "BOTH", "BY", "CASCADE", "CASCADED", "CASE", "CAST", "CATALOG", "CHAR", "CHARACTER",
-    "CHARACTER_LENGTH", "CHAR_LENGTH", "CHECK", "CLOSE", "COALESCE", "COLLATE", "COLLATION",
-    "COLUMN", "COMMIT", "CONNECT", "CONNECTION", "CONSTRAINT", "CONSTRAINTS", "CONTINUE",
-    "CONVERT", "CORRESPONDING", "COUNT", "CREATE", "CROSS", "CURRENT", "CURRENT_DATE",
-    "CURRENT_TIME", "CURRENT_TIMESTAMP", "CURRENT_USER", "CURSOR", "DATE", "DAY",
-    "DEALLOCATE", "DEC", "DECIMAL", "DECLARE", "DEFAULT", "DEFERRABLE", "DEFERRED", "DELETE",
-    "DESC", "DESCRIBE", "DESCRIPTOR", "DIAGNOSTICS", "DISCONNECT", "DISTINCT", "DOMAIN",
-    "DOUBLE", "DROP", "ELSE", "END", "END-EXEC", "ESCAPE", "EXCEPT", "EXCEPTION", "EXEC",
-    "EXECUTE", "EXISTS", "EXTERNAL", "EXTRACT", "FALSE", "FETCH", "FIRST", "FLOAT", "FOR",
-    "FOREIGN", "FOUND", "FROM", "FULL", "GET", "GLOBAL", "GO", "GOTO", "GRANT", "GROUP",
-    "HAVING", "HOUR", "IDENTITY", "IMMEDIATE", "IN", "INDICATOR", "INITIALLY", "INNER",
-    "INPUT", "INSENSITIVE", "INSERT", "INT", "INTEGER", "INTERSECT", "INTERVAL", "INTO", "IS",
-    "ISOLATION", "JOIN", "KEY", "LANGUAGE", "LAST", "LEADING", "LEFT", "LEVEL", "LIKE",
-    "LIMIT", "LIST", "LOCAL", "LOWER", "MATCH", "MAX", "MIN", "MINUTE", "MISSING", "MODULE",
-    "MONTH", "NAMES", "NATIONAL", "NATURAL", "NCHAR", "NEXT", "NO", "NOT", "NULL", "NULLIF",
-    "NUMERIC", "OCTET_LENGTH", "OF", "OFFSET", "ON", "ONLY", "OPEN", "OPTION", "OR", "ORDER",
-    "OUTER", "OUTPUT", "OVERLAPS", "PAD", "PARTIAL", "PIVOT", "POSITION", "PRECISION",
-    "PREPARE", "PRESERVE", "PRIMARY", "PRIOR", "PRIVILEGES", "PROCEDURE", "PUBLIC", "READ",
-    "REAL", "REFERENCES", "RELATIVE", "REMOVE", "RESTRICT", "REVOKE", "RIGHT", "ROLLBACK",
-    "ROWS", "SCHEMA", "SCROLL", "SECOND", "SECTION", "SELECT", "SESSION", "SESSION_USER",
-    "SET", "SEXP", "SIZE", "SMALLINT", "SOME", "SPACE", "SQL", "SQLCODE", "SQLERROR",
-    "SQLSTATE", "STRING", "STRUCT", "SUBSTRING", "SUM", "SYMBOL", "SYSTEM_USER", "TABLE",
-    "TEMPORARY", "THEN", "TIME", "TIMESTAMP", "TIMEZONE_HOUR", "TIMEZONE_MINUTE", "TO",
-    "TRAILING", "TRANSACTION", "TRANSLATE", "TRANSLATION", "TRIM", "TRUE", "TUPLE", "UNION",
-    "UNIQUE", "UNKNOWN", "UNPIVOT", "UPDATE", "UPPER", "USAGE", "USER", "USING", "VALUE",
-    "VALUES", "VARCHAR", "VARYING", "VIEW", "WHEN", "WHENEVER", "WHERE", "WITH", "WORK",
-    "WRITE", "YEAR", "ZONE",
+    "ABSOLUTE",
+    "ACTION",
+    "ADD",
+    "ALL",
+    "ALLOCATE",
+    "ALTER",
+    "AND",
+    "ANY",
+    "ARE",
+    "AS",
+    "ASC",
+    "ASSERTION",
+    "AT",
+    "AUTHORIZATION",
+    "AVG",
+    "BAG",
+    "BEGIN",
+    "BETWEEN",
+    "BIT",
+    "BIT_LENGTH",
+    "BOTH",
+    "BY",
+    "CASCADE",
+    "CASCADED",
+    "CASE",
+    "CAST",
+    "CATALOG",
+    "CHAR",
+    "CHARACTER",
+    "CHARACTER_LENGTH",
+    "CHAR_LENGTH",
+    "CHECK",
+    "CLOSE",
+    "COALESCE",
+    "COLLATE",
+    "COLLATION",
+    "COLUMN",
+    "COMMIT",
+    "CONNECT",
+    "CONNECTION",
+    "CONSTRAINT",
+    "CONSTRAINTS",
+    "CONTINUE",
+    "CONVERT",
+    "CORRESPONDING",
+    "COUNT",
+    "CREATE",
+    "CROSS",
+    "CURRENT",
+    "CURRENT_DATE",
+    "CURRENT_TIME",
+    "CURRENT_TIMESTAMP",
+    "CURRENT_USER",
+    "CURSOR",
+    "DATE",
+    "DAY",
+    "DEALLOCATE",
+    "DEC",
+    "DECIMAL",
+    "DECLARE",
+    "DEFAULT",
+    "DEFERRABLE",
+    "DEFERRED",
+    "DELETE",
+    "DESC",
+    "DESCRIBE",
+    "DESCRIPTOR",
+    "DIAGNOSTICS",
+    "DISCONNECT",
+    "DISTINCT",
+    "DOMAIN",
+    "DOUBLE",
+    "DROP",
+    "ELSE",
+    "END",
+    "END-EXEC",
+    "ESCAPE",
+    "EXCEPT",
+    "EXCEPTION",
+    "EXEC",
+    "EXECUTE",
+    "EXISTS",
+    "EXTERNAL",
+    "EXTRACT",
+    "FALSE",
+    "FETCH",
+    "FIRST",
+    "FLOAT",
+    "FOR",
+    "FOREIGN",
+    "FOUND",
+    "FROM",
+    "FULL",
+    "GET",
+    "GLOBAL",
+    "GO",
+    "GOTO",
+    "GRANT",
+    "GROUP",
+    "HAVING",
+    "HOUR",
+    "IDENTITY",
+    "IMMEDIATE",
+    "IN",
+    "INDICATOR",
+    "INITIALLY",
+    "INNER",
+    "INPUT",
+    "INSENSITIVE",
+    "INSERT",
+    "INT",
+    "INTEGER",
+    "INTERSECT",
+    "INTERVAL",
+    "INTO",
+    "IS",
+    "ISOLATION",
+    "JOIN",
+    "KEY",
+    "LANGUAGE",
+    "LAST",
+    "LEADING",
+    "LEFT",
+    "LEVEL",
+    "LIKE",
+    "LIMIT",
+    "LIST",
+    "LOCAL",
+    "LOWER",
+    "MATCH",
+    "MAX",
+    "MIN",
+    "MINUTE",
+    "MISSING",
+    "MODULE",
+    "MONTH",
+    "NAMES",
+    "NATIONAL",
+    "NATURAL",
+    "NCHAR",
+    "NEXT",
+    "NO",
+    "NOT",
+    "NULL",
+    "NULLIF",
+    "NUMERIC",
+    "OCTET_LENGTH",
+    "OF",
+    "OFFSET",
+    "ON",
+    "ONLY",
+    "OPEN",
+    "OPTION",
+    "OR",
+    "ORDER",
+    "OUTER",
+    "OUTPUT",
+    "OVERLAPS",
+    "PAD",
+    "PARTIAL",
+    "PIVOT",
+    "POSITION",
+    "PRECISION",
+    "PREPARE",
+    "PRESERVE",
+    "PRIMARY",
+    "PRIOR",
+    "PRIVILEGES",
+    "PROCEDURE",
+    "PUBLIC",
+    "READ",
+    "REAL",
+    "REFERENCES",
+    "RELATIVE",
+    "REMOVE",
+    "RESTRICT",
+    "REVOKE",
+    "RIGHT",
+    "ROLLBACK",
+    "ROWS",
+    "SCHEMA",
+    "SCROLL",
+    "SECOND",
+    "SECTION",
+    "SELECT",
+    "SESSION",
+    "SESSION_USER",
+    "SET",
+    "SEXP",
+    "SIZE",
+    "SMALLINT",
+    "SOME",
+    "SPACE",
+    "SQL",
+    "SQLCODE",
+    "SQLERROR",
+    "SQLSTATE",
+    "STRING",
+    "STRUCT",
+    "SUBSTRING",
+    "SUM",
+    "SYMBOL",
+    "SYSTEM_USER",
+    "TABLE",
+    "TEMPORARY",
+    "THEN",
+    "TIME",
+    "TIMESTAMP",
+    "TIMEZONE_HOUR",
+    "TIMEZONE_MINUTE",
+    "TO",
+    "TRAILING",
+    "TRANSACTION",
+    "TRANSLATE",
+    "TRANSLATION",
+    "TRIM",
+    "TRUE",
+    "TUPLE",
+    "UNION",
+    "UNIQUE",
+    "UNKNOWN",
+    "UNPIVOT",
+    "UPDATE",
+    "UPPER",
+    "USAGE",
+    "USER",
+    "USING",
+    "VALUE",
+    "VALUES",
+    "VARCHAR",
+    "VARYING",
+    "VIEW",
+    "WHEN",
+    "WHENEVER",
+    "WHERE",
+    "WITH",
+    "WORK",
+    "WRITE",
+    "YEAR",
+    "ZONE",
 ];
 
 /// Keywords that are infix operators ("Unexpected operator" where a term is expected).
@@ -243,9 +456,9 @@ impl Parser<'_> {
                     _ => None,
                 };
                 match node {
-                    Some(n) if self.peek().tok == Tok::Eof => Err(ApiError::validation(format!(
-                        "Unsupported operation: {n}"
-                    ))),
+                    Some(n) if self.peek().tok == Tok::Eof => {
+                        Err(ApiError::validation(format!("Unsupported operation: {n}")))
+                    }
                     _ => Err(parse_error("Expected data manipulation")),
                 }
             }
@@ -278,7 +491,11 @@ impl Parser<'_> {
                 ));
             }
             if insert {
-                let len = self.src.get(t.at..end).map(|s| s.chars().count()).unwrap_or(0);
+                let len = self
+                    .src
+                    .get(t.at..end)
+                    .map(|s| s.chars().count())
+                    .unwrap_or(0);
                 return Err(ApiError::validation(format!(
                     "FROM clause may only contain a single table name in data manipulation statements at {}",
                     self.pos_text(t.at, len)
@@ -287,9 +504,15 @@ impl Parser<'_> {
             index = Some(ix);
         }
         if table.is_empty() || index.as_deref() == Some("") {
-            return Err(ApiError::validation("Path component cannot be an empty string"));
+            return Err(ApiError::validation(
+                "Path component cannot be an empty string",
+            ));
         }
-        let len = self.src.get(t.at..end).map(|s| s.chars().count()).unwrap_or(0);
+        let len = self
+            .src
+            .get(t.at..end)
+            .map(|s| s.chars().count())
+            .unwrap_or(0);
         // An alias: `FROM "T" t` or `FROM "T" AS t`.
         let alias = match &self.peek().tok {
             Tok::Word(w) => w.eq_ignore_ascii_case("AS") || !is_reserved(w),
@@ -549,7 +772,9 @@ impl Parser<'_> {
         let mut lhs = self.and()?;
         while self.eat_kw("OR") {
             if self.rhs_missing() {
-                return Err(parse_error("Missing right-hand side expression of infix operator"));
+                return Err(parse_error(
+                    "Missing right-hand side expression of infix operator",
+                ));
             }
             let rhs = self.and()?;
             lhs = Expr::Or(Box::new(lhs), Box::new(rhs));
@@ -561,7 +786,9 @@ impl Parser<'_> {
         let mut lhs = self.not()?;
         while self.eat_kw("AND") {
             if self.rhs_missing() {
-                return Err(parse_error("Missing right-hand side expression of infix operator"));
+                return Err(parse_error(
+                    "Missing right-hand side expression of infix operator",
+                ));
             }
             let rhs = self.not()?;
             lhs = Expr::And(Box::new(lhs), Box::new(rhs));
@@ -593,7 +820,9 @@ impl Parser<'_> {
         if let Some(op) = op {
             self.pos += 1;
             if self.rhs_missing() {
-                return Err(parse_error("Missing right-hand side expression of infix operator"));
+                return Err(parse_error(
+                    "Missing right-hand side expression of infix operator",
+                ));
             }
             let rhs = self.additive()?;
             return Ok(Expr::Cmp(op, Box::new(lhs), Box::new(rhs)));
@@ -671,7 +900,9 @@ impl Parser<'_> {
             };
             self.pos += 1;
             if self.rhs_missing() {
-                return Err(parse_error("Missing right-hand side expression of infix operator"));
+                return Err(parse_error(
+                    "Missing right-hand side expression of infix operator",
+                ));
             }
             let rhs = self.primary()?;
             lhs = Expr::Arith(op, Box::new(lhs), Box::new(rhs));

@@ -100,7 +100,11 @@ fn sort_cond(
 }
 
 /// The partition values one AND-branch fixes (`pk = v` or `pk IN [...]`), if any.
-fn branch_hashes(b: &Binder<'_>, hash: &str, terms: &[&Expr]) -> ApiResult<Option<Vec<AttributeValue>>> {
+fn branch_hashes(
+    b: &Binder<'_>,
+    hash: &str,
+    terms: &[&Expr],
+) -> ApiResult<Option<Vec<AttributeValue>>> {
     for t in terms {
         if let Some((name, v)) = key_equality(t) {
             if name == hash {
@@ -179,7 +183,14 @@ pub fn access(
                     "Overlapping conditions with range keys are not supported in where clause",
                 ));
             }
-            let p = if all_eq { p } else { Partition { hash: p.hash, sort: None } };
+            let p = if all_eq {
+                p
+            } else {
+                Partition {
+                    hash: p.hash,
+                    sort: None,
+                }
+            };
             if !merged.contains(&p) {
                 merged.push(p);
             }
@@ -211,7 +222,11 @@ pub fn access(
 
 /// Whether `filter` is exactly equality on every key attribute and nothing else (the
 /// SELECTs BatchExecuteStatement and ExecuteTransaction accept).
-pub fn exact_key(b: &Binder<'_>, keys: &KeySchema, filter: Option<&Expr>) -> ApiResult<Option<crate::model::Item>> {
+pub fn exact_key(
+    b: &Binder<'_>,
+    keys: &KeySchema,
+    filter: Option<&Expr>,
+) -> ApiResult<Option<crate::model::Item>> {
     let Some(filter) = filter else {
         return Ok(None);
     };

@@ -6,7 +6,9 @@
 
 use crate::api::item::check_key_untouched;
 use crate::catalog::{IndexDef, ScalarType, TableDef};
-use crate::expr::ast::{Arith, Call, Clause, Condition, Operand, Path, SetAction, Span, Update, ValueAction};
+use crate::expr::ast::{
+    Arith, Call, Clause, Condition, Operand, Path, SetAction, Span, Update, ValueAction,
+};
 use crate::expr::eval::Values;
 use crate::keys::{key_from_item, key_from_param, PrimaryKey};
 use crate::model::size::{item_size, MAX_ITEM_SIZE};
@@ -79,7 +81,9 @@ pub fn prepare(
             returning,
         } => {
             if table.index.is_some() {
-                return Err(ApiError::validation("This operation is not supported on an index"));
+                return Err(ApiError::validation(
+                    "This operation is not supported on an index",
+                ));
             }
             update(b, def, actions, filter, *returning, old_on_failure).map(Prepared::Write)
         }
@@ -89,7 +93,9 @@ pub fn prepare(
             returning,
         } => {
             if from.index.is_some() {
-                return Err(ApiError::validation("This operation is not supported on an index"));
+                return Err(ApiError::validation(
+                    "This operation is not supported on an index",
+                ));
             }
             if let Some(r) = returning.filter(|r| !(r.all && !r.new)) {
                 return Err(ApiError::validation(format!(
@@ -167,7 +173,10 @@ fn select(b: &mut Binder<'_>, def: &TableDef, s: &Select, consistent: bool) -> A
         .as_deref()
         .map(|n| find_index(def, n, consistent))
         .transpose()?;
-    let keys = index.as_ref().map(|i| i.keys.clone()).unwrap_or_else(|| def.keys.clone());
+    let keys = index
+        .as_ref()
+        .map(|i| i.keys.clone())
+        .unwrap_or_else(|| def.keys.clone());
     let access = plan::access(b, def, &keys, index.is_none(), s.filter.as_ref())?;
     let mut forward = true;
     for (attr, desc) in &s.order {
@@ -198,7 +207,11 @@ fn select(b: &mut Binder<'_>, def: &TableDef, s: &Select, consistent: bool) -> A
 }
 
 /// The key a write's WHERE clause fixes, and the condition the other terms form.
-fn keyed(b: &mut Binder<'_>, def: &TableDef, filter: &Expr) -> ApiResult<(PrimaryKey, Option<Condition>)> {
+fn keyed(
+    b: &mut Binder<'_>,
+    def: &TableDef,
+    filter: &Expr,
+) -> ApiResult<(PrimaryKey, Option<Condition>)> {
     let names: Vec<&str> = def.keys.names().collect();
     let mut key = Item::new();
     let mut rest = Vec::new();
@@ -228,7 +241,11 @@ fn keyed(b: &mut Binder<'_>, def: &TableDef, filter: &Expr) -> ApiResult<(Primar
 }
 
 /// A condition as the write path takes it; `must_exist`: a missing item fails it.
-fn precondition(c: Condition, values: Values, must_exist: bool) -> Box<dyn crate::write::Precondition> {
+fn precondition(
+    c: Condition,
+    values: Values,
+    must_exist: bool,
+) -> Box<dyn crate::write::Precondition> {
     Box::new(move |old: Option<&Item>| {
         if must_exist && old.is_none() {
             return Ok(false);
@@ -245,9 +262,17 @@ fn insert(b: &mut Binder<'_>, def: &TableDef, item: &Expr) -> ApiResult<WritePla
             .collect::<ApiResult<Item>>()?,
         Expr::Param(_) => match b.value(item, "root")? {
             AttributeValue::M(m) => m,
-            _ => return Err(ApiError::validation("Unsupported data type: the inserted value must be a tuple")),
+            _ => {
+                return Err(ApiError::validation(
+                    "Unsupported data type: the inserted value must be a tuple",
+                ))
+            }
         },
-        _ => return Err(ApiError::validation("Unsupported data type: the inserted value must be a tuple")),
+        _ => {
+            return Err(ApiError::validation(
+                "Unsupported data type: the inserted value must be a tuple",
+            ))
+        }
     };
     for name in def.keys.names() {
         match item.get(name) {
@@ -261,7 +286,9 @@ fn insert(b: &mut Binder<'_>, def: &TableDef, item: &Expr) -> ApiResult<WritePla
         }
     }
     if item_size(&item) > MAX_ITEM_SIZE {
-        return Err(ApiError::validation("Item size has exceeded the maximum allowed size"));
+        return Err(ApiError::validation(
+            "Item size has exceeded the maximum allowed size",
+        ));
     }
     let key = key_from_item(def, &item)?;
     let no_item = |old: Option<&Item>| match old {
@@ -297,9 +324,15 @@ fn update(
     for a in actions {
         match a {
             UpdateAction::Remove(p) => removes.push(to_path(p)),
-            UpdateAction::Set(p, Expr::Call { name, args, at, len })
-                if name == "set_add" || name == "set_delete" =>
-            {
+            UpdateAction::Set(
+                p,
+                Expr::Call {
+                    name,
+                    args,
+                    at,
+                    len,
+                },
+            ) if name == "set_add" || name == "set_delete" => {
                 let upper = name.to_ascii_uppercase();
                 let (l, c) = super::lexer::line_col(b.src, *at);
                 let pos = format!("{l}:{c}:{len}");
@@ -314,8 +347,15 @@ fn update(
                     )));
                 }
                 let is_set_literal = matches!(second, Expr::Bag(_) | Expr::Param(_));
-                let v = if is_set_literal { Some(b.value(second, "root")?) } else { None };
-                let Some(v @ (AttributeValue::Ss(_) | AttributeValue::Ns(_) | AttributeValue::Bs(_))) = v else {
+                let v = if is_set_literal {
+                    Some(b.value(second, "root")?)
+                } else {
+                    None
+                };
+                let Some(
+                    v @ (AttributeValue::Ss(_) | AttributeValue::Ns(_) | AttributeValue::Bs(_)),
+                ) = v
+                else {
                     return Err(ApiError::validation(format!(
                         "The second argument to {upper} must be a value with type SET at {pos}"
                     )));
@@ -323,7 +363,10 @@ fn update(
                 let Operand::Value(vr) = b.value_ref(v) else {
                     return Err(ApiError::internal("Internal server error"));
                 };
-                let action = ValueAction { path: to_path(p), value: vr };
+                let action = ValueAction {
+                    path: to_path(p),
+                    value: vr,
+                };
                 if name == "set_add" {
                     adds.push(action);
                 } else {
@@ -332,7 +375,10 @@ fn update(
             }
             UpdateAction::Set(p, rhs) => {
                 let value = set_value(b, rhs)?;
-                sets.push(SetAction { path: to_path(p), value });
+                sets.push(SetAction {
+                    path: to_path(p),
+                    value,
+                });
             }
         }
     }
@@ -403,7 +449,9 @@ fn set_value(b: &mut Binder<'_>, e: &Expr) -> ApiResult<Operand> {
         }
         Expr::Call { name, at, len, .. } => {
             let (l, c) = super::lexer::line_col(b.src, *at);
-            Err(ApiError::validation(format!("Unrecognized function: {name} at {l}:{c}:{len}")))
+            Err(ApiError::validation(format!(
+                "Unrecognized function: {name} at {l}:{c}:{len}"
+            )))
         }
         Expr::Path(p) => Ok(Operand::Path(to_path(p))),
         other => {

@@ -129,7 +129,15 @@ pub fn run(
                         end = Bound::Excluded(r.key.clone());
                     }
                 }
-                if scan_range(txn, plan, i, (start, end), plan.forward, &mut budget, &mut page)? {
+                if scan_range(
+                    txn,
+                    plan,
+                    i,
+                    (start, end),
+                    plan.forward,
+                    &mut budget,
+                    &mut page,
+                )? {
                     break;
                 }
             }
@@ -149,7 +157,9 @@ fn as_slice(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
 fn empty(start: &Bound<Vec<u8>>, end: &Bound<Vec<u8>>) -> bool {
     match (start, end) {
         (Bound::Included(a), Bound::Included(b)) => a > b,
-        (Bound::Included(a) | Bound::Excluded(a), Bound::Excluded(b) | Bound::Included(b)) => a >= b,
+        (Bound::Included(a) | Bound::Excluded(a), Bound::Excluded(b) | Bound::Included(b)) => {
+            a >= b
+        }
         _ => false,
     }
 }
@@ -171,7 +181,11 @@ fn scan_range(
         return Ok(false);
     }
     let table = txn
-        .open_table(if plan.index.is_some() { INDEX_ENTRIES } else { ITEMS })
+        .open_table(if plan.index.is_some() {
+            INDEX_ENTRIES
+        } else {
+            ITEMS
+        })
         .map_err(internal)?;
     let range = table
         .range::<&[u8]>((as_slice(&start), as_slice(&end)))

@@ -84,10 +84,18 @@ pub async fn execute_transaction(ctx: &Ctx, body: &Map<String, Value>) -> ApiRes
             let shown =
                 crate::api::batch::java_text(o.raw("TransactStatements").unwrap_or(&Value::Null));
             if l.is_empty() {
-                v.push(Some(&shown), "transactStatements", "Member must have length greater than or equal to 1");
+                v.push(
+                    Some(&shown),
+                    "transactStatements",
+                    "Member must have length greater than or equal to 1",
+                );
             }
             if l.len() > MAX_ACTIONS {
-                v.push(Some(&shown), "transactStatements", "Member must have length less than or equal to 100");
+                v.push(
+                    Some(&shown),
+                    "transactStatements",
+                    "Member must have length less than or equal to 100",
+                );
             }
         }
     }
@@ -135,7 +143,9 @@ pub async fn execute_transaction(ctx: &Ctx, body: &Map<String, Value>) -> ApiRes
                         "Select statements within ExecuteTransaction must specify the primary key in the where clause.",
                     ))
                 })?;
-            let storage = crate::keys::key_from_param(def, &key).map_err(|e| wrapped(i, &e))?.storage;
+            let storage = crate::keys::key_from_param(def, &key)
+                .map_err(|e| wrapped(i, &e))?
+                .storage;
             if !keys.insert(storage.clone()) {
                 return Err(multiple_operations());
             }
@@ -179,7 +189,10 @@ pub async fn execute_transaction(ctx: &Ctx, body: &Map<String, Value>) -> ApiRes
     }
     drop(txn);
     let mut seen = HashSet::new();
-    if !plans.iter().all(|(p, _)| seen.insert(p.key.storage.clone())) {
+    if !plans
+        .iter()
+        .all(|(p, _)| seen.insert(p.key.storage.clone()))
+    {
         return Err(multiple_operations());
     }
     let hash: [u8; 32] = {

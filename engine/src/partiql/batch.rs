@@ -74,7 +74,7 @@ enum Member {
     },
     Write {
         def: TableDef,
-        plan: WritePlan,
+        plan: Box<WritePlan>,
     },
 }
 
@@ -188,7 +188,7 @@ pub async fn batch_execute_statement(ctx: &Ctx, body: &Map<String, Value>) -> Ap
                     returning,
                     targets,
                     ..
-                } = plan;
+                } = *plan;
                 match write_one(&ctx.store, ctx.now_ms(), spec).await {
                     Ok(w) => {
                         add(&def.name, written_units(&w));

@@ -67,7 +67,7 @@ pub async fn execute_statement(ctx: &Ctx, body: &Map<String, Value>) -> ApiResul
                 returning,
                 targets,
                 ..
-            } = plan;
+            } = *plan;
             let written = write_one(&ctx.store, now, spec).await?;
             let items: Vec<Item> = returned(&written, returning, &targets)
                 .into_iter()

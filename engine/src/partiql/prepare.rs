@@ -31,8 +31,8 @@ pub struct WritePlan {
 }
 
 pub enum Prepared {
-    Read(ReadPlan),
-    Write(WritePlan),
+    Read(Box<ReadPlan>),
+    Write(Box<WritePlan>),
 }
 
 /// "Duplicate primary key exists in table".
@@ -72,8 +72,10 @@ pub fn prepare(
     old_on_failure: bool,
 ) -> ApiResult<Prepared> {
     match stmt {
-        Statement::Select(s) => select(b, def, s, consistent).map(Prepared::Read),
-        Statement::Insert { item, .. } => insert(b, def, item).map(Prepared::Write),
+        Statement::Select(s) => select(b, def, s, consistent).map(|p| Prepared::Read(Box::new(p))),
+        Statement::Insert { item, .. } => {
+            insert(b, def, item).map(|p| Prepared::Write(Box::new(p)))
+        }
         Statement::Update {
             table,
             actions,
@@ -85,7 +87,8 @@ pub fn prepare(
                     "This operation is not supported on an index",
                 ));
             }
-            update(b, def, actions, filter, *returning, old_on_failure).map(Prepared::Write)
+            update(b, def, actions, filter, *returning, old_on_failure)
+                .map(|p| Prepared::Write(Box::new(p)))
         }
         Statement::Delete {
             from,
@@ -97,7 +100,7 @@ pub fn prepare(
                     "This operation is not supported on an index",
                 ));
             }
-            if let Some(r) = returning.filter(|r| !(r.all && !r.new)) {
+            if let Some(r) = returning.filter(|r| !r.all || r.new) {
                 return Err(ApiError::validation(format!(
                     "Invalid returning clause: {}. Only RETURNING ALL OLD * is allowed in DELETE statements.",
                     r.text()
@@ -111,12 +114,12 @@ pub fn prepare(
                 old_on_failure,
                 action: Action::Delete,
             };
-            Ok(Prepared::Write(WritePlan {
+            Ok(Prepared::Write(Box::new(WritePlan {
                 spec,
                 returning: *returning,
                 targets: vec![],
                 key,
-            }))
+            })))
         }
         Statement::Exists(s) => {
             if s.from.index.is_some() {
@@ -134,12 +137,12 @@ pub fn prepare(
                 old_on_failure,
                 action: Action::Check,
             };
-            Ok(Prepared::Write(WritePlan {
+            Ok(Prepared::Write(Box::new(WritePlan {
                 spec,
                 returning: None,
                 targets: vec![],
                 key,
-            }))
+            })))
         }
     }
 }

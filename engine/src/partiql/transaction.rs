@@ -183,7 +183,7 @@ pub async fn execute_transaction(ctx: &Ctx, body: &Map<String, Value>) -> ApiRes
             ErrorCode::ValidationException => wrapped(i, &e),
             _ => e,
         })? {
-            Prepared::Write(plan) => plans.push((plan, old_on_failure)),
+            Prepared::Write(plan) => plans.push((*plan, old_on_failure)),
             Prepared::Read(_) => return Err(ApiError::internal("Internal server error")),
         }
     }

@@ -530,3 +530,109 @@ async fn paging_with_limit_and_next_token() {
     let sks: Vec<AttributeValue> = got.into_iter().filter_map(|mut i| i.remove("sk")).collect();
     assert_eq!(sks, (0..7).map(|i| n(&i.to_string())).collect::<Vec<_>>());
 }
+
+/// A cached daxlite in front of an uncached one reached over HTTP, so a test can change
+/// items behind the front's cache (through the backend) and see what the cache serves.
+async fn front_and_backend() -> (daxlite::RunningServer, TestServer) {
+    let backend = TestServer::start_uncached().await;
+    let url = format!("http://{}", backend.addr)
+        .parse()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut rc = daxlite::upstream::RemoteConfig::new(url, "us-east-1");
+    rc.timeout = std::time::Duration::from_secs(5);
+    let creds = aws_credential_types::Credentials::new("AKIDTEST", "secret", None, None, "t");
+    let remote = daxlite::upstream::Remote::with_static_credentials(rc, creds)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let front = daxlite::start_with_remote(&daxlite::Config::ephemeral(), remote)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    (front, backend)
+}
+
+async fn v_of(c: &Client, table: &str, pk: &str) -> Option<AttributeValue> {
+    get(c, table, s(pk)).await.and_then(|mut i| i.remove("v"))
+}
+
+#[tokio::test]
+async fn key_selects_use_the_item_cache_and_writes_update_it_by_key() {
+    let (front, backend) = front_and_backend().await;
+    let f = daxlite_tests::client_for(&format!("http://{}", front.addr));
+    let b = backend.client();
+    let t = create_pk_table(&f, "pql-cache", None).await;
+    for pk in ["a", "b"] {
+        ok(
+            &f,
+            &format!(r#"INSERT INTO "{t}" VALUE {{'pk':'{pk}','v':1,'w':'x'}}"#),
+        )
+        .await;
+    }
+    // Fill the item cache with GetItem, then change both items behind the front's back.
+    assert_eq!(v_of(&f, &t, "a").await, Some(n("1")));
+    assert_eq!(v_of(&f, &t, "b").await, Some(n("1")));
+    for pk in ["a", "b"] {
+        ok(&b, &format!(r#"UPDATE "{t}" SET v = 2 WHERE pk = '{pk}'"#)).await;
+    }
+    // An eventually consistent key SELECT answers from the same entry GetItem uses.
+    let items = ok(&f, &format!(r#"SELECT v FROM "{t}" WHERE pk = 'a'"#)).await;
+    assert_eq!(items, vec![HashMap::from([("v".to_string(), n("1"))])]);
+    let out = exec(
+        &f,
+        &format!(r#"SELECT v FROM "{t}" WHERE pk = ?"#),
+        vec![s("a")],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        out.items,
+        Some(vec![HashMap::from([("v".to_string(), n("1"))])])
+    );
+    // A strongly consistent one, or one with another condition, reads upstream.
+    let fresh = f
+        .execute_statement()
+        .statement(format!(r#"SELECT v FROM "{t}" WHERE pk = 'a'"#))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        fresh.items,
+        Some(vec![HashMap::from([("v".to_string(), n("2"))])])
+    );
+    let filtered = ok(
+        &f,
+        &format!(r#"SELECT v FROM "{t}" WHERE pk = 'a' AND w = 'x'"#),
+    )
+    .await;
+    assert_eq!(filtered, vec![HashMap::from([("v".to_string(), n("2"))])]);
+    // A PartiQL write through the front invalidates its own key only.
+    ok(&f, &format!(r#"UPDATE "{t}" SET v = 3 WHERE pk = 'a'"#)).await;
+    assert_eq!(v_of(&f, &t, "a").await, Some(n("3")));
+    assert_eq!(
+        v_of(&f, &t, "b").await,
+        Some(n("1")),
+        "other keys stay cached"
+    );
+    // A lone INSERT that succeeded is written through: the cache holds its item.
+    ok(
+        &f,
+        &format!(r#"INSERT INTO "{t}" VALUE {{'pk':'c','v':1}}"#),
+    )
+    .await;
+    ok(&b, &format!(r#"UPDATE "{t}" SET v = 9 WHERE pk = 'c'"#)).await;
+    assert_eq!(v_of(&f, &t, "c").await, Some(n("1")));
+    // A DELETE through the front leaves the key absent at once; batches invalidate.
+    ok(&f, &format!(r#"DELETE FROM "{t}" WHERE pk = 'c'"#)).await;
+    assert_eq!(v_of(&f, &t, "c").await, None);
+    let stmt = BatchStatementRequest::builder()
+        .statement(format!(r#"UPDATE "{t}" SET v = 4 WHERE pk = 'b'"#))
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    f.batch_execute_statement()
+        .statements(stmt)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(v_of(&f, &t, "b").await, Some(n("4")));
+    front.shutdown().await;
+    backend.stop().await;
+}

@@ -897,3 +897,96 @@ async fn index_reads() {
     .unwrap();
     assert_eq!(r["Items"].as_array().unwrap().len(), 2);
 }
+
+/// Statement-like text from PartiQL's tokens, for the no-panic property.
+fn statement_text() -> impl Strategy<Value = String> {
+    let tok = prop::sample::select(vec![
+        "SELECT",
+        "*",
+        "FROM",
+        "\"HHH\"",
+        "\"HHH\".\"x\"",
+        "WHERE",
+        "pk",
+        "=",
+        "'a'",
+        "?",
+        "AND",
+        "OR",
+        "NOT",
+        "(",
+        ")",
+        "[",
+        "]",
+        "{",
+        "}",
+        "<<",
+        ">>",
+        ",",
+        ".",
+        "1",
+        "-2.5e3",
+        "IN",
+        "BETWEEN",
+        "IS",
+        "MISSING",
+        "NULL",
+        "size(",
+        "begins_with(",
+        "INSERT",
+        "INTO",
+        "VALUE",
+        "UPDATE",
+        "SET",
+        "REMOVE",
+        "DELETE",
+        "RETURNING",
+        "ALL",
+        "NEW",
+        "OLD",
+        "MODIFIED",
+        "set_add(",
+        "list_append(",
+        "+",
+        "-",
+        "EXISTS",
+        "ORDER",
+        "BY",
+        "DESC",
+        ":",
+        "'k'",
+        "--",
+        "/*",
+        "*/",
+        "#",
+        ";",
+        "v",
+        "m.n",
+        "l[0]",
+        "TRUE",
+    ]);
+    prop::collection::vec(tok, 0..30).prop_map(|v| v.join(" "))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+
+    #[test]
+    fn any_statement_answers_without_panic_or_5xx(stmt in statement_text()) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let e = Engine::open(crate::EngineConfig::default()).unwrap();
+            table(&e, "HHH", "S", None).await;
+            put(&e, "HHH", json!({"pk": {"S": "a"}, "v": {"N": "1"}})).await;
+            for op in [Exec, Tx] {
+                let body = match op {
+                    Exec => json!({"Statement": stmt, "Parameters": [{"S": "a"}, {"N": "2"}, {"SS": ["x"]}]}),
+                    _ => json!({"TransactStatements": [{"Statement": stmt}]}),
+                };
+                if let Err((t, m, _)) = call(&e, op, &body).await {
+                    assert!(!t.contains("InternalServerError"), "{stmt}: {m}");
+                }
+            }
+        });
+    }
+}

@@ -79,6 +79,8 @@ pub enum WorkloadKind {
     Query,
     ScanPage,
     Mixed,
+    /// ExecuteStatement `SELECT * ... WHERE pk = ? AND sk = ?`: a PartiQL GetItem.
+    PartiqlGet,
 }
 
 #[derive(Debug, Clone, Args)]

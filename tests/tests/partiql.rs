@@ -575,6 +575,18 @@ async fn key_selects_use_the_item_cache_and_writes_update_it_by_key() {
     // An eventually consistent key SELECT answers from the same entry GetItem uses.
     let items = ok(&f, &format!(r#"SELECT v FROM "{t}" WHERE pk = 'a'"#)).await;
     assert_eq!(items, vec![HashMap::from([("v".to_string(), n("1"))])]);
+    let all = ok(&f, &format!(r#"SELECT * FROM "{t}" WHERE pk = 'a'"#)).await;
+    assert_eq!(
+        all,
+        vec![HashMap::from([
+            ("pk".to_string(), s("a")),
+            ("v".to_string(), n("1")),
+            ("w".to_string(), s("x"))
+        ])]
+    );
+    assert!(ok(&f, &format!(r#"SELECT * FROM "{t}" WHERE pk = 'zz'"#))
+        .await
+        .is_empty());
     let out = exec(
         &f,
         &format!(r#"SELECT v FROM "{t}" WHERE pk = ?"#),

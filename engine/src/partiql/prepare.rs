@@ -176,6 +176,12 @@ fn select(b: &mut Binder<'_>, def: &TableDef, s: &Select, consistent: bool) -> A
         .as_deref()
         .map(|n| find_index(def, n, consistent))
         .transpose()?;
+    if let Some(ix) = index
+        .as_ref()
+        .filter(|ix| def.gsis.iter().any(|g| g.name == ix.name))
+    {
+        check_projected(def, ix, s)?;
+    }
     let keys = index
         .as_ref()
         .map(|i| i.keys.clone())
@@ -207,6 +213,100 @@ fn select(b: &mut Binder<'_>, def: &TableDef, s: &Select, consistent: bool) -> A
         values: b.values.clone(),
         projection: s.projection.clone(),
     })
+}
+
+/// A read of a GSI that does not project everything may name only what it projects, in
+/// WHERE and in the select list.
+fn check_projected(def: &TableDef, ix: &IndexDef, s: &Select) -> ApiResult<()> {
+    use crate::catalog::ProjectionType;
+    if ix.projection.kind == ProjectionType::All {
+        return Ok(());
+    }
+    let keys = crate::index::key_names(def, ix);
+    let projected = |name: &str| {
+        keys.contains(&name)
+            || (ix.projection.kind == ProjectionType::Include
+                && ix.projection.non_key.iter().any(|n| n == name))
+    };
+    let mut in_filter = Vec::new();
+    if let Some(f) = &s.filter {
+        top_names(f, &mut in_filter);
+    }
+    let missing: Vec<&str> = dedup(
+        in_filter
+            .iter()
+            .map(String::as_str)
+            .filter(|n| !projected(n)),
+    );
+    if !missing.is_empty() {
+        return Err(ApiError::validation(format!(
+            "One or more parameter values were invalid: Secondary index {} does not project one or more filter attributes: [{}]",
+            ix.name,
+            missing.join(", ")
+        )));
+    }
+    let listed: Vec<&str> = s
+        .projection
+        .iter()
+        .flatten()
+        .filter_map(|p| match p.steps.first() {
+            Some(super::ast::Step::Attr(a)) => Some(a.as_str()),
+            _ => None,
+        })
+        .collect();
+    let missing = dedup(listed.into_iter().filter(|n| !projected(n)));
+    if !missing.is_empty() {
+        return Err(ApiError::validation(format!(
+            "One or more parameter values were invalid: Global secondary index {} does not project [{}]",
+            ix.name,
+            missing.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+fn dedup<'a>(names: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut out: Vec<&str> = Vec::new();
+    for n in names {
+        if !out.contains(&n) {
+            out.push(n);
+        }
+    }
+    out
+}
+
+/// The top-level attribute names an expression reads, in order.
+fn top_names(e: &Expr, out: &mut Vec<String>) {
+    let mut stack = vec![e];
+    while let Some(x) = stack.pop() {
+        match x {
+            Expr::Path(p) => {
+                if let Some(super::ast::Step::Attr(a)) = p.steps.first() {
+                    out.push(a.clone());
+                }
+            }
+            Expr::List(l) | Expr::Bag(l) => stack.extend(l.iter().rev()),
+            Expr::Map(m) => stack.extend(m.iter().rev().map(|(_, v)| v)),
+            Expr::Call { args, .. } => stack.extend(args.iter().rev()),
+            Expr::Cmp(_, a, b) | Expr::And(a, b) | Expr::Or(a, b) | Expr::Arith(_, a, b) => {
+                stack.push(b);
+                stack.push(a);
+            }
+            Expr::Between {
+                subject, low, high, ..
+            } => {
+                stack.push(high);
+                stack.push(low);
+                stack.push(subject);
+            }
+            Expr::In { subject, list, .. } => {
+                stack.extend(list.iter().rev());
+                stack.push(subject);
+            }
+            Expr::Is { subject, .. } | Expr::Not(subject) => stack.push(subject),
+            _ => {}
+        }
+    }
 }
 
 /// The key a write's WHERE clause fixes, and the condition the other terms form.

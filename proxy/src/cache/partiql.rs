@@ -114,7 +114,12 @@ impl<U: Upstream> Cached<U> {
         };
         let parsed: Vec<Option<Statement>> = stmts
             .iter()
-            .map(|s| parser::parse(&s.text).ok().map(|p| p.stmt))
+            .map(|s| {
+                parser::parse(&s.text)
+                    .ok()
+                    .filter(|p| p.params <= s.params.len())
+                    .map(|p| p.stmt)
+            })
             .collect();
         let all_reads = parsed.iter().flatten().all(Statement::is_read);
         if all_reads {
@@ -236,10 +241,6 @@ impl<U: Upstream> Cached<U> {
         {
             return None;
         }
-        let parsed = parser::parse(&st.text).ok()?;
-        if parsed.params > st.params.len() {
-            return None;
-        }
         let table = sel.from.table.clone();
         let schema = self.schemas.get(&self.inner, &table).await?;
         let b = Binder::new(&st.text, &st.params);
@@ -255,13 +256,33 @@ impl<U: Upstream> Cached<U> {
         if !reply.is_success() {
             return None;
         }
+        let outcome = reply.outcome;
+        if sel.projection.is_none() && outcome == Outcome::Hit {
+            // `SELECT *` from the cache: the canonical entry bytes as they are.
+            let body = &reply.body;
+            let out = if body.as_ref() == b"{}" {
+                Some(Bytes::from_static(br#"{"Items":[]}"#))
+            } else {
+                body.strip_prefix(b"{\"Item\":")
+                    .and_then(|rest| rest.strip_suffix(b"}"))
+                    .map(|item| {
+                        let mut out = Vec::with_capacity(item.len() + 12);
+                        out.extend_from_slice(b"{\"Items\":[");
+                        out.extend_from_slice(item);
+                        out.extend_from_slice(b"]}");
+                        Bytes::from(out)
+                    })
+            };
+            if let Some(out) = out {
+                return Some(Reply::ok(out).outcome(outcome));
+            }
+        }
         let answer: Value = serde_json::from_slice(&reply.body).ok()?;
         let items: Vec<Item> = match answer.get("Item") {
             None => vec![],
             Some(item) => vec![project(decode_attrs(item)?, sel.projection.as_deref())],
         };
         let out = serde_json::to_vec(&serde_json::json!({ "Items": items })).ok()?;
-        let outcome = reply.outcome;
         Some(Reply::ok(out).outcome(outcome))
     }
 }

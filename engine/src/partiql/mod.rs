@@ -14,6 +14,7 @@ pub mod parser;
 pub mod plan;
 pub mod prepare;
 pub mod read;
+pub mod reserved;
 mod transaction;
 
 #[cfg(test)]

@@ -52,11 +52,17 @@ pub async fn execute_statement(ctx: &Ctx, body: &Map<String, Value>) -> ApiResul
     let old_on_failure = st.on_failure == Some("ALL_OLD");
     match prepare(&mut b, &def, &parsed.stmt, st.consistent, old_on_failure)? {
         Prepared::Read(plan) => {
-            let hash = read::request_hash(text, &st.raw_params);
-            let resume = token.map(|t| read::decode_token(t, &hash)).transpose()?;
+            // The hash a NextToken is bound to, only when a token is read or written.
+            let hash = || read::request_hash(text, &st.raw_params);
+            let resume = token.map(|t| read::decode_token(t, &hash())).transpose()?;
             let limit = limit.and_then(|l| usize::try_from(l).ok());
             let page = read::run(&txn, &plan, limit, resume.as_ref())?;
             drop(txn);
+            let hash = if page.next.is_some() {
+                hash()
+            } else {
+                String::new()
+            };
             read_answer(&plan, page, &hash, mode, st.consistent)
         }
         Prepared::Write(plan) => {

@@ -872,7 +872,10 @@ async fn index_reads() {
     )
     .await;
     put(&e, "GGG", json!({"pk": {"S": "1"}, "g": {"S": "x"}})).await;
-    put(&e, "GGG", json!({"pk": {"S": "2"}, "g": {"S": "y"}})).await;
+    // A PartiQL write maintains the index (the one write path).
+    exec(&e, r#"INSERT INTO "GGG" VALUE {'pk': '2', 'g': 'y'}"#).await;
+    let out = exec(&e, r#"SELECT pk FROM "GGG"."gix" WHERE g = 'y'"#).await;
+    assert_eq!(out["Items"], json!([{"pk": {"S": "2"}}]));
     put(&e, "GGG", json!({"pk": {"S": "3"}})).await;
     let out = exec(&e, r#"SELECT pk FROM "GGG"."gix" WHERE g = 'x'"#).await;
     assert_eq!(out["Items"], json!([{"pk": {"S": "1"}}]));
@@ -989,4 +992,54 @@ proptest! {
             }
         });
     }
+}
+
+#[tokio::test]
+async fn partiql_writes_are_stream_records() {
+    use crate::wire::Operation::{DescribeStream, GetRecords, GetShardIterator};
+    let e = engine().await;
+    let out = ok(
+        &e,
+        CreateTable,
+        json!({"TableName": "SSS", "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "StreamSpecification": {"StreamEnabled": true, "StreamViewType": "NEW_AND_OLD_IMAGES"}}),
+    )
+    .await;
+    let arn = out["TableDescription"]["LatestStreamArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    exec(&e, r#"INSERT INTO "SSS" VALUE {'pk': 'a', 'v': 1}"#).await;
+    exec(&e, r#"UPDATE "SSS" SET v = 2 WHERE pk = 'a'"#).await;
+    ok(
+        &e,
+        Tx,
+        json!({"TransactStatements": [{"Statement": r#"DELETE FROM "SSS" WHERE pk = 'a'"#}]}),
+    )
+    .await;
+    let d = ok(&e, DescribeStream, json!({"StreamArn": arn})).await;
+    let shard = d["StreamDescription"]["Shards"][0]["ShardId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let it = ok(
+        &e,
+        GetShardIterator,
+        json!({"StreamArn": arn, "ShardId": shard, "ShardIteratorType": "TRIM_HORIZON"}),
+    )
+    .await["ShardIterator"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let recs = ok(&e, GetRecords, json!({"ShardIterator": it})).await["Records"].clone();
+    let names: Vec<&str> = recs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["eventName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["INSERT", "MODIFY", "REMOVE"]);
+    assert_eq!(recs[1]["dynamodb"]["NewImage"]["v"], json!({"N": "2"}));
 }

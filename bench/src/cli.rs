@@ -152,6 +152,8 @@ pub enum WorkloadKind {
     Query,
     ScanPage,
     Mixed,
+    /// ExecuteStatement `SELECT * ... WHERE pk = ? AND sk = ?`: a PartiQL GetItem.
+    PartiqlGet,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -152,6 +152,16 @@ impl Workload {
         req("GetItem", &body, Expect::Item)
     }
 
+    /// ExecuteStatement reading item `i` by its whole key (served by the item cache).
+    pub fn partiql_get(&self, i: u64) -> Req {
+        let key = self.key(i);
+        let body = json!({
+            "Statement": format!("SELECT * FROM \"{}\" WHERE pk = ? AND sk = ?", self.table),
+            "Parameters": [key["pk"], key["sk"]],
+        });
+        req("ExecuteStatement", &body, Expect::Count(1))
+    }
+
     /// The next timed request.
     pub fn next<R: Rng + ?Sized>(&self, rng: &mut R) -> Req {
         match self.kind {
@@ -199,6 +209,7 @@ impl Workload {
                 });
                 req("Scan", &body, Expect::AtMost(self.batch))
             }
+            WorkloadKind::PartiqlGet => self.partiql_get(self.items.sample(rng)),
             WorkloadKind::Mixed => {
                 if rng.random_bool(self.read_ratio) {
                     self.get(self.items.sample(rng))
@@ -340,6 +351,7 @@ mod tests {
             Ok(())
         );
         assert!(check(Expect::Count(3), 200, br#"{"Items":[{},{}]}"#).is_err());
+        assert_eq!(check(Expect::Count(1), 200, br#"{"Items":[{}]}"#), Ok(()));
         assert_eq!(
             check(
                 Expect::Items(2),

@@ -2,8 +2,8 @@
 //! (`wire`), the data model (`model`), expressions (`expr`), the catalog of tables
 //! (`catalog`), primary keys (`keys`), storage on redb (`storage`), the one write path
 //! (`write`), stream records (`streams`), the change feed (`changes`), Time to Live
-//! (`ttl`), what operations and background work share (`ctx`) and the operations
-//! (`api`), driven through [`Engine`].
+//! (`ttl`), PartiQL (`partiql`), what operations and background work share (`ctx`) and
+//! the operations (`api`), driven through [`Engine`].
 
 pub mod api;
 mod background;
@@ -17,6 +17,7 @@ pub mod expr;
 pub mod index;
 pub mod keys;
 pub mod model;
+pub mod partiql;
 pub mod storage;
 pub mod streams;
 pub mod ttl;

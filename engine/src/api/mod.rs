@@ -15,6 +15,8 @@ pub mod ttl;
 
 use serde_json::Value;
 
+use crate::partiql;
+
 pub use crate::ctx::Ctx;
 use crate::wire::shape::parse_body;
 use crate::wire::{ApiError, ApiResult, ErrorCode, Operation};
@@ -89,11 +91,11 @@ routes! {
         GetRecords => streams::get_records,
         DescribeLimits => account::describe_limits,
         DescribeEndpoints => account::describe_endpoints,
+        ExecuteStatement => partiql::execute_statement,
+        BatchExecuteStatement => partiql::batch_execute_statement,
+        ExecuteTransaction => partiql::execute_transaction,
     }
     not_built {
-        ExecuteStatement,
-        BatchExecuteStatement,
-        ExecuteTransaction,
         CreateBackup,
         DescribeBackup,
         DeleteBackup,

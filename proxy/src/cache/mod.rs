@@ -17,6 +17,7 @@ mod item;
 mod keys;
 #[cfg(test)]
 mod page_race;
+mod partiql;
 mod query;
 mod schema;
 mod scope;
@@ -192,7 +193,7 @@ impl<U: Upstream> Upstream for Cached<U> {
             Operation::BatchWriteItem | Operation::TransactWriteItems => self.write_many(req).await,
             Operation::ExecuteStatement
             | Operation::BatchExecuteStatement
-            | Operation::ExecuteTransaction => self.partiql(req).await,
+            | Operation::ExecuteTransaction => self.partiql_keyed(req).await,
             Operation::DeleteTable
             | Operation::CreateTable
             | Operation::UpdateTable

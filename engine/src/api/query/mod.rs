@@ -3,7 +3,7 @@
 //! one page with one range scan; `run_query` and `scan` are the operations. What they share
 //! here: finding the index, and checking ExclusiveStartKey against the key schema.
 
-mod keycond;
+pub(crate) mod keycond;
 mod page;
 mod request;
 mod run_query;

@@ -50,6 +50,8 @@ pub enum Reason {
     None,
     ConditionalCheckFailed(Option<Item>),
     ValidationError(String),
+    /// A PartiQL INSERT of a key that exists.
+    DuplicateItem,
 }
 
 impl Reason {
@@ -58,6 +60,7 @@ impl Reason {
             Reason::None => "None",
             Reason::ConditionalCheckFailed(_) => "ConditionalCheckFailed",
             Reason::ValidationError(_) => "ValidationError",
+            Reason::DuplicateItem => "DuplicateItem",
         }
     }
 
@@ -72,6 +75,9 @@ impl Reason {
                 "Code": "ConditionalCheckFailed",
                 "Message": "The conditional request failed"}),
             Reason::ValidationError(m) => json!({"Code": "ValidationError", "Message": m}),
+            Reason::DuplicateItem => json!({
+                "Code": "DuplicateItem",
+                "Message": "Duplicate primary key exists in table"}),
         })
     }
 }

@@ -1,0 +1,147 @@
+//! ExecuteStatement: one statement with its parameters. A SELECT answers one page of
+//! `Items` (with NextToken while more remain); a write runs through the one write path
+//! and answers `Items: []`, or the RETURNING projection.
+
+use serde_json::{json, Map, Value};
+
+use crate::api::item::capacity::{consumed, read_units, write_units};
+use crate::api::item::params::{check_enum, CapacityMode, CAPACITY_ENUM};
+use crate::api::Ctx;
+use crate::model::value::Deferred;
+use crate::model::Item;
+use crate::storage::internal;
+use crate::wire::shape::{Obj, Violations};
+use crate::wire::{ApiError, ApiResult};
+use crate::write::{write_one, Written};
+
+use super::ast::Statement;
+use super::bind::Binder;
+use super::prepare::{prepare, Prepared, WritePlan};
+use super::read::{self, ReadPlan};
+use super::{parse_with_params, read_statement};
+
+pub async fn execute_statement(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Value> {
+    let o = Obj(body);
+    let mut v = Violations::new();
+    let mut deferred = Deferred::new();
+    let st = read_statement(o, "", &mut v, &mut deferred)?;
+    let token = o.str("NextToken")?;
+    let capacity = o.str("ReturnConsumedCapacity")?;
+    let limit = o.int("Limit")?;
+    if let Some(t) = token {
+        v.length(t, "nextToken", 1, 32768);
+    }
+    check_enum(&mut v, capacity, "returnConsumedCapacity", CAPACITY_ENUM);
+    if let Some(l) = limit {
+        v.min_value(l, "limit", 1);
+    }
+    v.finish()?;
+    deferred.into_result()?;
+    let text = st.text.unwrap_or_default();
+    let parsed = parse_with_params(text, &st.params)?;
+    if let Statement::Exists(_) = parsed.stmt {
+        return Err(ApiError::validation(
+            "EXISTS can only be used in ExecuteTransaction write requests.",
+        ));
+    }
+    let mode = CapacityMode::parse(capacity);
+    let now = ctx.now_ms();
+    let txn = ctx.store.read()?;
+    let def = ctx.data_table(&txn, &parsed.stmt.table().table, now)?;
+    let mut b = Binder::new(text, &st.params);
+    let old_on_failure = st.on_failure == Some("ALL_OLD");
+    match prepare(&mut b, &def, &parsed.stmt, st.consistent, old_on_failure)? {
+        Prepared::Read(plan) => {
+            // The hash a NextToken is bound to, only when a token is read or written.
+            let hash = || read::request_hash(text, &st.raw_params);
+            let resume = token.map(|t| read::decode_token(t, &hash())).transpose()?;
+            let limit = limit.and_then(|l| usize::try_from(l).ok());
+            let page = read::run(&txn, &plan, limit, resume.as_ref())?;
+            drop(txn);
+            let hash = if page.next.is_some() {
+                hash()
+            } else {
+                String::new()
+            };
+            read_answer(&plan, page, &hash, mode, st.consistent)
+        }
+        Prepared::Write(plan) => {
+            drop(txn);
+            let table = def.name.clone();
+            let WritePlan {
+                spec,
+                returning,
+                targets,
+                ..
+            } = *plan;
+            let written = write_one(&ctx.store, now, spec).await?;
+            let items: Vec<Item> = returned(&written, returning, &targets)
+                .into_iter()
+                .collect();
+            let mut out = Map::new();
+            out.insert(
+                "Items".into(),
+                serde_json::to_value(items).map_err(internal)?,
+            );
+            if let Some(c) = consumed(mode, &table, written_units(&written)) {
+                out.insert("ConsumedCapacity".into(), c);
+            }
+            Ok(Value::Object(out))
+        }
+    }
+}
+
+/// Write units of a write (the larger of the old and new item).
+pub fn written_units(w: &Written) -> f64 {
+    write_units(
+        w.old.as_ref().map(|_| w.old_size),
+        w.new.as_ref().map(|_| w.new_size),
+    )
+}
+
+/// What RETURNING asks for (`None` when nothing, or an empty projection).
+pub fn returned(
+    w: &Written,
+    returning: Option<super::ast::Returning>,
+    targets: &[crate::expr::ast::Path],
+) -> Option<Item> {
+    let r = returning?;
+    let source = if r.new {
+        w.new.as_ref()
+    } else {
+        w.old.as_ref()
+    }?;
+    let item = if r.all {
+        source.clone()
+    } else {
+        crate::expr::eval::project(source, targets)
+    };
+    (!item.is_empty()).then_some(item)
+}
+
+fn read_answer(
+    plan: &ReadPlan,
+    page: read::Page,
+    hash: &str,
+    mode: CapacityMode,
+    consistent: bool,
+) -> ApiResult<Value> {
+    let mut out = Map::new();
+    out.insert(
+        "Items".into(),
+        serde_json::to_value(&page.items).map_err(internal)?,
+    );
+    if let Some(r) = &page.next {
+        out.insert("NextToken".into(), json!(read::encode_token(hash, r)));
+    }
+    let units = match plan.access {
+        super::plan::Access::Get(_) => {
+            read_units((page.read > 0).then_some(page.bytes), consistent)
+        }
+        _ => read_units(Some(page.bytes), consistent),
+    };
+    if let Some(c) = consumed(mode, &plan.def.name, units) {
+        out.insert("ConsumedCapacity".into(), c);
+    }
+    Ok(Value::Object(out))
+}

@@ -247,10 +247,7 @@ fn run(
                     .collect();
             }
             Some(_) => {
-                return Err(ApiError::new(
-                    ErrorCode::IdempotentParameterMismatchException,
-                    "Request parameters do not match the original request with the same ClientRequestToken",
-                ));
+                return Err(crate::api::transact::parameter_mismatch());
             }
             None => {}
         }

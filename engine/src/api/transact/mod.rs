@@ -40,6 +40,15 @@ pub(crate) fn too_big() -> ApiError {
 }
 
 /// [DNX], [ALT] `one item`.
+/// A ClientRequestToken reused with other parameters within its window (guessed wording;
+/// the error name is DynamoDB's). TransactWriteItems and ExecuteTransaction share it.
+pub(crate) fn parameter_mismatch() -> ApiError {
+    ApiError::new(
+        ErrorCode::IdempotentParameterMismatchException,
+        "Request parameters do not match the original request with the same ClientRequestToken",
+    )
+}
+
 pub(crate) fn multiple_operations() -> ApiError {
     ApiError::validation("Transaction request cannot include multiple operations on one item")
 }

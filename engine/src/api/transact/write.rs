@@ -146,11 +146,7 @@ fn run(
                 return Ok(Outcome::Replayed(sizes));
             }
             Some(_) => {
-                // Guessed wording; the error name is DynamoDB's.
-                return Err(ApiError::new(
-                    ErrorCode::IdempotentParameterMismatchException,
-                    "Request parameters do not match the original request with the same ClientRequestToken",
-                ));
+                return Err(crate::api::transact::parameter_mismatch());
             }
             None => {}
         }

@@ -356,7 +356,7 @@ fn decode(bytes: &[u8]) -> ApiResult<TableDef> {
 /// engine in the process for the same reason. Bounded: cleared when it holds too many.
 mod decoded {
     use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock};
+    use std::sync::{Arc, Mutex, OnceLock};
 
     use super::TableDef;
 
@@ -364,13 +364,17 @@ mod decoded {
     /// change rarely).
     const MAX_ENTRIES: usize = 4096;
 
-    fn cache() -> &'static Mutex<HashMap<Box<[u8]>, TableDef>> {
-        static CACHE: OnceLock<Mutex<HashMap<Box<[u8]>, TableDef>>> = OnceLock::new();
+    type Decoded = Mutex<HashMap<Box<[u8]>, Arc<TableDef>>>;
+
+    fn cache() -> &'static Decoded {
+        static CACHE: OnceLock<Decoded> = OnceLock::new();
         CACHE.get_or_init(|| Mutex::new(HashMap::new()))
     }
 
+    /// The decoded definition; the lock is held only to clone an `Arc`.
     pub(super) fn get(bytes: &[u8]) -> Option<TableDef> {
-        cache().lock().ok()?.get(bytes).cloned()
+        let shared = cache().lock().ok()?.get(bytes).cloned()?;
+        Some(TableDef::clone(&shared))
     }
 
     pub(super) fn put(bytes: &[u8], def: &TableDef) {
@@ -378,7 +382,7 @@ mod decoded {
             if map.len() >= MAX_ENTRIES {
                 map.clear();
             }
-            map.insert(bytes.into(), def.clone());
+            map.insert(bytes.into(), Arc::new(def.clone()));
         }
     }
 }

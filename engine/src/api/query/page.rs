@@ -5,6 +5,7 @@
 //! no filter and no projection copies the stored item bytes into the answer, as GetItem
 //! does: only the item that ends the page is decoded, for its LastEvaluatedKey.
 
+use std::io::Write;
 use std::ops::Bound;
 
 use redb::ReadTransaction;
@@ -211,7 +212,7 @@ pub fn respond(plan: &Plan<'_>, page: Page, mode: CapacityMode) -> ApiResult<Vec
         serde_json::to_writer(&mut out, &c).map_err(internal)?;
         out.push(b',');
     }
-    out.extend_from_slice(format!("\"Count\":{}", page.count).as_bytes());
+    write!(out, "\"Count\":{}", page.count).map_err(internal)?;
     if plan.want != Want::Count {
         out.extend_from_slice(b",\"Items\":");
         match &page.raw {
@@ -227,6 +228,6 @@ pub fn respond(plan: &Plan<'_>, page: Page, mode: CapacityMode) -> ApiResult<Vec
         out.extend_from_slice(b",\"LastEvaluatedKey\":");
         serde_json::to_writer(&mut out, k).map_err(internal)?;
     }
-    out.extend_from_slice(format!(",\"ScannedCount\":{}}}", page.scanned).as_bytes());
+    write!(out, ",\"ScannedCount\":{}}}", page.scanned).map_err(internal)?;
     Ok(out)
 }

@@ -651,3 +651,110 @@ async fn key_selects_use_the_item_cache_and_writes_update_it_by_key() {
     front.shutdown().await;
     backend.stop().await;
 }
+
+fn in_values(count: usize) -> String {
+    (0..count)
+        .map(|i| format!("'v{i}'"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+// IN holds at most 100 values; a keyed SELECT decomposes into at most 50 key reads
+// (partition values × sort-key IN values); a SELECT that scans is not limited.
+ddb_test!(in_operand_and_decomposed_read_limits, |mode| async move {
+    let server = TestServer::start(mode).await;
+    let c = server.client();
+    let t = create_pk_table(&c, "pql-in", Some(ScalarAttributeType::S)).await;
+    ok(
+        &c,
+        &format!(r#"INSERT INTO "{t}" VALUE {{'pk':'v3','sk':'1','flag':'v7'}}"#),
+    )
+    .await;
+    let select = format!(r#"SELECT sk FROM "{t}" WHERE "#);
+    let too_many_reads = "Too many decomposed read operations for a given query.";
+    for cond in [
+        format!("pk IN [{}]", in_values(51)),
+        format!("pk = 'v3' AND sk IN [{}]", in_values(51)),
+        format!("pk IN [{}] AND sk IN ['1','2']", in_values(26)),
+    ] {
+        let (code, msg) = err(&c, &format!("{select}{cond}"), vec![]).await;
+        assert_eq!(
+            (code.as_str(), msg.as_str()),
+            ("ValidationException", too_many_reads),
+            "{cond}"
+        );
+    }
+    for cond in [
+        format!("pk IN [{}] AND flag IN [{}]", in_values(50), in_values(100)),
+        format!("pk IN [{}] OR flag = 'v7'", in_values(51)),
+    ] {
+        let items = ok(&c, &format!("{select}{cond}")).await;
+        assert_eq!(items.len(), 1, "{cond}");
+    }
+    let too_many = "The IN operator is provided with too many operands; number of operands: 101";
+    for stmt in [
+        format!("{select}pk = 'v3' AND flag IN [{}]", in_values(101)),
+        format!(
+            r#"UPDATE "{t}" SET x = 1 WHERE pk = 'v3' AND sk = '1' AND flag IN [{}]"#,
+            in_values(101)
+        ),
+    ] {
+        assert_eq!(err(&c, &stmt, vec![]).await.1, too_many, "{stmt}");
+    }
+    // A syntax error anywhere in the statement is reported before the count.
+    let (_, msg) = err(
+        &c,
+        &format!("{select}flag IN [{}] foo", in_values(101)),
+        vec![],
+    )
+    .await;
+    assert!(msg.starts_with("Statement wasn't well formed"), "{msg}");
+    let e = c
+        .execute_transaction()
+        .transact_statements(
+            ParameterizedStatement::builder()
+                .statement(format!(
+                    r#"SELECT * FROM "{t}" WHERE pk IN [{}] AND sk = '1'"#,
+                    in_values(101)
+                ))
+                .build()
+                .unwrap_or_else(|e| panic!("{e}")),
+        )
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("101 operands accepted"));
+    assert_eq!(
+        error_parts(&e).1,
+        format!("Validation failed in TransactStatements[0]: {too_many}")
+    );
+    let out = c
+        .batch_execute_statement()
+        .statements(
+            BatchStatementRequest::builder()
+                .statement(format!(
+                    r#"SELECT * FROM "{t}" WHERE pk IN [{}] AND sk = '1'"#,
+                    in_values(51)
+                ))
+                .build()
+                .unwrap_or_else(|e| panic!("{e}")),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("batch: {e:?}"));
+    let r = &out.responses()[0];
+    let e = r
+        .error()
+        .unwrap_or_else(|| panic!("no member error: {r:?}"));
+    assert_eq!(e.message(), Some(too_many_reads));
+    assert!(c
+        .get_item()
+        .table_name(&t)
+        .key("pk", s("v3"))
+        .key("sk", s("1"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .item()
+        .is_some_and(|i| !i.contains_key("x")));
+});

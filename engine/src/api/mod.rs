@@ -66,6 +66,8 @@ routes! {
         // Pages without filter or projection carry the stored item bytes as they are.
         Query => query::query,
         Scan => query::scan,
+        // SELECT pages copy stored rows as they are when nothing filters or projects them.
+        ExecuteStatement => partiql::execute_statement,
     }
     json {
         CreateTable => table::create_table,
@@ -91,7 +93,6 @@ routes! {
         GetRecords => streams::get_records,
         DescribeLimits => account::describe_limits,
         DescribeEndpoints => account::describe_endpoints,
-        ExecuteStatement => partiql::execute_statement,
         BatchExecuteStatement => partiql::batch_execute_statement,
         ExecuteTransaction => partiql::execute_transaction,
     }

@@ -3,6 +3,7 @@
 //! 200 unless it mixes reads and writes or names one item twice.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
@@ -115,7 +116,7 @@ pub async fn batch_execute_statement(ctx: &Ctx, body: &Map<String, Value>) -> Ap
     let mode = CapacityMode::parse(capacity);
 
     // Parse every member; reads and writes may not mix (unparseable members don't count).
-    let parsed: Vec<ApiResult<Parsed>> = members
+    let parsed: Vec<ApiResult<Arc<Parsed>>> = members
         .iter()
         .map(|m| parse_with_params(m.text.unwrap_or_default(), &m.params))
         .collect();
@@ -245,6 +246,8 @@ fn bind_member(
         if s.from.index.is_some() {
             return Err(fail(ApiError::validation(BATCH_SELECT)));
         }
+        // The access path's own errors (too many decomposed reads) come first.
+        super::plan::access(&b, &def, &def.keys, true, s.filter.as_ref()).map_err(fail)?;
         let key = super::plan::exact_key(&b, &def.keys, s.filter.as_ref())
             .map_err(fail)?
             .ok_or_else(|| fail(ApiError::validation(BATCH_SELECT)))?;

@@ -2,7 +2,7 @@
 //! `Items` (with NextToken while more remain); a write runs through the one write path
 //! and answers `Items: []`, or the RETURNING projection.
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::api::item::capacity::{consumed, read_units, write_units};
 use crate::api::item::params::{check_enum, CapacityMode, CAPACITY_ENUM};
@@ -20,7 +20,7 @@ use super::prepare::{prepare, Prepared, WritePlan};
 use super::read::{self, ReadPlan};
 use super::{parse_with_params, read_statement};
 
-pub async fn execute_statement(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Value> {
+pub async fn execute_statement(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Vec<u8>> {
     let o = Obj(body);
     let mut v = Violations::new();
     let mut deferred = Deferred::new();
@@ -86,7 +86,7 @@ pub async fn execute_statement(ctx: &Ctx, body: &Map<String, Value>) -> ApiResul
             if let Some(c) = consumed(mode, &table, written_units(&written)) {
                 out.insert("ConsumedCapacity".into(), c);
             }
-            Ok(Value::Object(out))
+            serde_json::to_vec(&out).map_err(internal)
         }
     }
 }
@@ -119,20 +119,34 @@ pub fn returned(
     (!item.is_empty()).then_some(item)
 }
 
+/// The answer to a SELECT, written directly: stored rows are copied as they are.
 fn read_answer(
     plan: &ReadPlan,
     page: read::Page,
     hash: &str,
     mode: CapacityMode,
     consistent: bool,
-) -> ApiResult<Value> {
-    let mut out = Map::new();
-    out.insert(
-        "Items".into(),
-        serde_json::to_value(&page.items).map_err(internal)?,
-    );
+) -> ApiResult<Vec<u8>> {
+    let rows: usize = page
+        .items
+        .iter()
+        .map(|r| match r {
+            read::Row::Stored(s) => s.0.len(),
+            read::Row::Item(_) => 128,
+        })
+        .sum();
+    let mut out = Vec::with_capacity(rows + 96);
+    out.extend_from_slice(b"{\"Items\":[");
+    for (i, row) in page.items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        row.write_json(&mut out)?;
+    }
+    out.push(b']');
     if let Some(r) = &page.next {
-        out.insert("NextToken".into(), json!(read::encode_token(hash, r)));
+        out.extend_from_slice(b",\"NextToken\":");
+        serde_json::to_writer(&mut out, &read::encode_token(hash, r)).map_err(internal)?;
     }
     let units = match plan.access {
         super::plan::Access::Get(_) => {
@@ -141,7 +155,9 @@ fn read_answer(
         _ => read_units(Some(page.bytes), consistent),
     };
     if let Some(c) = consumed(mode, &plan.def.name, units) {
-        out.insert("ConsumedCapacity".into(), c);
+        out.extend_from_slice(b",\"ConsumedCapacity\":");
+        serde_json::to_writer(&mut out, &c).map_err(internal)?;
     }
-    Ok(Value::Object(out))
+    out.push(b'}');
+    Ok(out)
 }

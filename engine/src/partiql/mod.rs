@@ -10,6 +10,7 @@ mod batch;
 pub mod bind;
 mod execute;
 pub mod lexer;
+mod parsed_cache;
 pub mod parser;
 pub mod plan;
 pub mod prepare;
@@ -22,6 +23,7 @@ mod tests;
 
 pub use batch::batch_execute_statement;
 pub use execute::execute_statement;
+pub use parsed_cache::parse as parse_cached;
 pub use transaction::execute_transaction;
 
 use serde_json::Value;
@@ -103,9 +105,13 @@ pub fn read_statement<'a>(
     })
 }
 
-/// Parses a statement and checks it has enough parameters.
-pub fn parse_with_params(text: &str, params: &[AttributeValue]) -> ApiResult<ast::Parsed> {
-    let parsed = parser::parse(text)?;
+/// Parses a statement (once per text: `parsed_cache`) and checks it has enough
+/// parameters.
+pub fn parse_with_params(
+    text: &str,
+    params: &[AttributeValue],
+) -> ApiResult<std::sync::Arc<ast::Parsed>> {
+    let parsed = parsed_cache::parse(text)?;
     if parsed.params > params.len() {
         return Err(ApiError::validation(
             "Number of parameters in request and statement don't match.",

@@ -43,6 +43,7 @@ pub fn parse(src: &str) -> PResult<Parsed> {
         pos: 0,
         params: 0,
         depth: 0,
+        longest_in: 0,
     };
     let stmt = p.statement()?;
     if p.peek().tok == Tok::Semi {
@@ -50,6 +51,13 @@ pub fn parse(src: &str) -> PResult<Parsed> {
     }
     if p.peek().tok != Tok::Eof {
         return Err(parse_error("Unexpected token after expression"));
+    }
+    // Counted once the whole statement has parsed: a syntax error is reported first.
+    if p.longest_in > MAX_IN_OPERANDS {
+        return Err(ApiError::validation(format!(
+            "The IN operator is provided with too many operands; number of operands: {}",
+            p.longest_in
+        )));
     }
     Ok(Parsed {
         stmt,
@@ -63,7 +71,12 @@ struct Parser<'a> {
     pos: usize,
     params: usize,
     depth: usize,
+    /// The longest IN list seen.
+    longest_in: usize,
 }
+
+/// The most values one IN list may hold.
+pub const MAX_IN_OPERANDS: usize = 100;
 
 impl Parser<'_> {
     fn peek(&self) -> &Token {
@@ -605,9 +618,11 @@ impl Parser<'_> {
             self.enter()?;
             let list = self.list_items(&close);
             self.depth -= 1;
+            let list = list?;
+            self.longest_in = self.longest_in.max(list.len());
             return Ok(Expr::In {
                 subject: Box::new(lhs),
-                list: list?,
+                list,
                 not,
             });
         }

@@ -133,6 +133,26 @@ fn branch_hashes(
     Ok(None)
 }
 
+/// The most key reads one SELECT may decompose into (DynamoDB's 50 partition-key
+/// values of an IN).
+pub const MAX_DECOMPOSED_READS: usize = 50;
+
+/// The length of an `attr IN [values]` among `terms`, if any.
+fn in_list_len(attr: &str, terms: &[&Expr]) -> Option<usize> {
+    terms.iter().find_map(|t| match t {
+        Expr::In {
+            subject,
+            list,
+            not: false,
+        } if matches!(subject.as_ref(), Expr::Path(p) if p.single() == Some(attr))
+            && list.iter().all(Binder::is_value) =>
+        {
+            Some(list.len())
+        }
+        _ => None,
+    })
+}
+
 /// Chooses the access path for `filter` over a source with `keys` (`table_read`: the
 /// table itself, where a full key is one GetItem).
 pub fn access(
@@ -147,6 +167,8 @@ pub fn access(
     };
     let branches = disjuncts(filter);
     let mut parts: Vec<Partition> = Vec::new();
+    // The reads the key conditions decompose into: partition values × sort-key IN values.
+    let mut reads = 0usize;
     // (hash, had a positive sort condition) per branch, for the overlap check.
     let mut seen: Vec<(AttributeValue, Option<SortCond>)> = Vec::new();
     for branch in &branches {
@@ -158,6 +180,12 @@ pub fn access(
             Some(r) => sort_cond(b, def, r, &terms)?,
             None => None,
         };
+        let sort_values = keys
+            .range
+            .as_deref()
+            .and_then(|r| in_list_len(r, &terms))
+            .unwrap_or(1);
+        reads = reads.saturating_add(hashes.len().saturating_mul(sort_values));
         for h in hashes {
             seen.push((h.clone(), sort.clone()));
             parts.push(Partition {
@@ -165,6 +193,11 @@ pub fn access(
                 sort: sort.clone(),
             });
         }
+    }
+    if reads > MAX_DECOMPOSED_READS {
+        return Err(ApiError::validation(
+            "Too many decomposed read operations for a given query.",
+        ));
     }
     // Branches on one partition: disjoint sort-key equalities are separate reads; any
     // other sort-key condition overlapping another branch is refused; branches without

@@ -5,7 +5,7 @@
 //! engine's update AST.
 
 use crate::api::item::check_key_untouched;
-use crate::catalog::{IndexDef, ScalarType, TableDef};
+use crate::catalog::{IndexDef, KeySchema, ScalarType, TableDef};
 use crate::expr::ast::{
     Arith, Call, Clause, Condition, Operand, Path, SetAction, Span, Update, ValueAction,
 };
@@ -203,7 +203,15 @@ fn select(b: &mut Binder<'_>, def: &TableDef, s: &Select, consistent: bool) -> A
             forward = !desc;
         }
     }
-    let filter = s.filter.as_ref().map(|f| b.condition(f)).transpose()?;
+    let mut filter = s.filter.as_ref().map(|f| b.condition(f)).transpose()?;
+    if matches!(access, plan::Access::Get(_))
+        && s.filter
+            .as_ref()
+            .is_some_and(|f| only_key_equalities(f, &keys))
+    {
+        // The key read already proves the WHERE: the item found has exactly these keys.
+        filter = None;
+    }
     Ok(ReadPlan {
         def: def.clone(),
         index,
@@ -213,6 +221,21 @@ fn select(b: &mut Binder<'_>, def: &TableDef, s: &Select, consistent: bool) -> A
         values: b.values.clone(),
         projection: s.projection.clone(),
     })
+}
+
+/// Whether a WHERE is one equality per key attribute and nothing else.
+fn only_key_equalities(filter: &Expr, keys: &KeySchema) -> bool {
+    let terms = conjuncts(filter);
+    let mut seen: Vec<&str> = Vec::with_capacity(2);
+    for t in &terms {
+        match key_equality(t) {
+            Some((name, _)) if keys.names().any(|k| k == name) && !seen.contains(&name) => {
+                seen.push(name)
+            }
+            _ => return false,
+        }
+    }
+    seen.len() == keys.names().count()
 }
 
 /// A read of a GSI that does not project everything may name only what it projects, in

@@ -45,10 +45,31 @@ pub struct Resume {
     pub key: Vec<u8>,
 }
 
+/// One result row: the stored bytes as they are (no WHERE beyond the access path and no
+/// projection: answered without decoding), or the item after WHERE and projection.
+#[derive(Debug)]
+pub enum Row {
+    Stored(Stored),
+    Item(Item),
+}
+
+impl Row {
+    /// Appends the row's DynamoDB JSON to `out`.
+    pub fn write_json(&self, out: &mut Vec<u8>) -> ApiResult<()> {
+        match self {
+            Row::Stored(s) => {
+                out.extend_from_slice(s.json());
+                Ok(())
+            }
+            Row::Item(item) => serde_json::to_writer(out, item).map_err(internal),
+        }
+    }
+}
+
 /// One page of results.
 #[derive(Debug, Default)]
 pub struct Page {
-    pub items: Vec<Item>,
+    pub items: Vec<Row>,
     pub bytes: usize,
     pub next: Option<Resume>,
     /// Items read (for a keyed read that found nothing: 0).
@@ -73,6 +94,16 @@ fn keep(plan: &ReadPlan, item: &Item) -> bool {
         .is_none_or(|c| crate::expr::eval::eval_condition(c, item, &plan.values))
 }
 
+/// The row for one stored item, or `None` when WHERE drops it. Without a filter or a
+/// projection the stored bytes are the answer; otherwise the item is decoded.
+fn row(plan: &ReadPlan, stored: Stored) -> ApiResult<Option<Row>> {
+    if plan.filter.is_none() && plan.projection.is_none() {
+        return Ok(Some(Row::Stored(stored)));
+    }
+    let item = stored.item()?;
+    Ok(keep(plan, &item).then(|| Row::Item(project(item, plan.projection.as_deref()))))
+}
+
 /// Reads one page.
 pub fn run(
     txn: &ReadTransaction,
@@ -91,10 +122,7 @@ pub fn run(
             if let Some(stored) = found {
                 page.bytes = stored.size();
                 page.read = 1;
-                let item = stored.item()?;
-                if keep(plan, &item) {
-                    page.items.push(project(item, plan.projection.as_deref()));
-                }
+                page.items.extend(row(plan, stored)?);
             }
             Ok(page)
         }
@@ -200,10 +228,7 @@ fn scan_range(
         let stored = Stored(v.value().to_vec());
         page.read += 1;
         page.bytes += stored.size();
-        let item = stored.item()?;
-        if keep(plan, &item) {
-            page.items.push(project(item, plan.projection.as_deref()));
-        }
+        page.items.extend(row(plan, stored)?);
         if let Some(n) = budget.as_mut() {
             *n -= 1;
         }

@@ -5,6 +5,7 @@
 //! TransactWriteItems does (`api/transact`).
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
@@ -47,7 +48,7 @@ fn has_returning(s: &Statement) -> bool {
 }
 
 /// The checks of one statement that need no table.
-fn check_statement(i: usize, m: &StatementIn<'_>) -> ApiResult<Parsed> {
+fn check_statement(i: usize, m: &StatementIn<'_>) -> ApiResult<Arc<Parsed>> {
     let p = parse_with_params(m.text.unwrap_or_default(), &m.params).map_err(|e| wrapped(i, &e))?;
     if has_returning(&p.stmt) {
         return Err(wrapped(

@@ -11,9 +11,11 @@ use bytes::Bytes;
 use daxlite_engine::catalog::KeySchema;
 use daxlite_engine::model::value::{decode_value, Deferred};
 use daxlite_engine::model::{AttributeValue, Item};
-use daxlite_engine::partiql::ast::{Expr, Statement};
+use std::sync::Arc;
+
+use daxlite_engine::partiql;
+use daxlite_engine::partiql::ast::{Expr, Parsed, Statement};
 use daxlite_engine::partiql::bind::{conjuncts, key_equality, Binder};
-use daxlite_engine::partiql::parser;
 use daxlite_engine::partiql::plan::exact_key;
 use daxlite_engine::partiql::read::project;
 use daxlite_engine::wire::Operation;
@@ -111,22 +113,22 @@ impl<U: Upstream> Cached<U> {
         let Some(stmts) = statements(&v) else {
             return self.partiql(req).await;
         };
-        let parsed: Vec<Option<Statement>> = stmts
+        let parsed: Vec<Option<Arc<Parsed>>> = stmts
             .iter()
             .map(|s| {
-                parser::parse(&s.text)
+                partiql::parse_cached(&s.text)
                     .ok()
                     .filter(|p| p.params <= s.params.len())
-                    .map(|p| p.stmt)
             })
             .collect();
-        let all_reads = parsed.iter().flatten().all(Statement::is_read);
+        let all_reads = parsed.iter().flatten().all(|p| p.stmt.is_read());
         if all_reads {
             if req.op == Operation::ExecuteStatement {
-                if let (Some(Statement::Select(sel)), Some(st)) =
-                    (parsed.first().cloned().flatten(), stmts.first())
-                {
-                    if let Some(reply) = self.keyed_select(&v, &sel, st).await {
+                if let (Some(Statement::Select(sel)), Some(st)) = (
+                    parsed.first().and_then(Option::as_deref).map(|p| &p.stmt),
+                    stmts.first(),
+                ) {
+                    if let Some(reply) = self.keyed_select(&v, sel, st).await {
                         return reply;
                     }
                 }
@@ -138,7 +140,7 @@ impl<U: Upstream> Cached<U> {
         let mut named = Vec::new();
         for (st, p) in stmts.iter().zip(&parsed) {
             let Some(p) = p else { continue };
-            if let Some(n) = self.named_write(st, p, replayable).await {
+            if let Some(n) = self.named_write(st, &p.stmt, replayable).await {
                 named.push(n);
             }
         }
@@ -289,6 +291,7 @@ impl<U: Upstream> Cached<U> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use daxlite_engine::partiql::parser;
     use serde_json::json;
 
     #[test]

@@ -182,11 +182,16 @@ fn select(b: &mut Binder<'_>, def: &TableDef, s: &Select, consistent: bool) -> A
     {
         check_projected(def, ix, s)?;
     }
-    let keys = index
-        .as_ref()
-        .map(|i| i.keys.clone())
-        .unwrap_or_else(|| def.keys.clone());
-    let access = plan::access(b, def, &keys, index.is_none(), s.filter.as_ref())?;
+    // A multi-attribute GSI key is read by scanning the index (the WHERE clause is
+    // still evaluated on every entry); every other key plans partitions as before.
+    let keys = match &index {
+        Some(i) => i.keys.clone(),
+        None => crate::catalog::IndexKeys::from(&def.keys),
+    };
+    let access = match keys.single() {
+        Some(single) => plan::access(b, def, &single, index.is_none(), s.filter.as_ref())?,
+        None => plan::Access::Scan,
+    };
     let mut forward = true;
     for (attr, desc) in &s.order {
         if !matches!(access, plan::Access::Query(_) | plan::Access::Get(_)) {
@@ -199,7 +204,7 @@ fn select(b: &mut Binder<'_>, def: &TableDef, s: &Select, consistent: bool) -> A
                 "Variable reference [{attr}] must refer to key attribute in ORDER BY clause."
             )));
         }
-        if keys.range.as_deref() == Some(attr.as_str()) {
+        if keys.range.len() == 1 && keys.range.first() == Some(attr) {
             forward = !desc;
         }
     }

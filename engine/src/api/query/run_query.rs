@@ -10,7 +10,7 @@ use super::page::{self, Plan};
 use super::request::{self, Op};
 use super::{find_index, start_key};
 use crate::api::Ctx;
-use crate::catalog::{IndexDef, TableDef};
+use crate::catalog::{IndexDef, IndexKeys, TableDef};
 use crate::expr::ast::Condition;
 use crate::expr::ExprKind;
 use crate::model::value::Deferred;
@@ -73,7 +73,14 @@ pub async fn query(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Vec<u8>> {
         Some((ix, g)) => (Some(ix), *g),
         None => (None, false),
     };
-    let keys = index.map(|ix| &ix.keys).unwrap_or(&def.keys);
+    let table_keys;
+    let keys = match index {
+        Some(ix) => &ix.keys,
+        None => {
+            table_keys = IndexKeys::from(&def.keys);
+            &table_keys
+        }
+    };
     let kc = match (&kc_expr, &key_conditions) {
         (Some(e), _) => keycond::from_expression(e, &values, &def, keys)?,
         (None, Some(entries)) => keycond::from_legacy(entries, &def, keys)?,
@@ -89,7 +96,12 @@ pub async fn query(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Vec<u8>> {
     let (mut start, mut end) = keycond::range(&prefix, kc.sort.as_ref());
     if let Some(esk) = &c.start_key {
         let key = start_key(&def, index, esk)?;
-        if esk.get(&keys.hash) != Some(&kc.hash) {
+        if keys
+            .hash
+            .iter()
+            .zip(&kc.hash)
+            .any(|(n, v)| esk.get(n) != Some(v))
+        {
             return Err(ApiError::validation(
                 "The provided starting key is outside query boundaries based on provided conditions",
             ));
@@ -122,13 +134,17 @@ pub async fn query(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Vec<u8>> {
     page::respond(&plan, page, c.capacity)
 }
 
-/// The bytes every stored key of the queried partition starts with.
+/// The bytes every stored key of the queried partition (and leading sort-key
+/// equalities) starts with.
 fn partition_prefix(def: &TableDef, index: Option<&IndexDef>, kc: &KeyCond) -> ApiResult<Vec<u8>> {
-    let prefix = match index {
-        Some(ix) => crate::index::partition_prefix(def, ix, &kc.hash),
-        None => crate::keys::storage_key(def.id, &kc.hash, None),
+    let prefix = match (index, kc.hash.first()) {
+        (Some(ix), _) => crate::index::partition_prefix(def, ix, &kc.hash),
+        (None, Some(hash)) => crate::keys::storage_key(def.id, hash, None),
+        (None, None) => None,
     };
-    prefix.ok_or_else(|| {
+    prefix
+        .and_then(|p| keycond::sort_prefix(p, &kc.sort_eq))
+        .ok_or_else(|| {
         ApiError::invalid_parameter("Condition parameter type does not match schema type")
     })
 }

@@ -11,6 +11,8 @@ mod scan;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod multi_tests;
 
 pub use run_query::query;
 pub use scan::scan;

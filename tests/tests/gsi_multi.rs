@@ -467,7 +467,8 @@ ddb_test!(query_rejects_invalid_multi_attribute_key_conditions, |mode| async mov
         ("h1 = :a AND h2 = :b AND r1 = :r AND r2 = :r AND o = :r", with(&[r1("a")]), "Query key condition not supported"),
         ("h1 = :a AND h1 = :a AND h2 = :b", hv(), "KeyConditionExpressions must only contain one condition per key"),
         ("h1 = :a OR h2 = :b", hv(), "Invalid operator used in KeyConditionExpression: OR"),
-        ("h1 = :a AND h2 = :b", vec![(":a", s("")), (":b", s("y"))], "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: h1"),
+        ("h1 = :a AND h2 = :b", vec![(":a", s("")), (":b", s("y"))], "One or more parameter values are not valid. A value specified for a secondary index key is not supported. The AttributeValue for a key attribute cannot contain an empty string value. IndexName: idx, IndexKey: h1"),
+        ("h1 = :a AND h2 = :b AND r1 > :r", with(&[r1("")]), "One or more parameter values are not valid. A value specified for a secondary index key is not supported. The AttributeValue for a key attribute cannot contain an empty string value. IndexName: idx, IndexKey: r1"),
     ];
     for (kce, vals, msg) in cases {
         expect_err(q(&c, &t, kce, &vals).await, VE, msg);
@@ -620,5 +621,83 @@ ddb_test!(multi_attribute_indexes_survive_a_restart, |mode| async move {
     let d = c.describe_table().table_name(&t).send().await.unwrap();
     let g = d.table().unwrap().global_secondary_indexes().iter().find(|g| g.index_name() == Some("idx")).unwrap();
     assert_eq!(g.key_schema().len(), 4);
+    srv.stop().await;
+});
+
+ddb_test!(range_errors_name_what_precedes_the_first_condition_after_a_gap, |mode| async move {
+    let srv = TestServer::start(mode).await;
+    let c = srv.client();
+    let defs: Vec<(&str, T)> = vec![("h", T::S), ("r1", T::S), ("r2", T::N), ("r3", T::S), ("r4", T::S)];
+    let t = create(&c, &defs, vec![gsi_of("idx", ks(&["h"], &["r1", "r2", "r3", "r4"]))]).await.unwrap();
+    let v = |names: &[&str]| -> (String, Vec<(&'static str, AV)>) {
+        let mut kce = vec!["h = :h".to_string()];
+        let mut vals = vec![(":h", s("a"))];
+        for (i, n) in names.iter().enumerate() {
+            let (name, op) = n.split_at(2);
+            let ph: &'static str = [":v0", ":v1", ":v2", ":v3"][i];
+            kce.push(format!("{name} {op} {ph}"));
+            vals.push((ph, if name == "r2" { AV::N("1".into()) } else { s("x") }));
+        }
+        (kce.join(" AND "), vals)
+    };
+    let msg = |missing: &str, at: &str| format!("RANGE key attributes {missing} must have equality conditions specified in the query because a condition is present on key attribute {at}");
+    let cases = [
+        (vec!["r2="], msg("r1", "r2")),
+        (vec!["r2=", "r3="], msg("r1", "r2")),
+        (vec!["r1=", "r3="], msg("r2", "r3")),
+        (vec!["r1=", "r4>"], msg("r2, r3", "r4")),
+        (vec!["r4="], msg("r1, r2, r3", "r4")),
+        (vec!["r1>", "r2>", "r3="], msg("r1, r2", "r3")),
+        (vec!["r1=", "r2>", "r3="], msg("r2", "r3")),
+    ];
+    for (names, want) in cases {
+        let (kce, vals) = v(&names);
+        let r = c.query().table_name(&t).index_name("idx").key_condition_expression(&kce)
+            .set_expression_attribute_values(Some(values(&vals))).send().await;
+        expect_err(r, VE, &want);
+    }
+    let (kce, vals) = v(&["r1=", "r2=", "r3=", "r4<"]);
+    c.query().table_name(&t).index_name("idx").key_condition_expression(&kce)
+        .set_expression_attribute_values(Some(values(&vals))).send().await.unwrap();
+    srv.stop().await;
+});
+
+ddb_test!(key_condition_values_may_not_be_empty_on_any_key, |mode| async move {
+    let srv = TestServer::start(mode).await;
+    let c = srv.client();
+    let name = unique_name("ge");
+    c.create_table().table_name(&name)
+        .attribute_definitions(attr("pk", T::S)).attribute_definitions(attr("sk", T::S))
+        .attribute_definitions(attr("x", T::S)).attribute_definitions(attr("l", T::B))
+        .set_key_schema(Some(ks(&["pk"], &["sk"])))
+        .global_secondary_indexes(gsi_of("one", ks(&["x"], &["sk"])))
+        .local_secondary_indexes(LocalSecondaryIndex::builder().index_name("lsi")
+            .set_key_schema(Some(ks(&["pk"], &["l"])))
+            .projection(projection(ProjectionType::All, &[])).build().unwrap())
+        .billing_mode(BillingMode::PayPerRequest).send().await.unwrap();
+    let table = |key: &str, kind: &str| format!("One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty {kind} value. Key: {key}");
+    let index = |ix: &str, key: &str, kind: &str| format!("One or more parameter values are not valid. A value specified for a secondary index key is not supported. The AttributeValue for a key attribute cannot contain an empty {kind} value. IndexName: {ix}, IndexKey: {key}");
+    let cases: Vec<(Option<&str>, &str, Vec<(&'static str, AV)>, String)> = vec![
+        (None, "pk = :a", vec![(":a", s(""))], table("pk", "string")),
+        (None, "pk = :a AND sk > :b", vec![(":a", s("a")), (":b", s(""))], table("sk", "string")),
+        (None, "pk = :a AND begins_with(sk, :b)", vec![(":a", s("a")), (":b", s(""))], table("sk", "string")),
+        (None, "pk = :a AND sk BETWEEN :b AND :c", vec![(":a", s("a")), (":b", s("")), (":c", s("z"))], table("sk", "string")),
+        (Some("one"), "x = :a", vec![(":a", s(""))], index("one", "x", "string")),
+        (Some("one"), "x = :a AND sk = :b", vec![(":a", s("a")), (":b", s(""))], index("one", "sk", "string")),
+        (Some("lsi"), "pk = :a", vec![(":a", s(""))], index("lsi", "pk", "string")),
+        (Some("lsi"), "pk = :a AND l < :b", vec![(":a", s("a")), (":b", b(&[]))], index("lsi", "l", "binary")),
+    ];
+    for (ix, kce, vals, want) in cases {
+        let r = c.query().table_name(&name).set_index_name(ix.map(str::to_string))
+            .key_condition_expression(kce).set_expression_attribute_values(Some(values(&vals)))
+            .send().await;
+        expect_err(r, VE, &want);
+    }
+    let cond = Condition::builder().comparison_operator(ComparisonOperator::Gt)
+        .attribute_value_list(s("")).build().unwrap();
+    let eq = Condition::builder().comparison_operator(ComparisonOperator::Eq)
+        .attribute_value_list(s("a")).build().unwrap();
+    let r = c.query().table_name(&name).key_conditions("pk", eq).key_conditions("sk", cond).send().await;
+    expect_err(r, VE, &table("sk", "string"));
     srv.stop().await;
 });

@@ -165,6 +165,7 @@ pub fn from_expression(
     values: &Values,
     def: &TableDef,
     keys: &IndexKeys,
+    index: Option<&str>,
 ) -> ApiResult<KeyCond> {
     let mut parts = Vec::new();
     flatten(c, &mut parts)?;
@@ -179,7 +180,7 @@ pub fn from_expression(
         }
         terms.push(t);
     }
-    check(terms, def, keys)
+    check(terms, def, keys, index)
 }
 
 /// Legacy KeyConditions → key condition for `keys` (dynalite `validations/query.js`).
@@ -187,6 +188,7 @@ pub fn from_legacy(
     entries: &[ExpectedEntry],
     def: &TableDef,
     keys: &IndexKeys,
+    index: Option<&str>,
 ) -> ApiResult<KeyCond> {
     let mut terms = Vec::new();
     for e in entries {
@@ -229,7 +231,7 @@ pub fn from_legacy(
         });
     }
     check_count(terms.len(), keys)?;
-    check(terms, def, keys)
+    check(terms, def, keys, index)
 }
 
 fn type_ok(def: &TableDef, name: &str, v: &AttributeValue) -> bool {
@@ -245,22 +247,49 @@ fn mismatch() -> ApiError {
     ApiError::invalid_parameter("Condition parameter type does not match schema type")
 }
 
-fn empty_key(name: &str, v: &AttributeValue) -> ApiResult<()> {
+/// "… cannot contain an empty string value" for an empty S/B value in a key condition;
+/// on an index DynamoDB names the index (DynamoDB Local's texts, see the docs).
+fn empty_key(index: Option<&str>, name: &str, v: &AttributeValue) -> ApiResult<()> {
     let kind = match v {
         AttributeValue::S(s) if s.is_empty() => "string",
         AttributeValue::B(b) if b.is_empty() => "binary",
         _ => return Ok(()),
     };
-    Err(ApiError::validation(format!(
-        "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty {kind} value. Key: {name}"
-    )))
+    Err(ApiError::validation(match index {
+        None => format!(
+            "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty {kind} value. Key: {name}"
+        ),
+        Some(ix) => format!(
+            "One or more parameter values are not valid. A value specified for a secondary index key is not supported. The AttributeValue for a key attribute cannot contain an empty {kind} value. IndexName: {ix}, IndexKey: {name}"
+        ),
+    }))
+}
+
+/// Every value of a sort-key condition, for the empty-value check.
+fn sort_values(c: &SortCond) -> [Option<&AttributeValue>; 2] {
+    match c {
+        SortCond::Cmp(_, v) | SortCond::BeginsWith(v) => [Some(v), None],
+        SortCond::Between(a, b) => [Some(a), Some(b)],
+    }
+}
+
+fn empty_sort(index: Option<&str>, name: &str, c: &SortCond) -> ApiResult<()> {
+    for v in sort_values(c).into_iter().flatten() {
+        empty_key(index, name, v)?;
+    }
+    Ok(())
 }
 
 /// Matches the terms to the schema: the partition key by `=`, at most one sort-key term
 /// (multi-attribute keys: [`check_multi`]).
-fn check(mut terms: Vec<Term>, def: &TableDef, keys: &IndexKeys) -> ApiResult<KeyCond> {
+fn check(
+    mut terms: Vec<Term>,
+    def: &TableDef,
+    keys: &IndexKeys,
+    index: Option<&str>,
+) -> ApiResult<KeyCond> {
     if keys.is_multi() {
-        return check_multi(terms, def, keys);
+        return check_multi(terms, def, keys, index);
     }
     let missed = |name: &str| {
         ApiError::validation(format!("Query condition missed key schema element: {name}"))
@@ -278,11 +307,12 @@ fn check(mut terms: Vec<Term>, def: &TableDef, keys: &IndexKeys) -> ApiResult<Ke
     if !type_ok(def, hash_name, &hash) {
         return Err(mismatch());
     }
-    empty_key(hash_name, &hash)?;
+    empty_key(index, hash_name, &hash)?;
     let sort = match (terms.pop(), keys.range.first()) {
         (None, _) => None,
         (Some(t), Some(range)) if &t.attr == range => {
             check_sort(&t.cond, def, range)?;
+            empty_sort(index, range, &t.cond)?;
             Some(t.cond)
         }
         (Some(_), Some(range)) => return Err(missed(range)),
@@ -309,7 +339,12 @@ fn equality(t: Option<&Term>) -> Option<&AttributeValue> {
 /// by `=`; the sort-key attributes used left to right without gaps, every one but the
 /// last used by `=`. Checks in the order DynamoDB Local applies them (the texts name
 /// the offending attributes in KeySchema order).
-fn check_multi(terms: Vec<Term>, def: &TableDef, keys: &IndexKeys) -> ApiResult<KeyCond> {
+fn check_multi(
+    terms: Vec<Term>,
+    def: &TableDef,
+    keys: &IndexKeys,
+    index: Option<&str>,
+) -> ApiResult<KeyCond> {
     let find = |name: &str| terms.iter().find(|t| t.attr == name);
     let bad_hash: Vec<&str> = keys
         .hash
@@ -337,15 +372,24 @@ fn check_multi(terms: Vec<Term>, def: &TableDef, keys: &IndexKeys) -> ApiResult<
             return Err(mismatch());
         }
     }
+    for t in &terms {
+        empty_sort(index, &t.attr, &t.cond)?;
+    }
     let mut hash = Vec::with_capacity(keys.hash.len());
     for name in &keys.hash {
         let Some(v) = equality(find(name)) else {
             return Err(ApiError::internal("Internal server error"));
         };
-        empty_key(name, v)?;
         hash.push(v.clone());
     }
-    let Some(last) = keys.range.iter().rposition(|r| find(r).is_some()) else {
+    // The sort attribute the error names: the first one with a condition after a gap,
+    // else the last one with a condition; every attribute before it needs `=`.
+    let used: Vec<bool> = keys.range.iter().map(|r| find(r).is_some()).collect();
+    let after_gap = used
+        .iter()
+        .position(|u| !u)
+        .and_then(|gap| (gap..used.len()).find(|&i| used[i]));
+    let Some(last) = after_gap.or_else(|| used.iter().rposition(|u| *u)) else {
         return Ok(KeyCond {
             hash,
             sort_eq: Vec::new(),

@@ -82,8 +82,8 @@ pub async fn query(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Vec<u8>> {
         }
     };
     let kc = match (&kc_expr, &key_conditions) {
-        (Some(e), _) => keycond::from_expression(e, &values, &def, keys)?,
-        (None, Some(entries)) => keycond::from_legacy(entries, &def, keys)?,
+        (Some(e), _) => keycond::from_expression(e, &values, &def, keys, c.index)?,
+        (None, Some(entries)) => keycond::from_legacy(entries, &def, keys, c.index)?,
         (None, None) => return Err(ApiError::internal("Internal server error")),
     };
     let key_names: Vec<&str> = keys.names().collect();

@@ -701,3 +701,26 @@ ddb_test!(key_condition_values_may_not_be_empty_on_any_key, |mode| async move {
     expect_err(r, VE, &table("sk", "string"));
     srv.stop().await;
 });
+
+ddb_test!(partiql_refuses_selects_from_multi_attribute_indexes, |mode| async move {
+    let srv = TestServer::start(mode).await;
+    let c = srv.client();
+    let t = std_table(&c).await;
+    load(&c, &t).await;
+    for stmt in [
+        format!("SELECT pk FROM \"{t}\".\"idx\" WHERE h1 = 'x' AND h2 = 'y'"),
+        format!("SELECT * FROM \"{t}\".\"keys\""),
+    ] {
+        let r = c.execute_statement().statement(&stmt).send().await;
+        expect_err(r, VE, "PartiQL statements cannot be executed on tables with composite HASH keys or composite RANGE keys.");
+    }
+    // The table itself still answers, and PartiQL writes maintain the index as usual.
+    let out = c.execute_statement().statement(format!("SELECT pk FROM \"{t}\" WHERE pk = 'p1'"))
+        .send().await.unwrap();
+    assert_eq!(pks(out.items()), vec!["p1"]);
+    c.execute_statement().statement(format!("UPDATE \"{t}\" SET r1 = 'q' WHERE pk = 'p1'"))
+        .send().await.unwrap();
+    let out = q(&c, &t, "h1 = :a AND h2 = :b AND r1 = :r", &with(&[(":r", s("q"))])).await.unwrap();
+    assert_eq!(pks(out.items()), vec!["p1"]);
+    srv.stop().await;
+});

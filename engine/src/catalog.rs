@@ -70,7 +70,10 @@ pub struct IndexKeys {
 impl IndexKeys {
     /// Every key attribute: partition attributes, then sort attributes.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.hash.iter().chain(self.range.iter()).map(String::as_str)
+        self.hash
+            .iter()
+            .chain(self.range.iter())
+            .map(String::as_str)
     }
 
     /// More than one partition or sort attribute (DynamoDB's rules and messages for

@@ -88,7 +88,11 @@ fn prefix_of<'a>(
 /// missing or not of its declared type — any one of them, for a multi-attribute key).
 pub fn entry_key(def: &TableDef, ix: &IndexDef, item: &Item) -> Option<Vec<u8>> {
     let typed_value = |name: &String| item.get(name).filter(|v| typed(def, name, v));
-    if !ix.keys.names().all(|n| item.get(n).is_some_and(|v| typed(def, n, v))) {
+    if !ix
+        .keys
+        .names()
+        .all(|n| item.get(n).is_some_and(|v| typed(def, n, v)))
+    {
         return None;
     }
     let hash = ix.keys.hash.iter().filter_map(typed_value);

@@ -105,7 +105,11 @@ fn single_attribute_entries_keep_the_version_1_layout() {
     // `prefix ‖ hash_prefix(enc(g)) ‖ enc(g) ‖ enc(pk)`: what every data file before
     // multi-attribute keys holds, so they read without a migration.
     let t = table();
-    let k = entry_key(&t, &gsi(ProjectionType::All, &[]), &item(&[("pk", s("a")), ("g", n("5"))]));
+    let k = entry_key(
+        &t,
+        &gsi(ProjectionType::All, &[]),
+        &item(&[("pk", s("a")), ("g", n("5"))]),
+    );
     let mut want = index_prefix(7, "gi");
     want.extend_from_slice(&hash_prefix(&enc(&n("5"))).to_be_bytes());
     want.extend(enc(&n("5")));

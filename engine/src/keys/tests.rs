@@ -4,8 +4,7 @@
 use super::*;
 use crate::catalog::{
     AttributeDef, BillingMode, IndexDef, IndexKeys, KeySchema, Lifecycle, Projection,
-    ProjectionType,
-    Throughput,
+    ProjectionType, Throughput,
 };
 use crate::model::Number;
 

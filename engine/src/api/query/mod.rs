@@ -10,9 +10,9 @@ mod run_query;
 mod scan;
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod multi_tests;
+#[cfg(test)]
+mod tests;
 
 pub use run_query::query;
 pub use scan::scan;

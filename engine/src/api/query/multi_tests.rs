@@ -40,7 +40,7 @@ const R3: [&str; 4] = ["AA==", "AAE=", "AQ==", "AQI="]; // [0], [0,1], [1], [1,2
 
 fn value(attr: usize, i: usize) -> Value {
     match attr {
-        0 => json!({"S": if i % 2 == 0 { "x" } else { "y" }}),
+        0 => json!({"S": if i.is_multiple_of(2) { "x" } else { "y" }}),
         1 => json!({"N": (i % 2).to_string()}),
         2 => json!({"S": R1[i % 4]}),
         3 => json!({"N": R2[i % 4].to_string()}),
@@ -84,7 +84,10 @@ struct QuerySpec {
 
 fn last_op() -> impl Strategy<Value = LastOp> {
     prop_oneof![
-        (prop_oneof![Just("="), Just("<"), Just("<="), Just(">"), Just(">=")], 0usize..4)
+        (
+            prop_oneof![Just("="), Just("<"), Just("<="), Just(">"), Just(">=")],
+            0usize..4
+        )
             .prop_map(|(op, v)| LastOp::Cmp(op, v)),
         (0usize..4, 0usize..4).prop_map(|(a, b)| LastOp::Between(a.min(b), a.max(b))),
         (0usize..4).prop_map(LastOp::BeginsWith),

@@ -145,8 +145,8 @@ fn partition_prefix(def: &TableDef, index: Option<&IndexDef>, kc: &KeyCond) -> A
     prefix
         .and_then(|p| keycond::sort_prefix(p, &kc.sort_eq))
         .ok_or_else(|| {
-        ApiError::invalid_parameter("Condition parameter type does not match schema type")
-    })
+            ApiError::invalid_parameter("Condition parameter type does not match schema type")
+        })
 }
 
 /// Whether `key` lies inside the range.

@@ -140,7 +140,11 @@ pub fn gsi_key_schema(keys: &[KeyElement]) -> ApiResult<IndexKeys> {
         }
     }
     let names: Vec<&str> = out.names().collect();
-    if names.iter().enumerate().any(|(i, n)| names[..i].contains(n)) {
+    if names
+        .iter()
+        .enumerate()
+        .any(|(i, n)| names[..i].contains(n))
+    {
         return Err(ApiError::validation(
             "The KeySchema contains multiple key attributes with the same name",
         ));

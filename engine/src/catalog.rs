@@ -51,6 +51,37 @@ impl KeySchema {
     pub fn names(&self) -> impl Iterator<Item = &str> {
         std::iter::once(self.hash.as_str()).chain(self.range.as_deref())
     }
+
+    /// The key as partition and sort attribute lists (no allocation).
+    pub fn parts(&self) -> KeyParts<'_> {
+        KeyParts {
+            hash: std::slice::from_ref(&self.hash),
+            range: self.range.as_slice(),
+        }
+    }
+}
+
+/// A borrowed view of any key — a table's, an LSI's or a (multi-attribute) GSI's — as
+/// its partition and sort attributes in KeySchema order: what Query's key condition is
+/// checked against.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyParts<'a> {
+    pub hash: &'a [String],
+    pub range: &'a [String],
+}
+
+impl<'a> KeyParts<'a> {
+    pub fn names(self) -> impl Iterator<Item = &'a str> {
+        self.hash
+            .iter()
+            .chain(self.range.iter())
+            .map(String::as_str)
+    }
+
+    /// More than one partition or sort attribute.
+    pub fn is_multi(self) -> bool {
+        self.hash.len() > 1 || self.range.len() > 1
+    }
 }
 
 /// The most partition-key (and, separately, sort-key) attributes a GSI key may have.
@@ -76,10 +107,12 @@ impl IndexKeys {
             .map(String::as_str)
     }
 
-    /// More than one partition or sort attribute (DynamoDB's rules and messages for
-    /// Query differ for such indexes).
-    pub fn is_multi(&self) -> bool {
-        self.hash.len() > 1 || self.range.len() > 1
+    /// The key as partition and sort attribute lists.
+    pub fn parts(&self) -> KeyParts<'_> {
+        KeyParts {
+            hash: &self.hash,
+            range: &self.range,
+        }
     }
 
     /// The key as a table-style schema, when it is one (one HASH, at most one RANGE).

@@ -10,7 +10,7 @@ use std::cmp::Ordering;
 use std::ops::Bound;
 
 use crate::api::item::legacy::ExpectedEntry;
-use crate::catalog::{IndexKeys, ScalarType, TableDef};
+use crate::catalog::{KeyParts, ScalarType, TableDef};
 use crate::expr::ast::{CmpOp, Condition, Operand};
 use crate::expr::eval::{describe, Values};
 use crate::model::keycodec::{encode_b, encode_key_value, encode_s};
@@ -37,7 +37,7 @@ pub struct KeyCond {
 
 /// How many conditions a key condition may hold: two for a single-attribute key, one per
 /// key attribute for a multi-attribute one (DynamoDB Local's texts, see the docs).
-fn check_count(n: usize, keys: &IndexKeys) -> ApiResult<()> {
+fn check_count(n: usize, keys: KeyParts<'_>) -> ApiResult<()> {
     if keys.is_multi() {
         if n > keys.names().count() {
             return Err(ApiError::validation("Query key condition not supported"));
@@ -164,7 +164,7 @@ pub fn from_expression(
     c: &Condition,
     values: &Values,
     def: &TableDef,
-    keys: &IndexKeys,
+    keys: KeyParts<'_>,
     index: Option<&str>,
 ) -> ApiResult<KeyCond> {
     let mut parts = Vec::new();
@@ -187,7 +187,7 @@ pub fn from_expression(
 pub fn from_legacy(
     entries: &[ExpectedEntry],
     def: &TableDef,
-    keys: &IndexKeys,
+    keys: KeyParts<'_>,
     index: Option<&str>,
 ) -> ApiResult<KeyCond> {
     let mut terms = Vec::new();
@@ -285,7 +285,7 @@ fn empty_sort(index: Option<&str>, name: &str, c: &SortCond) -> ApiResult<()> {
 fn check(
     mut terms: Vec<Term>,
     def: &TableDef,
-    keys: &IndexKeys,
+    keys: KeyParts<'_>,
     index: Option<&str>,
 ) -> ApiResult<KeyCond> {
     if keys.is_multi() {
@@ -342,7 +342,7 @@ fn equality(t: Option<&Term>) -> Option<&AttributeValue> {
 fn check_multi(
     terms: Vec<Term>,
     def: &TableDef,
-    keys: &IndexKeys,
+    keys: KeyParts<'_>,
     index: Option<&str>,
 ) -> ApiResult<KeyCond> {
     let find = |name: &str| terms.iter().find(|t| t.attr == name);
@@ -376,7 +376,7 @@ fn check_multi(
         empty_sort(index, &t.attr, &t.cond)?;
     }
     let mut hash = Vec::with_capacity(keys.hash.len());
-    for name in &keys.hash {
+    for name in keys.hash {
         let Some(v) = equality(find(name)) else {
             return Err(ApiError::internal("Internal server error"));
         };

@@ -10,7 +10,7 @@ use super::page::{self, Plan};
 use super::request::{self, Op};
 use super::{find_index, start_key};
 use crate::api::Ctx;
-use crate::catalog::{IndexDef, IndexKeys, TableDef};
+use crate::catalog::{IndexDef, TableDef};
 use crate::expr::ast::Condition;
 use crate::expr::ExprKind;
 use crate::model::value::Deferred;
@@ -73,14 +73,7 @@ pub async fn query(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Vec<u8>> {
         Some((ix, g)) => (Some(ix), *g),
         None => (None, false),
     };
-    let table_keys;
-    let keys = match index {
-        Some(ix) => &ix.keys,
-        None => {
-            table_keys = IndexKeys::from(&def.keys);
-            &table_keys
-        }
-    };
+    let keys = index.map_or_else(|| def.keys.parts(), |ix| ix.keys.parts());
     let kc = match (&kc_expr, &key_conditions) {
         (Some(e), _) => keycond::from_expression(e, &values, &def, keys, c.index)?,
         (None, Some(entries)) => keycond::from_legacy(entries, &def, keys, c.index)?,

@@ -1491,3 +1491,109 @@ fn sdk_query_equals_filtering_the_table() {
         rt.block_on(srv.stop());
     }
 }
+
+ddb_test!(
+    a_data_file_from_before_multi_attribute_keys_reads_and_upgrades,
+    |mode| async move {
+        // Written by daxlite at commit 9e0646b (before multi-attribute keys): table `v1tab`
+        // (pk S, sk N), GSI `byg` (g | gs, ALL), GSI `gonly` (g, KEYS_ONLY), LSI `byl`
+        // (pk | l), six items pk = p{i % 2}, sk = i, g = g{i % 3}, gs = 10 - i, l = l{5 - i}.
+        use std::io::Read;
+        let dir = tempfile::tempdir().unwrap();
+        let gz = include_bytes!("../fixtures/format-v1-before-multi-attribute-keys.redb.gz");
+        let mut bytes = Vec::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_end(&mut bytes)
+            .unwrap();
+        std::fs::write(dir.path().join("daxlite.redb"), bytes).unwrap();
+        let srv = TestServer::start_on_disk(mode, dir.path()).await;
+        let c = srv.client();
+        let sks = |items: &[HashMap<String, AV>]| -> Vec<String> {
+            items
+                .iter()
+                .map(|i| i["sk"].as_n().unwrap().clone())
+                .collect()
+        };
+        let by = |ix: &'static str, kce: &'static str, v: AV| {
+            c.query()
+                .table_name("v1tab")
+                .index_name(ix)
+                .key_condition_expression(kce)
+                .expression_attribute_values(":v", v)
+                .send()
+        };
+        assert_eq!(
+            sks(by("byg", "g = :v", s("g0")).await.unwrap().items()),
+            vec!["3", "0"]
+        );
+        assert_eq!(
+            sks(by("gonly", "g = :v", s("g1")).await.unwrap().items()).len(),
+            2
+        );
+        assert_eq!(
+            sks(by("byl", "pk = :v", s("p0")).await.unwrap().items()),
+            vec!["4", "2", "0"]
+        );
+        let d = c.describe_table().table_name("v1tab").send().await.unwrap();
+        let t = d.table().unwrap();
+        assert_eq!(t.item_count(), Some(6));
+        let byg = t
+            .global_secondary_indexes()
+            .iter()
+            .find(|g| g.index_name() == Some("byg"))
+            .unwrap();
+        assert_eq!((byg.key_schema().len(), byg.item_count()), (2, Some(6)));
+        // Writes keep the old indexes right, and a multi-attribute GSI can be added.
+        put(
+            &c,
+            "v1tab",
+            &[
+                ("pk", s("p0")),
+                ("sk", n(9)),
+                ("g", s("g0")),
+                ("gs", n(-1)),
+                ("l", s("l9")),
+            ],
+        )
+        .await;
+        assert_eq!(
+            sks(by("byg", "g = :v", s("g0")).await.unwrap().items()),
+            vec!["9", "3", "0"]
+        );
+        c.update_table()
+            .table_name("v1tab")
+            .global_secondary_index_updates(
+                aws_sdk_dynamodb::types::GlobalSecondaryIndexUpdate::builder()
+                    .create(
+                        aws_sdk_dynamodb::types::CreateGlobalSecondaryIndexAction::builder()
+                            .index_name("multi")
+                            .set_key_schema(Some(ks(&["g", "pk"], &["gs", "l"])))
+                            .projection(projection(ProjectionType::All, &[]))
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let mut got = Vec::new();
+        for _ in 0..200 {
+            let r = c
+                .query()
+                .table_name("v1tab")
+                .index_name("multi")
+                .key_condition_expression("g = :g AND pk = :p")
+                .set_expression_attribute_values(Some(values(&[(":g", s("g0")), (":p", s("p0"))])))
+                .send()
+                .await;
+            if let Ok(out) = r {
+                got = sks(out.items());
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(got, vec!["9", "0"]);
+        srv.stop().await;
+    }
+);

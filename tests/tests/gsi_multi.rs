@@ -1597,3 +1597,68 @@ ddb_test!(
         srv.stop().await;
     }
 );
+
+ddb_test!(
+    multi_attribute_key_sizes_are_aggregated,
+    |mode| async move {
+        let srv = TestServer::start(mode).await;
+        let c = srv.client();
+        let defs: Vec<(&str, T)> = vec![
+            ("h1", T::S),
+            ("h2", T::N),
+            ("h3", T::B),
+            ("r1", T::S),
+            ("r2", T::S),
+        ];
+        let t = create(
+            &c,
+            &defs,
+            vec![gsi_of("idx", ks(&["h1", "h2", "h3"], &["r1", "r2"]))],
+        )
+        .await
+        .unwrap();
+        let big = |k: usize| "x".repeat(k);
+        let hash_msg = |names: &str, size: usize| {
+            format!("Aggregate size for HASH key attributes {names} of index idx has exceeded limit 2048 bytes, with actual size {size} bytes")
+        };
+        let cases: Vec<(Vals, String)> = vec![
+        // Counted over the attributes present, in the index or not (r1, r2 absent here).
+        (vec![("h1", s(&big(1500))), ("h3", b(&[7; 1500]))], hash_msg("h1, h3", 3000)),
+        // N by DynamoDB's number size: 20 digits are 11 bytes.
+        (vec![("h1", s(&big(2040))), ("h2", AV::N("12345678901234567890".into()))], hash_msg("h1, h2", 2051)),
+        (vec![("r1", s(&big(700))), ("r2", s(&big(700)))],
+            "Aggregate size for RANGE key attributes r1, r2 of index idx has exceeded limit 1024 bytes, with actual size 1400 bytes".to_string()),
+    ];
+        for (attrs, msg) in cases {
+            let mut req = c.put_item().table_name(&t).item("pk", s("a"));
+            for (k, v) in &attrs {
+                req = req.item(*k, v.clone());
+            }
+            expect_err(req.send().await, VE, &msg);
+        }
+        // At the limits, accepted.
+        put(
+            &c,
+            &t,
+            &[
+                ("pk", s("a")),
+                ("h1", s(&big(1000))),
+                ("h3", b(&[7; 1048])),
+                ("r1", s(&big(512))),
+                ("r2", s(&big(512))),
+            ],
+        )
+        .await;
+        // UpdateItem gets the same check (DynamoDB Local skips it there; see the docs).
+        let r = c
+            .update_item()
+            .table_name(&t)
+            .key("pk", s("a"))
+            .update_expression("SET r2 = :v")
+            .expression_attribute_values(":v", s(&big(513)))
+            .send()
+            .await;
+        expect_err(r, VE, "Aggregate size for RANGE key attributes r1, r2 of index idx has exceeded limit 1024 bytes, with actual size 1025 bytes");
+        srv.stop().await;
+    }
+);

@@ -51,6 +51,135 @@ impl KeySchema {
     pub fn names(&self) -> impl Iterator<Item = &str> {
         std::iter::once(self.hash.as_str()).chain(self.range.as_deref())
     }
+
+    /// The key as partition and sort attribute lists (no allocation).
+    pub fn parts(&self) -> KeyParts<'_> {
+        KeyParts {
+            hash: std::slice::from_ref(&self.hash),
+            range: self.range.as_slice(),
+        }
+    }
+}
+
+/// A borrowed view of any key — a table's, an LSI's or a (multi-attribute) GSI's — as
+/// its partition and sort attributes in KeySchema order: what Query's key condition is
+/// checked against.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyParts<'a> {
+    pub hash: &'a [String],
+    pub range: &'a [String],
+}
+
+impl<'a> KeyParts<'a> {
+    pub fn names(self) -> impl Iterator<Item = &'a str> {
+        self.hash
+            .iter()
+            .chain(self.range.iter())
+            .map(String::as_str)
+    }
+
+    /// More than one partition or sort attribute.
+    pub fn is_multi(self) -> bool {
+        self.hash.len() > 1 || self.range.len() > 1
+    }
+}
+
+/// The most partition-key (and, separately, sort-key) attributes a GSI key may have.
+pub const MAX_INDEX_KEY_PARTS: usize = 4;
+
+/// A secondary index's key: 1–4 partition-key attributes and 0–4 sort-key attributes,
+/// in KeySchema order (DynamoDB's multi-attribute GSI keys; an LSI and a single-attribute
+/// GSI are the one-element case). Stored as the old `{"hash": "a", "range": "b"}` shape
+/// when single, so catalogs written before multi-attribute keys read unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "IndexKeysRepr", into = "IndexKeysRepr")]
+pub struct IndexKeys {
+    pub hash: Vec<String>,
+    pub range: Vec<String>,
+}
+
+impl IndexKeys {
+    /// Every key attribute: partition attributes, then sort attributes.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.hash
+            .iter()
+            .chain(self.range.iter())
+            .map(String::as_str)
+    }
+
+    /// The key as partition and sort attribute lists.
+    pub fn parts(&self) -> KeyParts<'_> {
+        KeyParts {
+            hash: &self.hash,
+            range: &self.range,
+        }
+    }
+
+    /// The key as a table-style schema, when it is one (one HASH, at most one RANGE).
+    pub fn single(&self) -> Option<KeySchema> {
+        match (self.hash.as_slice(), self.range.as_slice()) {
+            ([h], []) => Some(KeySchema {
+                hash: h.clone(),
+                range: None,
+            }),
+            ([h], [r]) => Some(KeySchema {
+                hash: h.clone(),
+                range: Some(r.clone()),
+            }),
+            _ => None,
+        }
+    }
+}
+
+impl From<&KeySchema> for IndexKeys {
+    fn from(k: &KeySchema) -> Self {
+        IndexKeys {
+            hash: vec![k.hash.clone()],
+            range: k.range.iter().cloned().collect(),
+        }
+    }
+}
+
+/// The stored forms of [`IndexKeys`]: the single-attribute shape every catalog before
+/// multi-attribute keys holds, and lists.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum IndexKeysRepr {
+    Single {
+        hash: String,
+        range: Option<String>,
+    },
+    Multi {
+        hash: Vec<String>,
+        range: Vec<String>,
+    },
+}
+
+impl From<IndexKeysRepr> for IndexKeys {
+    fn from(r: IndexKeysRepr) -> Self {
+        match r {
+            IndexKeysRepr::Single { hash, range } => IndexKeys {
+                hash: vec![hash],
+                range: range.into_iter().collect(),
+            },
+            IndexKeysRepr::Multi { hash, range } => IndexKeys { hash, range },
+        }
+    }
+}
+
+impl From<IndexKeys> for IndexKeysRepr {
+    fn from(k: IndexKeys) -> Self {
+        match k.single() {
+            Some(s) => IndexKeysRepr::Single {
+                hash: s.hash,
+                range: s.range,
+            },
+            None => IndexKeysRepr::Multi {
+                hash: k.hash,
+                range: k.range,
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,7 +235,7 @@ pub struct OnDemand {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IndexDef {
     pub name: String,
-    pub keys: KeySchema,
+    pub keys: IndexKeys,
     pub projection: Projection,
     /// GSIs on provisioned tables only.
     pub throughput: Option<Throughput>,

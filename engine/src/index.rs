@@ -3,10 +3,13 @@
 //! write hook (`write::on_write`), GSI backfill and drop, and per-index statistics
 //! (ItemCount / IndexSizeBytes). Layout in `engine/FORMAT.md`.
 //!
-//! Entry key: `table id (8 BE) ‖ index tag (8 BE) ‖ hash prefix (8 BE) ‖ enc(index pk) ‖
-//! enc(index sk)? ‖ enc(base pk) ‖ enc(base sk)?`, so one index partition is one
-//! contiguous range ordered by index sort key, then base key (Query), and one index is
-//! one contiguous range ordered by hash prefix (Scan, parallel-scan segments).
+//! Entry key: `table id (8 BE) ‖ index tag (8 BE) ‖ hash prefix (8 BE) ‖ enc(pk₁) ‖ … ‖
+//! enc(pkₙ) ‖ enc(sk₁) ‖ … ‖ enc(skₘ) ‖ enc(base pk) ‖ enc(base sk)?` — the index key is
+//! the tuple of its attributes' order-preserving, self-delimiting encodings (n = 1, m ≤ 1
+//! for an LSI or a single-attribute GSI, byte for byte the format before multi-attribute
+//! keys) — so one index partition is one contiguous range ordered by the tuple of sort
+//! values, then base key (Query), and one index is one contiguous range ordered by hash
+//! prefix (Scan, parallel-scan segments).
 
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use sha2::{Digest, Sha256};
@@ -56,11 +59,23 @@ fn typed(def: &TableDef, name: &str, v: &AttributeValue) -> bool {
     )
 }
 
-/// `index prefix ‖ hash prefix ‖ enc(index pk)`: the start of one index partition.
-pub fn partition_prefix(def: &TableDef, ix: &IndexDef, hash: &AttributeValue) -> Option<Vec<u8>> {
+/// `index prefix ‖ hash prefix ‖ enc(pk₁) ‖ … ‖ enc(pkₙ)`: the start of one index
+/// partition. `hash` holds the partition-key values in KeySchema order (one for an LSI
+/// or a single-attribute GSI); the hash prefix is taken over all of their encodings.
+pub fn partition_prefix(def: &TableDef, ix: &IndexDef, hash: &[AttributeValue]) -> Option<Vec<u8>> {
+    prefix_of(def, ix, hash.iter())
+}
+
+fn prefix_of<'a>(
+    def: &TableDef,
+    ix: &IndexDef,
+    hash: impl Iterator<Item = &'a AttributeValue>,
+) -> Option<Vec<u8>> {
     let mut pk = Vec::new();
-    if !encode_key_value(hash, &mut pk) {
-        return None;
+    for v in hash {
+        if !encode_key_value(v, &mut pk) {
+            return None;
+        }
     }
     let mut out = index_prefix(def.id, &ix.name);
     out.extend_from_slice(&hash_prefix(&pk).to_be_bytes());
@@ -70,15 +85,20 @@ pub fn partition_prefix(def: &TableDef, ix: &IndexDef, hash: &AttributeValue) ->
 
 /// The entry key of `item` (or of a key map holding base and index key attributes) in
 /// `ix`; `None` when the item is not in the index (sparse: an index key attribute is
-/// missing or not of its declared type).
+/// missing or not of its declared type — any one of them, for a multi-attribute key).
 pub fn entry_key(def: &TableDef, ix: &IndexDef, item: &Item) -> Option<Vec<u8>> {
-    let hash = item
-        .get(&ix.keys.hash)
-        .filter(|v| typed(def, &ix.keys.hash, v))?;
-    let mut out = partition_prefix(def, ix, hash)?;
-    if let Some(r) = &ix.keys.range {
-        let v = item.get(r).filter(|v| typed(def, r, v))?;
-        if !encode_key_value(v, &mut out) {
+    let typed_value = |name: &String| item.get(name).filter(|v| typed(def, name, v));
+    if !ix
+        .keys
+        .names()
+        .all(|n| item.get(n).is_some_and(|v| typed(def, n, v)))
+    {
+        return None;
+    }
+    let hash = ix.keys.hash.iter().filter_map(typed_value);
+    let mut out = prefix_of(def, ix, hash)?;
+    for name in &ix.keys.range {
+        if !encode_key_value(typed_value(name)?, &mut out) {
             return None;
         }
     }

@@ -244,6 +244,47 @@ pub fn check_index_keys(def: &TableDef, item: &Item, ctx: IndexContext) -> ApiRe
             }));
         }
     }
+    for ix in &indexes {
+        check_aggregate_sizes(ix, item)?;
+    }
+    Ok(())
+}
+
+/// A multi-attribute GSI key's partition (sort) attributes may hold at most 2048 (1024)
+/// bytes together — S/B by length, N by DynamoDB's number size — counted over the ones the
+/// item carries, whether or not it is in the index; the message names those
+/// (DynamoDB Local's rule and text; engine/docs/multi-attribute-keys.md).
+fn check_aggregate_sizes(ix: &crate::catalog::IndexDef, item: &Item) -> ApiResult<()> {
+    let parts = [
+        ("HASH", &ix.keys.hash, MAX_HASH_KEY_BYTES),
+        ("RANGE", &ix.keys.range, MAX_RANGE_KEY_BYTES),
+    ];
+    for (kind, names, limit) in parts {
+        if names.len() < 2 {
+            continue;
+        }
+        let present: Vec<(&str, usize)> = names
+            .iter()
+            .filter_map(|n| {
+                let size = match item.get(n)? {
+                    AttributeValue::S(s) => s.len(),
+                    AttributeValue::B(b) => b.len(),
+                    AttributeValue::N(x) => crate::model::size::number_size(x),
+                    _ => return None,
+                };
+                Some((n.as_str(), size))
+            })
+            .collect();
+        let size: usize = present.iter().map(|(_, s)| s).sum();
+        if size > limit {
+            let names: Vec<&str> = present.iter().map(|(n, _)| *n).collect();
+            return Err(ApiError::validation(format!(
+                "Aggregate size for {kind} key attributes {} of index {} has exceeded limit {limit} bytes, with actual size {size} bytes",
+                names.join(", "),
+                ix.name
+            )));
+        }
+    }
     Ok(())
 }
 

@@ -3,8 +3,8 @@
 
 use super::*;
 use crate::catalog::{
-    AttributeDef, BillingMode, IndexDef, KeySchema, Lifecycle, Projection, ProjectionType,
-    Throughput,
+    AttributeDef, BillingMode, IndexDef, IndexKeys, KeySchema, Lifecycle, Projection,
+    ProjectionType, Throughput,
 };
 use crate::model::Number;
 
@@ -134,9 +134,9 @@ fn index_keys_are_checked() {
     });
     t.gsis.push(IndexDef {
         name: "gi".into(),
-        keys: KeySchema {
-            hash: "g".into(),
-            range: None,
+        keys: IndexKeys {
+            hash: vec!["g".into()],
+            range: Vec::new(),
         },
         projection: Projection {
             kind: ProjectionType::All,

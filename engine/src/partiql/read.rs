@@ -145,7 +145,11 @@ pub fn run(
             let mut budget = limit;
             for (i, part) in parts.iter().enumerate().skip(first) {
                 let prefix = match &plan.index {
-                    Some(ix) => crate::index::partition_prefix(&plan.def, ix, &part.hash),
+                    Some(ix) => crate::index::partition_prefix(
+                        &plan.def,
+                        ix,
+                        std::slice::from_ref(&part.hash),
+                    ),
                     None => crate::keys::storage_key(plan.def.id, &part.hash, None),
                 };
                 let Some(prefix) = prefix else { continue };

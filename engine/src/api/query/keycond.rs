@@ -1,14 +1,16 @@
 //! Query's key condition — a resolved KeyConditionExpression or legacy KeyConditions —
 //! checked against the key schema of the table or index with DynamoDB's errors
-//! (docs/LIMITS.md #26; dynalite `actions/query.js`, `validations/query.js`; dynoxide), and
-//! turned into the byte range of ONE range scan: the partition prefix narrowed by the
-//! sort-key condition on the order-preserving encoding.
+//! (docs/LIMITS.md #26; dynalite `actions/query.js`, `validations/query.js`; dynoxide;
+//! for multi-attribute GSI keys engine/docs/multi-attribute-keys.md), and turned into the
+//! byte range of ONE range scan: the partition prefix, then the equality values of the
+//! leading sort-key attributes, narrowed by the condition on the last one used, on the
+//! order-preserving encoding.
 
 use std::cmp::Ordering;
 use std::ops::Bound;
 
 use crate::api::item::legacy::ExpectedEntry;
-use crate::catalog::{KeySchema, ScalarType, TableDef};
+use crate::catalog::{KeyParts, ScalarType, TableDef};
 use crate::expr::ast::{CmpOp, Condition, Operand};
 use crate::expr::eval::{describe, Values};
 use crate::model::keycodec::{encode_b, encode_key_value, encode_s};
@@ -23,11 +25,33 @@ pub enum SortCond {
     BeginsWith(AttributeValue),
 }
 
-/// A checked key condition: the partition key value and an optional sort condition.
+/// A checked key condition: the partition-key values (KeySchema order; one for a table,
+/// an LSI or a single-attribute GSI), the equality values of the leading sort-key
+/// attributes, and the condition on the last sort-key attribute used.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeyCond {
-    pub hash: AttributeValue,
+    pub hash: Vec<AttributeValue>,
+    pub sort_eq: Vec<AttributeValue>,
     pub sort: Option<SortCond>,
+}
+
+/// How many conditions a key condition may hold: two for a single-attribute key, one per
+/// key attribute for a multi-attribute one (DynamoDB Local's texts, see the docs).
+fn check_count(n: usize, keys: KeyParts<'_>) -> ApiResult<()> {
+    if keys.is_multi() {
+        if n > keys.names().count() {
+            return Err(ApiError::validation("Query key condition not supported"));
+        }
+        if n > 0 {
+            return Ok(());
+        }
+    }
+    if n == 0 || n > 2 {
+        return Err(ApiError::validation(
+            "Conditions can be of length 1 or 2 only",
+        ));
+    }
+    Ok(())
 }
 
 /// One term of the condition before it is matched to the schema.
@@ -140,15 +164,12 @@ pub fn from_expression(
     c: &Condition,
     values: &Values,
     def: &TableDef,
-    keys: &KeySchema,
+    keys: KeyParts<'_>,
+    index: Option<&str>,
 ) -> ApiResult<KeyCond> {
     let mut parts = Vec::new();
     flatten(c, &mut parts)?;
-    if parts.len() > 2 {
-        return Err(ApiError::validation(
-            "Conditions can be of length 1 or 2 only",
-        ));
-    }
+    check_count(parts.len().max(1), keys)?;
     let mut terms: Vec<Term> = Vec::new();
     for p in parts {
         let t = term(p, values)?;
@@ -159,14 +180,15 @@ pub fn from_expression(
         }
         terms.push(t);
     }
-    check(terms, def, keys)
+    check(terms, def, keys, index)
 }
 
 /// Legacy KeyConditions → key condition for `keys` (dynalite `validations/query.js`).
 pub fn from_legacy(
     entries: &[ExpectedEntry],
     def: &TableDef,
-    keys: &KeySchema,
+    keys: KeyParts<'_>,
+    index: Option<&str>,
 ) -> ApiResult<KeyCond> {
     let mut terms = Vec::new();
     for e in entries {
@@ -208,12 +230,8 @@ pub fn from_legacy(
             cond,
         });
     }
-    if terms.is_empty() || terms.len() > 2 {
-        return Err(ApiError::validation(
-            "Conditions can be of length 1 or 2 only",
-        ));
-    }
-    check(terms, def, keys)
+    check_count(terms.len(), keys)?;
+    check(terms, def, keys, index)
 }
 
 fn type_ok(def: &TableDef, name: &str, v: &AttributeValue) -> bool {
@@ -229,40 +247,181 @@ fn mismatch() -> ApiError {
     ApiError::invalid_parameter("Condition parameter type does not match schema type")
 }
 
-/// Matches the terms to the schema: the partition key by `=`, at most one sort-key term.
-fn check(mut terms: Vec<Term>, def: &TableDef, keys: &KeySchema) -> ApiResult<KeyCond> {
+/// "… cannot contain an empty string value" for an empty S/B value in a key condition;
+/// on an index DynamoDB names the index (DynamoDB Local's texts, see the docs).
+fn empty_key(index: Option<&str>, name: &str, v: &AttributeValue) -> ApiResult<()> {
+    let kind = match v {
+        AttributeValue::S(s) if s.is_empty() => "string",
+        AttributeValue::B(b) if b.is_empty() => "binary",
+        _ => return Ok(()),
+    };
+    Err(ApiError::validation(match index {
+        None => format!(
+            "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty {kind} value. Key: {name}"
+        ),
+        Some(ix) => format!(
+            "One or more parameter values are not valid. A value specified for a secondary index key is not supported. The AttributeValue for a key attribute cannot contain an empty {kind} value. IndexName: {ix}, IndexKey: {name}"
+        ),
+    }))
+}
+
+/// Every value of a sort-key condition, for the empty-value check.
+fn sort_values(c: &SortCond) -> [Option<&AttributeValue>; 2] {
+    match c {
+        SortCond::Cmp(_, v) | SortCond::BeginsWith(v) => [Some(v), None],
+        SortCond::Between(a, b) => [Some(a), Some(b)],
+    }
+}
+
+fn empty_sort(index: Option<&str>, name: &str, c: &SortCond) -> ApiResult<()> {
+    for v in sort_values(c).into_iter().flatten() {
+        empty_key(index, name, v)?;
+    }
+    Ok(())
+}
+
+/// Matches the terms to the schema: the partition key by `=`, at most one sort-key term
+/// (multi-attribute keys: [`check_multi`]).
+fn check(
+    mut terms: Vec<Term>,
+    def: &TableDef,
+    keys: KeyParts<'_>,
+    index: Option<&str>,
+) -> ApiResult<KeyCond> {
+    if keys.is_multi() {
+        return check_multi(terms, def, keys, index);
+    }
     let missed = |name: &str| {
         ApiError::validation(format!("Query condition missed key schema element: {name}"))
     };
-    let Some(pos) = terms.iter().position(|t| t.attr == keys.hash) else {
-        return Err(missed(&keys.hash));
+    let Some(hash_name) = keys.hash.first() else {
+        return Err(ApiError::internal("Internal server error"));
+    };
+    let Some(pos) = terms.iter().position(|t| &t.attr == hash_name) else {
+        return Err(missed(hash_name));
     };
     let hash_term = terms.remove(pos);
     let SortCond::Cmp(CmpOp::Eq, hash) = hash_term.cond else {
         return Err(ApiError::validation("Query key condition not supported"));
     };
-    if !type_ok(def, &keys.hash, &hash) {
+    if !type_ok(def, hash_name, &hash) {
         return Err(mismatch());
     }
-    if matches!(&hash, AttributeValue::S(s) if s.is_empty())
-        || matches!(&hash, AttributeValue::B(b) if b.is_empty())
-    {
-        return Err(ApiError::validation(format!(
-            "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty {} value. Key: {}",
-            if matches!(hash, AttributeValue::S(_)) { "string" } else { "binary" },
-            keys.hash
-        )));
-    }
-    let sort = match (terms.pop(), &keys.range) {
+    empty_key(index, hash_name, &hash)?;
+    let sort = match (terms.pop(), keys.range.first()) {
         (None, _) => None,
         (Some(t), Some(range)) if &t.attr == range => {
             check_sort(&t.cond, def, range)?;
+            empty_sort(index, range, &t.cond)?;
             Some(t.cond)
         }
         (Some(_), Some(range)) => return Err(missed(range)),
         (Some(_), None) => return Err(ApiError::validation("Query key condition not supported")),
     };
-    Ok(KeyCond { hash, sort })
+    Ok(KeyCond {
+        hash: vec![hash],
+        sort_eq: Vec::new(),
+        sort,
+    })
+}
+
+fn equality(t: Option<&Term>) -> Option<&AttributeValue> {
+    match t {
+        Some(Term {
+            cond: SortCond::Cmp(CmpOp::Eq, v),
+            ..
+        }) => Some(v),
+        _ => None,
+    }
+}
+
+/// A multi-attribute GSI key (DynamoDB, November 2025): every partition-key attribute
+/// by `=`; the sort-key attributes used left to right without gaps, every one but the
+/// last used by `=`. Checks in the order DynamoDB Local applies them (the texts name
+/// the offending attributes in KeySchema order).
+fn check_multi(
+    terms: Vec<Term>,
+    def: &TableDef,
+    keys: KeyParts<'_>,
+    index: Option<&str>,
+) -> ApiResult<KeyCond> {
+    let find = |name: &str| terms.iter().find(|t| t.attr == name);
+    let bad_hash: Vec<&str> = keys
+        .hash
+        .iter()
+        .map(String::as_str)
+        .filter(|h| equality(find(h)).is_none())
+        .collect();
+    if !bad_hash.is_empty() {
+        return Err(ApiError::validation(format!(
+            "HASH key attributes {} must have equality conditions specified in the query",
+            bad_hash.join(", ")
+        )));
+    }
+    if terms.iter().any(|t| !keys.names().any(|n| n == t.attr)) {
+        return Err(ApiError::validation(
+            "Query condition missed key schema element",
+        ));
+    }
+    for t in &terms {
+        let ok = match &t.cond {
+            SortCond::Cmp(_, v) | SortCond::BeginsWith(v) => type_ok(def, &t.attr, v),
+            SortCond::Between(a, b) => type_ok(def, &t.attr, a) && type_ok(def, &t.attr, b),
+        };
+        if !ok {
+            return Err(mismatch());
+        }
+    }
+    for t in &terms {
+        empty_sort(index, &t.attr, &t.cond)?;
+    }
+    let mut hash = Vec::with_capacity(keys.hash.len());
+    for name in keys.hash {
+        let Some(v) = equality(find(name)) else {
+            return Err(ApiError::internal("Internal server error"));
+        };
+        hash.push(v.clone());
+    }
+    // The sort attribute the error names: the first one with a condition after a gap,
+    // else the last one with a condition; every attribute before it needs `=`.
+    let used: Vec<bool> = keys.range.iter().map(|r| find(r).is_some()).collect();
+    let after_gap = used
+        .iter()
+        .position(|u| !u)
+        .and_then(|gap| (gap..used.len()).find(|&i| used[i]));
+    let Some(last) = after_gap.or_else(|| used.iter().rposition(|u| *u)) else {
+        return Ok(KeyCond {
+            hash,
+            sort_eq: Vec::new(),
+            sort: None,
+        });
+    };
+    let bad_range: Vec<&str> = keys.range[..last]
+        .iter()
+        .map(String::as_str)
+        .filter(|r| equality(find(r)).is_none())
+        .collect();
+    if !bad_range.is_empty() {
+        return Err(ApiError::validation(format!(
+            "RANGE key attributes {} must have equality conditions specified in the query because a condition is present on key attribute {}",
+            bad_range.join(", "),
+            keys.range[last]
+        )));
+    }
+    let sort_eq = keys.range[..last]
+        .iter()
+        .filter_map(|r| equality(find(r)).cloned())
+        .collect();
+    let last_name = &keys.range[last];
+    let Some(t) = find(last_name) else {
+        return Err(ApiError::internal("Internal server error"));
+    };
+    check_sort(&t.cond, def, last_name)?;
+    Ok(KeyCond {
+        hash,
+        sort_eq,
+        sort: Some(t.cond.clone()),
+    })
 }
 
 fn check_sort(cond: &SortCond, def: &TableDef, name: &str) -> ApiResult<()> {
@@ -299,8 +458,22 @@ fn with(prefix: &[u8], v: &AttributeValue) -> Vec<u8> {
     out
 }
 
+/// `partition` (everything up to and including the encoded partition key) followed by
+/// the encoded equality values of the leading sort-key attributes: the prefix [`range`]
+/// narrows. `None` if a value is not S/N/B.
+pub fn sort_prefix(partition: Vec<u8>, sort_eq: &[AttributeValue]) -> Option<Vec<u8>> {
+    let mut out = partition;
+    for v in sort_eq {
+        if !encode_key_value(v, &mut out) {
+            return None;
+        }
+    }
+    Some(out)
+}
+
 /// The byte range of a partition (`prefix` = everything up to and including the
-/// encoded partition key) narrowed by the sort condition.
+/// encoded partition key and any leading sort-key equalities) narrowed by the sort
+/// condition.
 pub fn range(prefix: &[u8], sort: Option<&SortCond>) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
     use Bound::{Excluded, Included};
     let all_end = Excluded(end_of(prefix));

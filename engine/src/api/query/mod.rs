@@ -10,6 +10,8 @@ mod run_query;
 mod scan;
 
 #[cfg(test)]
+mod multi_tests;
+#[cfg(test)]
 mod tests;
 
 pub use run_query::query;

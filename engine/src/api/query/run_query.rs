@@ -73,10 +73,10 @@ pub async fn query(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Vec<u8>> {
         Some((ix, g)) => (Some(ix), *g),
         None => (None, false),
     };
-    let keys = index.map(|ix| &ix.keys).unwrap_or(&def.keys);
+    let keys = index.map_or_else(|| def.keys.parts(), |ix| ix.keys.parts());
     let kc = match (&kc_expr, &key_conditions) {
-        (Some(e), _) => keycond::from_expression(e, &values, &def, keys)?,
-        (None, Some(entries)) => keycond::from_legacy(entries, &def, keys)?,
+        (Some(e), _) => keycond::from_expression(e, &values, &def, keys, c.index)?,
+        (None, Some(entries)) => keycond::from_legacy(entries, &def, keys, c.index)?,
         (None, None) => return Err(ApiError::internal("Internal server error")),
     };
     let key_names: Vec<&str> = keys.names().collect();
@@ -89,7 +89,12 @@ pub async fn query(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Vec<u8>> {
     let (mut start, mut end) = keycond::range(&prefix, kc.sort.as_ref());
     if let Some(esk) = &c.start_key {
         let key = start_key(&def, index, esk)?;
-        if esk.get(&keys.hash) != Some(&kc.hash) {
+        if keys
+            .hash
+            .iter()
+            .zip(&kc.hash)
+            .any(|(n, v)| esk.get(n) != Some(v))
+        {
             return Err(ApiError::validation(
                 "The provided starting key is outside query boundaries based on provided conditions",
             ));
@@ -122,15 +127,19 @@ pub async fn query(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Vec<u8>> {
     page::respond(&plan, page, c.capacity)
 }
 
-/// The bytes every stored key of the queried partition starts with.
+/// The bytes every stored key of the queried partition (and leading sort-key
+/// equalities) starts with.
 fn partition_prefix(def: &TableDef, index: Option<&IndexDef>, kc: &KeyCond) -> ApiResult<Vec<u8>> {
-    let prefix = match index {
-        Some(ix) => crate::index::partition_prefix(def, ix, &kc.hash),
-        None => crate::keys::storage_key(def.id, &kc.hash, None),
+    let prefix = match (index, kc.hash.first()) {
+        (Some(ix), _) => crate::index::partition_prefix(def, ix, &kc.hash),
+        (None, Some(hash)) => crate::keys::storage_key(def.id, hash, None),
+        (None, None) => None,
     };
-    prefix.ok_or_else(|| {
-        ApiError::invalid_parameter("Condition parameter type does not match schema type")
-    })
+    prefix
+        .and_then(|p| keycond::sort_prefix(p, &kc.sort_eq))
+        .ok_or_else(|| {
+            ApiError::invalid_parameter("Condition parameter type does not match schema type")
+        })
 }
 
 /// Whether `key` lies inside the range.

@@ -44,7 +44,7 @@ fn raw_indexes(
                 v.not_null(&format!("{p}.keySchema"));
                 Vec::new()
             }
-            Some(list) => parse::key_elements(&list, &format!("{p}.keySchema"), v)?,
+            Some(list) => parse::key_elements(&list, &format!("{p}.keySchema"), global, v)?,
         };
         let projection = parse::projection(ix.obj("Projection")?, &format!("{p}.projection"), v)?;
         let throughput = match (global, ix.obj("ProvisionedThroughput")?) {
@@ -104,7 +104,7 @@ pub async fn create_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
             v.not_null("keySchema");
             Vec::new()
         }
-        Some(list) => parse::key_elements(list, "keySchema", &mut v)?,
+        Some(list) => parse::key_elements(list, "keySchema", false, &mut v)?,
     };
     let lsis = match &lsi_list {
         Some(list) => Some(raw_indexes(list, "localSecondaryIndexes", false, &mut v)?),
@@ -159,16 +159,16 @@ pub async fn create_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
         }
         for ix in lsis {
             let def = index_def(ix, &mut index_names, None)?;
-            if def.keys.range.is_none() {
+            if def.keys.range.is_empty() {
                 return Err(ApiError::invalid_parameter(format!(
                     "Index KeySchema does not have a range key for index: {}",
                     ix.name
                 )));
             }
-            if def.keys.hash != key_schema.hash {
+            if def.keys.hash != [key_schema.hash.as_str()] {
                 return Err(ApiError::invalid_parameter(format!(
                     "Index KeySchema does not have the same leading hash key as table KeySchema for index: {}. index hash key: {}, table hash key: {}",
-                    ix.name, def.keys.hash, key_schema.hash
+                    ix.name, def.keys.hash.join(", "), key_schema.hash
                 )));
             }
             lsi_defs.push(def);
@@ -305,7 +305,10 @@ fn index_def(
     names: &mut HashSet<String>,
     global: Option<BillingMode>,
 ) -> ApiResult<IndexDef> {
-    let schema = parse::key_schema(&ix.keys)?;
+    let schema = match global {
+        Some(_) => parse::gsi_key_schema(&ix.keys)?,
+        None => catalog::IndexKeys::from(&parse::key_schema(&ix.keys)?),
+    };
     let projection = parse::projection_def(&ix.projection)?;
     if !names.insert(ix.name.clone()) {
         return Err(ApiError::invalid_parameter(format!(

@@ -32,6 +32,17 @@ pub fn key_schema_json(keys: &KeySchema) -> Value {
     Value::Array(out)
 }
 
+/// An index's KeySchema as given: its HASH elements, then its RANGE elements.
+pub fn index_key_schema_json(keys: &catalog::IndexKeys) -> Value {
+    let hash = keys.hash.iter().map(|n| (n, "HASH"));
+    let range = keys.range.iter().map(|n| (n, "RANGE"));
+    Value::Array(
+        hash.chain(range)
+            .map(|(n, t)| json!({"AttributeName": n, "KeyType": t}))
+            .collect(),
+    )
+}
+
 fn throughput_json(t: &Throughput) -> Value {
     let mut m = Map::new();
     if let Some(ms) = t.last_increase_ms {
@@ -123,7 +134,7 @@ pub fn description(ctx: &Ctx, def: &TableDef, stats: Stats, now: i64, shape: Sha
             .map(|ix| {
                 json!({
                     "IndexName": ix.name,
-                    "KeySchema": key_schema_json(&ix.keys),
+                    "KeySchema": index_key_schema_json(&ix.keys),
                     "Projection": projection_json(ix),
                     "IndexSizeBytes": index_stats(ctx, def, &ix.name).bytes,
                     "ItemCount": index_stats(ctx, def, &ix.name).items,
@@ -140,7 +151,7 @@ pub fn description(ctx: &Ctx, def: &TableDef, stats: Stats, now: i64, shape: Sha
             .map(|ix| {
                 let mut g = Map::new();
                 g.insert("IndexName".into(), json!(ix.name));
-                g.insert("KeySchema".into(), key_schema_json(&ix.keys));
+                g.insert("KeySchema".into(), index_key_schema_json(&ix.keys));
                 g.insert("Projection".into(), projection_json(ix));
                 let backfilling = now < ix.active_at_ms;
                 let index_status = if status == TableStatus::Creating || backfilling {

@@ -189,7 +189,9 @@ fn gsi_updates(list: &[Obj<'_>], v: &mut Violations) -> ApiResult<Vec<GsiUpdate>
             let name = create.str("IndexName")?.unwrap_or_default().to_string();
             v.name(&name, &format!("{p}.create.indexName"));
             let keys = match create.obj_list("KeySchema")? {
-                Some(list) => parse::key_elements(&list, &format!("{p}.create.keySchema"), v)?,
+                Some(list) => {
+                    parse::key_elements(&list, &format!("{p}.create.keySchema"), true, v)?
+                }
                 None => {
                     v.not_null(&format!("{p}.create.keySchema"));
                     Vec::new()
@@ -212,7 +214,7 @@ fn gsi_updates(list: &[Obj<'_>], v: &mut Violations) -> ApiResult<Vec<GsiUpdate>
             if !v.is_empty() {
                 continue;
             }
-            let schema = parse::key_schema(&keys)?;
+            let schema = parse::gsi_key_schema(&keys)?;
             let projection = parse::projection_def(&projection)?;
             let throughput =
                 throughput.map(|(r, w)| Throughput::new(r.unwrap_or(1), w.unwrap_or(1)));

@@ -101,6 +101,20 @@ struct NamedWrite {
     after: After,
 }
 
+/// `SELECT *` from the cache: a GetItem answer (`{"Item":…}` or `{}`) as PartiQL's
+/// `{"Items":[…]}`, the entry's bytes as they are.
+fn items_of_entry(body: &[u8]) -> Option<Bytes> {
+    if body == b"{}" {
+        return Some(Bytes::from_static(br#"{"Items":[]}"#));
+    }
+    let item = body.strip_prefix(b"{\"Item\":")?.strip_suffix(b"}")?;
+    let mut out = Vec::with_capacity(item.len() + 12);
+    out.extend_from_slice(b"{\"Items\":[");
+    out.extend_from_slice(item);
+    out.extend_from_slice(b"]}");
+    Some(Bytes::from(out))
+}
+
 /// Only members the cache understands may be served from it.
 const READ_MEMBERS: [&str; 3] = ["Statement", "Parameters", "ConsistentRead"];
 
@@ -246,7 +260,14 @@ impl<U: Upstream> Cached<U> {
         let schema = self.schemas.get(&self.inner, &table).await?;
         let b = Binder::new(&st.text, &st.params);
         let key = exact_key(&b, &key_schema(&schema), sel.filter.as_ref()).ok()??;
-        item_key(&table, &schema, &key, true)?;
+        let cache_key = item_key(&table, &schema, &key, true)?;
+        if sel.projection.is_none() {
+            if let Some(entry) = self.item_hit(&table, cache_key) {
+                if let Some(out) = items_of_entry(&entry.body) {
+                    return Some(Reply::ok(out).outcome(Outcome::Hit));
+                }
+            }
+        }
         let key_json = serde_json::to_value(&key).ok()?;
         let body = serde_json::json!({"TableName": table, "Key": key_json});
         let get = Request {
@@ -259,22 +280,7 @@ impl<U: Upstream> Cached<U> {
         }
         let outcome = reply.outcome;
         if sel.projection.is_none() && outcome == Outcome::Hit {
-            // `SELECT *` from the cache: the canonical entry bytes as they are.
-            let body = &reply.body;
-            let out = if body.as_ref() == b"{}" {
-                Some(Bytes::from_static(br#"{"Items":[]}"#))
-            } else {
-                body.strip_prefix(b"{\"Item\":")
-                    .and_then(|rest| rest.strip_suffix(b"}"))
-                    .map(|item| {
-                        let mut out = Vec::with_capacity(item.len() + 12);
-                        out.extend_from_slice(b"{\"Items\":[");
-                        out.extend_from_slice(item);
-                        out.extend_from_slice(b"]}");
-                        Bytes::from(out)
-                    })
-            };
-            if let Some(out) = out {
+            if let Some(out) = items_of_entry(&reply.body) {
                 return Some(Reply::ok(out).outcome(outcome));
             }
         }

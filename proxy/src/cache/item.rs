@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use super::counters::Count;
 use super::keys::{key_param, CacheKey};
+use super::raw_key::RawKey;
 use super::store::{Entry, EntryKind};
 use super::Cached;
 use crate::upstream::{Outcome, Reply, Request, Upstream};
@@ -30,8 +31,8 @@ use crate::upstream::{Outcome, Reply, Request, Upstream};
 struct GetItem<'a> {
     #[serde(rename = "TableName", borrow)]
     table: Cow<'a, str>,
-    #[serde(rename = "Key")]
-    key: Value,
+    #[serde(rename = "Key", borrow)]
+    key: RawKey<'a>,
     #[serde(rename = "ConsistentRead")]
     consistent: Option<bool>,
     #[serde(rename = "ProjectionExpression", borrow)]
@@ -185,7 +186,19 @@ impl<U: Upstream> Cached<U> {
         let Some(schema) = self.schemas.get(&self.inner, &table).await else {
             return self.inner.call(req).await;
         };
-        let Some(key) = key_param(&table, &schema, &parsed.key) else {
+        // The key as sent: borrowed and encoded directly; the general path for the rest
+        // (B keys, unusual shapes), which also gives the fill its `Key` JSON.
+        let general = || -> Option<Value> {
+            serde_json::from_slice::<Value>(&req.body)
+                .ok()?
+                .get_mut("Key")
+                .map(Value::take)
+        };
+        let Some(key) = parsed
+            .key
+            .item_key(&table, &schema)
+            .or_else(|| key_param(&table, &schema, &general()?))
+        else {
             return self.inner.call(req).await;
         };
         let epoch = self.coherence.epoch(table.as_bytes());
@@ -209,7 +222,7 @@ impl<U: Upstream> Cached<U> {
                 let fill_body = if plain {
                     req.body.clone()
                 } else {
-                    fill_request(&table, &parsed.key, capacity)
+                    fill_request(&table, &general().unwrap_or_default(), capacity)
                 };
                 self.fill_item(&key, &table, req.op, fill_body, epoch, &mut led)
             })

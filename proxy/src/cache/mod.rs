@@ -19,6 +19,7 @@ mod keys;
 mod page_race;
 mod partiql;
 mod query;
+mod raw_key;
 mod schema;
 mod scope;
 mod store;

@@ -142,7 +142,7 @@ fn read_tables(o: Obj<'_>) -> ApiResult<(Tables<'_>, Violations)> {
         .map(|m| m.0.keys().map(String::as_str).collect())
         .unwrap_or_default();
     let mut out = Vec::new();
-    if !check_request_items(&mut v, raw, &names) {
+    if !check_request_items(&mut v, raw, &names, "BatchWriteItem")? {
         return Ok((out, v));
     }
     let Some(map) = map else {

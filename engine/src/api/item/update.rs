@@ -15,7 +15,7 @@ use crate::expr::ast::{PathElem, Projection, Update};
 use crate::expr::ExprKind;
 use crate::keys::{is_key_attribute, key_from_param};
 use crate::model::value::Deferred;
-use crate::wire::shape::{check_table_name, required, Obj, Violations};
+use crate::wire::shape::{check_item_table_name, Obj, Violations};
 use crate::wire::{ApiError, ApiResult};
 use crate::write::{write_one, Action};
 
@@ -40,8 +40,7 @@ pub async fn update_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Valu
     // Constraints, in DynamoDB's member order.
     let mut env = Violations::new();
     check_enum(&mut env, capacity, "returnConsumedCapacity", CAPACITY_ENUM);
-    let name = required(name, "TableName")?;
-    check_table_name(&mut env, name, "tableName");
+    let name = check_item_table_name(&mut env, name);
     check_enum(
         &mut env,
         metrics,

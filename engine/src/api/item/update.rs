@@ -117,8 +117,14 @@ pub async fn update_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Valu
             .cloned()
             .collect(),
     };
+    let only_removes = update.only_removes();
     let apply = Box::new(move |item| eval::apply(&item, &update, &values));
-    let spec = common.spec(def.clone(), key.clone(), condition, Action::Update(apply));
+    let action = if only_removes {
+        Action::UpdateExisting(apply)
+    } else {
+        Action::Update(apply)
+    };
+    let spec = common.spec(def.clone(), key.clone(), condition, action);
     let written = write_one(&ctx.store, ctx.now_ms(), spec).await?;
     let attributes = match return_values {
         Some("ALL_OLD") => written.old.clone(),

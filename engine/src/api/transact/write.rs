@@ -113,9 +113,14 @@ fn spec(a: &WriteAction<'_>, def: &TableDef, key: &PrimaryKey) -> WriteSpec {
         Kind::Delete => Action::Delete,
         Kind::Update(update, values) => {
             let (update, values) = (update.clone(), values.clone());
-            Action::Update(Box::new(move |item: Item| {
-                eval::apply(&item, &update, &values)
-            }))
+            let only_removes = update.only_removes();
+            let apply: crate::write::Updater =
+                Box::new(move |item: Item| eval::apply(&item, &update, &values));
+            if only_removes {
+                Action::UpdateExisting(apply)
+            } else {
+                Action::Update(apply)
+            }
         }
     };
     WriteSpec {

@@ -27,7 +27,14 @@ pub async fn query(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Vec<u8>> {
     let key_conditions = request::read_conditions(o, "KeyConditions", &mut v, &mut c.deferred)?;
     v.finish()?;
 
-    // Which parameters go together; deferred value errors; Select.
+    // Which parameters go together; deferred value errors; Select. DynamoDB rejects
+    // KeyConditions only next to KeyConditionExpression: with FilterExpression or
+    // ProjectionExpression it is accepted (the real-DynamoDB rule; LOCAL agrees).
+    if kc_src.is_some() && key_conditions.is_some() {
+        return Err(ApiError::validation(
+            "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {KeyConditions} Expression parameters: {KeyConditionExpression}",
+        ));
+    }
     c.params.check_usage(
         &[
             ("ProjectionExpression", c.projection_src.is_some()),
@@ -38,7 +45,6 @@ pub async fn query(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Vec<u8>> {
             ("AttributesToGet", c.to_get.is_some()),
             ("QueryFilter", c.legacy_filter.is_some()),
             ("ConditionalOperator", c.operator.is_some()),
-            ("KeyConditions", key_conditions.is_some()),
         ],
         &["FilterExpression", "KeyConditionExpression"],
     )?;

@@ -337,6 +337,9 @@ pub fn read_attribute_updates(
             continue;
         };
         let entry = Obj(m);
+        if let Some(e) = crate::model::value::attribute_name_error(attr) {
+            deferred.record(e);
+        }
         out.push(AttributeUpdate {
             attr: attr.clone(),
             action: entry.str("Action")?.map(str::to_string),
@@ -446,6 +449,12 @@ pub fn updates_to_ast(updates: &[AttributeUpdate], values: &mut LegacyValues) ->
 
 /// AttributesToGet as a projection; duplicates are an error.
 pub fn attributes_to_get(names: &[&str]) -> ApiResult<Projection> {
+    if let Some(e) = names
+        .iter()
+        .find_map(|n| crate::model::value::attribute_name_error(n))
+    {
+        return Err(e);
+    }
     for (i, n) in names.iter().enumerate() {
         if names[..i].contains(n) {
             return Err(invalid(format!("Duplicate value in attribute name: {n}")));

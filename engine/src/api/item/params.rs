@@ -171,6 +171,15 @@ impl ExprParams {
                     "ExpressionAttributeNames contains invalid key: Syntax error; key: \"{k}\""
                 )));
             }
+            // An empty or over-long name (DynamoDB Local's texts).
+            for (k, v) in names.iter() {
+                if let Some(e) = crate::model::value::attribute_name_error(v) {
+                    return Err(ApiError::validation(format!(
+                        "ExpressionAttributeNames contains invalid value: {} for key {k}",
+                        e.message().unwrap_or_default()
+                    )));
+                }
+            }
         }
         if let Some(values) = &self.values {
             if values.is_empty() {

@@ -181,3 +181,52 @@ ddb_test!(list_tags_of_a_missing_table_is_access_denied, |mode| async move {
     assert!(out.tags().is_empty());
     s.stop().await;
 });
+
+ddb_test!(transact_write_over_4_mb, |mode| async move {
+    use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+    let s = TestServer::start(mode).await;
+    let c = s.client();
+    let table = create_pk_table(&c, "tx-4mb", None).await;
+    let big = "x".repeat(399 * 1024);
+    let put = |i: usize| {
+        TransactWriteItem::builder()
+            .put(
+                Put::builder()
+                    .table_name(&table)
+                    .item("pk", AttributeValue::S(format!("k{i}")))
+                    .item("x", AttributeValue::S(big.clone()))
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    };
+    let err = c
+        .transact_write_items()
+        .set_transact_items(Some((0..11).map(put).collect()))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_parts(&err),
+        (
+            "ValidationException".to_string(),
+            "Transaction request cannot be larger than 4 MB".to_string()
+        )
+    );
+    // Nothing was written; ten such items (under 4 MB) pass.
+    let got = c
+        .get_item()
+        .table_name(&table)
+        .key("pk", AttributeValue::S("k0".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.item, None);
+    c.transact_write_items()
+        .set_transact_items(Some((0..10).map(put).collect()))
+        .send()
+        .await
+        .unwrap();
+    s.stop().await;
+});

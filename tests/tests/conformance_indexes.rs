@@ -108,7 +108,21 @@ ddb_test!(wrong_typed_and_null_index_keys_are_rejected_everywhere, |mode| async 
             r.json()["CancellationReasons"],
             serde_json::json!([{"Code": "ValidationError", "Message": "The update expression attempted to update the secondary index key to unsupported type"}])
         );
+        // AttributeUpdates PUT is checked like an item.
+        let legacy = format!(r#"{{"TableName":"{t}","Key":{{"pk":{{"S":"a"}},"sk":{{"S":"1"}}}},"AttributeUpdates":{{"gk":{{"Action":"PUT","Value":{value}}}}}}}"#);
+        let r = call(s.addr, "DynamoDB_20120810.UpdateItem", &legacy).await;
+        assert_error(&r, 400, VALIDATION, Some(&mismatch(actual)));
     }
+    let key = r#""Key":{"pk":{"S":"a"},"sk":{"S":"1"}}"#;
+    let r = call(s.addr, "DynamoDB_20120810.UpdateItem", &format!(r#"{{"TableName":"{t}",{key},"AttributeUpdates":{{"gk":{{"Action":"PUT","Value":{{"S":""}}}}}}}}"#)).await;
+    assert_error(&r, 400, VALIDATION, Some("One or more parameter values are not valid. A value specified for a secondary index key is not supported. The AttributeValue for a key attribute cannot contain an empty string value. IndexName: gsi, IndexKey: gk"));
+    // A path inside an index key attribute (nested), in UpdateItem and in a transaction.
+    let nested = format!(r#"{{"TableName":"{t}",{key},"UpdateExpression":"SET gk.x = :v","ExpressionAttributeValues":{{":v":{{"S":"1"}}}}}}"#);
+    let message = "Key attributes must be scalars; list random access '[]' and map lookup '.' are not allowed: IndexKey: gk";
+    let r = call(s.addr, "DynamoDB_20120810.UpdateItem", &nested).await;
+    assert_error(&r, 400, VALIDATION, Some(message));
+    let r = call(s.addr, "DynamoDB_20120810.UpdateItem", &nested.replace("SET gk.x = :v", "SET ls[0] = :v")).await;
+    assert_error(&r, 400, VALIDATION, Some(&message.replace("gk", "ls")));
     s.stop().await;
 });
 

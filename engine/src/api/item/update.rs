@@ -109,6 +109,9 @@ pub async fn update_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Valu
     let def = ctx.data_table(&ctx.store.read()?, &common.table, ctx.now_ms())?;
     let key = key_from_param(&def, &key.unwrap_or_default())?;
     check_key_untouched(&def, &update)?;
+    if let Some(list) = &updates {
+        check_legacy_index_values(&def, list)?;
+    }
     let targets = Projection {
         paths: update
             .clauses
@@ -136,11 +139,34 @@ pub async fn update_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Valu
     respond(&common, &def, &key, &written, attributes)
 }
 
-/// No clause may write a primary key attribute, nor a path inside one.
+/// AttributeUpdates PUT values for index key attributes are checked like an item's
+/// (Alternator `test_gsi_wrong_type_attribute_update`: "Type mismatch …" on DynamoDB),
+/// not with the UpdateExpression texts.
+fn check_legacy_index_values(def: &TableDef, updates: &[legacy::AttributeUpdate]) -> ApiResult<()> {
+    let puts: crate::model::Item = updates
+        .iter()
+        .filter(|u| u.action.as_deref().unwrap_or("PUT") == "PUT")
+        .filter_map(|u| Some((u.attr.clone(), u.value.clone()?)))
+        .collect();
+    crate::keys::check_index_keys(def, &puts, crate::keys::IndexContext::Item)
+}
+
+/// No clause may write a primary key attribute, nor a path inside one; nor a path
+/// inside a secondary-index key attribute.
 pub(crate) fn check_key_untouched(def: &TableDef, update: &Update) -> ApiResult<()> {
     for clause in &update.clauses {
         for path in clause.target_paths() {
             let Some(top) = path.top() else { continue };
+            let nested = path.elems.len() > 1 || !matches!(path.elems.first(), Some(PathElem::Attr(_)));
+            if nested
+                && !is_key_attribute(def, top)
+                && crate::index::all(def).any(|ix| ix.keys.names().any(|n| n == top))
+            {
+                // DynamoDB Local's text (the base-key one with "IndexKey").
+                return Err(ApiError::validation(format!(
+                    "Key attributes must be scalars; list random access '[]' and map lookup '.' are not allowed: IndexKey: {top}"
+                )));
+            }
             if !is_key_attribute(def, top) {
                 continue;
             }

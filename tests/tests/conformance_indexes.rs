@@ -197,6 +197,15 @@ ddb_test!(select_on_indexes_and_lsi_fetches, |mode| async move {
     assert_error(&r, 400, VALIDATION, Some("ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName"));
     let r = call_ok(s.addr, "DynamoDB_20120810.Query", &query("gsi", "gk", "g", r#","Select":"ALL_PROJECTED_ATTRIBUTES""#)).await;
     assert_eq!(r.json()["Items"][0].as_object().map(|o| o.len()), Some(4));
+    // A GSI cannot fetch: naming what it does not hold is an error (Query and Scan).
+    let r = call(s.addr, "DynamoDB_20120810.Query", &query("gsi", "gk", "g", r#","ProjectionExpression":"pk, y, x""#)).await;
+    assert_error(&r, 400, VALIDATION, Some("One or more parameter values were invalid: Global secondary index gsi does not project [y, x]"));
+    let r = call(s.addr, "DynamoDB_20120810.Scan", &format!(r#"{{"TableName":"{t}","IndexName":"gsi","AttributesToGet":["y"]}}"#)).await;
+    assert_error(&r, 400, VALIDATION, Some("One or more parameter values were invalid: Global secondary index gsi does not project [y]"));
+    let r = call(s.addr, "DynamoDB_20120810.Query", &query("gsi", "gk", "g", r##","FilterExpression":"y = :y AND sk = :y","ExpressionAttributeValues":{":v":{"S":"g"},":y":{"S":"yy"}}"##)).await;
+    assert_error(&r, 400, VALIDATION, Some("One or more parameter values were invalid: Secondary index gsi does not project one or more filter attributes: [y]"));
+    // Keys (the table's and the index's) are fine.
+    call_ok(s.addr, "DynamoDB_20120810.Query", &query("gsi", "gk", "g", r##","ProjectionExpression":"pk, sk, gs","FilterExpression":"sk = :s","ExpressionAttributeValues":{":v":{"S":"g"},":s":{"S":"1"}}"##)).await;
     // LSI: a projected attribute is read from the index alone...
     let r = call_ok(s.addr, "DynamoDB_20120810.Query", &query("lsi", "pk", "a", r#","ProjectionExpression":"x""#)).await;
     assert_eq!(r.json()["Items"], serde_json::json!([{"x": {"S": "xx"}}]));

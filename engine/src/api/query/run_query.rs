@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use super::keycond::{self, KeyCond};
 use super::page::{self, Plan};
 use super::request::{self, Op};
-use super::{find_index, start_key};
+use super::{check_gsi_reads, find_index, start_key};
 use crate::api::Ctx;
 use crate::catalog::{IndexDef, TableDef};
 use crate::expr::ast::Condition;
@@ -79,6 +79,9 @@ pub async fn query(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Vec<u8>> {
         Some((ix, g)) => (Some(ix), *g),
         None => (None, false),
     };
+    if let (Some(ix), true) = (index, is_gsi) {
+        check_gsi_reads(&def, ix, projection.as_ref(), filter.as_ref())?;
+    }
     let keys = index.map(|ix| &ix.keys).unwrap_or(&def.keys);
     let kc = match (&kc_expr, &key_conditions) {
         (Some(e), _) => keycond::from_expression(e, &values, &def, keys)?,

@@ -45,7 +45,10 @@ impl Coding {
 
 /// The coding the request's `Accept-Encoding` asks for, if any.
 pub fn negotiate(headers: &HeaderMap) -> Option<Coding> {
-    let last = headers.get_all(header::ACCEPT_ENCODING).iter().next_back()?;
+    let last = headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .next_back()?;
     // (weight, explicit, position) of each coding; the best one wins.
     let mut gzip: Option<(u16, bool, usize)> = None;
     let mut deflate: Option<(u16, bool, usize)> = None;
@@ -133,8 +136,7 @@ pub fn compress(body: &[u8], coding: Coding) -> Option<Bytes> {
             e.finish().ok()?
         }
         Coding::Deflate => {
-            let mut e =
-                flate2::write::ZlibEncoder::new(Vec::with_capacity(body.len() / 4), level);
+            let mut e = flate2::write::ZlibEncoder::new(Vec::with_capacity(body.len() / 4), level);
             e.write_all(body).ok()?;
             e.finish().ok()?
         }
@@ -153,7 +155,11 @@ pub enum DecodeError {
 
 /// Undoes the request's `Content-Encoding` (only `gzip` and `identity` exist), reading
 /// at most `limit` decoded bytes.
-pub fn decode_request(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Bytes, DecodeError> {
+pub fn decode_request(
+    headers: &HeaderMap,
+    body: Bytes,
+    limit: usize,
+) -> Result<Bytes, DecodeError> {
     let encoding = match headers.get(header::CONTENT_ENCODING) {
         None => return Ok(body),
         Some(v) => v.to_str().map_err(|_| DecodeError::Undecodable)?.trim(),
@@ -222,7 +228,10 @@ mod tests {
             ("GZIP, identity", Some("gzip")),
             ("dog, gzip ,, cat", Some("gzip")),
             ("gzip;q=0.8, deflate;q=0.5", Some("gzip")),
-            ("br, gzip;q=0, deflate; q = 0.5 , identity;q=0", Some("deflate")),
+            (
+                "br, gzip;q=0, deflate; q = 0.5 , identity;q=0",
+                Some("deflate"),
+            ),
             ("*", Some("gzip")),
             ("*, deflate;q=0.5", Some("gzip")),
             ("*, deflate", Some("deflate")),
@@ -279,17 +288,38 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(header::CONTENT_ENCODING, "gzip".parse().unwrap());
         let two = [gz(b"{\"a\":"), gz(b"1}")].concat();
-        assert_eq!(decode_request(&h, Bytes::from(two), 100).unwrap().as_ref(), b"{\"a\":1}");
+        assert_eq!(
+            decode_request(&h, Bytes::from(two), 100).unwrap().as_ref(),
+            b"{\"a\":1}"
+        );
         let junk = [gz(b"{}"), b"junk".to_vec()].concat();
-        assert_eq!(decode_request(&h, Bytes::from(junk), 100).unwrap().as_ref(), b"{}");
+        assert_eq!(
+            decode_request(&h, Bytes::from(junk), 100).unwrap().as_ref(),
+            b"{}"
+        );
         let mut cut = gz(b"{}");
         cut.pop();
-        assert_eq!(decode_request(&h, Bytes::from(cut), 100), Err(DecodeError::Undecodable));
-        assert_eq!(decode_request(&h, Bytes::new(), 100), Err(DecodeError::Undecodable));
-        assert_eq!(decode_request(&h, Bytes::from_static(b"{}"), 100), Err(DecodeError::Undecodable));
-        assert_eq!(decode_request(&h, Bytes::from(gz(&[b' '; 200])), 100), Err(DecodeError::TooLarge));
+        assert_eq!(
+            decode_request(&h, Bytes::from(cut), 100),
+            Err(DecodeError::Undecodable)
+        );
+        assert_eq!(
+            decode_request(&h, Bytes::new(), 100),
+            Err(DecodeError::Undecodable)
+        );
+        assert_eq!(
+            decode_request(&h, Bytes::from_static(b"{}"), 100),
+            Err(DecodeError::Undecodable)
+        );
+        assert_eq!(
+            decode_request(&h, Bytes::from(gz(&[b' '; 200])), 100),
+            Err(DecodeError::TooLarge)
+        );
         h.insert(header::CONTENT_ENCODING, "deflate".parse().unwrap());
-        assert_eq!(decode_request(&h, Bytes::from_static(b"{}"), 100), Err(DecodeError::Undecodable));
+        assert_eq!(
+            decode_request(&h, Bytes::from_static(b"{}"), 100),
+            Err(DecodeError::Undecodable)
+        );
     }
 
     fn compress_any(s: &[u8]) -> Vec<u8> {

@@ -16,9 +16,9 @@ use tracing::Instrument;
 use crate::admin::{Administer, Answer, Command};
 use crate::auth;
 use crate::auth::sigv4::{self, Keys};
-use crate::{compression, cors};
 use crate::metrics as m;
 use crate::upstream::{Reply, Request, Upstream};
+use crate::{compression, cors};
 
 /// What the service needs besides the upstream.
 #[derive(Debug, Clone)]

@@ -4,13 +4,17 @@
 //! on a missing item. Sources: engine/docs/conformance-notes.md §2.
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
-use daxlite_tests::{assert_error, call, call_ok, create_pk_table, ddb_test, error_parts, TestServer};
+use daxlite_tests::{
+    assert_error, call, call_ok, create_pk_table, ddb_test, error_parts, TestServer,
+};
 
 const VALIDATION: &str = "com.amazon.coral.validate#ValidationException";
 
 /// An UpdateItem body on key `a` of `table` with `expr` and the extra members `rest`.
 fn body(table: &str, expr: &str, rest: &str) -> String {
-    format!(r#"{{"TableName":"{table}","Key":{{"pk":{{"S":"a"}}}},"UpdateExpression":"{expr}"{rest}}}"#)
+    format!(
+        r#"{{"TableName":"{table}","Key":{{"pk":{{"S":"a"}}}},"UpdateExpression":"{expr}"{rest}}}"#
+    )
 }
 
 ddb_test!(update_expression_errors, |mode| async move {
@@ -41,7 +45,12 @@ ddb_test!(update_expression_errors, |mode| async move {
         ("SET x = n + s", String::new(), "An operand in the update expression has an incorrect data type"),
     ];
     for (expr, rest, message) in cases {
-        let r = call(s.addr, "DynamoDB_20120810.UpdateItem", &body(&t, expr, &rest)).await;
+        let r = call(
+            s.addr,
+            "DynamoDB_20120810.UpdateItem",
+            &body(&t, expr, &rest),
+        )
+        .await;
         assert_error(&r, 400, VALIDATION, Some(message));
     }
     // The SDK sees the same error.

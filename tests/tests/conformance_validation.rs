@@ -107,80 +107,90 @@ ddb_test!(batch_get_with_too_many_or_no_keys, |mode| async move {
     s.stop().await;
 });
 
-ddb_test!(item_operations_without_or_with_empty_table_name, |mode| async move {
-    let s = TestServer::start(mode).await;
-    let null = "1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null";
-    let empty = "1 validation error detected: Value '' at 'tableName' failed to satisfy constraint: Member must have length greater than or equal to 1";
-    let c = s.client();
-    // (The SDK refuses to send a request with no or an empty TableName: raw calls.)
-    for (op, body) in [
-        ("PutItem", r#""Item":{"pk":{"S":"x"}}"#),
-        ("GetItem", r#""Key":{"pk":{"S":"x"}}"#),
-        ("DeleteItem", r#""Key":{"pk":{"S":"x"}}"#),
-        ("UpdateItem", r#""Key":{"pk":{"S":"x"}}"#),
-        ("Query", r#""KeyConditionExpression":"pk = :v","ExpressionAttributeValues":{":v":{"S":"x"}}"#),
-        ("Scan", r#""Limit":1"#),
-    ] {
-        let target = format!("DynamoDB_20120810.{op}");
-        let r = call(s.addr, &target, &format!("{{{body}}}")).await;
-        assert_error(&r, 400, VALIDATION, Some(null));
-        let r = call(s.addr, &target, &format!(r#"{{"TableName":"",{body}}}"#)).await;
-        assert_error(&r, 400, VALIDATION, Some(empty));
+ddb_test!(
+    item_operations_without_or_with_empty_table_name,
+    |mode| async move {
+        let s = TestServer::start(mode).await;
+        let null = "1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null";
+        let empty = "1 validation error detected: Value '' at 'tableName' failed to satisfy constraint: Member must have length greater than or equal to 1";
+        // (The SDK refuses to send a request with no or an empty TableName: raw calls.)
+        for (op, body) in [
+            ("PutItem", r#""Item":{"pk":{"S":"x"}}"#),
+            ("GetItem", r#""Key":{"pk":{"S":"x"}}"#),
+            ("DeleteItem", r#""Key":{"pk":{"S":"x"}}"#),
+            ("UpdateItem", r#""Key":{"pk":{"S":"x"}}"#),
+            (
+                "Query",
+                r#""KeyConditionExpression":"pk = :v","ExpressionAttributeValues":{":v":{"S":"x"}}"#,
+            ),
+            ("Scan", r#""Limit":1"#),
+        ] {
+            let target = format!("DynamoDB_20120810.{op}");
+            let r = call(s.addr, &target, &format!("{{{body}}}")).await;
+            assert_error(&r, 400, VALIDATION, Some(null));
+            let r = call(s.addr, &target, &format!(r#"{{"TableName":"",{body}}}"#)).await;
+            assert_error(&r, 400, VALIDATION, Some(empty));
+        }
+        // Other names keep the pattern and length checks.
+        let r = call(
+            s.addr,
+            "DynamoDB_20120810.PutItem",
+            r#"{"TableName":"bad table!@#","Item":{"pk":{"S":"x"}}}"#,
+        )
+        .await;
+        assert_error(&r, 400, VALIDATION, Some("1 validation error detected: Value 'bad table!@#' at 'tableName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+"));
+        s.stop().await;
     }
-    // Other names keep the pattern and length checks.
-    let r = call(
-        s.addr,
-        "DynamoDB_20120810.PutItem",
-        r#"{"TableName":"bad table!@#","Item":{"pk":{"S":"x"}}}"#,
-    )
-    .await;
-    assert_error(&r, 400, VALIDATION, Some("1 validation error detected: Value 'bad table!@#' at 'tableName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+"));
-    s.stop().await;
-});
+);
 
-ddb_test!(list_tags_of_a_missing_table_is_access_denied, |mode| async move {
-    let s = TestServer::start(mode).await;
-    let c = s.client();
-    for arn in [
-        "arn:aws:dynamodb:us-east-1:000000000000:table/no-such-table",
-        "arn:aws:dynamodb:eu-west-1:123456789012:table/elsewhere",
-    ] {
-        let err = c
-            .list_tags_of_resource()
-            .resource_arn(arn)
-            .send()
-            .await
-            .unwrap_err();
-        assert_eq!(
+ddb_test!(
+    list_tags_of_a_missing_table_is_access_denied,
+    |mode| async move {
+        let s = TestServer::start(mode).await;
+        let c = s.client();
+        for arn in [
+            "arn:aws:dynamodb:us-east-1:000000000000:table/no-such-table",
+            "arn:aws:dynamodb:eu-west-1:123456789012:table/elsewhere",
+        ] {
+            let err = c
+                .list_tags_of_resource()
+                .resource_arn(arn)
+                .send()
+                .await
+                .unwrap_err();
+            assert_eq!(
             error_parts(&err),
             (
                 "AccessDeniedException".to_string(),
                 format!("User: arn:aws:iam::000000000000:root is not authorized to perform: dynamodb:ListTagsOfResource on resource: {arn}")
             )
         );
-        let r = call(
-            s.addr,
-            "DynamoDB_20120810.ListTagsOfResource",
-            &format!(r#"{{"ResourceArn":"{arn}"}}"#),
-        )
-        .await;
-        assert_eq!(r.status, 400);
-        assert_eq!(
-            r.json()["__type"],
-            "com.amazon.coral.service#AccessDeniedException"
-        );
+            let r = call(
+                s.addr,
+                "DynamoDB_20120810.ListTagsOfResource",
+                &format!(r#"{{"ResourceArn":"{arn}"}}"#),
+            )
+            .await;
+            assert_eq!(r.status, 400);
+            assert_eq!(
+                r.json()["__type"],
+                "com.amazon.coral.service#AccessDeniedException"
+            );
+        }
+        // An existing table's tags are listed.
+        let table = create_pk_table(&c, "tags-ok", None).await;
+        let out = c
+            .list_tags_of_resource()
+            .resource_arn(format!(
+                "arn:aws:dynamodb:us-east-1:000000000000:table/{table}"
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert!(out.tags().is_empty());
+        s.stop().await;
     }
-    // An existing table's tags are listed.
-    let table = create_pk_table(&c, "tags-ok", None).await;
-    let out = c
-        .list_tags_of_resource()
-        .resource_arn(format!("arn:aws:dynamodb:us-east-1:000000000000:table/{table}"))
-        .send()
-        .await
-        .unwrap();
-    assert!(out.tags().is_empty());
-    s.stop().await;
-});
+);
 
 ddb_test!(transact_write_over_4_mb, |mode| async move {
     use aws_sdk_dynamodb::types::{Put, TransactWriteItem};

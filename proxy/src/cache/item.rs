@@ -102,7 +102,9 @@ pub fn projection_of(
     }
     // Names the upstream rejects (empty, over 65,535 bytes) are its to answer.
     let bad_name = |n: &String| daxlite_engine::model::value::attribute_name_error(n).is_some();
-    if names.is_some_and(|m| m.values().any(bad_name)) || to_get.is_some_and(|l| l.iter().any(bad_name)) {
+    if names.is_some_and(|m| m.values().any(bad_name))
+        || to_get.is_some_and(|l| l.iter().any(bad_name))
+    {
         return None;
     }
     let pairs: Vec<(String, String)> = names

@@ -91,7 +91,10 @@ async fn write_limit_is_25_per_table_and_in_total() {
     let (_, m, _) = fail(&e, BWrite, both).await;
     assert_eq!(m, "Too many items requested for the BatchWriteItem call");
     let (_, m, _) = fail(&e, BWrite, json!({"RequestItems": {}})).await;
-    assert_eq!(m, "The requestItems parameter is required for BatchWriteItem");
+    assert_eq!(
+        m,
+        "The requestItems parameter is required for BatchWriteItem"
+    );
     let (_, m, _) = fail(&e, BWrite, json!({})).await;
     assert_eq!(m, "1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: Member must not be null");
     let (_, m, _) = fail(

@@ -93,7 +93,10 @@ pub fn consumed_write(mode: CapacityMode, table: &str, units: &WriteUnits) -> Op
     if mode == CapacityMode::Indexes {
         if let Value::Object(m) = &mut out {
             m.insert("Table".into(), json!({"CapacityUnits": units.table}));
-            for (key, gsi) in [("GlobalSecondaryIndexes", true), ("LocalSecondaryIndexes", false)] {
+            for (key, gsi) in [
+                ("GlobalSecondaryIndexes", true),
+                ("LocalSecondaryIndexes", false),
+            ] {
                 let arms: Map<String, Value> = units
                     .indexes
                     .iter()

@@ -157,7 +157,8 @@ pub(crate) fn check_key_untouched(def: &TableDef, update: &Update) -> ApiResult<
     for clause in &update.clauses {
         for path in clause.target_paths() {
             let Some(top) = path.top() else { continue };
-            let nested = path.elems.len() > 1 || !matches!(path.elems.first(), Some(PathElem::Attr(_)));
+            let nested =
+                path.elems.len() > 1 || !matches!(path.elems.first(), Some(PathElem::Attr(_)));
             if nested
                 && !is_key_attribute(def, top)
                 && crate::index::all(def).any(|ix| ix.keys.names().any(|n| n == top))

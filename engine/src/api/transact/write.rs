@@ -203,16 +203,16 @@ fn run(
 /// ItemCollectionMetrics for tables with an LSI.
 fn respond(req: &WriteRequest<'_>, defs: &[TableDef], outcome: Outcome) -> ApiResult<Value> {
     let mut units: Vec<(String, WriteUnits)> = Vec::new();
-    let mut add = |table: &str, u: &WriteUnits, factor: f64| {
-        match units.iter_mut().find(|(t, _)| t == table) {
+    let mut add =
+        |table: &str, u: &WriteUnits, factor: f64| match units.iter_mut().find(|(t, _)| t == table)
+        {
             Some(slot) => slot.1.add(u, factor),
             None => {
                 let mut first = WriteUnits::default();
                 first.add(u, factor);
                 units.push((table.to_string(), first));
             }
-        }
-    };
+        };
     let mut collections = Map::new();
     match &outcome {
         Outcome::Applied(written) => {

@@ -333,6 +333,14 @@ ddb_test!(select_on_indexes_and_lsi_fetches, |mode| async move {
     assert_eq!(r.json()["ConsumedCapacity"], charged);
     let r = call_ok(s.addr, "DynamoDB_20120810.Query", &query("lsi", "pk", "a", r##","FilterExpression":"y = :y","ProjectionExpression":"x","ExpressionAttributeValues":{":v":{"S":"a"},":y":{"S":"yy"}}"##)).await;
     assert_eq!(r.json()["Count"], 1, "{}", r.text());
+    // A filter on a non-projected attribute with no projection: the table item is read
+    // for the filter, the answer is still the projected attributes.
+    let r = call_ok(s.addr, "DynamoDB_20120810.Query", &query("lsi", "pk", "a", r##","FilterExpression":"y = :y","ExpressionAttributeValues":{":v":{"S":"a"},":y":{"S":"yy"}}"##)).await;
+    assert_eq!(
+        r.json()["Items"][0],
+        serde_json::json!({"pk": {"S": "a"}, "sk": {"S": "1"}, "ls": {"S": "l"}, "x": {"S": "xx"}})
+    );
+    assert_eq!(r.json()["ConsumedCapacity"], charged);
     let r = call_ok(
         s.addr,
         "DynamoDB_20120810.Query",

@@ -140,11 +140,14 @@ pub fn run(txn: &ReadTransaction, plan: &Plan<'_>) -> ApiResult<Page> {
         }
         let mut item = Stored(value.to_vec()).item()?;
         let key = key_of(plan.def, plan.index, &item);
+        // The index entry, kept when the answer is the projected attributes while the
+        // filter needed the table's item.
+        let mut entry = None;
         if fetch {
             if let Some(k) = crate::keys::storage_key_of(plan.def, &item) {
                 if let Some(full) = items::get(txn, &k)? {
                     page.fetched_units += units(full.size(), plan.consistent);
-                    item = full.item()?;
+                    entry = Some(std::mem::replace(&mut item, full.item()?));
                 }
             }
         }
@@ -154,9 +157,10 @@ pub fn run(txn: &ReadTransaction, plan: &Plan<'_>) -> ApiResult<Page> {
         if keep {
             page.count += 1;
             if plan.want != Want::Count {
-                page.items.push(match plan.projection {
-                    Some(p) => crate::expr::eval::project(&item, &p.paths),
-                    None => item,
+                page.items.push(match (plan.projection, entry) {
+                    (Some(p), _) => crate::expr::eval::project(&item, &p.paths),
+                    (None, Some(e)) if plan.want != Want::All => e,
+                    (None, _) => item,
                 });
             }
         }

@@ -243,3 +243,45 @@ ddb_test!(query_expression_sizes, |mode| async move {
     }
     s.stop().await;
 });
+
+ddb_test!(placeholders_are_at_most_255_bytes, |mode| async move {
+    let s = TestServer::start(mode).await;
+    let c = s.client();
+    let t = create_pk_table(&c, "placeholders", None).await;
+    let query = |name: &str, value: &str| {
+        format!(
+            r#"{{"TableName":"{t}","KeyConditionExpression":"{name} = {value}","ExpressionAttributeNames":{{"{name}":"pk"}},"ExpressionAttributeValues":{{"{value}":{{"S":"p"}}}}}}"#
+        )
+    };
+    let (n255, v255) = (
+        format!("#{}", "n".repeat(254)),
+        format!(":{}", "v".repeat(254)),
+    );
+    let (n256, v256) = (
+        format!("#{}", "n".repeat(255)),
+        format!(":{}", "v".repeat(255)),
+    );
+    call_ok(s.addr, "DynamoDB_20120810.Query", &query(&n255, &v255)).await;
+    let r = call(s.addr, "DynamoDB_20120810.Query", &query(&n256, &v255)).await;
+    assert_error(&r, 400, VALIDATION, Some("ExpressionAttributeNames contains invalid key: The expression attribute map contains a key that is too long; size of key: 256"));
+    let r = call(s.addr, "DynamoDB_20120810.Query", &query(&n255, &v256)).await;
+    assert_error(&r, 400, VALIDATION, Some("ExpressionAttributeValues contains invalid key: The expression attribute map contains a key that is too long;"));
+    // GetItem through the cache asks the upstream, which refuses.
+    c.put_item()
+        .table_name(&t)
+        .item("pk", AttributeValue::S("p".into()))
+        .send()
+        .await
+        .unwrap();
+    let err = c
+        .get_item()
+        .table_name(&t)
+        .key("pk", AttributeValue::S("p".into()))
+        .projection_expression(&n256)
+        .expression_attribute_names(&n256, "pk")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_parts(&err).1, "ExpressionAttributeNames contains invalid key: The expression attribute map contains a key that is too long; size of key: 256");
+    s.stop().await;
+});

@@ -200,10 +200,17 @@ ddb_test!(writes_report_index_arms, |mode| async move {
         r.json()["ConsumedCapacity"],
         json!([{"TableName": t, "CapacityUnits": 4.0, "Table": {"CapacityUnits": 2.0}, "GlobalSecondaryIndexes": {"gall": {"CapacityUnits": 1.0}, "gko": {"CapacityUnits": 1.0}}}])
     );
+    // Transactions also mirror the units into WriteCapacityUnits (reads: ReadCapacityUnits).
     let r = call_ok(s.addr, "DynamoDB_20120810.TransactWriteItems", &format!(r#"{{"TransactItems":[{{"Put":{{"TableName":"{t}","Item":{{"pk":{{"S":"e"}},"g":{{"S":"g"}}}}}}}}],"ReturnConsumedCapacity":"INDEXES"}}"#)).await;
+    let arm = |u: f64| json!({"CapacityUnits": u, "WriteCapacityUnits": u});
     assert_eq!(
         r.json()["ConsumedCapacity"],
-        json!([{"TableName": t, "CapacityUnits": 4.0, "Table": {"CapacityUnits": 2.0}, "GlobalSecondaryIndexes": {"gall": {"CapacityUnits": 1.0}, "gko": {"CapacityUnits": 1.0}}}])
+        json!([{"TableName": t, "CapacityUnits": 4.0, "WriteCapacityUnits": 4.0, "Table": arm(2.0), "GlobalSecondaryIndexes": {"gall": arm(1.0), "gko": arm(1.0)}}])
+    );
+    let r = call_ok(s.addr, "DynamoDB_20120810.TransactGetItems", &format!(r#"{{"TransactItems":[{{"Get":{{"TableName":"{t}","Key":{{"pk":{{"S":"e"}}}}}}}},{{"Get":{{"TableName":"{t}","Key":{{"pk":{{"S":"missing"}}}}}}}}],"ReturnConsumedCapacity":"TOTAL"}}"#)).await;
+    assert_eq!(
+        r.json()["ConsumedCapacity"],
+        json!([{"TableName": t, "CapacityUnits": 4.0, "ReadCapacityUnits": 4.0}])
     );
     // Reads of an index go to its arm.
     let c = s.client();

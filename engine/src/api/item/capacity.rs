@@ -112,6 +112,26 @@ pub fn consumed_write(mode: CapacityMode, table: &str, units: &WriteUnits) -> Op
     Some(out)
 }
 
+/// Copies every `CapacityUnits` of a ConsumedCapacity (list, entry, `Table`, index arms)
+/// into `field` (`WriteCapacityUnits` / `ReadCapacityUnits`), as DynamoDB reports the
+/// transactional operations (CAPACITY.md §1.5).
+pub fn mirror_axis(v: &mut Value, field: &str) {
+    match v {
+        Value::Array(list) => list.iter_mut().for_each(|e| mirror_axis(e, field)),
+        Value::Object(m) => {
+            if let Some(units) = m.get("CapacityUnits").cloned() {
+                m.insert(field.to_string(), units);
+            }
+            for (_, child) in m.iter_mut() {
+                if child.is_object() {
+                    mirror_axis(child, field);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 /// The ConsumedCapacity object, or `None` when the caller did not ask for it.
 pub fn consumed(mode: CapacityMode, table: &str, units: f64) -> Option<Value> {
     match mode {

@@ -253,7 +253,13 @@ fn respond(req: &WriteRequest<'_>, defs: &[TableDef], outcome: Outcome) -> ApiRe
         }
     }
     let mut out = Map::new();
-    if let Some(c) = write_capacity_list(req.capacity, &units) {
+    if let Some(mut c) = write_capacity_list(req.capacity, &units) {
+        // Writes mirror their units into WriteCapacityUnits; a replay is billed as a read.
+        let axis = match &outcome {
+            Outcome::Applied(_) => "WriteCapacityUnits",
+            Outcome::Replayed(_) => "ReadCapacityUnits",
+        };
+        crate::api::item::capacity::mirror_axis(&mut c, axis);
         out.insert("ConsumedCapacity".into(), c);
     }
     if !collections.is_empty() {

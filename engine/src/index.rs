@@ -191,7 +191,32 @@ pub fn maintain(
     Ok(())
 }
 
-/// Fills a new index from the table's items (UpdateTable's GSI Create).
+/// Whether a backfill may index `item`: DynamoDB skips items whose index key value is
+/// empty or over the key size limits (2048 bytes for a partition key, 1024 for a sort
+/// key) rather than failing the index; wrong types are skipped by `entry_key`.
+fn backfillable(ix: &IndexDef, item: &Item) -> bool {
+    let parts =
+        (ix.keys.hash.iter().map(|n| (n, true))).chain(ix.keys.range.iter().map(|n| (n, false)));
+    for (name, is_hash) in parts {
+        let len = match item.get(name) {
+            Some(AttributeValue::S(s)) => s.len(),
+            Some(AttributeValue::B(b)) => b.len(),
+            _ => continue,
+        };
+        let max = if is_hash {
+            crate::keys::MAX_HASH_KEY_BYTES
+        } else {
+            crate::keys::MAX_RANGE_KEY_BYTES
+        };
+        if len == 0 || len > max {
+            return false;
+        }
+    }
+    true
+}
+
+/// Fills a new index from the table's items (UpdateTable's GSI Create), skipping the
+/// items DynamoDB's backfill skips (see [`backfillable`]).
 pub fn backfill(txn: &WriteTransaction, def: &TableDef, ix: &IndexDef) -> ApiResult<()> {
     let (start, end) = crate::keys::table_range(def.id);
     let (mut count, mut bytes) = (0i64, 0i64);
@@ -201,6 +226,9 @@ pub fn backfill(txn: &WriteTransaction, def: &TableDef, ix: &IndexDef) -> ApiRes
         for entry in source.range(start.as_slice()..end.as_slice())? {
             let (_, v) = entry?;
             let item = Stored(v.value().to_vec()).item()?;
+            if !backfillable(ix, &item) {
+                continue;
+            }
             if let Some(k) = entry_key(def, ix, &item) {
                 let value = Stored::encode(&project(def, ix, &item));
                 target.insert(k.as_slice(), value.0.as_slice())?;

@@ -244,6 +244,24 @@ pub fn check_index_keys(def: &TableDef, item: &Item, ctx: IndexContext) -> ApiRe
             }));
         }
     }
+    // Index keys obey the key size limits: 2048 bytes for a partition key, 1024 for a
+    // sort key. A write gets the base-key messages (DynamoDB words the sort-key one as
+    // "all range keys"); an update gets the text the API reference lists for it.
+    for ix in &indexes {
+        let parts = (ix.keys.hash.iter().map(|n| (n.as_str(), true)))
+            .chain(ix.keys.range.iter().map(|n| (n.as_str(), false)));
+        for (name, is_hash) in parts {
+            let Some(v) = item.get(name) else { continue };
+            if let Err(e) = check_size(v, is_hash) {
+                return Err(match ctx {
+                    IndexContext::Item => e,
+                    IndexContext::Update => ApiError::validation(
+                        "The update expression attempted to update the secondary index key beyond allowed size limits",
+                    ),
+                });
+            }
+        }
+    }
     for ix in &indexes {
         check_aggregate_sizes(ix, item)?;
     }

@@ -53,6 +53,9 @@ pub enum Action {
     Put(Item),
     /// Apply an update to the current item, creating it from its key if missing.
     Update(Updater),
+    /// Apply an update that only removes attributes: a missing item stays missing and
+    /// nothing is written (no index change, no stream record).
+    UpdateExisting(Updater),
     /// Remove the item (a missing item is not an error).
     Delete,
     /// Change nothing: only the condition matters (a transaction's ConditionCheck).
@@ -151,7 +154,8 @@ pub fn prepare(txn: &WriteTransaction, now_ms: i64, spec: WriteSpec) -> ApiResul
         Action::Put(item) => (Some(item), true),
         Action::Delete => (None, true),
         Action::Check => (old.clone(), false),
-        Action::Update(update) => {
+        Action::UpdateExisting(_) if old.is_none() => (None, false),
+        Action::Update(update) | Action::UpdateExisting(update) => {
             let base = old.clone().unwrap_or_else(|| key.attrs.clone());
             let item = update(base)?;
             if key.attrs.iter().any(|(k, v)| item.get(k) != Some(v)) {

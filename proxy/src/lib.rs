@@ -5,7 +5,9 @@
 pub mod admin;
 pub mod auth;
 pub mod cache;
+pub mod compression;
 pub mod config;
+pub mod cors;
 pub mod error;
 pub mod metrics;
 pub mod server;

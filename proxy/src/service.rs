@@ -3,7 +3,6 @@
 //! authentication → the upstream. Every answer carries `x-amzn-RequestId`, `x-amz-crc32`
 //! and the content type the client used.
 
-use std::io::Read;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -19,6 +18,7 @@ use crate::auth;
 use crate::auth::sigv4::{self, Keys};
 use crate::metrics as m;
 use crate::upstream::{Reply, Request, Upstream};
+use crate::{compression, cors};
 
 /// What the service needs besides the upstream.
 #[derive(Debug, Clone)]
@@ -68,9 +68,41 @@ impl<U: Upstream> Service<U> {
         let started = Instant::now();
         let request_id = request_id();
         let (parts, body) = req.into_parts();
-        if parts.method == Method::GET {
-            return self.handle_get(parts.uri.path(), &request_id);
+        let cors = cors::is_cors(&parts.headers);
+        let mut resp = self.answer(parts, body, &request_id, started).await;
+        if cors {
+            cors::add_simple(resp.headers_mut());
         }
+        resp
+    }
+
+    /// [`Service::handle`] without the CORS headers: preflights, oversized request heads,
+    /// the GET endpoints, then DynamoDB requests through [`Service::route`].
+    async fn answer(
+        &self,
+        parts: http::request::Parts,
+        body: Incoming,
+        request_id: &str,
+        started: Instant,
+    ) -> HttpResponse {
+        if parts.method == Method::OPTIONS && cors::is_cors(&parts.headers) {
+            let mut resp = plain(StatusCode::OK, request_id, Bytes::new(), None);
+            cors::add_preflight(&parts.headers, resp.headers_mut());
+            return resp;
+        }
+        if let Some(status) = oversized_head(&parts) {
+            return plain(status, request_id, Bytes::new(), None);
+        }
+        if parts.method == Method::GET {
+            let host = parts
+                .headers
+                .get(header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .or_else(|| parts.uri.authority().map(|a| a.as_str()));
+            return self.handle_get(parts.uri.path(), host, request_id);
+        }
+        let coding = compression::negotiate(&parts.headers);
+        let request_id = request_id.to_string();
         let mut ex = Exchange::default();
         let routed = self.route(&parts, body, &request_id, &mut ex).await;
         let answered = routed.is_ok();
@@ -80,11 +112,11 @@ impl<U: Upstream> Service<U> {
                 (
                     reply.status,
                     outcome,
-                    json_reply(reply, &request_id, ex.reply_type),
+                    json_reply(reply, &request_id, ex.reply_type, coding),
                 )
             }
             Err(rejection) => {
-                let (status, resp) = rejection.render(&request_id, ex.reply_type);
+                let (status, resp) = rejection.render(&request_id, ex.reply_type, coding);
                 (status, "rejected", resp)
             }
         };
@@ -152,7 +184,16 @@ impl<U: Upstream> Service<U> {
         // when verification is on).
         let raw_body = self.config.auth.as_ref().map(|_| body.clone());
         // A body that cannot be decoded is answered in JSON 1.0, whatever was sent.
-        let body = decode_content(&parts.headers, body, self.config.max_body_bytes)?;
+        let body = compression::decode_request(&parts.headers, body, self.config.max_body_bytes)
+            .map_err(|e| match e {
+                compression::DecodeError::TooLarge => Rejection::TooLarge,
+                // DynamoDB answers an undecodable body with HTTP 500 (Alternator's
+                // `test_compressed_request.py`, checked on DynamoDB).
+                compression::DecodeError::Undecodable => Rejection::Api(ApiError::new(
+                    ErrorCode::InternalServerError,
+                    "Internal server error",
+                )),
+            })?;
         ex.reply_type = HeaderValue::from_static(match json_type {
             Some("application/x-amz-json-1.1") => "application/x-amz-json-1.1",
             Some("application/json") => "application/json",
@@ -232,15 +273,17 @@ impl<U: Upstream> Service<U> {
         sigv4::verify(header, date, &req, keys, now)
     }
 
-    fn handle_get(&self, path: &str, request_id: &str) -> HttpResponse {
+    /// `GET /` answers `healthy: <Host> ` with the host the client used, as DynamoDB does
+    /// (`dynamodb.<region>.amazonaws.com` when the request names none).
+    fn handle_get(&self, path: &str, host: Option<&str>, request_id: &str) -> HttpResponse {
         match path {
             "/" => plain(
                 StatusCode::OK,
                 request_id,
-                Bytes::from(format!(
-                    "healthy: dynamodb.{}.amazonaws.com ",
-                    self.config.region
-                )),
+                Bytes::from(match host {
+                    Some(h) => format!("healthy: {h} "),
+                    None => format!("healthy: dynamodb.{}.amazonaws.com ", self.config.region),
+                }),
                 Some("text/plain"),
             ),
             "/health" => plain(
@@ -360,7 +403,12 @@ impl From<ApiError> for Rejection {
 
 impl Rejection {
     /// The status and the response for this rejection; JSON errors in `reply_type`.
-    fn render(self, request_id: &str, reply_type: HeaderValue) -> (u16, HttpResponse) {
+    fn render(
+        self,
+        request_id: &str,
+        reply_type: HeaderValue,
+        coding: Option<compression::Coding>,
+    ) -> (u16, HttpResponse) {
         match self {
             Rejection::TooLarge => (413, too_large(request_id)),
             Rejection::Unreadable => (
@@ -378,33 +426,9 @@ impl Rejection {
             ),
             Rejection::Api(err) => (
                 err.status(),
-                json_reply(Reply::error(&err), request_id, reply_type),
+                json_reply(Reply::error(&err), request_id, reply_type, coding),
             ),
         }
-    }
-}
-
-/// Undoes `Content-Encoding: gzip` (or deflate), bounded by the same size limit.
-fn decode_content(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Bytes, Rejection> {
-    let encoding = headers
-        .get(header::CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let mut out = Vec::new();
-    let read = match encoding.trim() {
-        "" | "identity" => return Ok(body),
-        "gzip" | "x-gzip" => flate2::read::MultiGzDecoder::new(&body[..])
-            .take(limit as u64 + 1)
-            .read_to_end(&mut out),
-        "deflate" => flate2::read::ZlibDecoder::new(&body[..])
-            .take(limit as u64 + 1)
-            .read_to_end(&mut out),
-        _ => return Err(ApiError::bare(ErrorCode::SerializationException).into()),
-    };
-    match read {
-        Ok(_) if out.len() > limit => Err(Rejection::TooLarge),
-        Ok(_) => Ok(Bytes::from(out)),
-        Err(_) => Err(ApiError::bare(ErrorCode::SerializationException).into()),
     }
 }
 
@@ -417,13 +441,28 @@ fn too_large(request_id: &str) -> HttpResponse {
     )
 }
 
-fn json_reply(reply: Reply, request_id: &str, content_type: HeaderValue) -> HttpResponse {
+/// A JSON answer, compressed with `coding` when the client asked and it is large enough;
+/// `x-amz-crc32` covers the bytes sent (compressed or not), as on DynamoDB.
+fn json_reply(
+    reply: Reply,
+    request_id: &str,
+    content_type: HeaderValue,
+    coding: Option<compression::Coding>,
+) -> HttpResponse {
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let crc = crc32fast::hash(&reply.body);
-    let mut resp = Response::new(Full::new(reply.body));
+    let compressed = coding.and_then(|c| Some((c, compression::compress(&reply.body, c)?)));
+    let (body, encoding) = match compressed {
+        Some((c, bytes)) => (bytes, Some(c)),
+        None => (reply.body, None),
+    };
+    let crc = crc32fast::hash(&body);
+    let mut resp = Response::new(Full::new(body));
     *resp.status_mut() = status;
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, content_type);
+    if let Some(c) = encoding {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(c.name()));
+    }
     insert_common(h, request_id, crc);
     if let Some(upstream_id) = reply.request_id {
         h.insert("x-amzn-requestid", upstream_id);
@@ -453,6 +492,31 @@ fn insert_common(h: &mut HeaderMap, request_id: &str, crc: u32) {
         h.insert("x-amzn-requestid", v);
     }
     h.insert("x-amz-crc32", HeaderValue::from(crc));
+    h.insert(header::SERVER, HeaderValue::from_static("Server"));
+}
+
+/// The longest request target (path and query) served: longer ones get 414.
+const MAX_TARGET_BYTES: usize = 8 * 1024;
+/// The largest header section served (names, values and their separators): larger ones
+/// get 431.
+const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// 414 / 431 for a request head over the limits (DynamoDB Local's statuses; DynamoDB's
+/// own limits are not documented). hyper refuses heads past its buffer itself, with the
+/// same statuses.
+fn oversized_head(parts: &http::request::Parts) -> Option<StatusCode> {
+    let target = parts.uri.path_and_query().map_or(0, |p| p.as_str().len());
+    if target > MAX_TARGET_BYTES {
+        return Some(StatusCode::URI_TOO_LONG);
+    }
+    let mut total = 0;
+    for (name, value) in &parts.headers {
+        total += name.as_str().len() + value.len() + 4;
+        if total > MAX_HEADER_BYTES {
+            return Some(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+        }
+    }
+    None
 }
 
 /// A 52-character request id in DynamoDB's alphabet (upper-case letters and digits).

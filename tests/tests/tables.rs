@@ -885,7 +885,7 @@ ddb_test!(tag_errors, |mode| async move {
         .expect_err("found");
     assert_eq!(
         error_parts(&err),
-        ("ResourceNotFoundException".into(), "Requested resource not found: ResourcArn: arn:aws:dynamodb:us-east-1:000000000000:table/nope not found".into())
+        ("AccessDeniedException".into(), "User: arn:aws:iam::000000000000:root is not authorized to perform: dynamodb:ListTagsOfResource on resource: arn:aws:dynamodb:us-east-1:000000000000:table/nope".into())
     );
     let name = unique_name("tags");
     create_simple(&c, &name).await;

@@ -245,3 +245,16 @@ impl Clause {
 pub struct Update {
     pub clauses: Vec<Clause>,
 }
+
+impl Update {
+    /// Whether the update only takes things away (REMOVE / DELETE clauses, at least one):
+    /// on a missing item DynamoDB then creates nothing, while an empty update creates the
+    /// bare key (Alternator's `test_update_item_non_existent`, verified on DynamoDB).
+    pub fn only_removes(&self) -> bool {
+        !self.clauses.is_empty()
+            && self
+                .clauses
+                .iter()
+                .all(|c| matches!(c, Clause::Remove(_) | Clause::Delete(_)))
+    }
+}

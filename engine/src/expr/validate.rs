@@ -10,6 +10,10 @@ use super::reserved::is_reserved;
 /// DynamoDB's cap on the operands of one IN.
 pub const MAX_IN_OPERANDS: usize = 100;
 
+/// The deepest document path an expression may name: 32 levels (names and indexes),
+/// the item nesting limit (DynamoDB Local answers 32 / 33 this way in every expression).
+pub const MAX_PATH_DEPTH: usize = 32;
+
 type VResult = Result<(), String>;
 
 /// Functions usable in conditions, with their operand counts.
@@ -158,6 +162,18 @@ fn check_reserved<'a>(paths: impl IntoIterator<Item = &'a Path>) -> VResult {
     Ok(())
 }
 
+fn check_depth<'a>(paths: impl IntoIterator<Item = &'a Path>) -> VResult {
+    for p in paths {
+        if p.elems.len() > MAX_PATH_DEPTH {
+            return Err(format!(
+                "The document path has too many nesting levels; nesting levels: {}",
+                p.elems.len()
+            ));
+        }
+    }
+    Ok(())
+}
+
 // ---- before resolution ----------------------------------------------------------------
 
 pub fn condition_syntax(c: &Condition, redundant_parens: bool) -> VResult {
@@ -187,6 +203,7 @@ pub fn condition_syntax(c: &Condition, redundant_parens: bool) -> VResult {
         }
     }
     check_reserved(condition_paths(c))?;
+    check_depth(condition_paths(c))?;
     check_in_operands(c)
 }
 
@@ -207,6 +224,7 @@ fn check_in_operands(c: &Condition) -> VResult {
 
 pub fn update_syntax(u: &Update) -> VResult {
     check_reserved(update_paths(u))?;
+    check_depth(update_paths(u))?;
     for call in update_calls(u) {
         if arity(&UPDATE_FUNCTIONS, &call.name).is_none() {
             return Err(if arity(&CONDITION_FUNCTIONS, &call.name).is_some() {
@@ -233,7 +251,8 @@ pub fn update_syntax(u: &Update) -> VResult {
 }
 
 pub fn projection_syntax(p: &Projection) -> VResult {
-    check_reserved(&p.paths)
+    check_reserved(&p.paths)?;
+    check_depth(&p.paths)
 }
 
 // ---- after resolution -----------------------------------------------------------------

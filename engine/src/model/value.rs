@@ -238,9 +238,32 @@ fn decode_map(
 ) -> Result<Item, ApiError> {
     let mut out = Item::new();
     for (k, v) in m {
+        if level == 1 {
+            if let Some(e) = attribute_name_error(k) {
+                deferred.record(e);
+            }
+        }
         out.insert(k.clone(), decode_at(v, level, deferred)?);
     }
     Ok(out)
+}
+
+/// The longest attribute name DynamoDB accepts: 65,535 bytes (Alternator's
+/// `test_limit_attribute_length_nonkey_*`, verified on DynamoDB: 65,536 is refused).
+pub const MAX_ATTRIBUTE_NAME_BYTES: usize = 65_535;
+
+/// DynamoDB's error for an item's top-level attribute name that is empty or too long
+/// (DynamoDB Local's texts; DynamoDB's own were not captured).
+pub fn attribute_name_error(name: &str) -> Option<ApiError> {
+    if name.is_empty() {
+        return Some(ApiError::validation("Empty attribute name"));
+    }
+    if name.len() > MAX_ATTRIBUTE_NAME_BYTES {
+        return Some(ApiError::validation(
+            "Attribute name is too large, must be less than 65536 bytes",
+        ));
+    }
+    None
 }
 
 /// Decodes a value sitting where an `AttributeValue` structure is expected, at `level`.

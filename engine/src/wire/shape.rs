@@ -298,6 +298,29 @@ pub fn table_name_only(body: &Map<String, Value>) -> ApiResult<&str> {
     Ok(name)
 }
 
+/// The TableName of a data-plane item operation (PutItem, GetItem, UpdateItem, DeleteItem,
+/// Query, Scan), checked inside the envelope as DynamoDB does today: absent →
+/// "Value null at 'tableName' … must not be null"; `""` → the one error "length greater
+/// than or equal to 1" (TableName accepts table ARNs, so its minimum is 1, and the
+/// pattern is not reported for the empty name); otherwise the usual name checks. Answers
+/// the name to use once the envelope is empty (`""` when a violation was recorded).
+pub fn check_item_table_name<'a>(v: &mut Violations, name: Option<&'a str>) -> &'a str {
+    match name {
+        None => {
+            v.not_null("tableName");
+            ""
+        }
+        Some("") => {
+            v.length("", "tableName", 1, 255);
+            ""
+        }
+        Some(n) => {
+            check_table_name(v, n, "tableName");
+            n
+        }
+    }
+}
+
 /// The table-name check of every operation (2026 DynamoDB reports it in the envelope).
 pub fn check_table_name(v: &mut Violations, name: &str, path: &str) {
     v.name(name, path);

@@ -101,6 +101,15 @@ pub fn projection_of(
     if names.is_some_and(BTreeMap::is_empty) {
         return None;
     }
+    // Names the upstream rejects (empty, over 65,535 bytes; placeholders over 255) are
+    // its to answer.
+    let bad_name = |n: &String| daxlite_engine::model::value::attribute_name_error(n).is_some();
+    let long_placeholder = |m: &BTreeMap<String, String>| m.keys().any(|k| k.len() > 255);
+    if names.is_some_and(|m| m.values().any(bad_name) || long_placeholder(m))
+        || to_get.is_some_and(|l| l.iter().any(bad_name))
+    {
+        return None;
+    }
     let pairs: Vec<(String, String)> = names
         .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
         .unwrap_or_default();

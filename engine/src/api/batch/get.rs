@@ -7,7 +7,7 @@
 use serde_json::{Map, Value};
 
 use super::MAX_GET_RESPONSE_BYTES;
-use super::{capacity_list, check_request_items, java_text, key_signature, MAX_GET_KEYS};
+use super::{capacity_list, check_request_items, key_signature, MAX_GET_KEYS};
 use crate::api::item::capacity::read_units;
 use crate::api::item::params::{check_enum, CapacityMode, ExprParams, CAPACITY_ENUM};
 use crate::api::item::{eval, legacy};
@@ -56,7 +56,7 @@ fn read_tables(o: Obj<'_>) -> ApiResult<(Vec<Parsed<'_>>, Violations)> {
         .map(|m| m.0.keys().map(String::as_str).collect())
         .unwrap_or_default();
     let mut out = Vec::new();
-    if !check_request_items(&mut v, raw, &names) {
+    if !check_request_items(&mut v, raw, &names, "BatchGetItem")? {
         return Ok((out, v));
     }
     let Some(map) = map else { return Ok((out, v)) };
@@ -72,21 +72,14 @@ fn read_tables(o: Obj<'_>) -> ApiResult<(Vec<Parsed<'_>>, Violations)> {
                 Vec::new()
             }
             Some(list) => {
-                let shown = java_text(&Value::Array(list.clone()));
-                let path = format!("requestItems.{name}.member.keys");
+                // Today's DynamoDB names no value and capitalises the path here
+                // (dynamodb-conformance captures, 2026).
+                let path = format!("RequestItems.{name}.member.Keys");
                 if list.is_empty() {
-                    v.push(
-                        Some(&shown),
-                        &path,
-                        "Member must have length greater than or equal to 1",
-                    );
+                    v.push_raw(format!("Value at '{path}' failed to satisfy constraint: Member must have length greater than or equal to 1"));
                 }
                 if list.len() > MAX_GET_KEYS {
-                    v.push(
-                        Some(&shown),
-                        &path,
-                        "Member must have length less than or equal to 100",
-                    );
+                    v.push_raw(format!("Value at '{path}' failed to satisfy constraint: Member must have length less than or equal to {MAX_GET_KEYS}"));
                 }
                 list.iter()
                     .map(|k| decode_item(k, &mut deferred))

@@ -21,6 +21,7 @@ use super::item::params::CapacityMode;
 use crate::model::keycodec::encode_key_value;
 use crate::model::Item;
 use crate::wire::shape::{is_valid_name_chars, Violations, NAME_PATTERN};
+use crate::wire::{ApiError, ApiResult};
 
 /// The most keys one BatchGetItem may name.
 pub const MAX_GET_KEYS: usize = 100;
@@ -50,20 +51,25 @@ pub fn java_text(v: &Value) -> String {
 }
 
 /// The checks on the `requestItems` map itself: present, not empty, valid table names.
-/// Returns whether the map can be looked into.
-pub fn check_request_items(v: &mut Violations, raw: Option<&Value>, names: &[&str]) -> bool {
+/// An empty map is rejected on its own, before every constraint, with DynamoDB's
+/// "The requestItems parameter is required for <op>" (dynalite's captures; the issue's
+/// real-DynamoDB text). Returns whether the map can be looked into.
+pub fn check_request_items(
+    v: &mut Violations,
+    raw: Option<&Value>,
+    names: &[&str],
+    op: &str,
+) -> ApiResult<bool> {
     let Some(raw) = raw else {
         v.not_null("requestItems");
-        return false;
+        return Ok(false);
     };
-    let shown = java_text(raw);
-    if names.is_empty() {
-        v.push(
-            Some(&shown),
-            "requestItems",
-            "Member must have length greater than or equal to 1",
-        );
+    if names.is_empty() && raw.is_object() {
+        return Err(ApiError::validation(format!(
+            "The requestItems parameter is required for {op}"
+        )));
     }
+    let shown = java_text(raw);
     let bad_name = names
         .iter()
         .any(|n| !is_valid_name_chars(n) || n.chars().count() < 3 || n.chars().count() > 255);
@@ -76,7 +82,7 @@ pub fn check_request_items(v: &mut Violations, raw: Option<&Value>, names: &[&st
             ),
         );
     }
-    true
+    Ok(true)
 }
 
 /// A byte string equal for two keys exactly when DynamoDB calls them the same key:
@@ -97,6 +103,22 @@ pub fn key_signature(key: &Item) -> Vec<u8> {
         out.push(0xFF);
     }
     out
+}
+
+/// ConsumedCapacity of a multi-table write: one entry per table, in request order, with
+/// the index arms; `None` when not asked for.
+pub fn write_capacity_list(
+    mode: CapacityMode,
+    per_table: &[(String, super::item::capacity::WriteUnits)],
+) -> Option<Value> {
+    if mode == CapacityMode::None {
+        return None;
+    }
+    let list: Vec<Value> = per_table
+        .iter()
+        .filter_map(|(t, u)| super::item::capacity::consumed_write(mode, t, u))
+        .collect();
+    Some(json!(list))
 }
 
 /// ConsumedCapacity of a multi-table operation: one entry per table, in request order,

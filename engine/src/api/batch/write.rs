@@ -9,8 +9,8 @@ use std::collections::HashSet;
 
 use serde_json::{json, Map, Value};
 
-use super::{capacity_list, check_request_items, java_text, MAX_WRITE_REQUESTS};
-use crate::api::item::capacity::write_units;
+use super::{check_request_items, java_text, write_capacity_list, MAX_WRITE_REQUESTS};
+use crate::api::item::capacity::WriteUnits;
 use crate::api::item::params::{check_enum, CapacityMode, CAPACITY_ENUM, METRICS_ENUM};
 use crate::api::Ctx;
 use crate::catalog::TableDef;
@@ -142,7 +142,7 @@ fn read_tables(o: Obj<'_>) -> ApiResult<(Tables<'_>, Violations)> {
         .map(|m| m.0.keys().map(String::as_str).collect())
         .unwrap_or_default();
     let mut out = Vec::new();
-    if !check_request_items(&mut v, raw, &names) {
+    if !check_request_items(&mut v, raw, &names, "BatchWriteItem")? {
         return Ok((out, v));
     }
     let Some(map) = map else {
@@ -214,17 +214,21 @@ fn respond(
         return Err(first.clone());
     }
     let mut unprocessed = Map::new();
-    let mut units: Vec<(String, f64)> = tables.iter().map(|(n, _)| (n.to_string(), 0.0)).collect();
+    let mut units: Vec<(String, WriteUnits)> = tables
+        .iter()
+        .map(|(n, _)| (n.to_string(), WriteUnits::default()))
+        .collect();
     let mut collections = Map::new();
     for (((name, request), (def, key)), result) in requests.iter().zip(&meta).zip(&results) {
         match result {
             Ok(w) => {
-                let u = write_units(
-                    w.old.as_ref().map(|_| w.old_size),
-                    w.new.as_ref().map(|_| w.new_size),
+                let u = WriteUnits::of_write(
+                    def,
+                    w.old.as_ref().map(|o| (o, w.old_size)),
+                    w.new.as_ref().map(|n| (n, w.new_size)),
                 );
                 if let Some(slot) = units.iter_mut().find(|(n, _)| n == name) {
-                    slot.1 += u;
+                    slot.1.add(&u, 1.0);
                 }
                 if metrics && !def.lsis.is_empty() {
                     let hash: Item = key
@@ -259,7 +263,7 @@ fn respond(
     }
     let mut out = Map::new();
     out.insert("UnprocessedItems".into(), Value::Object(unprocessed));
-    if let Some(c) = capacity_list(mode, &units) {
+    if let Some(c) = write_capacity_list(mode, &units) {
         out.insert("ConsumedCapacity".into(), c);
     }
     if metrics && !collections.is_empty() {

@@ -12,7 +12,7 @@ use crate::expr::ast::Projection;
 use crate::keys::key_from_param;
 use crate::model::value::Deferred;
 use crate::storage::items;
-use crate::wire::shape::{check_table_name, required, Obj, Violations};
+use crate::wire::shape::{check_item_table_name, Obj, Violations};
 use crate::wire::ApiResult;
 
 pub async fn get_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Vec<u8>> {
@@ -47,8 +47,7 @@ pub async fn get_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Vec<u8>
             );
         }
     }
-    let name = required(name, "TableName")?;
-    check_table_name(&mut v, name, "tableName");
+    let name = check_item_table_name(&mut v, name);
     if key.is_none() {
         v.not_null("key");
     }

@@ -220,6 +220,12 @@ fn one_expected(e: &ExpectedEntry, values: &mut LegacyValues) -> ApiResult<Condi
             ));
         }
     }
+    if let Some(first) = args.first() {
+        check_operator_type(op, first)?;
+    }
+    if op == "BETWEEN" {
+        check_between_bounds(&args)?;
+    }
     let mut ops: Vec<Operand> = args.into_iter().map(|a| values.add(a)).collect();
     let cmp = |op: CmpOp, ops: &mut Vec<Operand>| -> ApiResult<Condition> {
         let rhs = ops.pop().ok_or_else(|| invalid("missing value".into()))?;
@@ -260,6 +266,50 @@ fn one_expected(e: &ExpectedEntry, values: &mut LegacyValues) -> ApiResult<Condi
     })
 }
 
+/// The value types each legacy ComparisonOperator takes (dynalite's
+/// `validateAttributeConditions`; DynamoDB Local answers the same): ordering operators,
+/// IN and BETWEEN only S / N / B; BEGINS_WITH only S / B; CONTAINS and NOT_CONTAINS no
+/// list, map or set; EQ and NE anything.
+pub(crate) fn check_operator_type(op: &str, v: &AttributeValue) -> ApiResult<()> {
+    let scalar = matches!(
+        v,
+        AttributeValue::S(_) | AttributeValue::N(_) | AttributeValue::B(_)
+    );
+    let ok = match op {
+        "LT" | "LE" | "GT" | "GE" | "IN" | "BETWEEN" => scalar,
+        "BEGINS_WITH" => matches!(v, AttributeValue::S(_) | AttributeValue::B(_)),
+        "CONTAINS" | "NOT_CONTAINS" => !matches!(
+            v,
+            AttributeValue::L(_)
+                | AttributeValue::M(_)
+                | AttributeValue::Ss(_)
+                | AttributeValue::Ns(_)
+                | AttributeValue::Bs(_)
+        ),
+        _ => true,
+    };
+    if ok {
+        return Ok(());
+    }
+    Err(invalid(format!(
+        "ComparisonOperator {op} is not valid for {} AttributeValue type",
+        v.type_name()
+    )))
+}
+
+/// A legacy BETWEEN whose lower bound is above its upper bound (DynamoDB Local's text,
+/// the same for KeyConditions, QueryFilter, ScanFilter and Expected).
+pub(crate) fn check_between_bounds(args: &[AttributeValue]) -> ApiResult<()> {
+    if let [low, high] = args {
+        if crate::expr::eval::condition::order(low, high) == Some(std::cmp::Ordering::Greater) {
+            return Err(ApiError::validation(
+                "The BETWEEN condition was provided a range where the lower bound is greater than the upper bound",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// One entry of AttributeUpdates.
 #[derive(Debug, Clone)]
 pub struct AttributeUpdate {
@@ -287,6 +337,9 @@ pub fn read_attribute_updates(
             continue;
         };
         let entry = Obj(m);
+        if let Some(e) = crate::model::value::attribute_name_error(attr) {
+            deferred.record(e);
+        }
         out.push(AttributeUpdate {
             attr: attr.clone(),
             action: entry.str("Action")?.map(str::to_string),
@@ -396,6 +449,12 @@ pub fn updates_to_ast(updates: &[AttributeUpdate], values: &mut LegacyValues) ->
 
 /// AttributesToGet as a projection; duplicates are an error.
 pub fn attributes_to_get(names: &[&str]) -> ApiResult<Projection> {
+    if let Some(e) = names
+        .iter()
+        .find_map(|n| crate::model::value::attribute_name_error(n))
+    {
+        return Err(e);
+    }
     for (i, n) in names.iter().enumerate() {
         if names[..i].contains(n) {
             return Err(invalid(format!("Duplicate value in attribute name: {n}")));

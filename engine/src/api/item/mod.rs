@@ -151,11 +151,12 @@ pub fn respond(
             serde_json::to_value(attrs).map_err(crate::storage::internal)?,
         );
     }
-    let units = capacity::write_units(
-        written.old.as_ref().map(|_| written.old_size),
-        written.new.as_ref().map(|_| written.new_size),
+    let units = capacity::WriteUnits::of_write(
+        def,
+        written.old.as_ref().map(|o| (o, written.old_size)),
+        written.new.as_ref().map(|n| (n, written.new_size)),
     );
-    if let Some(c) = capacity::consumed(common.capacity, &common.table, units) {
+    if let Some(c) = capacity::consumed_write(common.capacity, &common.table, &units) {
         out.insert("ConsumedCapacity".into(), c);
     }
     if common.metrics && !def.lsis.is_empty() {

@@ -166,16 +166,39 @@ impl ExprParams {
                     "ExpressionAttributeNames must not be empty",
                 ));
             }
+            // Placeholders are at most 255 bytes, `#` included (developer guide,
+            // "Expression parameters"; DynamoDB Local's text).
+            if let Some((k, _)) = names.iter().find(|(k, _)| k.len() > MAX_PLACEHOLDER_BYTES) {
+                return Err(ApiError::validation(format!(
+                    "ExpressionAttributeNames contains invalid key: The expression attribute map contains a key that is too long; size of key: {}",
+                    k.len()
+                )));
+            }
             if let Some((k, _)) = names.iter().find(|(k, _)| !placeholder_ok(k, '#')) {
                 return Err(ApiError::validation(format!(
                     "ExpressionAttributeNames contains invalid key: Syntax error; key: \"{k}\""
                 )));
+            }
+            // An empty or over-long name (DynamoDB Local's texts).
+            for (k, v) in names.iter() {
+                if let Some(e) = crate::model::value::attribute_name_error(v) {
+                    return Err(ApiError::validation(format!(
+                        "ExpressionAttributeNames contains invalid value: {} for key {k}",
+                        e.message().unwrap_or_default()
+                    )));
+                }
             }
         }
         if let Some(values) = &self.values {
             if values.is_empty() {
                 return Err(ApiError::validation(
                     "ExpressionAttributeValues must not be empty",
+                ));
+            }
+            // DynamoDB Local words this one without the size.
+            if values.iter().any(|(k, _)| k.len() > MAX_PLACEHOLDER_BYTES) {
+                return Err(ApiError::validation(
+                    "ExpressionAttributeValues contains invalid key: The expression attribute map contains a key that is too long;",
                 ));
             }
             if let Some((k, _)) = values.iter().find(|(k, _)| !placeholder_ok(k, ':')) {
@@ -202,6 +225,9 @@ impl ExprParams {
         self.values.iter().flatten().cloned().collect()
     }
 }
+
+/// The longest expression attribute name or value placeholder, its `#` / `:` included.
+const MAX_PLACEHOLDER_BYTES: usize = 255;
 
 /// `#` / `:` followed by one or more of `[0-9a-zA-Z_]`.
 fn placeholder_ok(key: &str, sigil: char) -> bool {

@@ -16,7 +16,7 @@ use crate::expr::ExprKind;
 use crate::keys::PrimaryKey;
 use crate::model::value::Deferred;
 use crate::model::Item;
-use crate::wire::shape::{check_table_name, required, Obj, Violations};
+use crate::wire::shape::{check_item_table_name, Obj, Violations};
 use crate::wire::{ApiError, ApiResult};
 use crate::write::{write_one, Action};
 
@@ -55,8 +55,7 @@ impl<'a> SimpleWrite<'a> {
         // Constraints (the Expected ones were recorded while reading).
         let mut env = Violations::new();
         check_enum(&mut env, capacity, "returnConsumedCapacity", CAPACITY_ENUM);
-        let name = required(name, "TableName")?;
-        check_table_name(&mut env, name, "tableName");
+        let name = check_item_table_name(&mut env, name);
         if target.is_none() {
             env.not_null(&lower_first(member));
         }

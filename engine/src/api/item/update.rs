@@ -15,7 +15,7 @@ use crate::expr::ast::{PathElem, Projection, Update};
 use crate::expr::ExprKind;
 use crate::keys::{is_key_attribute, key_from_param};
 use crate::model::value::Deferred;
-use crate::wire::shape::{check_table_name, required, Obj, Violations};
+use crate::wire::shape::{check_item_table_name, Obj, Violations};
 use crate::wire::{ApiError, ApiResult};
 use crate::write::{write_one, Action};
 
@@ -40,8 +40,7 @@ pub async fn update_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Valu
     // Constraints, in DynamoDB's member order.
     let mut env = Violations::new();
     check_enum(&mut env, capacity, "returnConsumedCapacity", CAPACITY_ENUM);
-    let name = required(name, "TableName")?;
-    check_table_name(&mut env, name, "tableName");
+    let name = check_item_table_name(&mut env, name);
     check_enum(
         &mut env,
         metrics,
@@ -110,6 +109,9 @@ pub async fn update_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Valu
     let def = ctx.data_table(&ctx.store.read()?, &common.table, ctx.now_ms())?;
     let key = key_from_param(&def, &key.unwrap_or_default())?;
     check_key_untouched(&def, &update)?;
+    if let Some(list) = &updates {
+        check_legacy_index_values(&def, list)?;
+    }
     let targets = Projection {
         paths: update
             .clauses
@@ -118,8 +120,14 @@ pub async fn update_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Valu
             .cloned()
             .collect(),
     };
+    let only_removes = update.only_removes();
     let apply = Box::new(move |item| eval::apply(&item, &update, &values));
-    let spec = common.spec(def.clone(), key.clone(), condition, Action::Update(apply));
+    let action = if only_removes {
+        Action::UpdateExisting(apply)
+    } else {
+        Action::Update(apply)
+    };
+    let spec = common.spec(def.clone(), key.clone(), condition, action);
     let written = write_one(&ctx.store, ctx.now_ms(), spec).await?;
     let attributes = match return_values {
         Some("ALL_OLD") => written.old.clone(),
@@ -131,11 +139,35 @@ pub async fn update_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Valu
     respond(&common, &def, &key, &written, attributes)
 }
 
-/// No clause may write a primary key attribute, nor a path inside one.
+/// AttributeUpdates PUT values for index key attributes are checked like an item's
+/// (Alternator `test_gsi_wrong_type_attribute_update`: "Type mismatch …" on DynamoDB),
+/// not with the UpdateExpression texts.
+fn check_legacy_index_values(def: &TableDef, updates: &[legacy::AttributeUpdate]) -> ApiResult<()> {
+    let puts: crate::model::Item = updates
+        .iter()
+        .filter(|u| u.action.as_deref().unwrap_or("PUT") == "PUT")
+        .filter_map(|u| Some((u.attr.clone(), u.value.clone()?)))
+        .collect();
+    crate::keys::check_index_keys(def, &puts, crate::keys::IndexContext::Item)
+}
+
+/// No clause may write a primary key attribute, nor a path inside one; nor a path
+/// inside a secondary-index key attribute.
 pub(crate) fn check_key_untouched(def: &TableDef, update: &Update) -> ApiResult<()> {
     for clause in &update.clauses {
         for path in clause.target_paths() {
             let Some(top) = path.top() else { continue };
+            let nested =
+                path.elems.len() > 1 || !matches!(path.elems.first(), Some(PathElem::Attr(_)));
+            if nested
+                && !is_key_attribute(def, top)
+                && crate::index::all(def).any(|ix| ix.keys.names().any(|n| n == top))
+            {
+                // DynamoDB Local's text (the base-key one with "IndexKey").
+                return Err(ApiError::validation(format!(
+                    "Key attributes must be scalars; list random access '[]' and map lookup '.' are not allowed: IndexKey: {top}"
+                )));
+            }
             if !is_key_attribute(def, top) {
                 continue;
             }

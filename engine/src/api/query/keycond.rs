@@ -208,6 +208,12 @@ pub fn from_legacy(
                 "Invalid number of argument(s) for the {op} ComparisonOperator"
             )));
         }
+        if let Some(first) = list.first() {
+            crate::api::item::legacy::check_operator_type(op, first)?;
+        }
+        if op == "BETWEEN" {
+            crate::api::item::legacy::check_between_bounds(&list)?;
+        }
         let mut it = list.into_iter();
         let (a, b) = (it.next(), it.next());
         let cond = match (op, a, b) {

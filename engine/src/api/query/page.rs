@@ -49,6 +49,9 @@ pub struct Page {
     pub scanned: usize,
     pub last_key: Option<Item>,
     pub bytes: usize,
+    /// Read units of the table items an LSI read fetched (each rounded on its own),
+    /// charged to the table arm.
+    pub fetched_units: f64,
 }
 
 fn empty(start: &Bound<Vec<u8>>, end: &Bound<Vec<u8>>) -> bool {
@@ -102,11 +105,13 @@ pub fn run(txn: &ReadTransaction, plan: &Plan<'_>) -> ApiResult<Page> {
     } else {
         Box::new(range.rev())
     };
-    // An LSI read of ALL_ATTRIBUTES on a partial projection fetches the table's item.
-    let fetch = plan.want == Want::All
-        && plan
-            .index
-            .is_some_and(|ix| ix.projection.kind != crate::catalog::ProjectionType::All);
+    // An LSI read that wants attributes its partial projection lacks (ALL_ATTRIBUTES, or
+    // a projection or filter naming one) fetches the table's item, as DynamoDB does.
+    let fetch = !plan.is_gsi
+        && plan.index.is_some_and(|ix| {
+            ix.projection.kind != crate::catalog::ProjectionType::All
+                && (plan.want == Want::All || needs_unprojected(plan, ix))
+        });
     // Items answered exactly as stored: their bytes are copied, never decoded.
     let copy =
         plan.filter.is_none() && plan.projection.is_none() && !fetch && plan.want != Want::Count;
@@ -135,10 +140,14 @@ pub fn run(txn: &ReadTransaction, plan: &Plan<'_>) -> ApiResult<Page> {
         }
         let mut item = Stored(value.to_vec()).item()?;
         let key = key_of(plan.def, plan.index, &item);
+        // The index entry, kept when the answer is the projected attributes while the
+        // filter needed the table's item.
+        let mut entry = None;
         if fetch {
             if let Some(k) = crate::keys::storage_key_of(plan.def, &item) {
                 if let Some(full) = items::get(txn, &k)? {
-                    item = full.item()?;
+                    page.fetched_units += units(full.size(), plan.consistent);
+                    entry = Some(std::mem::replace(&mut item, full.item()?));
                 }
             }
         }
@@ -148,9 +157,10 @@ pub fn run(txn: &ReadTransaction, plan: &Plan<'_>) -> ApiResult<Page> {
         if keep {
             page.count += 1;
             if plan.want != Want::Count {
-                page.items.push(match plan.projection {
-                    Some(p) => crate::expr::eval::project(&item, &p.paths),
-                    None => item,
+                page.items.push(match (plan.projection, entry) {
+                    (Some(p), _) => crate::expr::eval::project(&item, &p.paths),
+                    (None, Some(e)) if plan.want != Want::All => e,
+                    (None, _) => item,
                 });
             }
         }
@@ -162,6 +172,29 @@ pub fn run(txn: &ReadTransaction, plan: &Plan<'_>) -> ApiResult<Page> {
     Ok(page)
 }
 
+/// Whether the projection or the filter of an LSI read names an attribute `ix` does not
+/// project (its keys, the table's keys and INCLUDE's non-key attributes are projected).
+fn needs_unprojected(plan: &Plan<'_>, ix: &IndexDef) -> bool {
+    let projected = crate::index::key_names(plan.def, ix);
+    let is_projected = |name: &str| {
+        projected.contains(&name)
+            || (ix.projection.kind == crate::catalog::ProjectionType::Include
+                && ix.projection.non_key.iter().any(|n| n == name))
+    };
+    let mut tops: Vec<&str> = Vec::new();
+    if let Some(p) = plan.projection {
+        tops.extend(p.paths.iter().filter_map(|p| p.top()));
+    }
+    if let Some(f) = plan.filter {
+        tops.extend(
+            crate::expr::validate::condition_paths(&f.cond)
+                .into_iter()
+                .filter_map(|p| p.top()),
+        );
+    }
+    tops.into_iter().any(|t| !is_projected(t))
+}
+
 /// Read units for `bytes` read: 4 KB units rounded up, at least one; half for eventually
 /// consistent reads (dynalite `actions/query.js`).
 pub fn units(bytes: usize, consistent: bool) -> f64 {
@@ -169,21 +202,23 @@ pub fn units(bytes: usize, consistent: bool) -> f64 {
 }
 
 /// ConsumedCapacity with the index breakdown for INDEXES.
-pub fn consumed(plan: &Plan<'_>, mode: CapacityMode, units: f64) -> Option<Value> {
+/// `fetched` is the table arm of an LSI read that fetched table items (else 0).
+pub fn consumed(plan: &Plan<'_>, mode: CapacityMode, units: f64, fetched: f64) -> Option<Value> {
     let name = &plan.def.name;
+    let total = units + fetched;
     match mode {
         CapacityMode::None => None,
-        CapacityMode::Total => Some(json!({"TableName": name, "CapacityUnits": units})),
+        CapacityMode::Total => Some(json!({"TableName": name, "CapacityUnits": total})),
         CapacityMode::Indexes => {
             let mut m = Map::new();
             m.insert("TableName".into(), json!(name));
-            m.insert("CapacityUnits".into(), json!(units));
+            m.insert("CapacityUnits".into(), json!(total));
             match plan.index {
                 None => {
                     m.insert("Table".into(), json!({"CapacityUnits": units}));
                 }
                 Some(ix) => {
-                    m.insert("Table".into(), json!({"CapacityUnits": 0.0}));
+                    m.insert("Table".into(), json!({"CapacityUnits": fetched}));
                     let key = if plan.is_gsi {
                         "GlobalSecondaryIndexes"
                     } else {
@@ -207,7 +242,7 @@ pub fn respond(plan: &Plan<'_>, page: Page, mode: CapacityMode) -> ApiResult<Vec
     let units = units(page.bytes, plan.consistent);
     let mut out = Vec::with_capacity(page.raw.as_ref().map_or(256, |r| r.len() + 256));
     out.push(b'{');
-    if let Some(c) = consumed(plan, mode, units) {
+    if let Some(c) = consumed(plan, mode, units, page.fetched_units) {
         out.extend_from_slice(b"\"ConsumedCapacity\":");
         serde_json::to_writer(&mut out, &c).map_err(internal)?;
         out.push(b',');

@@ -15,7 +15,7 @@ use crate::expr::eval::Values;
 use crate::expr::{ExprKind, Resolver};
 use crate::model::value::{decode_value, Deferred};
 use crate::model::Item;
-use crate::wire::shape::{check_table_name, required, Obj, Violations};
+use crate::wire::shape::{check_item_table_name, Obj, Violations};
 use crate::wire::{ApiError, ApiResult};
 
 pub const SELECT_ENUM: &[&str] = &[
@@ -145,8 +145,7 @@ pub fn read<'a>(o: Obj<'a>, op: Op, v: &mut Violations) -> ApiResult<Common<'a>>
             );
         }
     }
-    let table = required(name, "TableName")?;
-    check_table_name(v, table, "tableName");
+    let table = check_item_table_name(v, name);
     if let Some(ix) = index {
         v.name(ix, "indexName");
     }

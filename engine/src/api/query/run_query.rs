@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use super::keycond::{self, KeyCond};
 use super::page::{self, Plan};
 use super::request::{self, Op};
-use super::{find_index, start_key};
+use super::{check_gsi_reads, find_index, start_key};
 use crate::api::Ctx;
 use crate::catalog::{IndexDef, TableDef};
 use crate::expr::ast::Condition;
@@ -27,7 +27,14 @@ pub async fn query(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Vec<u8>> {
     let key_conditions = request::read_conditions(o, "KeyConditions", &mut v, &mut c.deferred)?;
     v.finish()?;
 
-    // Which parameters go together; deferred value errors; Select.
+    // Which parameters go together; deferred value errors; Select. DynamoDB rejects
+    // KeyConditions only next to KeyConditionExpression: with FilterExpression or
+    // ProjectionExpression it is accepted (the real-DynamoDB rule; LOCAL agrees).
+    if kc_src.is_some() && key_conditions.is_some() {
+        return Err(ApiError::validation(
+            "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {KeyConditions} Expression parameters: {KeyConditionExpression}",
+        ));
+    }
     c.params.check_usage(
         &[
             ("ProjectionExpression", c.projection_src.is_some()),
@@ -38,7 +45,6 @@ pub async fn query(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Vec<u8>> {
             ("AttributesToGet", c.to_get.is_some()),
             ("QueryFilter", c.legacy_filter.is_some()),
             ("ConditionalOperator", c.operator.is_some()),
-            ("KeyConditions", key_conditions.is_some()),
         ],
         &["FilterExpression", "KeyConditionExpression"],
     )?;
@@ -73,6 +79,9 @@ pub async fn query(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Vec<u8>> {
         Some((ix, g)) => (Some(ix), *g),
         None => (None, false),
     };
+    if let (Some(ix), true) = (index, is_gsi) {
+        check_gsi_reads(&def, ix, projection.as_ref(), filter.as_ref())?;
+    }
     let keys = index.map_or_else(|| def.keys.parts(), |ix| ix.keys.parts());
     let kc = match (&kc_expr, &key_conditions) {
         (Some(e), _) => keycond::from_expression(e, &values, &def, keys, c.index)?,

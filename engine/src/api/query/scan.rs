@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::page::{self, Plan};
 use super::request::{self, Op};
-use super::{find_index, start_key};
+use super::{check_gsi_reads, find_index, start_key};
 use crate::api::Ctx;
 use crate::index::prefix_end;
 use crate::model::value::Deferred;
@@ -61,6 +61,9 @@ pub async fn scan(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Vec<u8>> {
         Some((ix, g)) => (Some(ix), *g),
         None => (None, false),
     };
+    if let (Some(ix), true) = (index, is_gsi) {
+        check_gsi_reads(&def, ix, projection.as_ref(), filter.as_ref())?;
+    }
     let prefix = match index {
         Some(ix) => crate::index::index_prefix(def.id, &ix.name),
         None => def.id.to_be_bytes().to_vec(),

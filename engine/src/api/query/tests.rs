@@ -640,10 +640,10 @@ mod model {
                     json!({"TableName": "tbl", "Key": key(*p, *s), "UpdateExpression": "REMOVE g"}),
                 )
                 .await;
-                let entry = model
-                    .entry((*p, *s))
-                    .or_insert_with(|| key(*p, *s).as_object().cloned().unwrap_or_default());
-                entry.remove("g");
+                // An update that only removes creates no item (as on DynamoDB).
+                if let Some(entry) = model.get_mut(&(*p, *s)) {
+                    entry.remove("g");
+                }
             }
             Op::Delete(p, s) => {
                 ok(

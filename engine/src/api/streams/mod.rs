@@ -146,13 +146,10 @@ pub async fn list_streams(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
             None => true,
         })
         .collect();
-    if let Some(start) = start {
-        if let Some(at) = views
-            .iter()
-            .position(|v| stream_arn(ctx, &v.meta.table, &v.meta.label) == start)
-        {
-            views.drain(..=at);
-        }
+    // An exclusive start is a position in the (table, label) order, whether or not the
+    // stream it names still exists.
+    if let Some((table, label)) = start.and_then(parse_arn) {
+        views.retain(|v| (v.meta.table.as_str(), v.meta.label.as_str()) > (table, label));
     }
     let limit = usize::try_from(limit.unwrap_or(100)).unwrap_or(100);
     let more = views.len() > limit;
@@ -179,6 +176,11 @@ pub async fn describe_stream(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<
     let arn = o.str("StreamArn")?;
     let limit = o.int("Limit")?;
     let start = o.str("ExclusiveStartShardId")?;
+    let filter = o.obj("ShardFilter")?;
+    let (filter_type, filter_shard) = match filter {
+        Some(f) => (f.str("Type")?, f.str("ShardId")?),
+        None => (None, None),
+    };
     let mut v = Violations::new();
     match arn {
         Some(a) => v.length(a, "streamArn", 37, 1024),
@@ -188,16 +190,30 @@ pub async fn describe_stream(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<
     if let Some(s) = start {
         v.length(s, "exclusiveStartShardId", 28, 65);
     }
+    if filter.is_some() {
+        match filter_type {
+            Some(t) => v.enum_value(t, "shardFilter.type", &["CHILD_SHARDS"]),
+            None => v.not_null("shardFilter.type"),
+        }
+        if let Some(s) = filter_shard {
+            v.length(s, "shardFilter.shardId", 28, 65);
+        }
+    }
     v.finish()?;
     let arn = arn.unwrap_or_default();
     let txn = ctx.store.read()?;
     let view = find(ctx, &txn, arn)?;
     let meta = &view.meta;
     let mut shards: Vec<_> = meta.shards.iter().collect();
+    // ShardFilter CHILD_SHARDS: the shards whose parent is the given one (none without
+    // a ShardId, none for a shard the stream does not have; DynamoDB Local agrees).
+    if filter.is_some() {
+        shards.retain(|s| filter_shard.is_some() && s.parent.as_deref() == filter_shard);
+    }
+    // An exclusive start is a position in shard-id order (ids carry their creation
+    // time), whether or not the shard it names exists.
     if let Some(start) = start {
-        if let Some(at) = shards.iter().position(|s| s.id == start) {
-            shards.drain(..=at);
-        }
+        shards.retain(|s| s.id.as_str() > start);
     }
     let limit = usize::try_from(limit.unwrap_or(100)).unwrap_or(100);
     let more = shards.len() > limit;

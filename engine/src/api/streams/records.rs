@@ -66,10 +66,11 @@ fn trimmed() -> ApiError {
     )
 }
 
-fn shard_not_found(shard: &str) -> ApiError {
-    ApiError::resource_not_found(format!(
-        "Requested resource not found: Shard: {shard} not found"
-    ))
+/// DynamoDB Streams' answer for a shard the stream does not have (the text real
+/// DynamoDB Streams sends, as Kinesis-adapter clients match it; LOCAL: "Shard does not
+/// exist").
+fn shard_not_found(_shard: &str) -> ApiError {
+    ApiError::resource_not_found("Requested resource not found: Shard does not exist")
 }
 
 pub async fn get_shard_iterator(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Value> {

@@ -259,6 +259,16 @@ pub fn projection_def(raw: &RawProjection) -> ApiResult<Projection> {
             "ProjectionType is INCLUDE, but NonKeyAttributes is not specified",
         ));
     }
+    // Projected attribute names are limited like key names (the developer guide's
+    // "Secondary indexes" quotas; DynamoDB Local's text).
+    if non_key
+        .iter()
+        .any(|n| n.is_empty() || n.chars().count() > 255)
+    {
+        return Err(ApiError::validation(
+            "Names of key attributes and attributes projected into an index must be between 1 and 255 characters, inclusive",
+        ));
+    }
     let mut seen = std::collections::HashSet::new();
     for name in &non_key {
         if !seen.insert(name.as_str()) {

@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 use crate::api::Ctx;
 use crate::catalog;
 use crate::wire::shape::{Obj, Violations};
-use crate::wire::{ApiError, ApiResult};
+use crate::wire::{ApiError, ApiResult, ErrorCode};
 
 const MAX_TAGS: usize = 50;
 
@@ -129,6 +129,17 @@ where
     Ok(json!({}))
 }
 
+/// ListTagsOfResource's answer for an ARN naming no table of this account.
+fn list_tags_denied(ctx: &Ctx, arn: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::AccessDeniedException,
+        format!(
+            "User: arn:aws:iam::{}:root is not authorized to perform: dynamodb:ListTagsOfResource on resource: {arn}",
+            ctx.config.account
+        ),
+    )
+}
+
 fn arn_not_found(arn: &str) -> ApiError {
     ApiError::resource_not_found(format!(
         "Requested resource not found: ResourcArn: {arn} not found"
@@ -192,12 +203,17 @@ pub async fn list_tags_of_resource(ctx: &Ctx, body: &Map<String, Value>) -> ApiR
     arn_violations(arn, &mut v);
     v.finish()?;
     let arn = arn.unwrap_or_default();
-    let name = table_from_arn(ctx, arn)?;
+    // A well-formed ARN of a table that does not exist (here or in another account) is
+    // AccessDeniedException on ListTagsOfResource, as on DynamoDB (dynalite's captures).
+    let name = table_from_arn(ctx, arn).map_err(|e| match e.code() {
+        ErrorCode::ResourceNotFoundException => list_tags_denied(ctx, arn),
+        _ => e,
+    })?;
     let txn = ctx.store.read()?;
     let now = ctx.now_ms();
     let def = ctx
         .visible_table(&txn, name, now)?
-        .ok_or_else(|| arn_not_found(arn))?;
+        .ok_or_else(|| list_tags_denied(ctx, arn))?;
     let tags: Vec<Value> = def
         .tags
         .iter()

@@ -106,12 +106,30 @@ pub async fn update_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
         && c.table_class.is_none()
         && c.deletion_protection.is_none()
         && c.on_demand.is_none()
-        && c.gsi_updates.is_empty()
-        && gsi_list.is_none();
+        && c.gsi_updates.is_empty();
     if nothing {
         return Err(ApiError::validation(
             "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates, SSESpecification, ReplicaUpdates, MultiAccountReplicaReady, ReplicaTransitRoleArn, MultiRegionConsistency, DeletionProtectionEnabled, OnDemandThroughput, WarmThroughput or TableClass is required",
         ));
+    }
+    // engine/docs/table-errors.md §3 (live captures): an empty list next to another
+    // change, and one index named twice.
+    if gsi_list.as_ref().is_some_and(|l| l.is_empty()) {
+        return Err(ApiError::invalid_parameter(
+            "List of GlobalSecondaryIndexUpdates is empty",
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for u in &c.gsi_updates {
+        let name = match u {
+            GsiUpdate::Create(ix) => ix.name.as_str(),
+            GsiUpdate::Update { name, .. } | GsiUpdate::Delete { name } => name.as_str(),
+        };
+        if !seen.insert(name) {
+            return Err(ApiError::invalid_parameter(format!(
+                "Only one global secondary index update per index is allowed simultaneously. Index: {name}"
+            )));
+        }
     }
 
     let name = name.to_string();
@@ -185,6 +203,17 @@ fn gsi_updates(list: &[Obj<'_>], v: &mut Violations) -> ApiResult<Vec<GsiUpdate>
     let mut out = Vec::new();
     for (i, u) in list.iter().enumerate() {
         let p = format!("globalSecondaryIndexUpdates.{}.member", i + 1);
+        let mut actions = 0;
+        for action in ["Create", "Update", "Delete"] {
+            if u.obj(action)?.is_some() {
+                actions += 1;
+            }
+        }
+        if actions > 1 {
+            return Err(ApiError::invalid_parameter(
+                "Only one global secondary index action is allowed per GlobalSecondaryIndexUpdate object",
+            ));
+        }
         if let Some(create) = u.obj("Create")? {
             let name = create.str("IndexName")?.unwrap_or_default().to_string();
             v.name(&name, &format!("{p}.create.indexName"));

@@ -134,7 +134,8 @@ pub async fn transact_get_items(ctx: &Ctx, body: &Map<String, Value>) -> ApiResu
     }
     let mut out = Map::new();
     out.insert("Responses".into(), Value::Array(responses));
-    if let Some(c) = capacity_list(CapacityMode::parse(capacity), &units) {
+    if let Some(mut c) = capacity_list(CapacityMode::parse(capacity), &units) {
+        crate::api::item::capacity::mirror_axis(&mut c, "ReadCapacityUnits");
         out.insert("ConsumedCapacity".into(), c);
     }
     Ok(Value::Object(out))

@@ -30,10 +30,11 @@ pub const MAX_ACTIONS: usize = 100;
 /// The most bytes of items one transaction may carry or return.
 pub const MAX_TRANSACTION_BYTES: usize = 4 * 1024 * 1024;
 
-/// Guessed wording (DynamoDB calls the limit the "transaction payload"; the exact
-/// message was not captured anywhere we could find).
-const TOO_BIG: &str =
-    "Transaction size has exceeded the maximum allowed size of 4 MB (the transaction payload)";
+/// DynamoDB's text for a transaction over 4 MB, as applications log it (issue K's
+/// research, engine/docs/conformance-notes.md §9; DynamoDB Local: "Transaction payload
+/// size cannot exceed 4MB. Payload Size: <n>"). TransactGetItems answers the same
+/// *(guess)*.
+const TOO_BIG: &str = "Transaction request cannot be larger than 4 MB";
 
 pub(crate) fn too_big() -> ApiError {
     ApiError::validation(TOO_BIG)

@@ -47,7 +47,7 @@ async fn writes_apply_together_and_gets_read_them() {
     .await;
     assert_eq!(
         out["ConsumedCapacity"],
-        json!([{"TableName": "hash", "CapacityUnits": 4.0}, {"TableName": "range", "CapacityUnits": 2.0}])
+        json!([{"TableName": "hash", "CapacityUnits": 4.0, "WriteCapacityUnits": 4.0}, {"TableName": "range", "CapacityUnits": 2.0, "WriteCapacityUnits": 2.0}])
     );
     let got = ok(
         &e,
@@ -66,7 +66,7 @@ async fn writes_apply_together_and_gets_read_them() {
     );
     assert_eq!(
         got["ConsumedCapacity"],
-        json!([{"TableName": "hash", "CapacityUnits": 6.0}])
+        json!([{"TableName": "hash", "CapacityUnits": 6.0, "ReadCapacityUnits": 6.0}])
     );
     // A Delete in a transaction.
     ok(
@@ -328,7 +328,7 @@ async fn client_request_token_is_idempotent_for_ten_minutes() {
     let out = ok(&e, TWrite, again).await;
     assert_eq!(
         out["ConsumedCapacity"],
-        json!([{"TableName": "hash", "CapacityUnits": 2.0}])
+        json!([{"TableName": "hash", "CapacityUnits": 2.0, "ReadCapacityUnits": 2.0}])
     );
     assert_eq!(n_of(&e, "c").await, json!({"N": "2"}));
     let (t, _, _) = fail(&e, TWrite, tokened("tok", "other")).await;

@@ -12,8 +12,8 @@ use sha2::{Digest, Sha256};
 
 use super::parse::{self, Kind, WriteAction, WriteRequest};
 use super::{cancelled, is_request_level, multiple_operations, validation_cancel, Reason};
-use crate::api::batch::capacity_list;
-use crate::api::item::capacity::{read_units, write_units};
+use crate::api::batch::write_capacity_list;
+use crate::api::item::capacity::{read_units, WriteUnits};
 use crate::api::item::{check_key_untouched, eval};
 use crate::api::Ctx;
 use crate::catalog::TableDef;
@@ -113,9 +113,14 @@ fn spec(a: &WriteAction<'_>, def: &TableDef, key: &PrimaryKey) -> WriteSpec {
         Kind::Delete => Action::Delete,
         Kind::Update(update, values) => {
             let (update, values) = (update.clone(), values.clone());
-            Action::Update(Box::new(move |item: Item| {
-                eval::apply(&item, &update, &values)
-            }))
+            let only_removes = update.only_removes();
+            let apply: crate::write::Updater =
+                Box::new(move |item: Item| eval::apply(&item, &update, &values));
+            if only_removes {
+                Action::UpdateExisting(apply)
+            } else {
+                Action::Update(apply)
+            }
         }
     };
     WriteSpec {
@@ -197,20 +202,28 @@ fn run(
 /// `{}` plus ConsumedCapacity (twice the units: writes now, reads on a replay) and
 /// ItemCollectionMetrics for tables with an LSI.
 fn respond(req: &WriteRequest<'_>, defs: &[TableDef], outcome: Outcome) -> ApiResult<Value> {
-    let mut units: Vec<(String, f64)> = Vec::new();
-    let mut add = |table: &str, u: f64| match units.iter_mut().find(|(t, _)| t == table) {
-        Some(slot) => slot.1 += u,
-        None => units.push((table.to_string(), u)),
-    };
+    let mut units: Vec<(String, WriteUnits)> = Vec::new();
+    let mut add =
+        |table: &str, u: &WriteUnits, factor: f64| match units.iter_mut().find(|(t, _)| t == table)
+        {
+            Some(slot) => slot.1.add(u, factor),
+            None => {
+                let mut first = WriteUnits::default();
+                first.add(u, factor);
+                units.push((table.to_string(), first));
+            }
+        };
     let mut collections = Map::new();
     match &outcome {
         Outcome::Applied(written) => {
             for ((a, def), w) in req.actions.iter().zip(defs).zip(written) {
-                let u = write_units(
-                    w.old.as_ref().map(|_| w.old_size),
-                    w.new.as_ref().map(|_| w.new_size),
+                // Table arm doubled, index arms not (CAPACITY.md §1.3).
+                let u = WriteUnits::of_write(
+                    def,
+                    w.old.as_ref().map(|o| (o, w.old_size)),
+                    w.new.as_ref().map(|n| (n, w.new_size)),
                 );
-                add(a.table, 2.0 * u);
+                add(a.table, &u, 2.0);
                 if req.metrics && !def.lsis.is_empty() && !matches!(a.kind, Kind::Check) {
                     let hash: Item = a
                         .source
@@ -231,12 +244,22 @@ fn respond(req: &WriteRequest<'_>, defs: &[TableDef], outcome: Outcome) -> ApiRe
         }
         Outcome::Replayed(sizes) => {
             for (a, size) in req.actions.iter().zip(sizes) {
-                add(a.table, 2.0 * read_units(*size, true));
+                let replay = WriteUnits {
+                    table: read_units(*size, true),
+                    indexes: Vec::new(),
+                };
+                add(a.table, &replay, 2.0);
             }
         }
     }
     let mut out = Map::new();
-    if let Some(c) = capacity_list(req.capacity, &units) {
+    if let Some(mut c) = write_capacity_list(req.capacity, &units) {
+        // Writes mirror their units into WriteCapacityUnits; a replay is billed as a read.
+        let axis = match &outcome {
+            Outcome::Applied(_) => "WriteCapacityUnits",
+            Outcome::Replayed(_) => "ReadCapacityUnits",
+        };
+        crate::api::item::capacity::mirror_axis(&mut c, axis);
         out.insert("ConsumedCapacity".into(), c);
     }
     if !collections.is_empty() {

@@ -236,6 +236,11 @@ fn eval_function(call: &Call, item: &crate::model::Item, values: &Values) -> boo
         "contains" => match (arg(0), arg(1)) {
             (Some(a), Some(b)) => match (a.as_ref(), b.as_ref()) {
                 (AttributeValue::S(x), AttributeValue::S(y)) => x.contains(y.as_str()),
+                // A binary attribute contains a binary operand found anywhere in it
+                // (the developer guide's CONTAINS: "a subsequence of the target").
+                (AttributeValue::B(x), AttributeValue::B(y)) => {
+                    y.is_empty() || x.windows(y.len()).any(|w| w == y.as_slice())
+                }
                 (AttributeValue::Ss(x), AttributeValue::S(y)) => x.contains(y),
                 (AttributeValue::Ns(x), AttributeValue::N(y)) => x.contains(y),
                 (AttributeValue::Bs(x), AttributeValue::B(y)) => x.contains(y),

@@ -184,7 +184,7 @@ fn updates() {
     );
     assert_eq!(
         run("ADD a :s", &item(), &v),
-        Err("Invalid UpdateExpression: Incorrect operand type for operator or function; operator: ADD, operand type: STRING".into())
+        Err("Invalid UpdateExpression: Incorrect operand type for operator or function; operator: ADD, operand type: STRING, typeSet: ALLOWED_FOR_ADD_OPERAND".into())
     );
     assert_eq!(
         run("SET a = :s + :1", &item(), &v),

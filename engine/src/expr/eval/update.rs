@@ -65,7 +65,7 @@ pub fn check_update_values(u: &Update, values: &Values) -> Result<(), ApiError> 
                     let ok = is_set(v) || (op == "ADD" && matches!(v, AttributeValue::N(_)));
                     if !ok {
                         return Err(kind.error(format_args!(
-                            "Incorrect operand type for operator or function; operator: {op}, operand type: {}",
+                            "Incorrect operand type for operator or function; operator: {op}, operand type: {}, typeSet: ALLOWED_FOR_{op}_OPERAND",
                             type_word(v)
                         )));
                     }

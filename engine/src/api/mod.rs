@@ -3,6 +3,7 @@
 //! exactly as DynamoDB answers a target it does not know.
 
 pub mod account;
+pub mod backup;
 pub mod batch;
 pub mod item;
 pub mod query;
@@ -94,16 +95,16 @@ routes! {
         ExecuteStatement => partiql::execute_statement,
         BatchExecuteStatement => partiql::batch_execute_statement,
         ExecuteTransaction => partiql::execute_transaction,
+        CreateBackup => backup::create_backup,
+        DescribeBackup => backup::describe_backup,
+        DeleteBackup => backup::delete_backup,
+        ListBackups => backup::list_backups,
+        RestoreTableFromBackup => backup::restore_table_from_backup,
+        RestoreTableToPointInTime => backup::restore_table_to_point_in_time,
+        DescribeContinuousBackups => backup::describe_continuous_backups,
+        UpdateContinuousBackups => backup::update_continuous_backups,
     }
     not_built {
-        CreateBackup,
-        DescribeBackup,
-        DeleteBackup,
-        ListBackups,
-        RestoreTableFromBackup,
-        RestoreTableToPointInTime,
-        DescribeContinuousBackups,
-        UpdateContinuousBackups,
         ExportTableToPointInTime,
         DescribeExport,
         ListExports,

@@ -253,11 +253,14 @@ pub async fn create_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
         updating_until_ms: 0,
         lifecycle: Lifecycle::Live,
         warm,
+        pitr: None,
+        restore: None,
     };
     let delete_delay = ctx.config.delete_delay_ms;
     let mut def = ctx
         .store
-        .write(move |txn| {            if let Some(existing) = catalog::load_for_write(txn, &name)? {
+        .write(move |txn| {
+            if let Some(existing) = catalog::load_for_write(txn, &name)? {
                 if existing.status(now) == catalog::TableStatus::Creating {
                     return Err(ApiError::resource_in_use(format!(
                         "Attempt to change a resource which is still in use: Table is being created: {name}"

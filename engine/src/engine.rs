@@ -54,6 +54,12 @@ impl Engine {
         })
     }
 
+    /// The shared context (engine-internal tests reach storage through it).
+    #[cfg(test)]
+    pub(crate) fn ctx(&self) -> &Arc<Ctx> {
+        &self.ctx
+    }
+
     /// Runs one round of background work now (tests move the clock, then call this).
     pub async fn run_background_once(&self) -> Result<TickReport, crate::wire::ApiError> {
         logged(background::tick(&self.ctx).await)

@@ -192,3 +192,6 @@ pub fn system_backup(
     tracing::info!(table = %def.name, backup = %meta.arn, "system backup of a deleted table");
     Ok(meta)
 }
+
+#[cfg(test)]
+mod tests;

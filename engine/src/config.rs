@@ -43,6 +43,9 @@ pub struct EngineConfig {
     /// How far LatestRestorableDateTime trails now (DynamoDB: about 5 minutes; 0 lets
     /// tests restore to the moment they just wrote).
     pub pitr_lag_ms: i64,
+    /// The folder exports are written to: S3 bucket `B` is its sub-folder `B`, which must
+    /// exist (as a bucket must).
+    pub export_root: std::path::PathBuf,
 }
 
 impl Default for EngineConfig {
@@ -64,6 +67,7 @@ impl Default for EngineConfig {
             ttl_transition_ms: 0,
             ttl_change_cooldown_ms: 0,
             pitr_lag_ms: 0,
+            export_root: std::path::PathBuf::from("./daxlite-exports"),
         }
     }
 }

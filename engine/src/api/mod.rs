@@ -5,6 +5,7 @@
 pub mod account;
 pub mod backup;
 pub mod batch;
+pub mod export;
 pub mod item;
 pub mod query;
 pub mod streams;
@@ -103,11 +104,11 @@ routes! {
         RestoreTableToPointInTime => backup::restore_table_to_point_in_time,
         DescribeContinuousBackups => backup::describe_continuous_backups,
         UpdateContinuousBackups => backup::update_continuous_backups,
+        ExportTableToPointInTime => export::export_table_to_point_in_time,
+        DescribeExport => export::describe_export,
+        ListExports => export::list_exports,
     }
     not_built {
-        ExportTableToPointInTime,
-        DescribeExport,
-        ListExports,
         ImportTable,
         DescribeImport,
         ListImports,

@@ -44,6 +44,9 @@ pub const BACKUP_ITEMS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("ba
 /// the table has PITR enabled.
 pub const PITR_JOURNAL: TableDefinition<&[u8], &[u8]> = TableDefinition::new("pitr_journal");
 
+/// Export id (as a backup id) → the export's description (JSON of `export::ExportMeta`).
+pub const EXPORTS: TableDefinition<&str, &[u8]> = TableDefinition::new("exports");
+
 pub(super) fn initialise(db: &Database) -> Result<(), OpenError> {
     let mut txn = db.begin_write()?;
     txn.set_durability(Durability::Immediate);
@@ -73,6 +76,7 @@ pub(super) fn initialise(db: &Database) -> Result<(), OpenError> {
         txn.open_table(BACKUPS)?;
         txn.open_table(BACKUP_ITEMS)?;
         txn.open_table(PITR_JOURNAL)?;
+        txn.open_table(EXPORTS)?;
     }
     txn.commit()?;
     Ok(())

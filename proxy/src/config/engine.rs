@@ -134,6 +134,8 @@ impl RawEngine {
                 self.ttl_change_cooldown_ms(),
             )?,
             pitr_lag_ms: non_negative("pitr_lag_ms", self.pitr_lag_ms())?,
+            // Set from `[export]` by the composer.
+            export_root: d().export_root,
         })
     }
 }

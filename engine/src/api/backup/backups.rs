@@ -117,7 +117,7 @@ pub fn backup_in_use(arn: &str) -> ApiError {
 }
 
 /// A timestamp member in epoch seconds (a JSON number), as milliseconds.
-pub(super) fn time_ms(o: &Obj<'_>, key: &str) -> ApiResult<Option<i64>> {
+pub fn time_ms(o: &Obj<'_>, key: &str) -> ApiResult<Option<i64>> {
     match o.raw(key) {
         None => Ok(None),
         Some(Value::Number(n)) => Ok(n.as_f64().map(|s| (s * 1000.0).round() as i64)),

@@ -5,6 +5,7 @@
 //! storage side lives in `crate::backup`.
 
 mod backups;
+pub use backups::time_ms;
 mod continuous;
 mod restore;
 

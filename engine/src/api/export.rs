@@ -146,16 +146,14 @@ pub async fn export_table_to_point_in_time(
     }
     v.finish()?;
     let format = format.unwrap_or("DYNAMODB_JSON");
-    if format == "ION" {
-        return Err(ApiError::validation(
-            "ExportFormat ION is not supported by daxlite yet; use DYNAMODB_JSON",
-        ));
-    }
-    if kind == Some("INCREMENTAL_EXPORT") || incremental.is_some() {
-        return Err(ApiError::validation(
-            "ExportType INCREMENTAL_EXPORT is not supported by daxlite yet; use FULL_EXPORT",
-        ));
-    }
+    // Not built yet: refused once the token is known not to replay an earlier export.
+    let unsupported = if format == "ION" {
+        Some("ExportFormat ION is not supported by daxlite yet; use DYNAMODB_JSON")
+    } else if kind == Some("INCREMENTAL_EXPORT") || incremental.is_some() {
+        Some("ExportType INCREMENTAL_EXPORT is not supported by daxlite yet; use FULL_EXPORT")
+    } else {
+        None
+    };
     let (table, bucket) = (table.unwrap_or_default(), bucket.unwrap_or_default());
     let now = ctx.now_ms();
     let snapshot = ctx.store.read()?;
@@ -226,6 +224,7 @@ pub async fn export_table_to_point_in_time(
         manifest: None,
         failure_code: None,
         failure_message: None,
+        seq: 0,
     };
     let candidate = meta.clone();
     let (meta, fresh) = ctx
@@ -244,7 +243,12 @@ pub async fn export_table_to_point_in_time(
                     ErrorCode::ExportConflictException,
                     "Duplicate request detected with conflicting parameters",
                 )),
+                None if unsupported.is_some() => {
+                    Err(ApiError::validation(unsupported.unwrap_or_default()))
+                }
                 None => {
+                    let mut candidate = candidate;
+                    candidate.seq = crate::backup::next_seq(txn)?;
                     export::save(txn, &candidate)?;
                     Ok((candidate, true))
                 }
@@ -304,12 +308,19 @@ pub async fn list_exports(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
     let mut all = export::list(&txn)?;
     all.reverse();
     let table_name = table.map(crate::api::backup::table_name_of);
+    let skip = match next {
+        None => 0,
+        Some(n) => all
+            .iter()
+            .position(|m| m.id == n)
+            .map_or(all.len(), |i| i + 1),
+    };
     let matching: Vec<&ExportMeta> = all
         .iter()
+        .skip(skip)
         .filter(|m| {
             table_name.is_none_or(|t| m.table_arn.rsplit_once(":table/").map(|(_, n)| n) == Some(t))
         })
-        .filter(|m| next.is_none_or(|n| m.id.as_str() < n))
         .collect();
     let max = max.map_or(25, |m| m as usize);
     let page: Vec<Value> = matching

@@ -80,6 +80,22 @@ pub struct BackupMeta {
     pub table: TableDef,
     /// The table's TTL setting at the snapshot (shown, never restored).
     pub ttl: Option<TtlSetting>,
+    /// Creation order among backups made in the same millisecond ([`next_seq`]).
+    #[serde(default)]
+    pub seq: u64,
+}
+
+/// The next number of the listing order shared by backups and exports (`meta`
+/// `"next_listing_seq"`): lists sort by (creation time, this), so two made in the same
+/// millisecond still list in the order they were made.
+pub fn next_seq(txn: &WriteTransaction) -> ApiResult<u64> {
+    let mut meta = txn.open_table(crate::storage::META)?;
+    let current = meta
+        .get("next_listing_seq")?
+        .map(|v| crate::storage::layout_u64(v.value()))
+        .unwrap_or(1);
+    meta.insert("next_listing_seq", (current + 1).to_be_bytes().as_slice())?;
+    Ok(current)
 }
 
 pub fn load(txn: &ReadTransaction, id: &str) -> ApiResult<Option<BackupMeta>> {
@@ -96,14 +112,15 @@ pub fn load_for_write(txn: &WriteTransaction, id: &str) -> ApiResult<Option<Back
         .transpose()
 }
 
-/// Every backup, oldest first (ids start with the creation time).
+/// Every backup, oldest first.
 pub fn list(txn: &ReadTransaction) -> ApiResult<Vec<BackupMeta>> {
     let table = txn.open_table(BACKUPS)?;
-    let mut out = Vec::new();
+    let mut out: Vec<BackupMeta> = Vec::new();
     for entry in table.iter()? {
         let (_, v) = entry?;
         out.push(serde_json::from_slice(v.value()).map_err(internal)?);
     }
+    out.sort_by_key(|m| (m.created_ms, m.seq));
     Ok(out)
 }
 
@@ -186,6 +203,7 @@ pub fn system_backup(
         table_arn: def.arn(region, account),
         table: def.clone(),
         ttl: crate::ttl::load_for_write(txn, def.id)?,
+        seq: next_seq(txn)?,
     };
     snapshot::copy_in(txn, def.id, &meta.id)?;
     save(txn, &meta)?;

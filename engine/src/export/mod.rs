@@ -62,6 +62,9 @@ pub struct ExportMeta {
     pub manifest: Option<String>,
     pub failure_code: Option<String>,
     pub failure_message: Option<String>,
+    /// Creation order among exports started in the same millisecond.
+    #[serde(default)]
+    pub seq: u64,
 }
 
 pub fn load(txn: &ReadTransaction, id: &str) -> ApiResult<Option<ExportMeta>> {
@@ -74,11 +77,12 @@ pub fn load(txn: &ReadTransaction, id: &str) -> ApiResult<Option<ExportMeta>> {
 /// Every export, oldest first.
 pub fn list(txn: &ReadTransaction) -> ApiResult<Vec<ExportMeta>> {
     let table = txn.open_table(EXPORTS)?;
-    let mut out = Vec::new();
+    let mut out: Vec<ExportMeta> = Vec::new();
     for entry in table.iter()? {
         let (_, v) = entry?;
         out.push(serde_json::from_slice(v.value()).map_err(internal)?);
     }
+    out.sort_by_key(|m| (m.start_ms, m.seq));
     Ok(out)
 }
 

@@ -49,10 +49,17 @@ pub async fn create_backup(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Va
         table_arn: def.arn(region, account),
         ttl: crate::ttl::load(&snapshot, def.id)?,
         table: def,
+        seq: 0,
     };
     let saved = meta.clone();
-    ctx.store
-        .write(move |txn| backup::save(txn, &saved))
+    let meta = ctx
+        .store
+        .write(move |txn| {
+            let mut saved = saved;
+            saved.seq = backup::next_seq(txn)?;
+            backup::save(txn, &saved)?;
+            Ok(saved)
+        })
         .await?;
     tracing::info!(table = %meta.table.name, backup = %meta.arn, items = stats.items,
         bytes = stats.bytes, "backup started");
@@ -156,15 +163,24 @@ pub async fn list_backups(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
         _ => &[],
     };
     let table = table.map(table_name_of);
-    let after = start.and_then(backup::id_of_arn);
     let txn = ctx.store.read()?;
-    let matching: Vec<BackupMeta> = backup::list(&txn)?
+    let all = backup::list(&txn)?;
+    // Past ExclusiveStartBackupArn: after its place in the order (by id if it is gone).
+    let after = start.and_then(backup::id_of_arn);
+    let skip = match after {
+        None => 0,
+        Some(a) => match all.iter().position(|m| m.id == a) {
+            Some(i) => i + 1,
+            None => all.iter().take_while(|m| m.id.as_str() <= a).count(),
+        },
+    };
+    let matching: Vec<BackupMeta> = all
         .into_iter()
+        .skip(skip)
         .filter(|m| kinds.contains(&m.kind))
         .filter(|m| table.is_none_or(|t| m.table.name == t))
         .filter(|m| lower.is_none_or(|l| m.created_ms >= l))
         .filter(|m| upper.is_none_or(|u| m.created_ms < u))
-        .filter(|m| after.is_none_or(|a| m.id.as_str() > a))
         .collect();
     let limit = limit.map_or(usize::MAX, |l| l as usize);
     let page: Vec<Value> = matching.iter().take(limit).map(summary_json).collect();

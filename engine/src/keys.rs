@@ -253,4 +253,4 @@ pub fn is_key_attribute(def: &TableDef, name: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

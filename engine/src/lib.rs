@@ -2,7 +2,7 @@
 //! (`wire`), the data model (`model`), expressions (`expr`), the catalog of tables
 //! (`catalog`), primary keys (`keys`), storage on redb (`storage`), the one write path
 //! (`write`), stream records (`streams`), the change feed (`changes`), Time to Live
-//! (`ttl`), backups and point-in-time recovery (`backup`), exports (`export`), PartiQL (`partiql`), what
+//! (`ttl`), backups and point-in-time recovery (`backup`), exports (`export`), imports (`import`), PartiQL (`partiql`), what
 //! operations and background work share (`ctx`) and
 //! the operations (`api`), driven through [`Engine`].
 
@@ -17,6 +17,7 @@ pub mod ctx;
 mod engine;
 pub mod export;
 pub mod expr;
+pub mod import;
 pub mod index;
 pub mod keys;
 pub mod model;

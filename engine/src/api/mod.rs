@@ -6,6 +6,7 @@ pub mod account;
 pub mod backup;
 pub mod batch;
 pub mod export;
+pub mod import;
 pub mod item;
 pub mod query;
 pub mod streams;
@@ -107,11 +108,11 @@ routes! {
         ExportTableToPointInTime => export::export_table_to_point_in_time,
         DescribeExport => export::describe_export,
         ListExports => export::list_exports,
+        ImportTable => import::import_table,
+        DescribeImport => import::describe_import,
+        ListImports => import::list_imports,
     }
     not_built {
-        ImportTable,
-        DescribeImport,
-        ListImports,
         CreateGlobalTable,
         DescribeGlobalTable,
         DescribeGlobalTableSettings,

@@ -132,6 +132,7 @@ async fn store_rows(ctx: &Ctx, target: &TableDef, rows: Vec<(Vec<u8>, Vec<u8>)>)
 pub struct Interrupted {
     backups: Vec<String>,
     restores: Vec<TableDef>,
+    imports: Vec<crate::import::ImportMeta>,
 }
 
 impl Interrupted {
@@ -146,11 +147,19 @@ impl Interrupted {
             .into_iter()
             .filter(|d| d.restore.as_ref().is_some_and(|r| r.in_progress))
             .collect();
-        Ok(Interrupted { backups, restores })
+        let imports = crate::import::list(&txn)?
+            .into_iter()
+            .filter(|m| m.status == crate::import::ImportStatus::InProgress)
+            .collect();
+        Ok(Interrupted {
+            backups,
+            restores,
+            imports,
+        })
     }
 
     pub fn is_empty(&self) -> bool {
-        self.backups.is_empty() && self.restores.is_empty()
+        self.backups.is_empty() && self.restores.is_empty() && self.imports.is_empty()
     }
 }
 
@@ -158,8 +167,30 @@ impl Interrupted {
 /// the process, so it is removed (with a warning; DynamoDB has no FAILED state for
 /// backups); an interrupted restore drops the table's partial items and runs again from
 /// its source; when the source is gone (backup deleted, table deleted, time out of the
-/// window) the half-restored table is removed, with an error logged.
+/// window) the half-restored table is removed, with an error logged. An interrupted
+/// import is marked FAILED and its half-loaded table removed (never half-visible).
 pub async fn recover(ctx: Arc<Ctx>, found: Interrupted) -> ApiResult<()> {
+    for meta in found.imports {
+        tracing::error!(import = %meta.arn, "an import interrupted by a restart is marked FAILED");
+        let now = ctx.now_ms();
+        ctx.store
+            .write(move |txn| {
+                if let Some(def) = catalog::load_for_write(txn, &meta.table_name)?
+                    .filter(|d| d.uuid == meta.table_id && d.restore.is_none())
+                {
+                    crate::api::table::drop_table_data(txn, def.id)?;
+                    catalog::remove(txn, &def.name)?;
+                }
+                let mut meta = meta;
+                meta.status = crate::import::ImportStatus::Failed;
+                meta.end_ms = Some(now);
+                meta.failure_code = Some("UNKNOWN".into());
+                meta.failure_message =
+                    Some("The import was interrupted by a restart of daxlite".into());
+                crate::import::save(txn, &meta)
+            })
+            .await?;
+    }
     for id in found.backups {
         tracing::warn!(backup = %id, "a backup interrupted by a restart is removed");
         ctx.store.write(move |txn| super::remove(txn, &id)).await?;

@@ -47,6 +47,9 @@ pub const PITR_JOURNAL: TableDefinition<&[u8], &[u8]> = TableDefinition::new("pi
 /// Export id (as a backup id) → the export's description (JSON of `export::ExportMeta`).
 pub const EXPORTS: TableDefinition<&str, &[u8]> = TableDefinition::new("exports");
 
+/// Import id (as a backup id) → the import's description (JSON of `import::ImportMeta`).
+pub const IMPORTS: TableDefinition<&str, &[u8]> = TableDefinition::new("imports");
+
 pub(super) fn initialise(db: &Database) -> Result<(), OpenError> {
     let mut txn = db.begin_write()?;
     txn.set_durability(Durability::Immediate);
@@ -77,6 +80,7 @@ pub(super) fn initialise(db: &Database) -> Result<(), OpenError> {
         txn.open_table(BACKUP_ITEMS)?;
         txn.open_table(PITR_JOURNAL)?;
         txn.open_table(EXPORTS)?;
+        txn.open_table(IMPORTS)?;
     }
     txn.commit()?;
     Ok(())

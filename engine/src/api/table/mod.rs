@@ -9,7 +9,7 @@ pub mod parse;
 pub mod tags;
 mod update;
 
-pub use create::create_table;
+pub use create::{create_table, table_def};
 pub use delete::{delete_table, drop_table_data};
 pub use describe::describe_table;
 pub use list::list_tables;

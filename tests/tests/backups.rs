@@ -270,11 +270,7 @@ ddb_test!(
             .await
             .unwrap();
         let arn = out.backup_details().unwrap().backup_arn().to_string();
-        let created = out
-            .backup_details()
-            .unwrap()
-            .backup_creation_date_time()
-            .clone();
+        let created = *out.backup_details().unwrap().backup_creation_date_time();
         // Writes after the backup are not in it, even while it is still being copied.
         put(&c, &table, "c", "3").await;
         c.delete_item()

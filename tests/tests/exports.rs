@@ -431,3 +431,146 @@ ddb_test!(
         server.stop().await;
     }
 );
+
+/// The gunzipped lines of every data file an export's manifest lists.
+fn export_lines(bucket: &Path, manifest_summary_key: &str) -> Vec<serde_json::Value> {
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(bucket.join(manifest_summary_key)).unwrap()).unwrap();
+    let files =
+        std::fs::read_to_string(bucket.join(summary["manifestFilesS3Key"].as_str().unwrap()))
+            .unwrap();
+    let mut out = Vec::new();
+    for line in files.lines() {
+        let entry: serde_json::Value = serde_json::from_str(line).unwrap();
+        let key = entry["dataFileS3Key"].as_str().unwrap();
+        assert!(key.starts_with("inc/AWSDynamoDB/data/"), "{key}");
+        let text = gunzip(&std::fs::read(bucket.join(key)).unwrap());
+        out.extend(
+            text.lines()
+                .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()),
+        );
+    }
+    out.sort_by_key(|v| {
+        v["Keys"]["pk"]["S"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    });
+    out
+}
+
+ddb_test!(
+    an_incremental_export_has_one_line_per_changed_key,
+    |mode| async move {
+        use aws_sdk_dynamodb::types::{ExportType, ExportViewType, IncrementalExportSpecification};
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir(root.path().join("bucket")).unwrap();
+        let clock = ManualClock::new(T0);
+        let server = start(mode, root.path(), Some(clock.clone())).await;
+        let c = server.client();
+        let table = pitr_table(&c, "exp-inc").await;
+        clock.advance(1_000);
+        put(&c, &table, "keep", "old").await;
+        put(&c, &table, "gone", "x").await;
+        let from = T0 + 2_000;
+        clock.advance(2_000);
+        put(&c, &table, "ins", "new").await;
+        put(&c, &table, "keep", "new").await;
+        put(&c, &table, "tmp", "t").await;
+        c.delete_item()
+            .table_name(&table)
+            .key("pk", AV::S("tmp".into()))
+            .send()
+            .await
+            .unwrap();
+        c.delete_item()
+            .table_name(&table)
+            .key("pk", AV::S("gone".into()))
+            .send()
+            .await
+            .unwrap();
+        clock.advance(20 * 60_000);
+        let to = T0 + 20 * 60_000;
+
+        let export = |view: ExportViewType, from: i64, to: i64| {
+            c.export_table_to_point_in_time()
+                .table_arn(arn_of(&table))
+                .s3_bucket("bucket")
+                .s3_prefix("inc")
+                .export_type(ExportType::IncrementalExport)
+                .incremental_export_specification(
+                    IncrementalExportSpecification::builder()
+                        .export_from_time(DateTime::from_millis(from))
+                        .export_to_time(DateTime::from_millis(to))
+                        .export_view_type(view)
+                        .build(),
+                )
+                .send()
+        };
+        let err = export(ExportViewType::NewImage, from, from + 2_000)
+            .await
+            .unwrap_err();
+        assert_eq!(
+        error_parts(&err),
+        (
+            "InvalidExportTimeException".to_string(),
+            "Difference between export period from time and export period to time is less than 15 minutes".to_string()
+        )
+    );
+
+        let out = export(ExportViewType::NewAndOldImages, from, to)
+            .await
+            .unwrap();
+        let d = out.export_description().unwrap();
+        assert_eq!(
+            d.export_type().map(|t| t.as_str()),
+            Some("INCREMENTAL_EXPORT")
+        );
+        assert!(d.export_time().is_none());
+        let done = wait_done(&c, d.export_arn().unwrap()).await;
+        assert_eq!(
+            done.export_status(),
+            Some(&ExportStatus::Completed),
+            "{done:?}"
+        );
+        assert_eq!(done.item_count(), Some(3));
+        let bucket = root.path().join("bucket");
+        let lines = export_lines(&bucket, done.export_manifest().unwrap());
+        let summary: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(bucket.join(done.export_manifest().unwrap())).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(summary["exportType"], "INCREMENTAL_EXPORT");
+        assert_eq!(summary["outputView"], "NEW_AND_OLD_IMAGES");
+        let s = |v: &serde_json::Value, img: &str| v[img]["v"]["S"].as_str().map(String::from);
+        // gone: deleted (OldImage only); ins: inserted (NewImage only); keep: both.
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert_eq!(lines[0]["Keys"], serde_json::json!({"pk": {"S": "gone"}}));
+        assert_eq!(
+            (s(&lines[0], "OldImage"), lines[0].get("NewImage").is_none()),
+            (Some("x".into()), true)
+        );
+        assert_eq!(
+            (s(&lines[1], "NewImage"), lines[1].get("OldImage").is_none()),
+            (Some("new".into()), true)
+        );
+        assert_eq!(
+            (s(&lines[2], "OldImage"), s(&lines[2], "NewImage")),
+            (Some("old".into()), Some("new".into()))
+        );
+        assert_eq!(
+            lines[2]["Metadata"]["WriteTimestampMicros"]["N"],
+            ((T0 + 3_000) * 1000).to_string().as_str()
+        );
+
+        let out = export(ExportViewType::NewImage, from, to).await.unwrap();
+        let done = wait_done(&c, out.export_description().unwrap().export_arn().unwrap()).await;
+        let lines = export_lines(&bucket, done.export_manifest().unwrap());
+        assert_eq!(
+            lines[0],
+            serde_json::json!({"Metadata": lines[0]["Metadata"].clone(), "Keys": {"pk": {"S": "gone"}}})
+        );
+        assert!(lines[2].get("OldImage").is_none());
+        server.stop().await;
+    }
+);

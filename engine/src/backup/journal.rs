@@ -159,6 +159,50 @@ pub fn undo_after(
     Ok(out)
 }
 
+/// One key's net change over a window (incremental export): its value before the first
+/// change in the window, after the last, and the last change's time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetChange {
+    pub old: Option<Vec<u8>>,
+    pub new: Option<Vec<u8>>,
+    pub last_ms: i64,
+}
+
+/// Every key changed in `[from_ms, to_ms)` with its net change, in key order.
+pub fn changes_between(
+    snapshot: &ReadTransaction,
+    table_id: u64,
+    from_ms: i64,
+    to_ms: i64,
+) -> ApiResult<BTreeMap<Vec<u8>, NetChange>> {
+    let journal = snapshot.open_table(PITR_JOURNAL)?;
+    let lo = entry_key(table_id, from_ms, 0);
+    let hi = entry_key(table_id, to_ms, 0);
+    let mut out: BTreeMap<Vec<u8>, NetChange> = BTreeMap::new();
+    for row in journal.range(lo.as_slice()..hi.as_slice())? {
+        let (k, v) = row?;
+        let at = crate::storage::layout_u64(k.value().get(8..).unwrap_or_default()) as i64;
+        let entry = Entry::decode(v.value())?;
+        match out.get_mut(&entry.key) {
+            Some(change) => {
+                change.new = entry.new;
+                change.last_ms = at;
+            }
+            None => {
+                out.insert(
+                    entry.key,
+                    NetChange {
+                        old: entry.old,
+                        new: entry.new,
+                        last_ms: at,
+                    },
+                );
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Drops a table's entries older than `before_ms` (all of them with `i64::MAX`).
 pub fn trim(txn: &WriteTransaction, table_id: u64, before_ms: i64) -> ApiResult<u64> {
     let mut journal = txn.open_table(PITR_JOURNAL)?;

@@ -126,15 +126,19 @@ impl DataFile {
 
     fn push(&mut self, stored: &[u8]) -> Result<(), Failure> {
         let json = Stored::json_of(stored);
-        let io = |e: std::io::Error| Failure {
-            code: "UNKNOWN",
-            message: e.to_string(),
-        };
-        self.gz.write_all(b"{\"Item\":").map_err(io)?;
-        self.gz.write_all(json).map_err(io)?;
-        self.gz.write_all(b"}\n").map_err(io)?;
+        self.line(&[b"{\"Item\":", json, b"}\n"])
+    }
+
+    /// Appends one line made of `parts`.
+    fn line(&mut self, parts: &[&[u8]]) -> Result<(), Failure> {
+        for p in parts {
+            self.gz.write_all(p).map_err(|e| Failure {
+                code: "UNKNOWN",
+                message: e.to_string(),
+            })?;
+            self.raw += p.len();
+        }
         self.items += 1;
-        self.raw += json.len() + 10;
         Ok(())
     }
 }
@@ -151,6 +155,12 @@ async fn write_all(
     store
         .put(&Path::from(format!("{base}/_started")), PutPayload::new())
         .await?;
+    if let Some(inc) = &meta.incremental {
+        let data = layout::incremental_data(meta.prefix.as_deref());
+        let (items, bytes, file) = incremental(snapshot, table_id, inc)?;
+        let line = flush(&store, &data, file).await?;
+        return manifests(ctx, &store, &base, meta, vec![line], items, bytes).await;
+    }
     let undo = crate::backup::journal::undo_after(snapshot, table_id, meta.export_ms)?;
     let mut files: Vec<String> = Vec::new();
     let (mut items, mut bytes) = (0u64, 0u64);
@@ -172,7 +182,8 @@ async fn write_all(
         }
         if file.raw >= FILE_BYTES {
             items += file.items;
-            files.push(flush(&store, &base, std::mem::replace(&mut file, DataFile::new())).await?);
+            let full = std::mem::replace(&mut file, DataFile::new());
+            files.push(flush(&store, &format!("{base}/data"), full).await?);
         }
         tracing::info!(export = %meta.arn, items = items + file.items, bytes, "export in progress");
     }
@@ -182,13 +193,71 @@ async fn write_all(
     }
     // The last (possibly empty) file: an empty table still gets one data file.
     items += file.items;
-    files.push(flush(&store, &base, file).await?);
+    files.push(flush(&store, &format!("{base}/data"), file).await?);
+    manifests(ctx, &store, &base, meta, files, items, bytes).await
+}
 
+/// The lines of an incremental export: one per key changed in the window, its net change
+/// shaped by the view type (a key inserted and deleted inside the window has none).
+fn incremental(
+    snapshot: &ReadTransaction,
+    table_id: u64,
+    inc: &super::Incremental,
+) -> Result<(u64, u64, DataFile), Failure> {
+    let changes =
+        crate::backup::journal::changes_between(snapshot, table_id, inc.from_ms, inc.to_ms)?;
+    let mut file = DataFile::new();
+    let mut bytes = 0u64;
+    let with_old = inc.view == "NEW_AND_OLD_IMAGES";
+    for change in changes.values() {
+        let (old, new) = (change.old.as_deref(), change.new.as_deref());
+        let Some(any) = new.or(old) else { continue };
+        let item = Stored(any.to_vec()).item()?;
+        let keys: crate::model::Item = inc
+            .keys
+            .iter()
+            .filter_map(|k| item.get(k).map(|v| (k.clone(), v.clone())))
+            .collect();
+        let keys = serde_json::to_vec(&keys).map_err(|e| Failure {
+            code: "UNKNOWN",
+            message: e.to_string(),
+        })?;
+        let micros = format!(
+            "{{\"Metadata\":{{\"WriteTimestampMicros\":{{\"N\":\"{}\"}}}},\"Keys\":",
+            change.last_ms.saturating_mul(1000)
+        );
+        let mut parts: Vec<&[u8]> = vec![micros.as_bytes(), &keys];
+        if let Some(n) = new {
+            parts.push(b",\"NewImage\":");
+            parts.push(Stored::json_of(n));
+            bytes += Stored::size_of(n) as u64;
+        }
+        if let (Some(o), true) = (old, with_old) {
+            parts.push(b",\"OldImage\":");
+            parts.push(Stored::json_of(o));
+        }
+        parts.push(b"}\n");
+        file.line(&parts)?;
+    }
+    Ok((file.items, bytes, file))
+}
+
+/// manifest-files.json, the summary and their `.md5` files, written last; answers
+/// (items, item bytes, manifest-summary key).
+async fn manifests(
+    ctx: &Ctx,
+    store: &LocalFileSystem,
+    base: &str,
+    meta: &ExportMeta,
+    files: Vec<String>,
+    items: u64,
+    bytes: u64,
+) -> Result<(u64, u64, String), Failure> {
     let manifest_files = files.join("\n") + "\n";
     let files_key = format!("{base}/manifest-files.json");
-    put(&store, &files_key, manifest_files.clone().into_bytes()).await?;
+    put(store, &files_key, manifest_files.clone().into_bytes()).await?;
     put(
-        &store,
+        store,
         &format!("{base}/manifest-files.md5"),
         layout::md5_base64(manifest_files.as_bytes()).into_bytes(),
     )
@@ -198,9 +267,9 @@ async fn write_all(
     done.billed_bytes = bytes;
     let summary = layout::summary(&done, ctx.now_ms(), &files_key).to_string();
     let summary_key = format!("{base}/manifest-summary.json");
-    put(&store, &summary_key, summary.clone().into_bytes()).await?;
+    put(store, &summary_key, summary.clone().into_bytes()).await?;
     put(
-        &store,
+        store,
         &format!("{base}/manifest-summary.md5"),
         layout::md5_base64(summary.as_bytes()).into_bytes(),
     )
@@ -213,14 +282,15 @@ async fn put(store: &LocalFileSystem, key: &str, bytes: Vec<u8>) -> Result<(), F
     Ok(())
 }
 
-/// Finishes one data file, stores it, and answers its manifest-files.json line.
-async fn flush(store: &LocalFileSystem, base: &str, file: DataFile) -> Result<String, Failure> {
+/// Finishes one data file, stores it in folder `dir`, and answers its
+/// manifest-files.json line.
+async fn flush(store: &LocalFileSystem, dir: &str, file: DataFile) -> Result<String, Failure> {
     let data = file.gz.finish().map_err(|e| Failure {
         code: "UNKNOWN",
         message: e.to_string(),
     })?;
     let name = uuid::Uuid::new_v4().simple().to_string();
-    let key = format!("{base}/data/{}.json.gz", name.get(..26).unwrap_or(&name));
+    let key = format!("{dir}/{}.json.gz", name.get(..26).unwrap_or(&name));
     let line = layout::file_line(file.items, &data, &key);
     put(store, &key, data).await?;
     Ok(line)

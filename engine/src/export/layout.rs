@@ -28,6 +28,18 @@ pub fn etag(bytes: &[u8]) -> String {
     hex::encode(Md5::digest(bytes))
 }
 
+/// Where an incremental export's data files go: `[<prefix>/]AWSDynamoDB/data`, shared
+/// by the exports of that prefix, as AWS lays them out.
+pub fn incremental_data(prefix: Option<&str>) -> String {
+    match prefix
+        .map(|p| p.trim_end_matches('/'))
+        .filter(|p| !p.is_empty())
+    {
+        Some(p) => format!("{p}/AWSDynamoDB/data"),
+        None => "AWSDynamoDB/data".to_string(),
+    }
+}
+
 /// `2024-01-31T12:34:56.789Z`.
 pub fn iso(ms: i64) -> String {
     format!("{}Z", crate::api::table::stream_label(ms))
@@ -44,8 +56,22 @@ pub fn file_line(item_count: u64, data: &[u8], key: &str) -> String {
     .to_string()
 }
 
-/// manifest-summary.json.
+/// manifest-summary.json (an incremental export adds its window, type and view).
 pub fn summary(meta: &ExportMeta, end_ms: i64, manifest_files_key: &str) -> Value {
+    let mut v = full_summary(meta, end_ms, manifest_files_key);
+    if let Some(inc) = &meta.incremental {
+        v["exportFromTime"] = json!(iso(inc.from_ms));
+        v["exportToTime"] = json!(iso(inc.to_ms));
+        v["exportType"] = json!("INCREMENTAL_EXPORT");
+        v["outputView"] = json!(inc.view);
+        if let Some(m) = v.as_object_mut() {
+            m.remove("exportTime");
+        }
+    }
+    v
+}
+
+fn full_summary(meta: &ExportMeta, end_ms: i64, manifest_files_key: &str) -> Value {
     json!({
         "version": "2020-06-30",
         "exportArn": meta.arn,

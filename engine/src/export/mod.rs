@@ -65,6 +65,20 @@ pub struct ExportMeta {
     /// Creation order among exports started in the same millisecond.
     #[serde(default)]
     pub seq: u64,
+    /// INCREMENTAL_EXPORT: the window and view (FULL_EXPORT: none).
+    #[serde(default)]
+    pub incremental: Option<Incremental>,
+}
+
+/// An incremental export's IncrementalExportSpecification, resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Incremental {
+    pub from_ms: i64,
+    pub to_ms: i64,
+    /// NEW_IMAGE or NEW_AND_OLD_IMAGES.
+    pub view: String,
+    /// The table's key attribute names (each line's `Keys`).
+    pub keys: Vec<String>,
 }
 
 pub fn load(txn: &ReadTransaction, id: &str) -> ApiResult<Option<ExportMeta>> {

@@ -574,3 +574,52 @@ ddb_test!(
         server.stop().await;
     }
 );
+
+ddb_test!(an_ion_export_writes_ion_lines, |mode| async move {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir(root.path().join("bucket")).unwrap();
+    let server = start(mode, root.path(), None).await;
+    let c = server.client();
+    let table = pitr_table(&c, "exp-ion").await;
+    c.put_item()
+        .table_name(&table)
+        .item("pk", AV::S("a".into()))
+        .item("n", AV::N("103".into()))
+        .item("ss", AV::Ss(vec!["x".into()]))
+        .send()
+        .await
+        .unwrap();
+    let out = c
+        .export_table_to_point_in_time()
+        .table_arn(arn_of(&table))
+        .s3_bucket("bucket")
+        .export_format(ExportFormat::Ion)
+        .send()
+        .await
+        .unwrap();
+    let done = wait_done(&c, out.export_description().unwrap().export_arn().unwrap()).await;
+    assert_eq!(
+        done.export_status(),
+        Some(&ExportStatus::Completed),
+        "{done:?}"
+    );
+    assert_eq!(done.export_format(), Some(&ExportFormat::Ion));
+    let bucket = root.path().join("bucket");
+    let summary: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(bucket.join(done.export_manifest().unwrap())).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(summary["outputFormat"], "ION");
+    let files =
+        std::fs::read_to_string(bucket.join(summary["manifestFilesS3Key"].as_str().unwrap()))
+            .unwrap();
+    let entry: serde_json::Value = serde_json::from_str(files.lines().next().unwrap()).unwrap();
+    let key = entry["dataFileS3Key"].as_str().unwrap();
+    assert!(key.ends_with(".ion.gz"), "{key}");
+    let text = gunzip(&std::fs::read(bucket.join(key)).unwrap());
+    assert_eq!(
+        text,
+        "$ion_1_0 {Item:{\"n\":103.,\"pk\":\"a\",\"ss\":$dynamodb_SS::[\"x\"]}}\n"
+    );
+    server.stop().await;
+});

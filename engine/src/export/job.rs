@@ -113,19 +113,29 @@ struct DataFile {
     gz: GzEncoder<Vec<u8>>,
     items: u64,
     raw: usize,
+    /// ION lines (`.ion.gz`) rather than DynamoDB JSON (`.json.gz`).
+    ion: bool,
 }
 
 impl DataFile {
-    fn new() -> Self {
+    fn new(ion: bool) -> Self {
         DataFile {
             gz: GzEncoder::new(Vec::new(), Compression::fast()),
             items: 0,
             raw: 0,
+            ion,
         }
     }
 
     fn push(&mut self, stored: &[u8]) -> Result<(), Failure> {
         let json = Stored::json_of(stored);
+        if self.ion {
+            let line = super::ion::item_line(json).ok_or_else(|| Failure {
+                code: "UNKNOWN",
+                message: "A stored item could not be written as Ion".to_string(),
+            })?;
+            return self.line(&[line.as_bytes()]);
+        }
         self.line(&[b"{\"Item\":", json, b"}\n"])
     }
 
@@ -164,7 +174,8 @@ async fn write_all(
     let undo = crate::backup::journal::undo_after(snapshot, table_id, meta.export_ms)?;
     let mut files: Vec<String> = Vec::new();
     let (mut items, mut bytes) = (0u64, 0u64);
-    let mut file = DataFile::new();
+    let ion = meta.format == "ION";
+    let mut file = DataFile::new(ion);
     let (lo, hi) = table_range(table_id);
     let mut from = lo;
     let mut after = false;
@@ -182,7 +193,7 @@ async fn write_all(
         }
         if file.raw >= FILE_BYTES {
             items += file.items;
-            let full = std::mem::replace(&mut file, DataFile::new());
+            let full = std::mem::replace(&mut file, DataFile::new(ion));
             files.push(flush(&store, &format!("{base}/data"), full).await?);
         }
         tracing::info!(export = %meta.arn, items = items + file.items, bytes, "export in progress");
@@ -206,7 +217,7 @@ fn incremental(
 ) -> Result<(u64, u64, DataFile), Failure> {
     let changes =
         crate::backup::journal::changes_between(snapshot, table_id, inc.from_ms, inc.to_ms)?;
-    let mut file = DataFile::new();
+    let mut file = DataFile::new(false);
     let mut bytes = 0u64;
     let with_old = inc.view == "NEW_AND_OLD_IMAGES";
     for change in changes.values() {
@@ -290,7 +301,8 @@ async fn flush(store: &LocalFileSystem, dir: &str, file: DataFile) -> Result<Str
         message: e.to_string(),
     })?;
     let name = uuid::Uuid::new_v4().simple().to_string();
-    let key = format!("{dir}/{}.json.gz", name.get(..26).unwrap_or(&name));
+    let ext = if file.ion { "ion.gz" } else { "json.gz" };
+    let key = format!("{dir}/{}.{ext}", name.get(..26).unwrap_or(&name));
     let line = layout::file_line(file.items, &data, &key);
     put(store, &key, data).await?;
     Ok(line)

@@ -3,6 +3,7 @@
 //! and their `.md5` files) through the `object_store` API into a local folder, from one
 //! MVCC snapshot with the PITR journal undone back to the export time.
 
+pub mod ion;
 pub mod job;
 pub mod layout;
 

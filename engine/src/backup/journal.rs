@@ -205,6 +205,17 @@ pub fn changes_between(
 
 /// Drops a table's entries older than `before_ms` (all of them with `i64::MAX`).
 pub fn trim(txn: &WriteTransaction, table_id: u64, before_ms: i64) -> ApiResult<u64> {
+    trim_at_most(txn, table_id, before_ms, u64::MAX)
+}
+
+/// [`trim`], dropping at most `limit` entries (the background task's bound per tick, so
+/// a long-unused window never holds the writer up for long).
+pub fn trim_at_most(
+    txn: &WriteTransaction,
+    table_id: u64,
+    before_ms: i64,
+    limit: u64,
+) -> ApiResult<u64> {
     let mut journal = txn.open_table(PITR_JOURNAL)?;
     let lo = entry_key(table_id, 0, 0);
     let hi = if before_ms == i64::MAX {
@@ -215,10 +226,13 @@ pub fn trim(txn: &WriteTransaction, table_id: u64, before_ms: i64) -> ApiResult<
     let mut n = 0u64;
     journal.retain_in(lo.as_slice()..hi.as_slice(), |_, _| {
         n += 1;
-        false
+        n > limit
     })?;
-    Ok(n)
+    Ok(n.min(limit))
 }
+
+/// The most journal entries one background tick trims.
+const TRIM_PER_TICK: u64 = 10_000;
 
 /// The background task's share: trims each PITR table's journal to its recovery window
 /// and drops expired SYSTEM backups. Returns the entries (and backups) dropped.
@@ -237,11 +251,8 @@ pub fn maintain(txn: &WriteTransaction, now_ms: i64) -> ApiResult<u64> {
     let mut dropped = 0;
     for def in defs {
         if let Some(p) = &def.pitr {
-            dropped += trim(
-                txn,
-                def.id,
-                now_ms - p.period_days.saturating_mul(86_400_000),
-            )?;
+            let before = now_ms - p.period_days.saturating_mul(86_400_000);
+            dropped += trim_at_most(txn, def.id, before, TRIM_PER_TICK)?;
         }
     }
     dropped += super::expire(txn, now_ms)? as u64;

@@ -99,6 +99,31 @@ pub async fn run(
     Ok(())
 }
 
+/// [`run`]; a restore that fails (a storage error) removes its half-loaded table, so it
+/// is never half-visible, and the error is logged.
+pub async fn run_or_remove(
+    ctx: Arc<Ctx>,
+    snapshot: ReadTransaction,
+    source: Source,
+    target: TableDef,
+) -> ApiResult<()> {
+    let (name, id) = (target.name.clone(), target.id);
+    let result = run(ctx.clone(), snapshot, source, target).await;
+    if let Err(e) = &result {
+        tracing::error!(table = %name, error = %e, "restore failed: removing the half-restored table");
+        ctx.store
+            .write(move |txn| {
+                if catalog::load_for_write(txn, &name)?.is_some_and(|d| d.id == id) {
+                    crate::api::table::drop_table_data(txn, id)?;
+                    catalog::remove(txn, &name)?;
+                }
+                Ok(())
+            })
+            .await?;
+    }
+    result
+}
+
 /// Stores one chunk of restored items (keys without their table id) in `target`.
 async fn store_rows(ctx: &Ctx, target: &TableDef, rows: Vec<(Vec<u8>, Vec<u8>)>) -> ApiResult<()> {
     let target = target.clone();

@@ -296,7 +296,9 @@ async fn start(
         .await?;
     tracing::info!(table = %def.name, "restore started");
     let job = def.clone();
-    ctx.spawn("restore", move |ctx| load::run(ctx, snapshot, source, job));
+    ctx.spawn("restore", move |ctx| {
+        load::run_or_remove(ctx, snapshot, source, job)
+    });
     Ok(
         json!({ "TableDescription": description(ctx, &def, Default::default(), now, Shape::Created) }),
     )

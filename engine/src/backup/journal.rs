@@ -263,6 +263,45 @@ pub fn maintain(txn: &WriteTransaction, now_ms: i64) -> ApiResult<u64> {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn trimming_is_bounded_and_keeps_the_window() {
+        let store = crate::storage::Store::open(&crate::Backend::InMemory).unwrap();
+        let left = store
+            .write(|txn| {
+                {
+                    let mut j = txn.open_table(PITR_JOURNAL)?;
+                    for (table, at) in [(7u64, 10i64), (7, 20), (7, 30), (7, 40), (7, 50), (8, 1)] {
+                        let e = Entry {
+                            key: vec![1],
+                            old: None,
+                            new: Some(vec![2]),
+                        };
+                        j.insert(
+                            entry_key(table, at, at as u64).as_slice(),
+                            e.encode().as_slice(),
+                        )?;
+                    }
+                }
+                // Older than 45 in table 7: four entries, at most three per call.
+                assert_eq!(trim_at_most(txn, 7, 45, 3)?, 3);
+                assert_eq!(trim_at_most(txn, 7, 45, 3)?, 1);
+                assert_eq!(trim_at_most(txn, 7, 45, 3)?, 0);
+                let j = txn.open_table(PITR_JOURNAL)?;
+                let keys: Vec<Vec<u8>> = j
+                    .iter()?
+                    .map(|r| r.map(|(k, _)| k.value().to_vec()))
+                    .collect::<Result<_, _>>()?;
+                Ok(keys)
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            left,
+            vec![entry_key(7, 50, 50).to_vec(), entry_key(8, 1, 1).to_vec()]
+        );
+        store.close();
+    }
+
     #[test]
     fn entries_round_trip_and_reject_truncation() {
         let e = Entry {

@@ -1,5 +1,6 @@
 //! The engine's background task: every `ttl_sweep_interval_ms` it sweeps expired items
-//! (TTL) and maintains the streams (shard rollover, retention trimming). Started by
+//! (TTL), maintains the streams (shard rollover, retention trimming) and trims the
+//! point-in-time recovery journal to each table's window. Started by
 //! `Engine::open` when a tokio runtime is running, stopped by `Engine::close`.
 
 use std::sync::{Arc, Mutex};
@@ -62,6 +63,9 @@ impl Background {
 pub struct TickReport {
     pub expired_deleted: usize,
     pub records_trimmed: u64,
+    /// Point-in-time recovery journal entries past their table's recovery window, and
+    /// expired SYSTEM backups, dropped.
+    pub journal_trimmed: u64,
 }
 
 /// One round of background work: the TTL sweep, then stream maintenance.
@@ -78,8 +82,13 @@ pub async fn tick(ctx: &Ctx) -> ApiResult<TickReport> {
         .store
         .write(move |txn| maintain::run(txn, now, &settings))
         .await?;
+    let journal_trimmed = ctx
+        .store
+        .write(move |txn| crate::backup::journal::maintain(txn, now))
+        .await?;
     Ok(TickReport {
         expired_deleted,
         records_trimmed,
+        journal_trimmed,
     })
 }

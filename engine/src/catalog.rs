@@ -316,6 +316,32 @@ pub struct TableDef {
     /// The highest (read, write) capacity the table ever had: its WarmThroughput.
     #[serde(default)]
     pub warm: (i64, i64),
+    /// Point-in-time recovery, when enabled (UpdateContinuousBackups): the write path
+    /// journals every item change of this table while it is `Some`.
+    #[serde(default)]
+    pub pitr: Option<Pitr>,
+    /// Where the table was restored from (RestoreSummary), for restored tables.
+    #[serde(default)]
+    pub restore: Option<RestoreInfo>,
+}
+
+/// A table's point-in-time recovery setting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pitr {
+    /// RecoveryPeriodInDays (1–35).
+    pub period_days: i64,
+    /// When recovery was (last) enabled: the earliest restorable time can be no earlier.
+    pub enabled_ms: i64,
+}
+
+/// RestoreSummary of a restored table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreInfo {
+    pub source_backup_arn: Option<String>,
+    pub source_table_arn: String,
+    pub restore_ms: i64,
+    /// The restore job is still loading items (the table is CREATING meanwhile).
+    pub in_progress: bool,
 }
 
 /// The status DynamoDB reports.

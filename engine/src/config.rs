@@ -40,6 +40,12 @@ pub struct EngineConfig {
     /// After a TTL change, further changes are refused for this long ("Time to live has
     /// been modified multiple times within a fixed interval"; DynamoDB: 1 hour; 0: off).
     pub ttl_change_cooldown_ms: i64,
+    /// How far LatestRestorableDateTime trails now (DynamoDB: about 5 minutes; 0 lets
+    /// tests restore to the moment they just wrote).
+    pub pitr_lag_ms: i64,
+    /// The folder exports are written to: S3 bucket `B` is its sub-folder `B`, which must
+    /// exist (as a bucket must).
+    pub export_root: std::path::PathBuf,
 }
 
 impl Default for EngineConfig {
@@ -60,6 +66,8 @@ impl Default for EngineConfig {
             ttl_sweep_batch: 1_000,
             ttl_transition_ms: 0,
             ttl_change_cooldown_ms: 0,
+            pitr_lag_ms: 0,
+            export_root: std::path::PathBuf::from("./daxlite-exports"),
         }
     }
 }

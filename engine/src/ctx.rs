@@ -2,7 +2,8 @@
 //! the settings — with the table lookups they share. It sits below both the operations
 //! (`api`) and the background work (`ttl`, `background`), so neither imports the other.
 
-use std::sync::Arc;
+use std::future::Future;
+use std::sync::{Arc, Weak};
 
 use redb::ReadTransaction;
 
@@ -17,9 +18,35 @@ pub struct Ctx {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
     pub config: EngineConfig,
+    /// This context itself, so an operation can start a background job (a backup copy,
+    /// a restore) that outlives its request.
+    pub me: Weak<Ctx>,
 }
 
 impl Ctx {
+    /// Runs `job` on the tokio runtime with its own handle on the context; it stops early
+    /// only if the engine is dropped. Errors are logged: a job reports through the state
+    /// it writes (a backup's status, a table's restore summary).
+    pub fn spawn<F, Fut>(&self, what: &'static str, job: F)
+    where
+        F: FnOnce(Arc<Ctx>) -> Fut + Send + 'static,
+        Fut: Future<Output = ApiResult<()>> + Send + 'static,
+    {
+        let Some(ctx) = self.me.upgrade() else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!(job = what, "no tokio runtime: background job not started");
+            return;
+        };
+        runtime.spawn(async move {
+            if let Err(e) = job(ctx).await {
+                e.log_cause();
+                tracing::error!(job = what, error = %e, "background job failed");
+            }
+        });
+    }
+
     pub fn now_ms(&self) -> i64 {
         self.clock.now_millis()
     }

@@ -30,12 +30,21 @@ impl Engine {
         clock: Arc<dyn Clock>,
     ) -> Result<Engine, OpenError> {
         let store = Store::open(&config.backend)?;
-        let ctx = Arc::new(Ctx {
+        let ctx = Arc::new_cyclic(|me| Ctx {
             store,
             clock,
             config,
+            me: me.clone(),
         });
         let background = Background::start(ctx.clone());
+        // Backups and restores a crash interrupted, found before any request can start one.
+        let interrupted = crate::backup::load::Interrupted::find(&ctx)
+            .map_err(|e| OpenError::Initialise(Box::new(e)))?;
+        if !interrupted.is_empty() {
+            ctx.spawn("backup-recovery", move |ctx| {
+                crate::backup::load::recover(ctx, interrupted)
+            });
+        }
         if background.is_none() {
             tracing::warn!("no tokio runtime: TTL sweeping and stream trimming are off");
         }
@@ -43,6 +52,12 @@ impl Engine {
             ctx,
             background: Arc::new(background),
         })
+    }
+
+    /// The shared context (engine-internal tests reach storage through it).
+    #[cfg(test)]
+    pub(crate) fn ctx(&self) -> &Arc<Ctx> {
+        &self.ctx
     }
 
     /// Runs one round of background work now (tests move the clock, then call this).

@@ -312,4 +312,4 @@ pub fn is_key_attribute(def: &TableDef, name: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

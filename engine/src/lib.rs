@@ -2,18 +2,22 @@
 //! (`wire`), the data model (`model`), expressions (`expr`), the catalog of tables
 //! (`catalog`), primary keys (`keys`), storage on redb (`storage`), the one write path
 //! (`write`), stream records (`streams`), the change feed (`changes`), Time to Live
-//! (`ttl`), PartiQL (`partiql`), what operations and background work share (`ctx`) and
+//! (`ttl`), backups and point-in-time recovery (`backup`), exports (`export`), imports (`import`), PartiQL (`partiql`), what
+//! operations and background work share (`ctx`) and
 //! the operations (`api`), driven through [`Engine`].
 
 pub mod api;
 mod background;
+pub mod backup;
 pub mod catalog;
 pub mod changes;
 pub mod clock;
 pub mod config;
 pub mod ctx;
 mod engine;
+pub mod export;
 pub mod expr;
+pub mod import;
 pub mod index;
 pub mod keys;
 pub mod model;

@@ -137,7 +137,10 @@ pub fn prepare(txn: &WriteTransaction, now_ms: i64, spec: WriteSpec) -> ApiResul
         old_on_failure,
         action,
     } = spec;
-    check_live(txn, &table, now_ms)?;
+    let mut table = table;
+    // The definition as committed now: PITR may have been switched on since the request
+    // looked the table up, and every change after that must be journaled.
+    table.pitr = check_live(txn, &table, now_ms)?;
     let old = items::get_for_write(txn, &key.storage)?;
     let old_size = old.as_ref().map(Stored::size).unwrap_or(0);
     let old = old.map(|s| s.item()).transpose()?;
@@ -202,24 +205,30 @@ pub fn commit(txn: &WriteTransaction, p: Prepared, origin: &Origin) -> ApiResult
     })
 }
 
-/// The table must still be the one the request looked up, and usable by the data plane.
-fn check_live(txn: &WriteTransaction, table: &TableDef, now_ms: i64) -> ApiResult<()> {
-    let live = catalog::load_for_write(txn, &table.name)?.is_some_and(|d| {
-        d.id == table.id
-            && matches!(
-                d.status(now_ms),
-                TableStatus::Active | TableStatus::Updating
-            )
-    });
-    if live {
-        Ok(())
-    } else {
-        Err(ApiError::resource_not_found("Requested resource not found"))
+/// The table must still be the one the request looked up, and usable by the data plane;
+/// answers its current point-in-time recovery setting.
+fn check_live(
+    txn: &WriteTransaction,
+    table: &TableDef,
+    now_ms: i64,
+) -> ApiResult<Option<catalog::Pitr>> {
+    match catalog::load_for_write(txn, &table.name)? {
+        Some(d)
+            if d.id == table.id
+                && matches!(
+                    d.status(now_ms),
+                    TableStatus::Active | TableStatus::Updating
+                ) =>
+        {
+            Ok(d.pitr)
+        }
+        _ => Err(ApiError::resource_not_found("Requested resource not found")),
     }
 }
 
 /// The one place stored items change: stores or removes the item and keeps the table's
-/// ItemCount / TableSizeBytes right. Secondary indexes and stream records belong here.
+/// ItemCount / TableSizeBytes right. Secondary indexes, stream records and the
+/// point-in-time recovery journal are kept here.
 /// `old_size` is `Some` when an item existed; `new` is `None` for a deletion.
 pub fn on_write(
     txn: &WriteTransaction,
@@ -232,6 +241,9 @@ pub fn on_write(
     // Index maintenance and stream records, with the old and new items, before the item changes.
     crate::index::maintain(txn, table, key, old_size.is_some(), new)?;
     crate::streams::record(txn, table, key, new, origin)?;
+    if table.pitr.is_some() {
+        crate::backup::journal::record(txn, table, key, new, origin)?;
+    }
     match new {
         Some(value) => items::put(txn, key, value)?,
         None if old_size.is_some() => items::remove(txn, key)?,

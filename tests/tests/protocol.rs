@@ -130,8 +130,8 @@ ddb_test!(
         let s = TestServer::start(mode).await;
         let r = call(
             s.addr,
-            "DynamoDB_20120810.CreateBackup",
-            r#"{"TableName":"abc","BackupName":"b"}"#,
+            "DynamoDB_20120810.CreateGlobalTable",
+            r#"{"GlobalTableName":"abc","ReplicationGroup":[{"RegionName":"us-east-1"}]}"#,
         )
         .await;
         assert_error(

@@ -3,7 +3,10 @@
 //! exactly as DynamoDB answers a target it does not know.
 
 pub mod account;
+pub mod backup;
 pub mod batch;
+pub mod export;
+pub mod import;
 pub mod item;
 pub mod query;
 pub mod streams;
@@ -95,22 +98,22 @@ routes! {
         DescribeEndpoints => account::describe_endpoints,
         BatchExecuteStatement => partiql::batch_execute_statement,
         ExecuteTransaction => partiql::execute_transaction,
+        CreateBackup => backup::create_backup,
+        DescribeBackup => backup::describe_backup,
+        DeleteBackup => backup::delete_backup,
+        ListBackups => backup::list_backups,
+        RestoreTableFromBackup => backup::restore_table_from_backup,
+        RestoreTableToPointInTime => backup::restore_table_to_point_in_time,
+        DescribeContinuousBackups => backup::describe_continuous_backups,
+        UpdateContinuousBackups => backup::update_continuous_backups,
+        ExportTableToPointInTime => export::export_table_to_point_in_time,
+        DescribeExport => export::describe_export,
+        ListExports => export::list_exports,
+        ImportTable => import::import_table,
+        DescribeImport => import::describe_import,
+        ListImports => import::list_imports,
     }
     not_built {
-        CreateBackup,
-        DescribeBackup,
-        DeleteBackup,
-        ListBackups,
-        RestoreTableFromBackup,
-        RestoreTableToPointInTime,
-        DescribeContinuousBackups,
-        UpdateContinuousBackups,
-        ExportTableToPointInTime,
-        DescribeExport,
-        ListExports,
-        ImportTable,
-        DescribeImport,
-        ListImports,
         CreateGlobalTable,
         DescribeGlobalTable,
         DescribeGlobalTableSettings,

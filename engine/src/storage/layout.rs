@@ -33,6 +33,23 @@ pub const STREAM_BYTES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("st
 /// Table id (8 bytes BE) → the table's Time to Live setting (JSON of `ttl::TtlSetting`).
 pub const TTL: TableDefinition<&[u8], &[u8]> = TableDefinition::new("ttl");
 
+/// Backup id (`0` ‖ 13-digit creation ms ‖ `-` ‖ 8 hex digits) → the backup's metadata
+/// and frozen table definition (JSON of `backup::BackupMeta`).
+pub const BACKUPS: TableDefinition<&str, &[u8]> = TableDefinition::new("backups");
+/// Backup id (23 bytes of UTF-8) ‖ item key without its table id (hash prefix ‖
+/// enc(pk) ‖ enc(sk)?) → the item value as in `items`.
+pub const BACKUP_ITEMS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("backup_items");
+/// Point-in-time recovery journal: table id (8 BE) ‖ time ms (8 BE) ‖ sequence (8 BE) →
+/// one item change (`backup::journal::Entry`). Written by `write::on_write` only while
+/// the table has PITR enabled.
+pub const PITR_JOURNAL: TableDefinition<&[u8], &[u8]> = TableDefinition::new("pitr_journal");
+
+/// Export id (as a backup id) → the export's description (JSON of `export::ExportMeta`).
+pub const EXPORTS: TableDefinition<&str, &[u8]> = TableDefinition::new("exports");
+
+/// Import id (as a backup id) → the import's description (JSON of `import::ImportMeta`).
+pub const IMPORTS: TableDefinition<&str, &[u8]> = TableDefinition::new("imports");
+
 pub(super) fn initialise(db: &Database) -> Result<(), OpenError> {
     let mut txn = db.begin_write()?;
     txn.set_durability(Durability::Immediate);
@@ -59,6 +76,11 @@ pub(super) fn initialise(db: &Database) -> Result<(), OpenError> {
         txn.open_table(STREAM_RECORDS)?;
         txn.open_table(STREAM_BYTES)?;
         txn.open_table(TTL)?;
+        txn.open_table(BACKUPS)?;
+        txn.open_table(BACKUP_ITEMS)?;
+        txn.open_table(PITR_JOURNAL)?;
+        txn.open_table(EXPORTS)?;
+        txn.open_table(IMPORTS)?;
     }
     txn.commit()?;
     Ok(())

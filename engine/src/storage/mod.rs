@@ -18,8 +18,8 @@ use crate::wire::ApiResult;
 
 pub use fault::{internal, OpenError};
 pub use layout::{
-    u64_from as layout_u64, CATALOG, FORMAT_VERSION, INDEX_ENTRIES, ITEMS, META, STATS, STREAMS,
-    STREAM_BYTES, STREAM_RECORDS, TTL,
+    u64_from as layout_u64, BACKUPS, BACKUP_ITEMS, CATALOG, EXPORTS, FORMAT_VERSION, IMPORTS,
+    INDEX_ENTRIES, ITEMS, META, PITR_JOURNAL, STATS, STREAMS, STREAM_BYTES, STREAM_RECORDS, TTL,
 };
 pub use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 pub use writer::Writer;

@@ -134,9 +134,17 @@ impl<U: Upstream> Cached<U> {
         metrics::counter!(crate::metrics::INVALIDATIONS, "cause" => cause).increment(1);
     }
 
-    /// Control-plane calls that change a table make its entries and schema stale.
+    /// Control-plane calls that change a table make its entries and schema stale. A
+    /// restore or an import creates a table under a name that may have been cached
+    /// before a DeleteTable: that name is the one forgotten.
     async fn control(&self, req: Request) -> Reply {
-        let table = table_name(&req.body);
+        let table = match req.op {
+            Operation::RestoreTableFromBackup | Operation::RestoreTableToPointInTime => {
+                target_table_name(&req.body)
+            }
+            Operation::ImportTable => imported_table_name(&req.body),
+            _ => table_name(&req.body),
+        };
         let reply = self.inner.call(req).await;
         if let Some(t) = table {
             self.forget_table(&t, "table");
@@ -174,6 +182,31 @@ fn table_name(body: &[u8]) -> Option<String> {
         table: Option<String>,
     }
     serde_json::from_slice::<T>(body).ok()?.table
+}
+
+/// The `TargetTableName` of a restore request.
+fn target_table_name(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct T {
+        #[serde(rename = "TargetTableName")]
+        table: Option<String>,
+    }
+    serde_json::from_slice::<T>(body).ok()?.table
+}
+
+/// The `TableCreationParameters.TableName` of an ImportTable request.
+fn imported_table_name(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct P {
+        #[serde(rename = "TableCreationParameters")]
+        params: Option<T>,
+    }
+    #[derive(serde::Deserialize)]
+    struct T {
+        #[serde(rename = "TableName")]
+        table: Option<String>,
+    }
+    serde_json::from_slice::<P>(body).ok()?.params?.table
 }
 
 impl<U: Upstream> crate::admin::Administer for Cached<U> {

@@ -1,6 +1,6 @@
-//! `[engine]`: the embedded engine's region, account, table-state delays, streams and
-//! Time to Live. The defaults are the engine's own (`EngineConfig::default()`), so each
-//! value is written once, in the crate that uses it.
+//! `[engine]`: the embedded engine's region, account, table-state delays, streams, Time
+//! to Live and point-in-time recovery. The defaults are the engine's own
+//! (`EngineConfig::default()`), so each value is written once, in the crate that uses it.
 
 use daxlite_engine::{Backend, EngineConfig};
 
@@ -48,6 +48,8 @@ section! {
         ttl_transition_ms: i64 = d().ttl_transition_ms;
         /// How long further TTL changes are refused after one (ms; 0: off).
         ttl_change_cooldown_ms: i64 = d().ttl_change_cooldown_ms;
+        /// How far LatestRestorableDateTime trails now (ms; DynamoDB: about 5 minutes).
+        pitr_lag_ms: i64 = d().pitr_lag_ms;
     }
 }
 
@@ -131,6 +133,9 @@ impl RawEngine {
                 "ttl_change_cooldown_ms",
                 self.ttl_change_cooldown_ms(),
             )?,
+            pitr_lag_ms: non_negative("pitr_lag_ms", self.pitr_lag_ms())?,
+            // Set from `[export]` by the composer.
+            export_root: d().export_root,
         })
     }
 }

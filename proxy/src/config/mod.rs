@@ -3,7 +3,7 @@
 //! builds the engine, the upstream and the server. Nothing reads unvalidated settings.
 //!
 //! Each section owns its settings in its own module (`server`, `storage`, `engine`,
-//! `log`, `upstream`, `cache`, `admin`, `auth`; triggers in `crate::triggers::config`):
+//! `log`, `upstream`, `cache`, `admin`, `auth`, `export`; triggers in `crate::triggers::config`):
 //! one [`section!`](section) line per setting gives its TOML key, default and
 //! environment variable, beside its validation. This module only layers and composes.
 //! A new setting: one line in its section's module, and its documented line in
@@ -22,6 +22,7 @@ pub mod cache;
 pub mod duration;
 pub mod engine;
 pub mod error;
+pub mod export;
 pub mod log;
 pub mod section;
 pub mod server;
@@ -34,6 +35,7 @@ pub use cache::{FollowConfig, RawCache, DEFAULT_CACHE_BYTES};
 pub use duration::parse_duration;
 pub use engine::{RawEngine, TRANSIENT_DELAY_MS};
 pub use error::ConfigError;
+pub use export::RawExport;
 pub use log::RawLog;
 pub use server::{RawServer, DEFAULT_MAX_BODY_BYTES};
 pub use storage::RawStorage;
@@ -67,6 +69,8 @@ pub struct RawConfig {
     pub admin: RawAdmin,
     #[serde(default)]
     pub auth: RawAuth,
+    #[serde(default)]
+    pub export: RawExport,
 }
 
 impl RawConfig {
@@ -82,6 +86,7 @@ impl RawConfig {
             trigger: Vec::new(),
             admin: RawAdmin::defaults(),
             auth: RawAuth::defaults(),
+            export: RawExport::defaults(),
         }
     }
 
@@ -110,6 +115,7 @@ impl RawConfig {
             trigger: Vec::new(),
             admin: RawAdmin::from_env(get)?,
             auth: RawAuth::from_env_with_credentials(get)?,
+            export: RawExport::from_env(get)?,
         })
     }
 
@@ -126,6 +132,7 @@ impl RawConfig {
         }
         self.admin.merge(&over.admin);
         self.auth.merge(&over.auth);
+        self.export.merge(&over.export);
         self
     }
 
@@ -134,7 +141,8 @@ impl RawConfig {
     pub fn validate(self) -> Result<Config, ConfigError> {
         let server = self.server.validate()?;
         let backend = self.storage.validate()?;
-        let engine = self.engine.validate(backend)?;
+        let mut engine = self.engine.validate(backend)?;
+        engine.export_root = self.export.validate()?;
         let log_level = self.log.validate()?;
         let upstream = self.upstream.validate(&engine.region)?;
         let (cache, follow) = self.cache.validate()?;
@@ -226,6 +234,7 @@ pub fn settings() -> Vec<section::Setting> {
         RawCache::settings(),
         RawAdmin::settings(),
         RawAuth::settings(),
+        RawExport::settings(),
     ]
     .concat()
 }

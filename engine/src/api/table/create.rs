@@ -72,6 +72,40 @@ fn raw_indexes(
 }
 
 pub async fn create_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Value> {
+    let now = ctx.now_ms();
+    let def = table_def(ctx, body, now)?;
+    let name = def.name.clone();
+    let delete_delay = ctx.config.delete_delay_ms;
+    let mut def = ctx
+        .store
+        .write(move |txn| {
+            if let Some(existing) = catalog::load_for_write(txn, &name)? {
+                if existing.status(now) == catalog::TableStatus::Creating {
+                    return Err(ApiError::resource_in_use(format!(
+                        "Attempt to change a resource which is still in use: Table is being created: {name}"
+                    )));
+                }
+                if !existing.is_gone(now, delete_delay) {
+                    return Err(ApiError::resource_in_use(format!("Table already exists: {name}")));
+                }
+            }
+            let mut def = def;
+            def.id = catalog::next_table_id(txn)?;
+            catalog::save(txn, &def)?;
+            Ok(def)
+        })
+        .await?;
+    def.active_at_ms = def.active_at_ms.max(now);
+    tracing::info!(table = %def.name, "table created");
+    Ok(
+        serde_json::json!({ "TableDescription": description(ctx, &def, Default::default(), now, Shape::Created) }),
+    )
+}
+
+/// Every check of a CreateTable request, in DynamoDB's order, and the definition it
+/// creates (id 0: the commit assigns it). ImportTable checks its TableCreationParameters
+/// with it too.
+pub fn table_def(ctx: &Ctx, body: &Map<String, Value>, now: i64) -> ApiResult<TableDef> {
     let o = Obj(body);
     // Shape first: every type mismatch is a SerializationException.
     let name = o.str("TableName")?;
@@ -225,7 +259,6 @@ pub async fn create_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
         }
     }
 
-    let now = ctx.now_ms();
     let label = super::stream_label(now);
     let stream = stream.map(|view_type| StreamSpec { view_type, label });
     let warm = (throughput.read, throughput.write);
@@ -253,31 +286,10 @@ pub async fn create_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
         updating_until_ms: 0,
         lifecycle: Lifecycle::Live,
         warm,
+        pitr: None,
+        restore: None,
     };
-    let delete_delay = ctx.config.delete_delay_ms;
-    let mut def = ctx
-        .store
-        .write(move |txn| {            if let Some(existing) = catalog::load_for_write(txn, &name)? {
-                if existing.status(now) == catalog::TableStatus::Creating {
-                    return Err(ApiError::resource_in_use(format!(
-                        "Attempt to change a resource which is still in use: Table is being created: {name}"
-                    )));
-                }
-                if !existing.is_gone(now, delete_delay) {
-                    return Err(ApiError::resource_in_use(format!("Table already exists: {name}")));
-                }
-            }
-            let mut def = def;
-            def.id = catalog::next_table_id(txn)?;
-            catalog::save(txn, &def)?;
-            Ok(def)
-        })
-        .await?;
-    def.active_at_ms = def.active_at_ms.max(now);
-    tracing::info!(table = %def.name, "table created");
-    Ok(
-        serde_json::json!({ "TableDescription": description(ctx, &def, Default::default(), now, Shape::Created) }),
-    )
+    Ok(def)
 }
 
 fn check_billing(

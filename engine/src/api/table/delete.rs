@@ -16,6 +16,7 @@ pub async fn delete_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
     let now = ctx.now_ms();
     let delay = ctx.config.delete_delay_ms;
     let not_found = ctx.table_not_found(&name);
+    let (region, account) = (ctx.config.region.clone(), ctx.config.account.clone());
     let (def, stats) = ctx
         .store
         .write(move |txn| {
@@ -34,9 +35,11 @@ pub async fn delete_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
                 ));
             }
             let stats = catalog::stats_for_write(txn, def.id)?;
-            drop_items(txn, def.id)?;
-            crate::index::drop_table(txn, def.id)?;
-            catalog::remove_stats(txn, def.id)?;
+            if def.pitr.is_some() {
+                crate::backup::system_backup(txn, &def, stats, now, &region, &account)?;
+                crate::backup::journal::trim(txn, def.id, i64::MAX)?;
+            }
+            drop_table_data(txn, def.id)?;
             def.lifecycle = Lifecycle::Deleting { since_ms: now };
             if delay == 0 {
                 catalog::remove(txn, &def.name)?;
@@ -54,6 +57,14 @@ fn in_use(what: &str, name: &str) -> ApiError {
     ApiError::resource_in_use(format!(
         "Attempt to change a resource which is still in use: Table is being {what}: {name}"
     ))
+}
+
+/// Removes a table's items, index entries and statistics (DeleteTable; a restore that
+/// starts again after a crash).
+pub fn drop_table_data(txn: &crate::storage::WriteTransaction, table_id: u64) -> ApiResult<()> {
+    drop_items(txn, table_id)?;
+    crate::index::drop_table(txn, table_id)?;
+    catalog::remove_stats(txn, table_id)
 }
 
 /// Removes every stored entry of a table (its keys all start with the table id).

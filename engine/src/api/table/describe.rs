@@ -218,6 +218,12 @@ pub fn description(ctx: &Ctx, def: &TableDef, stats: Stats, now: i64, shape: Sha
     if let Some(o) = &def.on_demand {
         t.insert("OnDemandThroughput".into(), on_demand_json(o));
     }
+    if let Some(r) = &def.restore {
+        t.insert(
+            "RestoreSummary".into(),
+            crate::api::backup::restore_summary_json(r),
+        );
+    }
     Value::Object(t)
 }
 

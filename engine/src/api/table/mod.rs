@@ -9,8 +9,8 @@ pub mod parse;
 pub mod tags;
 mod update;
 
-pub use create::create_table;
-pub use delete::delete_table;
+pub use create::{create_table, table_def};
+pub use delete::{delete_table, drop_table_data};
 pub use describe::describe_table;
 pub use list::list_tables;
 pub use tags::{list_tags_of_resource, tag_resource, untag_resource};

@@ -1,5 +1,6 @@
 //! The engine's settings, already validated by whoever built them (the proxy's config).
 
+use crate::capacity::Throttling;
 use crate::storage::Backend;
 
 #[derive(Debug, Clone)]
@@ -40,6 +41,9 @@ pub struct EngineConfig {
     /// After a TTL change, further changes are refused for this long ("Time to live has
     /// been modified multiple times within a fixed interval"; DynamoDB: 1 hour; 0: off).
     pub ttl_change_cooldown_ms: i64,
+    /// What is throttled (`capacity::Throttling`; off, as DynamoDB Local). A table's
+    /// `daxlite:throttling` tag overrides it.
+    pub throttling: Throttling,
 }
 
 impl Default for EngineConfig {
@@ -60,6 +64,7 @@ impl Default for EngineConfig {
             ttl_sweep_batch: 1_000,
             ttl_transition_ms: 0,
             ttl_change_cooldown_ms: 0,
+            throttling: Throttling::Off,
         }
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use redb::ReadTransaction;
 
+use crate::capacity::{Gate, Meter};
 use crate::catalog::{self, TableDef, TableStatus};
 use crate::clock::Clock;
 use crate::config::EngineConfig;
@@ -17,11 +18,24 @@ pub struct Ctx {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
     pub config: EngineConfig,
+    /// The throttling buckets (`capacity`).
+    pub meter: Arc<Meter>,
 }
 
 impl Ctx {
     pub fn now_ms(&self) -> i64 {
         self.clock.now_millis()
+    }
+
+    /// Throttling for `def`, `None` when off (see `capacity::Gate::open`).
+    pub fn gate(&self, def: &TableDef) -> Option<Gate> {
+        Gate::open(
+            &self.meter,
+            self.config.throttling,
+            def,
+            &self.config.region,
+            &self.config.account,
+        )
     }
 
     /// A table that exists (in any state but gone).

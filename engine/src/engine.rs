@@ -34,6 +34,7 @@ impl Engine {
             store,
             clock,
             config,
+            meter: Default::default(),
         });
         let background = Background::start(ctx.clone());
         if background.is_none() {

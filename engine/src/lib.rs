@@ -2,11 +2,12 @@
 //! (`wire`), the data model (`model`), expressions (`expr`), the catalog of tables
 //! (`catalog`), primary keys (`keys`), storage on redb (`storage`), the one write path
 //! (`write`), stream records (`streams`), the change feed (`changes`), Time to Live
-//! (`ttl`), PartiQL (`partiql`), what operations and background work share (`ctx`) and
+//! (`ttl`), throttling (`capacity`), PartiQL (`partiql`), what operations and background work share (`ctx`) and
 //! the operations (`api`), driven through [`Engine`].
 
 pub mod api;
 mod background;
+pub mod capacity;
 pub mod catalog;
 pub mod changes;
 pub mod clock;

@@ -131,6 +131,8 @@ impl RawEngine {
                 "ttl_change_cooldown_ms",
                 self.ttl_change_cooldown_ms(),
             )?,
+            // Set by `[capacity]` (`config::capacity`).
+            throttling: d().throttling,
         })
     }
 }

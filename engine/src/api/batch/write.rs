@@ -20,7 +20,8 @@ use crate::model::value::{decode_item, Deferred};
 use crate::model::Item;
 use crate::wire::shape::{Obj, Violations};
 use crate::wire::{ApiError, ApiResult};
-use crate::write::{apply, Action, WriteSpec, Written};
+use crate::capacity::Gate;
+use crate::write::{apply_gated, Action, WriteSpec, Written};
 
 /// One Put or Delete as read from the request.
 enum Request {
@@ -81,6 +82,7 @@ pub async fn batch_write_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult
         let txn = ctx.store.read()?;
         for (name, entries) in &tables {
             let def = ctx.data_table(&txn, name, now)?;
+            let gate = ctx.gate(&def);
             for entry in entries.iter().filter_map(|(e, _)| e.as_ref()) {
                 let (key, action) = match entry {
                     Request::Put(item) => (key_from_item(&def, item)?, Action::Put(item.clone())),
@@ -91,13 +93,13 @@ pub async fn batch_write_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult
                         "Provided list of item keys contains duplicates",
                     ));
                 }
-                specs.push((def.clone(), key, action));
+                specs.push((def.clone(), key, action, gate.clone()));
             }
         }
     }
-    let jobs: Vec<(TableDef, PrimaryKey, WriteSpec)> = specs
+    let jobs: Vec<(TableDef, PrimaryKey, (WriteSpec, Option<Gate>))> = specs
         .into_iter()
-        .map(|(def, key, action)| {
+        .map(|(def, key, action, gate)| {
             let spec = WriteSpec {
                 table: def.clone(),
                 key: key.clone(),
@@ -105,18 +107,18 @@ pub async fn batch_write_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult
                 old_on_failure: false,
                 action,
             };
-            (def, key, spec)
+            (def, key, (spec, gate))
         })
         .collect();
     let (meta, specs): (Vec<_>, Vec<_>) = jobs.into_iter().map(|(d, k, s)| ((d, k), s)).unzip();
-    // One closure, one commit: each `apply` checks before it writes, so a failed write
+    // One closure, one commit: each `apply_gated` checks (and admits under throttling) before it writes, so a failed write
     // leaves nothing behind while the others stand (a batch is not atomic).
     let results = ctx
         .store
         .write(move |txn| {
             Ok(specs
                 .into_iter()
-                .map(|s| apply(txn, now, s))
+                .map(|(s, gate)| apply_gated(txn, now, s, gate.as_ref()))
                 .collect::<Vec<_>>())
         })
         .await?;

@@ -17,7 +17,7 @@ use crate::keys::{is_key_attribute, key_from_param};
 use crate::model::value::Deferred;
 use crate::wire::shape::{check_table_name, required, Obj, Violations};
 use crate::wire::{ApiError, ApiResult};
-use crate::write::{write_one, Action};
+use crate::write::{write_one_gated, Action};
 
 pub async fn update_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Value> {
     // Shapes.
@@ -120,7 +120,7 @@ pub async fn update_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Valu
     };
     let apply = Box::new(move |item| eval::apply(&item, &update, &values));
     let spec = common.spec(def.clone(), key.clone(), condition, Action::Update(apply));
-    let written = write_one(&ctx.store, ctx.now_ms(), spec).await?;
+    let written = write_one_gated(&ctx.store, ctx.now_ms(), spec, ctx.gate(&def)).await?;
     let attributes = match return_values {
         Some("ALL_OLD") => written.old.clone(),
         Some("UPDATED_OLD") => written.old.as_ref().map(|o| eval::project(o, &targets)),

@@ -238,6 +238,8 @@ pub async fn create_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
         billing,
         billing_explicit: o.has("BillingMode"),
         last_pay_per_request_ms: (billing == BillingMode::PayPerRequest).then_some(now),
+        warm_updating_until_ms: 0,
+        ppr_switches_ms: Vec::new(),
         throughput,
         on_demand,
         lsis: lsi_defs,

@@ -61,6 +61,11 @@ pub enum Reason {
     ValidationError(String),
     /// A PartiQL INSERT of a key that exists.
     DuplicateItem,
+    /// Throttled (`capacity`): ProvisionedThroughputExceeded or ThrottlingError.
+    Throttled {
+        code: &'static str,
+        message: &'static str,
+    },
 }
 
 impl Reason {
@@ -70,6 +75,7 @@ impl Reason {
             Reason::ConditionalCheckFailed(_) => "ConditionalCheckFailed",
             Reason::ValidationError(_) => "ValidationError",
             Reason::DuplicateItem => "DuplicateItem",
+            Reason::Throttled { code, .. } => code,
         }
     }
 
@@ -84,6 +90,7 @@ impl Reason {
                 "Code": "ConditionalCheckFailed",
                 "Message": "The conditional request failed"}),
             Reason::ValidationError(m) => json!({"Code": "ValidationError", "Message": m}),
+            Reason::Throttled { code, message } => json!({"Code": code, "Message": message}),
             Reason::DuplicateItem => json!({
                 "Code": "DuplicateItem",
                 "Message": "Duplicate primary key exists in table"}),

@@ -23,7 +23,8 @@ use crate::model::Item;
 use crate::storage::{items, tokens};
 use crate::wire::shape::Obj;
 use crate::wire::{ApiError, ApiResult, ErrorCode};
-use crate::write::{commit, prepare, Action, WriteSpec, Written};
+use crate::capacity::{Gate, Throttle};
+use crate::write::{commit, prepare, Action, Prepared, WriteSpec, Written};
 
 /// What the writer closure did.
 enum Outcome {
@@ -39,9 +40,10 @@ pub async fn transact_write_items(ctx: &Ctx, body: &Map<String, Value>) -> ApiRe
     let now = ctx.now_ms();
     let (defs, keys, specs) = resolve(ctx, &req, now)?;
     let token = req.token.map(str::to_string);
+    let gates: Vec<Option<Gate>> = defs.iter().map(|d| ctx.gate(d)).collect();
     let outcome = ctx
         .store
-        .write(move |txn| run(txn, now, token.as_deref(), &hash, keys, specs))
+        .write(move |txn| run(txn, now, token.as_deref(), &hash, keys, specs, &gates))
         .await?;
     respond(&req, &defs, outcome)
 }
@@ -135,6 +137,7 @@ fn run(
     hash: &[u8; 32],
     keys: Vec<PrimaryKey>,
     specs: Vec<(WriteSpec, bool)>,
+    gates: &[Option<Gate>],
 ) -> ApiResult<Outcome> {
     if let Some(t) = token {
         match tokens::lookup(txn, t, now)? {
@@ -183,6 +186,7 @@ fn run(
     if failed {
         return Err(cancelled(&reasons));
     }
+    admit(&prepared, gates, now)?;
     let origin = crate::streams::Origin::caller(now);
     let written = prepared
         .into_iter()
@@ -192,6 +196,39 @@ fn run(
         tokens::record(txn, t, hash, now)?;
     }
     Ok(Outcome::Applied(written))
+}
+
+/// Under throttling: every action must fit its buckets (table arm doubled, index arms
+/// not), else the transaction is cancelled with the throttled actions' reasons; then all
+/// are debited.
+fn admit(prepared: &[Prepared], gates: &[Option<Gate>], now: i64) -> ApiResult<()> {
+    if gates.iter().all(Option::is_none) {
+        return Ok(());
+    }
+    let throttles: Vec<Option<Throttle>> = prepared
+        .iter()
+        .zip(gates)
+        .map(|(p, g)| g.as_ref()?.check_write(&p.cost(2.0), now, false).err())
+        .collect();
+    if throttles.iter().any(Option::is_some) {
+        let reasons: Vec<Reason> = throttles
+            .iter()
+            .map(|t| match t {
+                Some(t) => Reason::Throttled {
+                    code: t.cancellation_code(),
+                    message: t.message(),
+                },
+                None => Reason::None,
+            })
+            .collect();
+        return Err(cancelled(&reasons));
+    }
+    for (p, g) in prepared.iter().zip(gates) {
+        if let Some(g) = g {
+            g.take_write(&p.cost(2.0), now);
+        }
+    }
+    Ok(())
 }
 
 /// `{}` plus ConsumedCapacity (twice the units: writes now, reads on a replay) and

@@ -1,0 +1,165 @@
+//! Capacity: throttling against provisioned and on-demand limits (CAPACITY.md §2), off by
+//! default. `bucket` is one token bucket on the engine's clock, `meter` holds all of them,
+//! `cost` prices a write per arm (table, LSIs, GSIs), `throttle` spells the errors.
+//!
+//! The request path asks [`Gate::open`] once per table; with throttling off (the setting
+//! and no `daxlite:throttling` tag) that is one branch and returns `None`, so nothing else
+//! runs. Reads are admitted on their smallest cost (0.5 or 1 unit; the actual cost is
+//! debited after the read, possibly into debt); writes are priced exactly inside the
+//! writer, after the old item is loaded, and admitted only when the table's bucket and
+//! every touched GSI's bucket hold their cost.
+
+pub mod bucket;
+pub mod budget;
+pub mod cost;
+pub mod meter;
+pub mod throttle;
+
+use std::sync::Arc;
+
+use crate::catalog::TableDef;
+use crate::wire::ApiError;
+pub use cost::{write_cost, WriteCost};
+pub use meter::{Demand, Meter};
+pub use throttle::{Axis, Throttle};
+
+/// The tag that overrides the throttling setting for one table.
+pub const THROTTLING_TAG: &str = "daxlite:throttling";
+
+/// What is throttled: nothing (DynamoDB Local's behaviour), provisioned tables, or also
+/// on-demand tables (their OnDemandThroughput maxima and the per-table account quota).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Throttling {
+    #[default]
+    Off,
+    Provisioned,
+    All,
+}
+
+impl Throttling {
+    pub fn parse(s: &str) -> Option<Throttling> {
+        match s {
+            "off" => Some(Throttling::Off),
+            "provisioned" => Some(Throttling::Provisioned),
+            "all" => Some(Throttling::All),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Throttling::Off => "off",
+            Throttling::Provisioned => "provisioned",
+            Throttling::All => "all",
+        }
+    }
+
+    /// The mode for `def`: its `daxlite:throttling` tag when valid, else `self`.
+    pub fn for_table(self, def: &TableDef) -> Throttling {
+        if def.tags.is_empty() {
+            return self;
+        }
+        def.tags
+            .iter()
+            .find(|(k, _)| k == THROTTLING_TAG)
+            .and_then(|(_, v)| Throttling::parse(v))
+            .unwrap_or(self)
+    }
+}
+
+/// Throttling for one table, for one request (or one writer job).
+#[derive(Clone)]
+pub struct Gate {
+    meter: Arc<Meter>,
+    def: TableDef,
+    mode: Throttling,
+    arn: String,
+}
+
+impl Gate {
+    /// `None` when nothing is throttled on `def` (the off path: one branch when the
+    /// setting is off and the table has no tags).
+    pub fn open(
+        meter: &Arc<Meter>,
+        default: Throttling,
+        def: &TableDef,
+        region: &str,
+        account: &str,
+    ) -> Option<Gate> {
+        if default == Throttling::Off && def.tags.is_empty() {
+            return None;
+        }
+        match default.for_table(def) {
+            Throttling::Off => None,
+            mode => Some(Gate {
+                meter: meter.clone(),
+                def: def.clone(),
+                mode,
+                arn: def.arn(region, account),
+            }),
+        }
+    }
+
+    /// Admits a read of the table (`gsi: None`; LSIs read the table's capacity) or of a
+    /// GSI on its smallest cost, debiting nothing yet.
+    pub fn admit_read(&self, gsi: Option<&str>, consistent: bool, now_ms: i64) -> Result<(), ApiError> {
+        let min = if consistent { 1.0 } else { 0.5 };
+        self.meter
+            .admit(&self.def, self.mode, Axis::Read, &read_demand(gsi, min), now_ms, false)
+            .map_err(|t| self.error(&t))
+    }
+
+    /// Debits what a read consumed.
+    pub fn debit_read(&self, gsi: Option<&str>, units: f64, now_ms: i64) {
+        self.meter
+            .debit(&self.def, self.mode, Axis::Read, &read_demand(gsi, units), now_ms);
+    }
+
+    /// Checks that `cost` fits, and with `take` debits it.
+    pub fn check_write(&self, cost: &WriteCost, now_ms: i64, take: bool) -> Result<(), Throttle> {
+        let demand = Demand {
+            table: cost.table,
+            gsis: cost.gsis.iter().map(|(n, u)| (n.as_str(), *u)).collect(),
+        };
+        self.meter
+            .admit(&self.def, self.mode, Axis::Write, &demand, now_ms, take)
+    }
+
+    /// Debits a write admitted by [`Gate::check_write`].
+    pub fn take_write(&self, cost: &WriteCost, now_ms: i64) {
+        let demand = Demand {
+            table: cost.table,
+            gsis: cost.gsis.iter().map(|(n, u)| (n.as_str(), *u)).collect(),
+        };
+        self.meter
+            .debit(&self.def, self.mode, Axis::Write, &demand, now_ms);
+    }
+
+    /// Admits and debits a write, or answers the throttle error.
+    pub fn admit_write(&self, cost: &WriteCost, now_ms: i64) -> Result<(), ApiError> {
+        self.check_write(cost, now_ms, true)
+            .map_err(|t| self.error(&t))
+    }
+
+    /// The error for a throttle of this table.
+    pub fn error(&self, t: &Throttle) -> ApiError {
+        t.error(&self.arn)
+    }
+
+    pub fn table(&self) -> &TableDef {
+        &self.def
+    }
+}
+
+fn read_demand(gsi: Option<&str>, units: f64) -> Demand<'_> {
+    match gsi {
+        None => Demand {
+            table: units,
+            gsis: Vec::new(),
+        },
+        Some(g) => Demand {
+            table: 0.0,
+            gsis: vec![(g, units)],
+        },
+    }
+}

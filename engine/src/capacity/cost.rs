@@ -80,7 +80,9 @@ pub fn index_arm(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::{BillingMode, IndexKeys, KeySchema, Projection, ProjectionType};
+    use crate::catalog::{
+        AttributeDef, BillingMode, IndexKeys, KeySchema, Projection, ProjectionType, ScalarType,
+    };
     use crate::model::AttributeValue;
 
     fn table(projection: ProjectionType, non_key: &[&str]) -> TableDef {
@@ -92,6 +94,13 @@ mod tests {
             "active_at_ms":0,"updating_until_ms":0,"lifecycle":"Live"}"#;
         let mut def: TableDef = serde_json::from_str(text).expect("fixture");
         assert_eq!(def.billing, BillingMode::Provisioned);
+        def.attributes = ["pk", "gk"]
+            .iter()
+            .map(|n| AttributeDef {
+                name: n.to_string(),
+                kind: ScalarType::S,
+            })
+            .collect();
         def.keys = KeySchema {
             hash: "pk".into(),
             range: None,

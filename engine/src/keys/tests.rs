@@ -46,6 +46,8 @@ pub(crate) fn table(range: Option<(&str, ScalarType)>) -> TableDef {
         updating_until_ms: 0,
         lifecycle: Lifecycle::Live,
         warm: (0, 0),
+        warm_updating_until_ms: 0,
+        ppr_switches_ms: Vec::new(),
     }
 }
 

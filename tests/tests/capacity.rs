@@ -339,3 +339,78 @@ ddb_test!(cache_hits_consume_nothing_and_throttles_pass_through, |mode| async mo
     assert_eq!(got, json!({}));
     s.stop().await;
 });
+
+/// A table `pk` (S) with GSI `gix` on `gk` (projection `projection`, INCLUDE of `inc`).
+async fn with_gsi(s: &TestServer, name: &str, projection: &str) {
+    let mut p = json!({"ProjectionType": projection});
+    if projection == "INCLUDE" {
+        p["NonKeyAttributes"] = json!(["inc"]);
+    }
+    ok(s, "CreateTable", json!({
+        "TableName": name,
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
+                                 {"AttributeName": "gk", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+        "BillingMode": "PAY_PER_REQUEST",
+        "GlobalSecondaryIndexes": [{"IndexName": "gix",
+            "KeySchema": [{"AttributeName": "gk", "KeyType": "HASH"}], "Projection": p}]})).await;
+}
+
+// Test case 5: a transactional Put of 1.5 KB into a table with a GSI — table arm doubled
+// (4), GSI arm not (2), WriteCapacityUnits mirrored at every level.
+ddb_test!(transaction_index_arms_are_not_doubled, |mode| async move {
+    let s = TestServer::start(mode).await;
+    with_gsi(&s, "txi", "ALL").await;
+    let pad = "x".repeat(1500);
+    let out = ok(&s, "TransactWriteItems", json!({"TransactItems": [{"Put": {"TableName": "txi",
+        "Item": {"pk": {"S": "a"}, "gk": {"S": "g"}, "pad": {"S": pad}}}}],
+        "ReturnConsumedCapacity": "INDEXES"})).await;
+    assert_eq!(
+        out["ConsumedCapacity"],
+        json!([{"TableName": "txi", "CapacityUnits": 6.0, "WriteCapacityUnits": 6.0,
+                "Table": {"CapacityUnits": 4.0, "WriteCapacityUnits": 4.0},
+                "GlobalSecondaryIndexes": {"gix": {"CapacityUnits": 2.0, "WriteCapacityUnits": 2.0}}}])
+    );
+    s.stop().await;
+});
+
+// Test case 6: UpdateItem moving a GSI key (both entries charged), removing it (the old
+// entry), and changing a non-projected attribute of an INCLUDE index (no GSI arm).
+ddb_test!(update_index_arms_follow_the_entry_rules, |mode| async move {
+    let s = TestServer::start(mode).await;
+    with_gsi(&s, "upi", "INCLUDE").await;
+    let inc = "i".repeat(1500);
+    ok(&s, "PutItem", json!({"TableName": "upi",
+        "Item": {"pk": {"S": "a"}, "gk": {"S": "g1"}, "inc": {"S": inc}, "oth": {"S": "o"}}})).await;
+    let update = |expr: &str, values: Value| {
+        let mut b = json!({"TableName": "upi", "Key": {"pk": {"S": "a"}},
+            "UpdateExpression": expr, "ReturnConsumedCapacity": "INDEXES"});
+        if !values.is_null() {
+            b["ExpressionAttributeValues"] = values;
+        }
+        b
+    };
+    let out = ok(&s, "UpdateItem", update("SET gk = :g", json!({":g": {"S": "g2"}}))).await;
+    assert_eq!(
+        out["ConsumedCapacity"],
+        json!({"TableName": "upi", "CapacityUnits": 6.0, "Table": {"CapacityUnits": 2.0},
+               "GlobalSecondaryIndexes": {"gix": {"CapacityUnits": 4.0}}})
+    );
+    let out = ok(&s, "UpdateItem", update("SET oth = :o", json!({":o": {"S": "p"}}))).await;
+    assert_eq!(
+        out["ConsumedCapacity"],
+        json!({"TableName": "upi", "CapacityUnits": 2.0, "Table": {"CapacityUnits": 2.0}})
+    );
+    let out = ok(&s, "UpdateItem", update("REMOVE gk", Value::Null)).await;
+    assert_eq!(
+        out["ConsumedCapacity"],
+        json!({"TableName": "upi", "CapacityUnits": 4.0, "Table": {"CapacityUnits": 2.0},
+               "GlobalSecondaryIndexes": {"gix": {"CapacityUnits": 2.0}}})
+    );
+    // TOTAL: the sum, no arms.
+    let mut b = update("SET gk = :g", json!({":g": {"S": "g3"}}));
+    b["ReturnConsumedCapacity"] = json!("TOTAL");
+    let out = ok(&s, "UpdateItem", b).await;
+    assert_eq!(out["ConsumedCapacity"], json!({"TableName": "upi", "CapacityUnits": 4.0}));
+    s.stop().await;
+});

@@ -15,13 +15,40 @@ pub fn wu(bytes: usize) -> f64 {
     bytes.div_ceil(1024).max(1) as f64
 }
 
-/// The units one write puts on each bucket it touches.
+/// The units one write costs on each arm.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct WriteCost {
-    /// The table arm plus every LSI arm (LSIs use the table's capacity).
+    /// The table arm.
     pub table: f64,
-    /// GSI arms that cost something, by index name.
+    /// LSI arms that cost something, by index name (debited from the table's bucket).
+    pub lsis: Vec<(String, f64)>,
+    /// GSI arms that cost something, by index name (each GSI's own bucket).
     pub gsis: Vec<(String, f64)>,
+}
+
+impl WriteCost {
+    /// What the table's bucket pays: the table arm and every LSI arm.
+    pub fn table_bucket(&self) -> f64 {
+        self.table + self.lsis.iter().map(|(_, u)| u).sum::<f64>()
+    }
+
+    /// The table arm plus every index arm.
+    pub fn total(&self) -> f64 {
+        self.table_bucket() + self.gsis.iter().map(|(_, u)| u).sum::<f64>()
+    }
+
+    /// Adds `other`'s arms to these (a batch's or transaction's per-table sum).
+    pub fn add(&mut self, other: &WriteCost) {
+        self.table += other.table;
+        for (list, more) in [(&mut self.lsis, &other.lsis), (&mut self.gsis, &other.gsis)] {
+            for (name, u) in more {
+                match list.iter_mut().find(|(n, _)| n == name) {
+                    Some(slot) => slot.1 += u,
+                    None => list.push((name.clone(), *u)),
+                }
+            }
+        }
+    }
 }
 
 /// The cost of replacing `old` (of `old_size` bytes) with `new`; `table_factor` is 2 for
@@ -40,10 +67,13 @@ pub fn write_cost(
     };
     let mut cost = WriteCost {
         table: table * table_factor,
+        lsis: Vec::new(),
         gsis: Vec::new(),
     };
     for ix in &def.lsis {
-        cost.table += index_arm(def, ix, old, new).unwrap_or(0.0);
+        if let Some(units) = index_arm(def, ix, old, new) {
+            cost.lsis.push((ix.name.clone(), units));
+        }
     }
     for ix in &def.gsis {
         if let Some(units) = index_arm(def, ix, old, new) {

@@ -13,6 +13,7 @@ pub mod bucket;
 pub mod budget;
 pub mod cost;
 pub mod meter;
+pub mod report;
 pub mod throttle;
 
 use std::sync::Arc;
@@ -118,7 +119,7 @@ impl Gate {
     /// Checks that `cost` fits, and with `take` debits it.
     pub fn check_write(&self, cost: &WriteCost, now_ms: i64, take: bool) -> Result<(), Throttle> {
         let demand = Demand {
-            table: cost.table,
+            table: cost.table_bucket(),
             gsis: cost.gsis.iter().map(|(n, u)| (n.as_str(), *u)).collect(),
         };
         self.meter
@@ -128,7 +129,7 @@ impl Gate {
     /// Debits a write admitted by [`Gate::check_write`].
     pub fn take_write(&self, cost: &WriteCost, now_ms: i64) {
         let demand = Demand {
-            table: cost.table,
+            table: cost.table_bucket(),
             gsis: cost.gsis.iter().map(|(n, u)| (n.as_str(), *u)).collect(),
         };
         self.meter

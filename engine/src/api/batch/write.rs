@@ -9,8 +9,7 @@ use std::collections::HashSet;
 
 use serde_json::{json, Map, Value};
 
-use super::{capacity_list, check_request_items, java_text, MAX_WRITE_REQUESTS};
-use crate::api::item::capacity::write_units;
+use super::{check_request_items, java_text, MAX_WRITE_REQUESTS};
 use crate::api::item::params::{check_enum, CapacityMode, CAPACITY_ENUM, METRICS_ENUM};
 use crate::api::Ctx;
 use crate::catalog::TableDef;
@@ -20,7 +19,8 @@ use crate::model::value::{decode_item, Deferred};
 use crate::model::Item;
 use crate::wire::shape::{Obj, Violations};
 use crate::wire::{ApiError, ApiResult};
-use crate::capacity::Gate;
+use crate::api::item::write_shape;
+use crate::capacity::{report, Gate, WriteCost};
 use crate::write::{apply_gated, Action, WriteSpec, Written};
 
 /// One Put or Delete as read from the request.
@@ -216,17 +216,17 @@ fn respond(
         return Err(first.clone());
     }
     let mut unprocessed = Map::new();
-    let mut units: Vec<(String, f64)> = tables.iter().map(|(n, _)| (n.to_string(), 0.0)).collect();
+    let mut units: Vec<(String, WriteCost)> = tables
+        .iter()
+        .map(|(n, _)| (n.to_string(), WriteCost::default()))
+        .collect();
     let mut collections = Map::new();
     for (((name, request), (def, key)), result) in requests.iter().zip(&meta).zip(&results) {
         match result {
             Ok(w) => {
-                let u = write_units(
-                    w.old.as_ref().map(|_| w.old_size),
-                    w.new.as_ref().map(|_| w.new_size),
-                );
+                let cost = report::written_cost(def, w, 1.0);
                 if let Some(slot) = units.iter_mut().find(|(n, _)| n == name) {
-                    slot.1 += u;
+                    slot.1.add(&cost);
                 }
                 if metrics && !def.lsis.is_empty() {
                     let hash: Item = key
@@ -261,8 +261,12 @@ fn respond(
     }
     let mut out = Map::new();
     out.insert("UnprocessedItems".into(), Value::Object(unprocessed));
-    if let Some(c) = capacity_list(mode, &units) {
-        out.insert("ConsumedCapacity".into(), c);
+    if let Some(shape) = write_shape(mode, false) {
+        let list: Vec<Value> = units
+            .iter()
+            .map(|(t, cost)| report::consumed(t, cost, shape))
+            .collect();
+        out.insert("ConsumedCapacity".into(), Value::Array(list));
     }
     if metrics && !collections.is_empty() {
         out.insert("ItemCollectionMetrics".into(), Value::Object(collections));

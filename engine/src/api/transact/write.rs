@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use super::parse::{self, Kind, WriteAction, WriteRequest};
 use super::{cancelled, is_request_level, multiple_operations, validation_cancel, Reason};
 use crate::api::batch::capacity_list;
-use crate::api::item::capacity::{read_units, write_units};
+use crate::api::item::capacity::read_units;
 use crate::api::item::{check_key_untouched, eval};
 use crate::api::Ctx;
 use crate::catalog::TableDef;
@@ -23,7 +23,8 @@ use crate::model::Item;
 use crate::storage::{items, tokens};
 use crate::wire::shape::Obj;
 use crate::wire::{ApiError, ApiResult, ErrorCode};
-use crate::capacity::{Gate, Throttle};
+use crate::api::item::write_shape;
+use crate::capacity::{report, Gate, Throttle, WriteCost};
 use crate::write::{commit, prepare, Action, Prepared, WriteSpec, Written};
 
 /// What the writer closure did.
@@ -240,14 +241,16 @@ fn respond(req: &WriteRequest<'_>, defs: &[TableDef], outcome: Outcome) -> ApiRe
         None => units.push((table.to_string(), u)),
     };
     let mut collections = Map::new();
+    // Applied: per table, the table arm doubled and the index arms not.
+    let mut costs: Vec<(String, WriteCost)> = Vec::new();
     match &outcome {
         Outcome::Applied(written) => {
             for ((a, def), w) in req.actions.iter().zip(defs).zip(written) {
-                let u = write_units(
-                    w.old.as_ref().map(|_| w.old_size),
-                    w.new.as_ref().map(|_| w.new_size),
-                );
-                add(a.table, 2.0 * u);
+                let cost = report::written_cost(def, w, 2.0);
+                match costs.iter_mut().find(|(t, _)| t == a.table) {
+                    Some(slot) => slot.1.add(&cost),
+                    None => costs.push((a.table.to_string(), cost)),
+                }
                 if req.metrics && !def.lsis.is_empty() && !matches!(a.kind, Kind::Check) {
                     let hash: Item = a
                         .source
@@ -273,8 +276,19 @@ fn respond(req: &WriteRequest<'_>, defs: &[TableDef], outcome: Outcome) -> ApiRe
         }
     }
     let mut out = Map::new();
-    if let Some(c) = capacity_list(req.capacity, &units) {
-        out.insert("ConsumedCapacity".into(), c);
+    match (&outcome, write_shape(req.capacity, true)) {
+        (Outcome::Applied(_), Some(shape)) => {
+            let list: Vec<Value> = costs
+                .iter()
+                .map(|(t, cost)| report::consumed(t, cost, shape))
+                .collect();
+            out.insert("ConsumedCapacity".into(), Value::Array(list));
+        }
+        _ => {
+            if let Some(c) = capacity_list(req.capacity, &units) {
+                out.insert("ConsumedCapacity".into(), c);
+            }
+        }
     }
     if !collections.is_empty() {
         out.insert("ItemCollectionMetrics".into(), Value::Object(collections));

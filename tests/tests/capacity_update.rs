@@ -11,7 +11,12 @@ const DAY: i64 = 86_400_000;
 const T0: i64 = 1_767_225_600_000 + 10 * 3_600_000; // 2026-01-01T10:00:00Z, a Thursday
 
 async fn reply(s: &TestServer, op: &str, body: Value) -> (u16, Value) {
-    let r = call(s.addr, &format!("DynamoDB_20120810.{op}"), &body.to_string()).await;
+    let r = call(
+        s.addr,
+        &format!("DynamoDB_20120810.{op}"),
+        &body.to_string(),
+    )
+    .await;
     (r.status, r.json())
 }
 
@@ -22,11 +27,16 @@ async fn ok(s: &TestServer, op: &str, body: Value) -> Value {
 }
 
 async fn create(s: &TestServer, name: &str, rcu: i64, wcu: i64) {
-    ok(s, "CreateTable", json!({
+    ok(
+        s,
+        "CreateTable",
+        json!({
         "TableName": name,
         "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
         "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-        "ProvisionedThroughput": {"ReadCapacityUnits": rcu, "WriteCapacityUnits": wcu}})).await;
+        "ProvisionedThroughput": {"ReadCapacityUnits": rcu, "WriteCapacityUnits": wcu}}),
+    )
+    .await;
 }
 
 fn throughput(name: &str, rcu: i64, wcu: i64) -> Value {
@@ -41,7 +51,8 @@ async fn described(s: &TestServer, name: &str) -> Value {
 // Test case 13.
 ddb_test!(decrease_budget_four_a_day_then_hourly, |mode| async move {
     let clock = ManualClock::new(T0);
-    let s = TestServer::start_with_engine_config(mode, EngineConfig::default(), clock.clone()).await;
+    let s =
+        TestServer::start_with_engine_config(mode, EngineConfig::default(), clock.clone()).await;
     create(&s, "dec", 10, 10).await;
     for (i, rcu) in [9, 8, 7, 6].into_iter().enumerate() {
         clock.advance(1_000);
@@ -51,7 +62,10 @@ ddb_test!(decrease_budget_four_a_day_then_hourly, |mode| async move {
     }
     let last = T0 + 4_000;
     let pt = described(&s, "dec").await["ProvisionedThroughput"].clone();
-    assert_eq!(pt["LastDecreaseDateTime"].as_f64(), Some(last as f64 / 1000.0));
+    assert_eq!(
+        pt["LastDecreaseDateTime"].as_f64(),
+        Some(last as f64 / 1000.0)
+    );
     assert!(pt.get("LastIncreaseDateTime").is_none());
     clock.advance(60_000);
     let (status, e) = reply(&s, "UpdateTable", throughput("dec", 5, 10)).await;
@@ -67,7 +81,10 @@ ddb_test!(decrease_budget_four_a_day_then_hourly, |mode| async move {
     ok(&s, "UpdateTable", throughput("dec", 6, 20)).await;
     let pt = described(&s, "dec").await["ProvisionedThroughput"].clone();
     assert_eq!(pt["NumberOfDecreasesToday"], 4);
-    assert_eq!(pt["LastIncreaseDateTime"].as_f64(), Some((T0 + 64_000) as f64 / 1000.0));
+    assert_eq!(
+        pt["LastIncreaseDateTime"].as_f64(),
+        Some((T0 + 64_000) as f64 / 1000.0)
+    );
     // An hour after the last accepted decrease, one more; then again an hour.
     clock.set(last + 3_600_000);
     ok(&s, "UpdateTable", throughput("dec", 5, 20)).await;
@@ -78,31 +95,39 @@ ddb_test!(decrease_budget_four_a_day_then_hourly, |mode| async move {
     let pt = described(&s, "dec").await["ProvisionedThroughput"].clone();
     assert_eq!(pt["NumberOfDecreasesToday"], 0);
     ok(&s, "UpdateTable", throughput("dec", 4, 20)).await;
-    assert_eq!(described(&s, "dec").await["ProvisionedThroughput"]["NumberOfDecreasesToday"], 1);
+    assert_eq!(
+        described(&s, "dec").await["ProvisionedThroughput"]["NumberOfDecreasesToday"],
+        1
+    );
     s.stop().await;
 });
 
 // Test case 14.
-ddb_test!(unchanged_throughput_and_on_demand_throughput_are_refused, |mode| async move {
-    let clock = ManualClock::new(T0);
-    let s = TestServer::start_with_engine_config(mode, EngineConfig::default(), clock.clone()).await;
-    create(&s, "same", 3, 4).await;
-    let (status, e) = reply(&s, "UpdateTable", throughput("same", 3, 4)).await;
-    assert_eq!(status, 400);
-    assert_eq!(e["__type"], "com.amazon.coral.validate#ValidationException");
-    assert!(e["message"].as_str().unwrap_or_default().starts_with("The provisioned throughput for the table will not change. The requested value equals the current value. Current ReadCapacityUnits provisioned for the table: 3. Requested ReadCapacityUnits: 3. Current WriteCapacityUnits provisioned for the table: 4. Requested WriteCapacityUnits: 4."), "{e}");
-    let mut body = throughput("same", 5, 5);
-    body["BillingMode"] = json!("PAY_PER_REQUEST");
-    let (status, e) = reply(&s, "UpdateTable", body).await;
-    assert_eq!(status, 400);
-    assert_eq!(e["__type"], "com.amazon.coral.validate#ValidationException");
-    s.stop().await;
-});
+ddb_test!(
+    unchanged_throughput_and_on_demand_throughput_are_refused,
+    |mode| async move {
+        let clock = ManualClock::new(T0);
+        let s = TestServer::start_with_engine_config(mode, EngineConfig::default(), clock.clone())
+            .await;
+        create(&s, "same", 3, 4).await;
+        let (status, e) = reply(&s, "UpdateTable", throughput("same", 3, 4)).await;
+        assert_eq!(status, 400);
+        assert_eq!(e["__type"], "com.amazon.coral.validate#ValidationException");
+        assert!(e["message"].as_str().unwrap_or_default().starts_with("The provisioned throughput for the table will not change. The requested value equals the current value. Current ReadCapacityUnits provisioned for the table: 3. Requested ReadCapacityUnits: 3. Current WriteCapacityUnits provisioned for the table: 4. Requested WriteCapacityUnits: 4."), "{e}");
+        let mut body = throughput("same", 5, 5);
+        body["BillingMode"] = json!("PAY_PER_REQUEST");
+        let (status, e) = reply(&s, "UpdateTable", body).await;
+        assert_eq!(status, 400);
+        assert_eq!(e["__type"], "com.amazon.coral.validate#ValidationException");
+        s.stop().await;
+    }
+);
 
 // Test case 15: PROVISIONED → PAY_PER_REQUEST four times a rolling day; back any time.
 ddb_test!(billing_switch_limit, |mode| async move {
     let clock = ManualClock::new(T0);
-    let s = TestServer::start_with_engine_config(mode, EngineConfig::default(), clock.clone()).await;
+    let s =
+        TestServer::start_with_engine_config(mode, EngineConfig::default(), clock.clone()).await;
     create(&s, "swi", 1, 1).await;
     let to_ppr = json!({"TableName": "swi", "BillingMode": "PAY_PER_REQUEST"});
     let mut back = throughput("swi", 1, 1);
@@ -136,17 +161,27 @@ ddb_test!(warm_throughput_raise_and_decrease, |mode| async move {
         ..EngineConfig::default()
     };
     let s = TestServer::start_with_engine_config(mode, config, clock.clone()).await;
-    ok(&s, "CreateTable", json!({
+    ok(
+        &s,
+        "CreateTable",
+        json!({
         "TableName": "warm",
         "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
         "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-        "BillingMode": "PAY_PER_REQUEST"})).await;
+        "BillingMode": "PAY_PER_REQUEST"}),
+    )
+    .await;
     assert_eq!(
         described(&s, "warm").await["WarmThroughput"],
         json!({"ReadUnitsPerSecond": 12000, "WriteUnitsPerSecond": 4000, "Status": "ACTIVE"})
     );
-    let out = ok(&s, "UpdateTable", json!({"TableName": "warm",
-        "WarmThroughput": {"ReadUnitsPerSecond": 12001, "WriteUnitsPerSecond": 4001}})).await;
+    let out = ok(
+        &s,
+        "UpdateTable",
+        json!({"TableName": "warm",
+        "WarmThroughput": {"ReadUnitsPerSecond": 12001, "WriteUnitsPerSecond": 4001}}),
+    )
+    .await;
     let t = &out["TableDescription"];
     assert_eq!(t["TableStatus"], "ACTIVE");
     assert_eq!(
@@ -157,8 +192,13 @@ ddb_test!(warm_throughput_raise_and_decrease, |mode| async move {
     let t = described(&s, "warm").await;
     assert_eq!(t["TableStatus"], "ACTIVE");
     assert_eq!(t["WarmThroughput"]["Status"], "ACTIVE");
-    let (status, e) = reply(&s, "UpdateTable", json!({"TableName": "warm",
-        "WarmThroughput": {"ReadUnitsPerSecond": 12000}})).await;
+    let (status, e) = reply(
+        &s,
+        "UpdateTable",
+        json!({"TableName": "warm",
+        "WarmThroughput": {"ReadUnitsPerSecond": 12000}}),
+    )
+    .await;
     assert_eq!(status, 400);
     assert_eq!(
         e,

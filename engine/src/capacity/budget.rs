@@ -170,7 +170,10 @@ mod tests {
     #[test]
     fn dates_as_dynamodb_writes_them() {
         // 2018-06-27T16:43:55Z, from the captured message.
-        assert_eq!(full_date(1_530_117_835_000), "Wednesday, June 27, 2018 4:43:55 PM UTC");
+        assert_eq!(
+            full_date(1_530_117_835_000),
+            "Wednesday, June 27, 2018 4:43:55 PM UTC"
+        );
         // 2019-02-23T03:07:45Z.
         assert_eq!(java_date(1_550_891_265_000), "Sat Feb 23 03:07:45 UTC 2019");
         assert_eq!(full_date(0), "Thursday, January 1, 1970 12:00:00 AM UTC");

@@ -99,9 +99,7 @@ pub fn index_arm(
         (None, None) => None,
         (None, Some((_, n))) => Some(wu(item_size(&n))),
         (Some((_, o)), None) => Some(wu(item_size(&o))),
-        (Some((ko, o)), Some((kn, n))) if ko != kn => {
-            Some(wu(item_size(&o)) + wu(item_size(&n)))
-        }
+        (Some((ko, o)), Some((kn, n))) if ko != kn => Some(wu(item_size(&o)) + wu(item_size(&n))),
         (Some((_, o)), Some((_, n))) if o == n => None,
         (Some((_, o)), Some((_, n))) => Some(wu(item_size(&o)).max(wu(item_size(&n)))),
     }

@@ -103,17 +103,34 @@ impl Gate {
 
     /// Admits a read of the table (`gsi: None`; LSIs read the table's capacity) or of a
     /// GSI on its smallest cost, debiting nothing yet.
-    pub fn admit_read(&self, gsi: Option<&str>, consistent: bool, now_ms: i64) -> Result<(), ApiError> {
+    pub fn admit_read(
+        &self,
+        gsi: Option<&str>,
+        consistent: bool,
+        now_ms: i64,
+    ) -> Result<(), ApiError> {
         let min = if consistent { 1.0 } else { 0.5 };
         self.meter
-            .admit(&self.def, self.mode, Axis::Read, &read_demand(gsi, min), now_ms, false)
+            .admit(
+                &self.def,
+                self.mode,
+                Axis::Read,
+                &read_demand(gsi, min),
+                now_ms,
+                false,
+            )
             .map_err(|t| self.error(&t))
     }
 
     /// Debits what a read consumed.
     pub fn debit_read(&self, gsi: Option<&str>, units: f64, now_ms: i64) {
-        self.meter
-            .debit(&self.def, self.mode, Axis::Read, &read_demand(gsi, units), now_ms);
+        self.meter.debit(
+            &self.def,
+            self.mode,
+            Axis::Read,
+            &read_demand(gsi, units),
+            now_ms,
+        );
     }
 
     /// Checks that `cost` fits, and with `take` debits it.

@@ -11,7 +11,9 @@ use serde_json::{json, Map, Value};
 
 use super::{check_request_items, java_text, MAX_WRITE_REQUESTS};
 use crate::api::item::params::{check_enum, CapacityMode, CAPACITY_ENUM, METRICS_ENUM};
+use crate::api::item::write_shape;
 use crate::api::Ctx;
+use crate::capacity::{report, Gate, WriteCost};
 use crate::catalog::TableDef;
 use crate::keys::{key_from_item, key_from_param, PrimaryKey};
 use crate::model::size::{item_size, MAX_ITEM_SIZE};
@@ -19,8 +21,6 @@ use crate::model::value::{decode_item, Deferred};
 use crate::model::Item;
 use crate::wire::shape::{Obj, Violations};
 use crate::wire::{ApiError, ApiResult};
-use crate::api::item::write_shape;
-use crate::capacity::{report, Gate, WriteCost};
 use crate::write::{apply_gated, Action, WriteSpec, Written};
 
 /// One Put or Delete as read from the request.

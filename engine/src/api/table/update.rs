@@ -279,7 +279,12 @@ fn warm_only(c: &Changes) -> bool {
 }
 
 /// WarmThroughput may only rise; a raise is UPDATING until `until`.
-fn apply_warm(def: &mut TableDef, warm: (Option<i64>, Option<i64>), now: i64, until: i64) -> ApiResult<()> {
+fn apply_warm(
+    def: &mut TableDef,
+    warm: (Option<i64>, Option<i64>),
+    now: i64,
+    until: i64,
+) -> ApiResult<()> {
     let current = super::describe::warm_throughput(def, now);
     let current = (
         current["ReadUnitsPerSecond"].as_i64().unwrap_or(0),
@@ -289,8 +294,7 @@ fn apply_warm(def: &mut TableDef, warm: (Option<i64>, Option<i64>), now: i64, un
         (warm.0, current.0, "ReadUnitsPerSecond"),
         (warm.1, current.1, "WriteUnitsPerSecond"),
     ] {
-        if let Some(v) = asked.filter(|v| *v < have) {
-            let _ = v;
+        if asked.is_some_and(|v| v < have) {
             return Err(ApiError::invalid_parameter(format!(
                 "Requested {name} for WarmThroughput for table is lower than current WarmThroughput, decreasing WarmThroughput is not supported"
             )));

@@ -14,8 +14,10 @@ use super::parse::{self, Kind, WriteAction, WriteRequest};
 use super::{cancelled, is_request_level, multiple_operations, validation_cancel, Reason};
 use crate::api::batch::capacity_list;
 use crate::api::item::capacity::read_units;
+use crate::api::item::write_shape;
 use crate::api::item::{check_key_untouched, eval};
 use crate::api::Ctx;
+use crate::capacity::{report, Gate, Throttle, WriteCost};
 use crate::catalog::TableDef;
 use crate::keys::{key_from_item, key_from_param, PrimaryKey};
 use crate::model::size::{item_size, MAX_ITEM_SIZE};
@@ -23,8 +25,6 @@ use crate::model::Item;
 use crate::storage::{items, tokens};
 use crate::wire::shape::Obj;
 use crate::wire::{ApiError, ApiResult, ErrorCode};
-use crate::api::item::write_shape;
-use crate::capacity::{report, Gate, Throttle, WriteCost};
 use crate::write::{commit, prepare, Action, Prepared, WriteSpec, Written};
 
 /// What the writer closure did.

@@ -28,13 +28,14 @@ impl Ctx {
     }
 
     /// Throttling for `def`, `None` when off (see `capacity::Gate::open`).
-    pub fn gate(&self, def: &TableDef) -> Option<Gate> {
+    pub fn gate(&self, def: &TableDef, op: &'static str) -> Option<Gate> {
         Gate::open(
             &self.meter,
             self.config.throttling,
             def,
             &self.config.region,
             &self.config.account,
+            op,
         )
     }
 

@@ -550,3 +550,94 @@ ddb_test!(
         s.stop().await;
     }
 );
+
+/// The server's `/metrics` text.
+async fn metrics_text(s: &TestServer) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut conn = tokio::net::TcpStream::connect(s.addr)
+        .await
+        .expect("connect");
+    let req = format!(
+        "GET /metrics HTTP/1.1\r\nhost: {}\r\nconnection: close\r\n\r\n",
+        s.addr
+    );
+    conn.write_all(req.as_bytes()).await.expect("write");
+    let mut out = String::new();
+    conn.read_to_string(&mut out).await.expect("read");
+    out
+}
+
+/// The value of series `name` whose labels include every one of `labels`.
+fn series(text: &str, name: &str, labels: &[&str]) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")))
+        .filter(|l| labels.iter().all(|lab| l.contains(lab)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+// Test case 20: one throttled PutItem counts one throttled request and one write
+// throttle event of each kind; a batch with 15 throttled members counts one request and
+// 15 events.
+ddb_test!(throttles_are_counted_in_metrics, |mode| async move {
+    let clock = ManualClock::new(T0);
+    let s = server(mode, Throttling::Provisioned, &clock).await;
+    let name = daxlite_tests::unique_name(&format!("metrics-{mode:?}"));
+    provisioned(&s, &name, 1, 1, None, json!([])).await;
+    load(&s, &name, 0, 300, false).await;
+    fails(&s, "PutItem", put(&name, "x")).await;
+    let text = metrics_text(&s).await;
+    let table = format!("table=\"{name}\"");
+    let t = table.as_str();
+    assert_eq!(
+        series(
+            &text,
+            "daxlite_dynamodb_throttled_requests",
+            &[t, "operation=\"PutItem\""]
+        ),
+        1.0,
+        "{text}"
+    );
+    assert_eq!(
+        series(&text, "daxlite_dynamodb_write_throttle_events", &[t]),
+        1.0
+    );
+    assert_eq!(
+        series(
+            &text,
+            "daxlite_dynamodb_write_provisioned_throughput_throttle_events",
+            &[t]
+        ),
+        1.0
+    );
+    clock.advance(10_000);
+    let puts: Vec<Value> = (1000..1025)
+        .map(|k| json!({"PutRequest": {"Item": {"pk": {"S": format!("p{k}")}}}}))
+        .collect();
+    let out = ok(
+        &s,
+        "BatchWriteItem",
+        json!({"RequestItems": {name.as_str(): puts}}),
+    )
+    .await;
+    assert_eq!(
+        out["UnprocessedItems"][name.as_str()]
+            .as_array()
+            .map(Vec::len),
+        Some(15)
+    );
+    let text = metrics_text(&s).await;
+    assert_eq!(
+        series(
+            &text,
+            "daxlite_dynamodb_throttled_requests",
+            &[t, "operation=\"BatchWriteItem\""]
+        ),
+        1.0
+    );
+    assert_eq!(
+        series(&text, "daxlite_dynamodb_write_throttle_events", &[t]),
+        16.0
+    );
+    s.stop().await;
+});

@@ -13,9 +13,11 @@ pub mod bucket;
 pub mod budget;
 pub mod cost;
 pub mod meter;
+pub mod metrics;
 pub mod report;
 pub mod throttle;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::catalog::TableDef;
@@ -75,6 +77,11 @@ pub struct Gate {
     def: TableDef,
     mode: Throttling,
     arn: String,
+    /// The operation, for ThrottledRequests.
+    op: &'static str,
+    /// Whether this request's throttle was counted (clones share it: one count per
+    /// table per request).
+    counted: Arc<AtomicBool>,
 }
 
 impl Gate {
@@ -86,6 +93,7 @@ impl Gate {
         def: &TableDef,
         region: &str,
         account: &str,
+        op: &'static str,
     ) -> Option<Gate> {
         if default == Throttling::Off && def.tags.is_empty() {
             return None;
@@ -97,6 +105,8 @@ impl Gate {
                 def: def.clone(),
                 mode,
                 arn: def.arn(region, account),
+                op,
+                counted: Arc::new(AtomicBool::new(false)),
             }),
         }
     }
@@ -141,6 +151,13 @@ impl Gate {
         };
         self.meter
             .admit(&self.def, self.mode, Axis::Write, &demand, now_ms, take)
+            .inspect_err(|t| self.count(t))
+    }
+
+    /// Records a throttle in the metrics (the request once).
+    fn count(&self, t: &Throttle) {
+        let first = !self.counted.swap(true, Ordering::Relaxed);
+        metrics::record(&self.def.name, self.op, t, first);
     }
 
     /// Debits a write admitted by [`Gate::check_write`].

@@ -190,7 +190,14 @@ pub async fn batch_execute_statement(ctx: &Ctx, body: &Map<String, Value>) -> Ap
                     targets,
                     ..
                 } = *plan;
-                match write_one_gated(&ctx.store, ctx.now_ms(), spec, ctx.gate(&def)).await {
+                match write_one_gated(
+                    &ctx.store,
+                    ctx.now_ms(),
+                    spec,
+                    ctx.gate(&def, "BatchExecuteStatement"),
+                )
+                .await
+                {
                     Ok(w) => {
                         add(&def.name, written_units(&w));
                         let mut entry = Map::new();

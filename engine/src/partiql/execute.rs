@@ -74,7 +74,8 @@ pub async fn execute_statement(ctx: &Ctx, body: &Map<String, Value>) -> ApiResul
                 targets,
                 ..
             } = *plan;
-            let written = write_one_gated(&ctx.store, now, spec, ctx.gate(&def)).await?;
+            let written =
+                write_one_gated(&ctx.store, now, spec, ctx.gate(&def, "ExecuteStatement")).await?;
             let items: Vec<Item> = returned(&written, returning, &targets)
                 .into_iter()
                 .collect();

@@ -182,7 +182,7 @@ fn run(ctx: &Ctx, reads: Vec<TableRead<'_>>, mode: CapacityMode) -> ApiResult<Va
             .iter()
             .map(|k| key_from_param(&def, k))
             .collect::<ApiResult<Vec<_>>>()?;
-        resolved.push((keys, ctx.gate(&def)));
+        resolved.push((keys, ctx.gate(&def, "BatchGetItem")));
     }
     let mut responses = Map::new();
     let mut unprocessed = Map::new();

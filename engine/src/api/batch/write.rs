@@ -82,7 +82,7 @@ pub async fn batch_write_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult
         let txn = ctx.store.read()?;
         for (name, entries) in &tables {
             let def = ctx.data_table(&txn, name, now)?;
-            let gate = ctx.gate(&def);
+            let gate = ctx.gate(&def, "BatchWriteItem");
             for entry in entries.iter().filter_map(|(e, _)| e.as_ref()) {
                 let (key, action) = match entry {
                     Request::Put(item) => (key_from_item(&def, item)?, Action::Put(item.clone())),

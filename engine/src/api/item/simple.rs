@@ -116,10 +116,14 @@ impl<'a> SimpleWrite<'a> {
         key: PrimaryKey,
         action: Action,
     ) -> ApiResult<Value> {
+        let op = match &action {
+            Action::Delete => "DeleteItem",
+            _ => "PutItem",
+        };
         let spec = self
             .common
             .spec(def.clone(), key.clone(), self.condition, action);
-        let gate = ctx.gate(&def);
+        let gate = ctx.gate(&def, op);
         let written = write_one_gated(&ctx.store, ctx.now_ms(), spec, gate).await?;
         let attributes = match self.return_values {
             Some("ALL_OLD") => written.old.clone(),

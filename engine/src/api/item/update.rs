@@ -120,7 +120,8 @@ pub async fn update_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Valu
     };
     let apply = Box::new(move |item| eval::apply(&item, &update, &values));
     let spec = common.spec(def.clone(), key.clone(), condition, Action::Update(apply));
-    let written = write_one_gated(&ctx.store, ctx.now_ms(), spec, ctx.gate(&def)).await?;
+    let written =
+        write_one_gated(&ctx.store, ctx.now_ms(), spec, ctx.gate(&def, "UpdateItem")).await?;
     let attributes = match return_values {
         Some("ALL_OLD") => written.old.clone(),
         Some("UPDATED_OLD") => written.old.as_ref().map(|o| eval::project(o, &targets)),

@@ -70,8 +70,9 @@ fn metered_page(
     txn: &redb::ReadTransaction,
     plan: &page::Plan<'_>,
     now: i64,
+    op: &'static str,
 ) -> ApiResult<page::Page> {
-    let Some(gate) = ctx.gate(plan.def) else {
+    let Some(gate) = ctx.gate(plan.def, op) else {
         return page::run(txn, plan);
     };
     let gsi = match (plan.index, plan.is_gsi) {

@@ -123,7 +123,7 @@ pub async fn query(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Vec<u8>> {
         want,
         consistent: c.consistent,
     };
-    let page = super::metered_page(ctx, &txn, &plan, now)?;
+    let page = super::metered_page(ctx, &txn, &plan, now, "Query")?;
     page::respond(&plan, page, c.capacity)
 }
 

@@ -41,7 +41,10 @@ pub async fn transact_write_items(ctx: &Ctx, body: &Map<String, Value>) -> ApiRe
     let now = ctx.now_ms();
     let (defs, keys, specs) = resolve(ctx, &req, now)?;
     let token = req.token.map(str::to_string);
-    let gates: Vec<Option<Gate>> = defs.iter().map(|d| ctx.gate(d)).collect();
+    let gates: Vec<Option<Gate>> = defs
+        .iter()
+        .map(|d| ctx.gate(d, "TransactWriteItems"))
+        .collect();
     let outcome = ctx
         .store
         .write(move |txn| run(txn, now, token.as_deref(), &hash, keys, specs, &gates))

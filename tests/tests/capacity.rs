@@ -641,3 +641,40 @@ ddb_test!(throttles_are_counted_in_metrics, |mode| async move {
     );
     s.stop().await;
 });
+
+// TransactGetItems: each read costs 2 units per 4 KB; an exhausted table cancels the
+// transaction with the throttled item's reason.
+ddb_test!(transact_get_cancels_when_throttled, |mode| async move {
+    let clock = ManualClock::new(T0);
+    let s = server(mode, Throttling::Provisioned, &clock).await;
+    provisioned(&s, "tgt", 1, 10, None, json!([])).await;
+    provisioned(&s, "tgr", 10, 10, None, json!([])).await;
+    let get = |t: &str| json!({"Get": {"TableName": t, "Key": {"pk": {"S": "k"}}}});
+    // 150 transactional reads of a missing item: 2 units each, 300 in all.
+    for _ in 0..150 {
+        ok(
+            &s,
+            "TransactGetItems",
+            json!({"TransactItems": [get("tgt")]}),
+        )
+        .await;
+    }
+    let e = fails(
+        &s,
+        "TransactGetItems",
+        json!({"TransactItems": [get("tgr"), get("tgt")]}),
+    )
+    .await;
+    assert_eq!(
+        e["CancellationReasons"],
+        json!([{"Code": "None"}, {"Code": "ProvisionedThroughputExceeded", "Message": TABLE_MSG}])
+    );
+    clock.advance(2_000);
+    ok(
+        &s,
+        "TransactGetItems",
+        json!({"TransactItems": [get("tgt")]}),
+    )
+    .await;
+    s.stop().await;
+});

@@ -132,6 +132,21 @@ impl Gate {
             .map_err(|t| self.error(&t))
     }
 
+    /// Checks that a read of at least `min` units fits (transactions: the reason is
+    /// per item), debiting nothing.
+    pub fn check_read(&self, gsi: Option<&str>, min: f64, now_ms: i64) -> Result<(), Throttle> {
+        self.meter
+            .admit(
+                &self.def,
+                self.mode,
+                Axis::Read,
+                &read_demand(gsi, min),
+                now_ms,
+                false,
+            )
+            .inspect_err(|t| self.count(t))
+    }
+
     /// Debits what a read consumed.
     pub fn debit_read(&self, gsi: Option<&str>, units: f64, now_ms: i64) {
         self.meter.debit(

@@ -209,3 +209,42 @@ ddb_test!(warm_throughput_raise_and_decrease, |mode| async move {
     );
     s.stop().await;
 });
+
+// OnDemandThroughput merges member-wise; -1 removes a member.
+ddb_test!(on_demand_throughput_merges_member_wise, |mode| async move {
+    let clock = ManualClock::new(T0);
+    let s =
+        TestServer::start_with_engine_config(mode, EngineConfig::default(), clock.clone()).await;
+    ok(
+        &s,
+        "CreateTable",
+        json!({
+        "TableName": "odm",
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+        "BillingMode": "PAY_PER_REQUEST",
+        "OnDemandThroughput": {"MaxReadRequestUnits": 10, "MaxWriteRequestUnits": 5}}),
+    )
+    .await;
+    ok(
+        &s,
+        "UpdateTable",
+        json!({"TableName": "odm",
+        "OnDemandThroughput": {"MaxReadRequestUnits": 20}}),
+    )
+    .await;
+    let od = described(&s, "odm").await["OnDemandThroughput"].clone();
+    assert_eq!(od["MaxReadRequestUnits"], 20);
+    assert_eq!(od["MaxWriteRequestUnits"], 5);
+    ok(
+        &s,
+        "UpdateTable",
+        json!({"TableName": "odm",
+        "OnDemandThroughput": {"MaxWriteRequestUnits": -1}}),
+    )
+    .await;
+    let od = described(&s, "odm").await["OnDemandThroughput"].clone();
+    assert_eq!(od["MaxReadRequestUnits"], 20);
+    assert_eq!(od["MaxWriteRequestUnits"], -1, "{od}");
+    s.stop().await;
+});

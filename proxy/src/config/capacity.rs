@@ -28,3 +28,21 @@ impl RawCapacity {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttling_setting() {
+        assert_eq!(
+            RawCapacity::defaults().validate().ok(),
+            Some(Throttling::Off)
+        );
+        let raw: RawCapacity = toml::from_str(r#"throttling = "all""#).expect("toml");
+        assert_eq!(raw.validate().ok(), Some(Throttling::All));
+        let raw: RawCapacity = toml::from_str(r#"throttling = "sometimes""#).expect("toml");
+        let e = raw.validate().expect_err("invalid");
+        assert!(e.to_string().contains("capacity.throttling"), "{e}");
+    }
+}

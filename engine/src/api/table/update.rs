@@ -103,6 +103,14 @@ pub async fn update_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
     c.table_class = class.map(str::to_string);
     c.deletion_protection = deletion_protection;
     c.on_demand = parse::on_demand(on_demand)?;
+    // Members not given keep their value; -1 removes one (merged member-wise).
+    let on_demand_given = match on_demand {
+        Some(od) => (
+            od.int("MaxReadRequestUnits")?.is_some(),
+            od.int("MaxWriteRequestUnits")?.is_some(),
+        ),
+        None => (false, false),
+    };
     if let Some(raw) = raw_gsi {
         c.gsi_updates = raw;
     }
@@ -149,6 +157,8 @@ pub async fn update_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
             // A WarmThroughput raise alone leaves the table ACTIVE (only its
             // WarmThroughput is UPDATING).
             let warm_only = warm_only(&c);
+            let merged = merge_on_demand(def.on_demand.as_ref(), c.on_demand.take(), on_demand_given);
+            c.on_demand = merged;
             apply(&mut def, c, now, now + update_delay)?;
             if !warm_only {
                 def.updating_until_ms = now + update_delay;
@@ -263,6 +273,21 @@ fn gsi_updates(list: &[Obj<'_>], v: &mut Violations) -> ApiResult<Vec<GsiUpdate>
         }
     }
     Ok(out)
+}
+
+/// OnDemandThroughput merged member-wise into the current one: a member given replaces
+/// (its value, or removal for -1, already `None`), a member not given is kept.
+fn merge_on_demand(
+    current: Option<&catalog::OnDemand>,
+    asked: Option<catalog::OnDemand>,
+    given: (bool, bool),
+) -> Option<catalog::OnDemand> {
+    let asked = asked?;
+    let keep = |given: bool, new: Option<i64>, old: Option<i64>| if given { new } else { old };
+    Some(catalog::OnDemand {
+        max_read: keep(given.0, asked.max_read, current.and_then(|c| c.max_read)),
+        max_write: keep(given.1, asked.max_write, current.and_then(|c| c.max_write)),
+    })
 }
 
 /// Whether WarmThroughput is the only change asked for.

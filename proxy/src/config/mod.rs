@@ -19,6 +19,7 @@ use serde::Deserialize;
 pub mod admin;
 pub mod auth;
 pub mod cache;
+pub mod capacity;
 pub mod duration;
 pub mod engine;
 pub mod error;
@@ -32,6 +33,7 @@ pub mod upstream;
 pub use admin::RawAdmin;
 pub use auth::{RawAuth, RawCredential};
 pub use cache::{FollowConfig, RawCache, DEFAULT_CACHE_BYTES};
+pub use capacity::RawCapacity;
 pub use duration::parse_duration;
 pub use engine::{RawEngine, TRANSIENT_DELAY_MS};
 pub use error::ConfigError;
@@ -62,6 +64,8 @@ pub struct RawConfig {
     pub upstream: RawUpstream,
     #[serde(default)]
     pub cache: RawCache,
+    #[serde(default)]
+    pub capacity: RawCapacity,
     /// `[[trigger]]` tables (file only; a layer that has any replaces the others').
     #[serde(default)]
     pub trigger: Vec<RawTrigger>,
@@ -83,6 +87,7 @@ impl RawConfig {
             log: RawLog::defaults(),
             upstream: RawUpstream::defaults(),
             cache: RawCache::defaults(),
+            capacity: RawCapacity::defaults(),
             trigger: Vec::new(),
             admin: RawAdmin::defaults(),
             auth: RawAuth::defaults(),
@@ -112,6 +117,7 @@ impl RawConfig {
             log: RawLog::from_env(get)?,
             upstream: RawUpstream::from_env(get)?,
             cache: RawCache::from_env(get)?,
+            capacity: RawCapacity::from_env(get)?,
             trigger: Vec::new(),
             admin: RawAdmin::from_env(get)?,
             auth: RawAuth::from_env_with_credentials(get)?,
@@ -127,6 +133,7 @@ impl RawConfig {
         self.log.merge(&over.log);
         self.upstream.merge(&over.upstream);
         self.cache.merge(&over.cache);
+        self.capacity.merge(&over.capacity);
         if !over.trigger.is_empty() {
             self.trigger = over.trigger.clone();
         }
@@ -143,6 +150,7 @@ impl RawConfig {
         let backend = self.storage.validate()?;
         let mut engine = self.engine.validate(backend)?;
         engine.export_root = self.export.validate()?;
+        engine.throttling = self.capacity.validate()?;
         let log_level = self.log.validate()?;
         let upstream = self.upstream.validate(&engine.region)?;
         let (cache, follow) = self.cache.validate()?;
@@ -232,6 +240,7 @@ pub fn settings() -> Vec<section::Setting> {
         RawLog::settings(),
         RawUpstream::settings(),
         RawCache::settings(),
+        RawCapacity::settings(),
         RawAdmin::settings(),
         RawAuth::settings(),
         RawExport::settings(),

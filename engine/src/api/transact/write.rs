@@ -293,7 +293,11 @@ fn respond(req: &WriteRequest<'_>, defs: &[TableDef], outcome: Outcome) -> ApiRe
             out.insert("ConsumedCapacity".into(), Value::Array(list));
         }
         _ => {
-            if let Some(c) = capacity_list(req.capacity, &units) {
+            if let Some(mut c) = capacity_list(req.capacity, &units) {
+                // A replay is billed as a read, mirrored into ReadCapacityUnits.
+                if matches!(outcome, Outcome::Replayed(_)) {
+                    crate::api::item::capacity::mirror_axis(&mut c, "ReadCapacityUnits");
+                }
                 out.insert("ConsumedCapacity".into(), c);
             }
         }

@@ -2,6 +2,8 @@
 //! completeness of the SigV4 `Authorization` header, with DynamoDB's exact messages.
 //! Signature verification against configured keys (`[auth] verify`) is in [`sigv4`].
 
+pub mod authorize;
+pub mod identity;
 pub mod policy;
 pub mod sigv4;
 

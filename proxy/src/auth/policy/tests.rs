@@ -103,7 +103,8 @@ fn leading_keys_with_username_variable() {
 
 #[test]
 fn operators_and_missing_keys() {
-    let cases: &[(&str, &[(&str, &[&str])], bool)] = &[
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a [&'a str])], bool);
+    let cases: &[Case] = &[
         (
             r#"{"StringEqualsIfExists":{"dynamodb:Select":"SPECIFIC_ATTRIBUTES"}}"#,
             &[],
@@ -424,4 +425,37 @@ proptest! {
         let policy = Policy::parse(&doc).map_err(|e| TestCaseError::fail(format!("{doc}: {e}")))?;
         prop_assert_eq!(evaluate(&[policy], &act, &res, &c), ref_decide(&stmts, &act, &res, &c), "{}", doc);
     }
+}
+
+/// Cost of one decision with one policy of 10 statements (the last one applies), as
+/// the cache-hit path pays it: `cargo test -p daxlite --lib evaluation_cost -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn evaluation_cost() {
+    let mut stmts: Vec<String> = (0..9)
+        .map(|i| format!(r#"{{"Effect":"Allow","Action":"dynamodb:Query","Resource":"arn:aws:dynamodb:*:*:table/T{i}","Condition":{{"StringEquals":{{"dynamodb:Select":"COUNT"}}}}}}"#))
+        .collect();
+    stmts.push(r#"{"Effect":"Allow","Action":"dynamodb:Get*","Resource":"arn:aws:dynamodb:*:*:table/Music","Condition":{"ForAllValues:StringEquals":{"dynamodb:LeadingKeys":["${aws:username}"]}}}"#.into());
+    let p = Policy::parse(&format!(
+        r#"{{"Version":"2012-10-17","Statement":[{}]}}"#,
+        stmts.join(",")
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let c = ctx(&[
+        ("aws:username", &["alice"]),
+        ("dynamodb:LeadingKeys", &["alice"]),
+        ("dynamodb:Select", &["ALL_ATTRIBUTES"]),
+    ]);
+    let n = 100_000;
+    let start = std::time::Instant::now();
+    for _ in 0..n {
+        assert_eq!(
+            evaluate(std::slice::from_ref(&p), "dynamodb:GetItem", MUSIC, &c),
+            Decision::Allow
+        );
+    }
+    println!(
+        "{:.2} µs per decision",
+        start.elapsed().as_secs_f64() * 1e6 / n as f64
+    );
 }

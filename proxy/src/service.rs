@@ -249,6 +249,8 @@ impl<U: Upstream> Service<U> {
         self.verify(&header, parts, raw_body.as_deref())?;
         // 5. Authorization by the caller's policies, before the cache is consulted.
         if let Some(ids) = &self.config.identities {
+            // Any caller's table change (policies or not) makes learned key schemas stale.
+            self.schemas.observe(op);
             let access_key = header.credential.split('/').next().unwrap_or_default();
             if let Some(identity) = ids.get(access_key) {
                 self.authorize(identity, op, &body).await?;
@@ -275,7 +277,6 @@ impl<U: Upstream> Service<U> {
             serde_json::from_slice(body)
                 .map_err(|_| ApiError::bare(ErrorCode::SerializationException))?
         };
-        self.schemas.observe(op);
         let mut keys = std::collections::HashMap::new();
         if identity.needs_leading_keys {
             for table in authorize::tables_needing_keys(op, &map) {

@@ -31,7 +31,7 @@ pub mod storage;
 pub mod upstream;
 
 pub use admin::RawAdmin;
-pub use auth::{RawAuth, RawCredential};
+pub use auth::{AuthConfig, RawAuth, RawCredential};
 pub use cache::{FollowConfig, RawCache, DEFAULT_CACHE_BYTES};
 pub use capacity::RawCapacity;
 pub use duration::parse_duration;
@@ -101,10 +101,16 @@ impl RawConfig {
             path: path.to_path_buf(),
             source,
         })?;
-        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+        let mut raw: RawConfig = toml::from_str(&text).map_err(|source| ConfigError::Parse {
             path: path.to_path_buf(),
             source,
-        })
+        })?;
+        // Policy files are named relative to the config file.
+        let dir = path.parent().map(Path::to_path_buf);
+        for c in raw.auth.credentials.iter_mut().flatten() {
+            c.base_dir = dir.clone();
+        }
+        Ok(raw)
     }
 
     /// Reads the `DAXLITE_*` environment variables.
@@ -169,7 +175,8 @@ impl RawConfig {
             service: ServiceConfig {
                 max_body_bytes: server.max_body_bytes,
                 region: engine.region.clone(),
-                auth,
+                auth: auth.keys,
+                identities: auth.identities,
             },
             engine,
             log_level,
@@ -217,6 +224,7 @@ impl Config {
                         max_body_bytes: DEFAULT_MAX_BODY_BYTES,
                         region: engine.region.clone(),
                         auth: None,
+                        identities: None,
                     },
                     engine,
                     log_level: RawLog::defaults().level(),

@@ -1,146 +1,217 @@
-//! `query-cost`: shows that a Query's cost follows the items it returns, not the table's
-//! size. It loads two tables in process (no HTTP, in-memory store) — a small one and a large
-//! one, both with 10 items per partition — then times the same Query (one partition, 10
-//! items) against each, interleaved, and prints microseconds per query and the ratio.
+//! `query-cost`: shows that GetItem, PutItem and Query cost follow the items they touch,
+//! not the table's size. In process (no HTTP), it grows one table through a list of sizes
+//! — loading with BatchWriteItem and printing the load rate — and at each size times
+//! GetItem of a random key, PutItem overwriting a random key and Query of one partition
+//! (10 items), then prints the curve and each cost's ratio to the smallest size.
 //!
-//! cargo run --release -p daxlite-bench --bin query-cost -- [--large 1000000] [--small 1000] [--queries 20000]
+//! cargo run --release -p daxlite-bench --bin query-cost -- \
+//!     [--sizes 10000,1000000,10000000] [--data-dir DIR] [--ops 20000] [--payload 150]
+//!
+//! Without `--data-dir` the table is in memory; with it, on disk (the directory is created
+//! and must be empty or new).
 
 use std::time::Instant;
 
 use daxlite_engine::wire::Operation;
-use daxlite_engine::{Engine, EngineConfig};
+use daxlite_engine::{Backend, Engine, EngineConfig};
 
 const ITEMS_PER_PARTITION: u64 = 10;
+const TABLE: &str = "scale";
 
-fn arg(name: &str, default: u64) -> u64 {
+fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
     args.iter()
         .position(|a| a == name)
         .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+        .cloned()
 }
 
-async fn call(engine: &Engine, op: Operation, body: String) -> Vec<u8> {
+fn num_arg(name: &str, default: u64) -> u64 {
+    arg(name).and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn fail(what: &str) -> ! {
+    eprintln!("query-cost: {what}");
+    std::process::exit(1);
+}
+
+async fn call(engine: &Engine, op: Operation, body: &str) -> Vec<u8> {
     match engine.call(op, body.as_bytes()).await {
         Ok(b) => b,
-        Err(e) => {
-            eprintln!("query-cost: {} failed: {e}", op.name());
-            std::process::exit(1);
-        }
+        Err(e) => fail(&format!("{} failed: {e}", op.name())),
     }
 }
 
-async fn load(engine: &Engine, table: &str, items: u64) {
-    call(
-        engine,
-        Operation::CreateTable,
-        format!(
-            r#"{{"TableName":"{table}","AttributeDefinitions":[{{"AttributeName":"pk","AttributeType":"S"}},{{"AttributeName":"sk","AttributeType":"N"}}],"KeySchema":[{{"AttributeName":"pk","KeyType":"HASH"}},{{"AttributeName":"sk","KeyType":"RANGE"}}],"BillingMode":"PAY_PER_REQUEST"}}"#
-        ),
+fn item(i: u64, payload: &str) -> String {
+    format!(
+        r#"{{"pk":{{"S":"p{}"}},"sk":{{"N":"{}"}},"payload":{{"S":"{payload}"}}}}"#,
+        i / ITEMS_PER_PARTITION,
+        i % ITEMS_PER_PARTITION
     )
-    .await;
+}
+
+/// Loads items `from..to` with BatchWriteItem (25 per request, 8 in flight), retrying
+/// unprocessed items; prints progress every 5 s and returns items per second.
+async fn load(engine: &Engine, from: u64, to: u64, payload: &str) -> f64 {
     let started = Instant::now();
-    let workers = 64;
+    let workers = 8u64;
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut tasks = Vec::new();
     for w in 0..workers {
-        let engine = engine.clone();
-        let table = table.to_string();
+        let (engine, payload, done) = (engine.clone(), payload.to_string(), done.clone());
         tasks.push(tokio::spawn(async move {
-            let mut i = w;
-            while i < items {
-                let body = format!(
-                    r#"{{"TableName":"{table}","Item":{{"pk":{{"S":"p{}"}},"sk":{{"N":"{}"}},"payload":{{"S":"{}"}}}}}}"#,
-                    i / ITEMS_PER_PARTITION,
-                    i % ITEMS_PER_PARTITION,
-                    "x".repeat(100)
-                );
-                call(&engine, Operation::PutItem, body).await;
-                i += workers;
+            let mut batch = from + w * 25;
+            while batch < to {
+                let end = (batch + 25).min(to);
+                let puts: Vec<String> = (batch..end)
+                    .map(|i| format!(r#"{{"PutRequest":{{"Item":{}}}}}"#, item(i, &payload)))
+                    .collect();
+                let body = format!(r#"{{"RequestItems":{{"{TABLE}":[{}]}}}}"#, puts.join(","));
+                let out = call(&engine, Operation::BatchWriteItem, &body).await;
+                if !out.windows(21).any(|w| w == b"\"UnprocessedItems\":{}") {
+                    fail("BatchWriteItem left unprocessed items");
+                }
+                done.fetch_add(end - batch, std::sync::atomic::Ordering::Relaxed);
+                batch += workers * 25;
             }
         }));
     }
+    let total = to - from;
+    let progress = {
+        let done = done.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                let d = done.load(std::sync::atomic::Ordering::Relaxed);
+                let secs = started.elapsed().as_secs_f64();
+                eprintln!(
+                    "  loading: {d}/{total} items ({:.0}%), {:.0} items/s",
+                    100.0 * d as f64 / total.max(1) as f64,
+                    d as f64 / secs
+                );
+            }
+        })
+    };
     for t in tasks {
-        let _ = t.await;
+        if t.await.is_err() {
+            fail("a loader task panicked");
+        }
     }
-    eprintln!(
-        "loaded {items} items into {table} in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
+    progress.abort();
+    total as f64 / started.elapsed().as_secs_f64().max(1e-9)
 }
 
-/// Runs `n` queries over random partitions of `table`; returns µs per query.
-async fn time_queries(
-    engine: &Engine,
-    table: &str,
-    partitions: u64,
-    n: u64,
-    seed: &mut u64,
-) -> f64 {
-    let started = Instant::now();
-    for _ in 0..n {
-        *seed = seed
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
-        let p = (*seed >> 33) % partitions;
-        let body = format!(
-            r#"{{"TableName":"{table}","KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{{":p":{{"S":"p{p}"}}}}}}"#
-        );
-        let out = call(engine, Operation::Query, body).await;
-        if !out.windows(10).any(|w| w == b"\"Count\":10") {
-            eprintln!("query-cost: a query did not return 10 items");
-            std::process::exit(1);
-        }
+        (self.0 >> 33) % n.max(1)
     }
-    started.elapsed().as_secs_f64() * 1e6 / n as f64
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() {
-    let large = arg("--large", 1_000_000);
-    let small = arg("--small", 1_000);
-    let queries = arg("--queries", 20_000);
-    let engine = match Engine::open(EngineConfig::default()) {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("query-cost: {e}");
-            std::process::exit(1);
+/// µs per operation of `n` sequential GetItems, PutItems and Queries on random keys.
+async fn time_ops(engine: &Engine, items: u64, n: u64, payload: &str, rng: &mut Lcg) -> [f64; 3] {
+    let mut out = [0.0; 3];
+    for (slot, kind) in out.iter_mut().zip(0..3) {
+        let started = Instant::now();
+        for _ in 0..n {
+            let i = rng.below(items);
+            let (p, s) = (i / ITEMS_PER_PARTITION, i % ITEMS_PER_PARTITION);
+            match kind {
+                0 => {
+                    let body = format!(
+                        r#"{{"TableName":"{TABLE}","Key":{{"pk":{{"S":"p{p}"}},"sk":{{"N":"{s}"}}}}}}"#
+                    );
+                    let got = call(engine, Operation::GetItem, &body).await;
+                    if !got.starts_with(b"{\"Item\"") {
+                        fail("a GetItem found no item");
+                    }
+                }
+                1 => {
+                    let body = format!(r#"{{"TableName":"{TABLE}","Item":{}}}"#, item(i, payload));
+                    call(engine, Operation::PutItem, &body).await;
+                }
+                _ => {
+                    let body = format!(
+                        r#"{{"TableName":"{TABLE}","KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{{":p":{{"S":"p{p}"}}}}}}"#
+                    );
+                    let got = call(engine, Operation::Query, &body).await;
+                    if !got.windows(10).any(|w| w == b"\"Count\":10") {
+                        fail("a Query did not return 10 items");
+                    }
+                }
+            }
         }
-    };
-    load(&engine, "small", small).await;
-    load(&engine, "large", large).await;
-    let mut seed = 42u64;
-    let (mut small_us, mut large_us) = (Vec::new(), Vec::new());
-    for _ in 0..5 {
-        small_us.push(
-            time_queries(
-                &engine,
-                "small",
-                small / ITEMS_PER_PARTITION,
-                queries / 5,
-                &mut seed,
-            )
-            .await,
-        );
-        large_us.push(
-            time_queries(
-                &engine,
-                "large",
-                large / ITEMS_PER_PARTITION,
-                queries / 5,
-                &mut seed,
-            )
-            .await,
-        );
+        *slot = started.elapsed().as_secs_f64() * 1e6 / n as f64;
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(|a, b| a.total_cmp(b));
-        v.get(v.len() / 2).copied().unwrap_or(0.0)
+    out
+}
+
+#[tokio::main]
+async fn main() {
+    let mut sizes: Vec<u64> = arg("--sizes")
+        .unwrap_or_else(|| "10000,1000000".to_string())
+        .split(',')
+        .map(|s| {
+            s.trim()
+                .parse()
+                .unwrap_or_else(|_| fail("--sizes: a comma list of numbers"))
+        })
+        .collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    let ops = num_arg("--ops", 20_000);
+    let payload = "x".repeat(num_arg("--payload", 150) as usize);
+    let mut config = EngineConfig::default();
+    let place = match arg("--data-dir") {
+        Some(dir) => {
+            config.backend = Backend::Dir(dir.clone().into());
+            format!("on disk in {dir}")
+        }
+        None => "in memory".to_string(),
     };
-    let (s, l) = (median(&mut small_us), median(&mut large_us));
-    println!("Query of {ITEMS_PER_PARTITION} items (one partition), median of 5 interleaved rounds of {} queries:", queries / 5);
-    println!("  table of {small:>9} items: {s:8.1} µs/query");
-    println!("  table of {large:>9} items: {l:8.1} µs/query");
-    println!("  ratio large/small: {:.2}", l / s.max(f64::MIN_POSITIVE));
+    let engine = Engine::open(config).unwrap_or_else(|e| fail(&e.to_string()));
+    call(
+        &engine,
+        Operation::CreateTable,
+        &format!(
+            r#"{{"TableName":"{TABLE}","AttributeDefinitions":[{{"AttributeName":"pk","AttributeType":"S"}},{{"AttributeName":"sk","AttributeType":"N"}}],"KeySchema":[{{"AttributeName":"pk","KeyType":"HASH"}},{{"AttributeName":"sk","KeyType":"RANGE"}}],"BillingMode":"PAY_PER_REQUEST"}}"#
+        ),
+    )
+    .await;
+    println!(
+        "One table {place}, items of ~{} bytes, 10 per partition; {ops} sequential operations per cost:",
+        payload.len() + 20
+    );
+    println!(
+        "{:>12} {:>14} {:>12} {:>12} {:>14}",
+        "items", "load items/s", "GetItem µs", "PutItem µs", "Query(10) µs"
+    );
+    let (mut loaded, mut rng) = (0u64, Lcg(42));
+    let mut first: Option<[f64; 3]> = None;
+    for size in sizes {
+        let rate = load(&engine, loaded, size, &payload).await;
+        loaded = size;
+        let costs = time_ops(&engine, loaded, ops, &payload, &mut rng).await;
+        println!(
+            "{loaded:>12} {rate:>14.0} {:>12.1} {:>12.1} {:>14.1}",
+            costs[0], costs[1], costs[2]
+        );
+        match first {
+            None => first = Some(costs),
+            Some(base) => println!(
+                "{:>12} {:>14} {:>11.2}× {:>11.2}× {:>13.2}×",
+                "ratio",
+                "",
+                costs[0] / base[0],
+                costs[1] / base[1],
+                costs[2] / base[2]
+            ),
+        }
+    }
     engine.close();
 }

@@ -11,7 +11,7 @@ use redb::StorageBackend;
 
 /// Bytes per chunk: large enough that the chunk table stays small, small enough that a
 /// page write rarely makes a mostly unused chunk resident.
-const CHUNK: usize = 64 * 1024;
+const CHUNK: usize = 16 * 1024;
 
 #[derive(Debug, Default)]
 struct Chunks {

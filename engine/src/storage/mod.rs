@@ -25,7 +25,7 @@ pub use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 pub use writer::Writer;
 
 /// redb's page cache in memory mode (its default, 1 GiB, suits files on disk).
-const IN_MEMORY_CACHE_BYTES: usize = 16 << 20;
+const IN_MEMORY_CACHE_BYTES: usize = 2 << 20;
 
 /// Where the data lives.
 #[derive(Debug, Clone)]

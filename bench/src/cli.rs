@@ -154,6 +154,11 @@ pub enum WorkloadKind {
     Mixed,
     /// ExecuteStatement `SELECT * ... WHERE pk = ? AND sk = ?`: a PartiQL GetItem.
     PartiqlGet,
+    /// PutItem of a key never written before (the fair comparison for `partiql-insert`).
+    PutNew,
+    /// ExecuteStatement `INSERT INTO ... VALUE {...}` of a key never written before
+    /// (INSERT is never an upsert).
+    PartiqlInsert,
 }
 
 #[derive(Debug, Clone, Args)]

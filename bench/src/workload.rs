@@ -162,6 +162,30 @@ impl Workload {
         req("ExecuteStatement", &body, Expect::Count(1))
     }
 
+    /// A key no earlier request used: a random 64-bit partition, so connections, rounds and
+    /// runs against the same server never collide.
+    fn fresh_item<R: Rng + ?Sized>(&self, rng: &mut R) -> Value {
+        json!({
+            "pk": {"S": format!("n{:016x}", rng.random::<u64>())},
+            "sk": {"N": "0"},
+            "v": {"N": "0"},
+            "payload": {"S": self.payload},
+        })
+    }
+
+    /// ExecuteStatement inserting a fresh item, each value a `?` parameter, in
+    /// DynamoDB's grammar: `VALUE {'pk': ?, 'sk': ?, 'v': ?, 'payload': ?}`.
+    fn partiql_insert(&self, item: &Value) -> Req {
+        let body = json!({
+            "Statement": format!(
+                "INSERT INTO \"{}\" VALUE {{'pk': ?, 'sk': ?, 'v': ?, 'payload': ?}}",
+                self.table
+            ),
+            "Parameters": [item["pk"], item["sk"], item["v"], item["payload"]],
+        });
+        req("ExecuteStatement", &body, Expect::Ok)
+    }
+
     /// The next timed request.
     pub fn next<R: Rng + ?Sized>(&self, rng: &mut R) -> Req {
         match self.kind {
@@ -210,6 +234,11 @@ impl Workload {
                 req("Scan", &body, Expect::AtMost(self.batch))
             }
             WorkloadKind::PartiqlGet => self.partiql_get(self.items.sample(rng)),
+            WorkloadKind::PutNew => {
+                let body = json!({"TableName": self.table, "Item": self.fresh_item(rng)});
+                req("PutItem", &body, Expect::Ok)
+            }
+            WorkloadKind::PartiqlInsert => self.partiql_insert(&self.fresh_item(rng)),
             WorkloadKind::Mixed => {
                 if rng.random_bool(self.read_ratio) {
                     self.get(self.items.sample(rng))

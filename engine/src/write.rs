@@ -286,6 +286,9 @@ pub fn on_write(
     // Index maintenance and stream records, with the old and new items, before the item changes.
     crate::index::maintain(txn, table, key, old_size.is_some(), new)?;
     crate::streams::record(txn, table, key, new, origin)?;
+    if !table.kinesis.is_empty() {
+        crate::kinesis::outbox::record(txn, table, key, new, origin)?;
+    }
     if table.pitr.is_some() {
         crate::backup::journal::record(txn, table, key, new, origin)?;
     }

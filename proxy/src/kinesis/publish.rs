@@ -28,6 +28,7 @@ pub const MAX_BATCH_BYTES: usize = 5 * 1024 * 1024;
 /// One record ready to send, with its outbox sequence number.
 struct Ready {
     seq: u64,
+    at_us: i64,
     entry: Entry,
 }
 
@@ -49,7 +50,11 @@ fn batch(pending: &[(u64, OutboxRecord)], table: &str, region: &str, max: usize)
         }
         bytes += size;
         keys.insert(entry.partition_key.clone());
-        out.push(Ready { seq: *seq, entry });
+        out.push(Ready {
+            seq: *seq,
+            at_us: rec.at_us,
+            entry,
+        });
     }
     out
 }
@@ -76,7 +81,8 @@ pub async fn run(engine: Engine, kinesis: Kinesis, config: KinesisConfig, dest: 
                 continue;
             }
         };
-        metrics::gauge!(m::KINESIS_LAG, "table" => label.clone()).set(lag_seconds(&pending));
+        let oldest = pending.first().map(|(_, r)| r.at_us);
+        metrics::gauge!(m::KINESIS_LAG, "table" => label.clone()).set(lag_seconds(oldest));
         if pending.is_empty() {
             // Woken by any commit (or the interval); the outbox says what is new.
             let _ = tokio::time::timeout(config.poll_interval, feed.recv()).await;
@@ -95,16 +101,16 @@ pub async fn run(engine: Engine, kinesis: Kinesis, config: KinesisConfig, dest: 
     }
 }
 
-/// The age of the oldest change still to deliver.
-fn lag_seconds(pending: &[(u64, OutboxRecord)]) -> f64 {
-    let Some((_, oldest)) = pending.first() else {
+/// The age of the oldest change still to deliver (`None`: nothing waits).
+fn lag_seconds(oldest_us: Option<i64>) -> f64 {
+    let Some(oldest_us) = oldest_us else {
         return 0.0;
     };
     let now_us = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_micros() as i64)
         .unwrap_or(0);
-    (now_us - oldest.at_us).max(0) as f64 / 1e6
+    (now_us - oldest_us).max(0) as f64 / 1e6
 }
 
 /// Waits until the stream answers; `false` (and the destination ENABLE_FAILED) when it
@@ -159,6 +165,8 @@ async fn send(
 ) -> bool {
     let label = dest.table.clone();
     loop {
+        let oldest = ready.iter().map(|r| r.at_us).min();
+        metrics::gauge!(m::KINESIS_LAG, "table" => label.clone()).set(lag_seconds(oldest));
         let entries: Vec<Entry> = ready.iter().map(|r| r.entry.clone()).collect();
         let failed = match kinesis.put_records(stream, &entries).await {
             Ok(results) => {

@@ -379,6 +379,9 @@ async fn a_missing_stream_fails_the_destination_and_writes_still_succeed() {
     server.stop().await;
 }
 
+/// An expected record: event name, NewImage, OldImage.
+type Expected = (&'static str, Option<Value>, Option<Value>);
+
 /// Asserts one change record.
 fn check(rec: &Value, table: &str, name: &str, new: Option<Value>, old: Option<Value>) {
     assert_eq!(rec["eventName"], name, "{rec}");
@@ -497,7 +500,7 @@ async fn every_kind_of_write_arrives_record_by_record() {
     let id = |v: &str| json!({"id": {"S": v}});
     let an = |v: &str, n: &str| json!({"id": {"S": v}, "n": {"N": n}});
     let g = json!({"id": {"S": "g"}, "exp": {"N": past}});
-    let want: Vec<(&str, Vec<(&str, Option<Value>, Option<Value>)>)> = vec![
+    let want: Vec<(&str, Vec<Expected>)> = vec![
         (
             "a",
             vec![
@@ -662,7 +665,7 @@ async fn the_endpoint_down_for_ten_seconds_then_back_loses_nothing() {
     assert!(metric(server.addr, "daxlite_kinesis_lag_seconds").await > 1.0);
     k.resume();
     let got = k.wait_for(stream, 1 + 3 * items).await;
-    assert!(got.len() >= 1 + 3 * items, "{} records", got.len());
+    assert!(got.len() > 3 * items, "{} records", got.len());
     check_rounds(got, items, "i");
     assert!(metric(server.addr, "daxlite_kinesis_retried_records").await > 0.0);
     assert!(

@@ -704,3 +704,91 @@ async fn changes_not_yet_delivered_survive_a_restart() {
     check_rounds(got, items, "r");
     server.stop().await;
 }
+
+/// CPU seconds this process used so far (user + system, from /proc/self/stat).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let after = stat.rsplit_once(')').unwrap().1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    ticks / 100.0
+}
+
+/// Writes `n` items of about 100 bytes with BatchWriteItem (25 per call).
+async fn batch_write(c: &Client, table: &str, n: usize, prefix: &str) {
+    let pad = "x".repeat(80);
+    for chunk in (0..n).collect::<Vec<_>>().chunks(25) {
+        let requests = chunk
+            .iter()
+            .map(|i| {
+                let item = PutRequest::builder()
+                    .item("id", s(&format!("{prefix}{i}")))
+                    .item("pad", s(&pad))
+                    .build()
+                    .unwrap();
+                WriteRequest::builder().put_request(item).build()
+            })
+            .collect::<Vec<_>>();
+        let out = c
+            .batch_write_item()
+            .request_items(table, requests)
+            .send()
+            .await
+            .unwrap();
+        assert!(out.unprocessed_items().is_none_or(|u| u.is_empty()));
+    }
+}
+
+/// The figures in the README (`cargo test -p daxlite-tests --test kinesis measure --
+/// --ignored --nocapture`): records/s delivered to kinesalite from a backlog, and the CPU
+/// of writing to a table with a destination against one without (the publisher paused
+/// by the endpoint being down, so only the write path is counted).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn measure_delivery_rate_and_write_cost() {
+    let mut k = Kinesalite::start();
+    let stream = "bench";
+    let arn = k.create_stream(stream, 4).await;
+    let server = TestServer::start_with(config(&k, Mode::Engine), None).await;
+    let c = server.client();
+    let (plain, with) = (unique_name("kplain"), unique_name("kdest"));
+    create_table(&c, &plain).await;
+    create_table(&c, &with).await;
+    enable(&c, &with, &arn).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    k.stop();
+    let n = 20_000;
+    // Warm up, then alternate to survive machine drift.
+    batch_write(&c, &plain, 2_000, "w").await;
+    let (mut cpu_plain, mut cpu_with) = (0.0, 0.0);
+    for round in 0..2 {
+        for (table, total) in [(&plain, &mut cpu_plain), (&with, &mut cpu_with)] {
+            let before = cpu_seconds();
+            batch_write(&c, table, n / 2, &format!("r{round}-")).await;
+            *total += cpu_seconds() - before;
+        }
+    }
+    println!(
+        "write path: {n} items without a destination {cpu_plain:.2} CPU s, with one {cpu_with:.2} CPU s ({:+.1}%)",
+        (cpu_with / cpu_plain - 1.0) * 100.0
+    );
+    k.resume();
+    let started = Instant::now();
+    loop {
+        let done = metric(server.addr, "daxlite_kinesis_delivered_records").await;
+        if done >= n as f64 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "{done} delivered"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "delivery: {n} change records to kinesalite in {secs:.2} s = {:.0} records/s",
+        n as f64 / secs
+    );
+    server.stop().await;
+}

@@ -102,6 +102,8 @@ pub fn stream_region(arn: &str) -> Option<&str> {
 pub struct Live {
     pub table: String,
     pub table_id: u64,
+    /// The table's key attribute names (partition, then sort key).
+    pub keys: Vec<String>,
     pub stream_arn: String,
 }
 
@@ -117,6 +119,7 @@ pub fn live(ctx: &Ctx) -> ApiResult<Vec<Live>> {
             Some(Live {
                 table: def.name.clone(),
                 table_id: def.id,
+                keys: def.keys.names().map(str::to_string).collect(),
                 stream_arn: d.stream_arn.clone(),
             })
         })

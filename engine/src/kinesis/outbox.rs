@@ -6,41 +6,85 @@
 //! Kinesis acknowledged: the entries left are exactly what is still to deliver, which
 //! makes the head the saved position (at least once across restarts).
 
-use redb::{TableDefinition, TableError, WriteTransaction};
-use serde::{Deserialize, Serialize};
-
 use crate::catalog::TableDef;
-use crate::model::size::item_size;
-use crate::model::Item;
-use crate::storage::items::Stored;
+use crate::storage::items::{self, Stored};
 use crate::storage::{internal, Store};
 use crate::streams::{Actor, Origin};
 use crate::wire::ApiResult;
+use redb::{TableDefinition, TableError, WriteTransaction};
 
-/// `table id ‖ seq` → [`OutboxRecord`] as JSON.
+/// `table id ‖ seq` → [`OutboxRecord::encode`].
 pub const KINESIS_OUTBOX: TableDefinition<&[u8], &[u8]> = TableDefinition::new("kinesis_outbox");
 
-/// One change waiting to be published.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One change waiting to be published. The images are kept as stored (DynamoDB's
+/// item size, then the item's JSON), so the write path neither decodes nor re-encodes
+/// an item: the record's JSON is made by the publisher ([`super::record::data`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxRecord {
-    /// The eventID (32 lowercase hex digits).
-    pub id: String,
     /// INSERT, MODIFY or REMOVE.
-    pub name: String,
+    pub name: &'static str,
     /// The change's time in microseconds since the epoch.
     pub at_us: i64,
     /// ApproximateCreationDateTime is shown in microseconds (else milliseconds).
     pub micros: bool,
-    pub keys: serde_json::Value,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub new: Option<serde_json::Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub old: Option<serde_json::Value>,
-    /// SizeBytes: Keys + NewImage + OldImage as DynamoDB counts item size.
-    pub size: u64,
     /// Made by DynamoDB itself (a TTL deletion).
-    #[serde(default)]
     pub service: bool,
+    /// The item after the change, as stored (`None`: REMOVE).
+    pub new: Option<Vec<u8>>,
+    /// The item before the change, as stored (`None`: INSERT).
+    pub old: Option<Vec<u8>>,
+}
+
+const MICROS: u8 = 1;
+const SERVICE: u8 = 2;
+const HAS_NEW: u8 = 4;
+const HAS_OLD: u8 = 8;
+const NAMES: [&str; 3] = ["INSERT", "MODIFY", "REMOVE"];
+
+impl OutboxRecord {
+    /// `flags (1) ‖ event name index (1) ‖ at_us (8 BE) ‖ new length (4 BE) ‖ new ‖ old`.
+    pub fn encode(&self) -> Vec<u8> {
+        let new = self.new.as_deref().unwrap_or_default();
+        let old = self.old.as_deref().unwrap_or_default();
+        let mut flags = 0;
+        for (on, bit) in [
+            (self.micros, MICROS),
+            (self.service, SERVICE),
+            (self.new.is_some(), HAS_NEW),
+            (self.old.is_some(), HAS_OLD),
+        ] {
+            if on {
+                flags |= bit;
+            }
+        }
+        let name = NAMES.iter().position(|n| *n == self.name).unwrap_or(0) as u8;
+        let mut out = Vec::with_capacity(14 + new.len() + old.len());
+        out.push(flags);
+        out.push(name);
+        out.extend_from_slice(&self.at_us.to_be_bytes());
+        out.extend_from_slice(&(new.len() as u32).to_be_bytes());
+        out.extend_from_slice(new);
+        out.extend_from_slice(old);
+        out
+    }
+
+    /// The inverse of [`OutboxRecord::encode`]; `None` for bytes it did not write.
+    pub fn decode(bytes: &[u8]) -> Option<OutboxRecord> {
+        let flags = *bytes.first()?;
+        let name = NAMES.get(usize::from(*bytes.get(1)?))?;
+        let at_us = i64::from_be_bytes(bytes.get(2..10)?.try_into().ok()?);
+        let new_len = u32::from_be_bytes(bytes.get(10..14)?.try_into().ok()?) as usize;
+        let new = bytes.get(14..14usize.checked_add(new_len)?)?;
+        let old = bytes.get(14 + new_len..)?;
+        Some(OutboxRecord {
+            name,
+            at_us,
+            micros: flags & MICROS != 0,
+            service: flags & SERVICE != 0,
+            new: (flags & HAS_NEW != 0).then(|| new.to_vec()),
+            old: (flags & HAS_OLD != 0).then(|| old.to_vec()),
+        })
+    }
 }
 
 fn key(table_id: u64, seq: u64) -> [u8; 16] {
@@ -67,7 +111,8 @@ fn sub_ms_micros() -> i64 {
 }
 
 /// Appends the outbox entry of one item change when the table has a live destination
-/// and the write changes something. Runs before the item is stored or removed.
+/// and the write changes something (no record otherwise, as for DynamoDB Streams). Runs
+/// before the item is stored or removed: the old image is read from storage.
 pub fn record(
     txn: &WriteTransaction,
     table: &TableDef,
@@ -78,33 +123,32 @@ pub fn record(
     let Some(dest) = table.kinesis.iter().find(|d| d.live()) else {
         return Ok(());
     };
-    let Some(c) = crate::streams::capture(txn, table, key_bytes, new)? else {
+    let old = items::get_for_write(txn, key_bytes)?;
+    if old.as_ref().map(Stored::json) == new.map(Stored::json) {
         return Ok(());
+    }
+    let name = match (old.is_some(), new.is_some()) {
+        (false, true) => "INSERT",
+        (true, true) => "MODIFY",
+        (true, false) => "REMOVE",
+        (false, false) => return Ok(()),
     };
-    let size = item_size(&c.keys)
-        + c.new.as_ref().map(item_size).unwrap_or(0)
-        + c.old.as_ref().map(item_size).unwrap_or(0);
-    let json = |item: &Item| serde_json::to_value(item).map_err(internal);
     let micros = dest.micros();
     let rec = OutboxRecord {
-        id: uuid::Uuid::new_v4().simple().to_string(),
-        name: c.name.to_string(),
+        name,
         at_us: origin.at_ms.saturating_mul(1000).saturating_add(if micros {
             sub_ms_micros()
         } else {
             0
         }),
         micros,
-        keys: json(&c.keys)?,
-        new: c.new.as_ref().map(json).transpose()?,
-        old: c.old.as_ref().map(json).transpose()?,
-        size: size as u64,
         service: origin.by == Actor::TimeToLive,
+        new: new.map(|n| n.0.clone()),
+        old: old.map(|o| o.0),
     };
-    let value = serde_json::to_vec(&rec).map_err(internal)?;
     let seq = crate::streams::store::take_seq(txn)?;
     let mut t = txn.open_table(KINESIS_OUTBOX).map_err(internal)?;
-    t.insert(key(table.id, seq).as_slice(), value.as_slice())
+    t.insert(key(table.id, seq).as_slice(), rec.encode().as_slice())
         .map_err(internal)?;
     Ok(())
 }
@@ -125,7 +169,8 @@ pub fn read(store: &Store, table_id: u64, limit: usize) -> ApiResult<Vec<(u64, O
         .take(limit)
     {
         let (k, v) = entry.map_err(internal)?;
-        let rec: OutboxRecord = serde_json::from_slice(v.value()).map_err(internal)?;
+        let rec = OutboxRecord::decode(v.value())
+            .ok_or_else(|| internal("corrupt kinesis outbox entry"))?;
         out.push((seq_of(k.value()), rec));
     }
     Ok(out)
@@ -143,4 +188,36 @@ pub fn ack(txn: &WriteTransaction, table_id: u64, through: u64) -> ApiResult<()>
 /// Removes every waiting entry of a table (its destination was disabled or failed).
 pub fn clear(txn: &WriteTransaction, table_id: u64) -> ApiResult<()> {
     ack(txn, table_id, u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_round_trip() {
+        let rec = OutboxRecord {
+            name: "MODIFY",
+            at_us: -5,
+            micros: true,
+            service: false,
+            new: Some(b"\0\0\0\x02{}".to_vec()),
+            old: Some(Vec::new()),
+        };
+        assert_eq!(OutboxRecord::decode(&rec.encode()), Some(rec));
+        let gone = OutboxRecord {
+            name: "REMOVE",
+            at_us: 7,
+            micros: false,
+            service: true,
+            new: None,
+            old: Some(b"xyz".to_vec()),
+        };
+        assert_eq!(OutboxRecord::decode(&gone.encode()), Some(gone));
+        assert_eq!(OutboxRecord::decode(&[0, 9]), None);
+        assert_eq!(
+            OutboxRecord::decode(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9]),
+            None
+        );
+    }
 }

@@ -34,14 +34,20 @@ struct Ready {
 
 /// The longest prefix of `pending` that fits one PutRecords call with one record per
 /// partition key (always at least one record).
-fn batch(pending: &[(u64, OutboxRecord)], table: &str, region: &str, max: usize) -> Vec<Ready> {
+/// An entry whose images do not decode is skipped (logged): it cannot be published.
+fn batch(pending: &[(u64, OutboxRecord)], dest: &Live, region: &str, max: usize) -> Vec<Ready> {
     let mut out = Vec::new();
     let mut keys = HashSet::new();
     let mut bytes = 0usize;
     for (seq, rec) in pending.iter().take(max) {
+        let made = record::data(*seq, dest.table_id, rec, &dest.table, &dest.keys, region);
+        let Some(made) = made else {
+            tracing::error!(table = %dest.table, seq, "kinesis: an outbox entry does not decode; skipped");
+            continue;
+        };
         let entry = Entry {
-            data: record::data(rec, table, region),
-            partition_key: record::partition_key(table, &rec.keys),
+            data: made.data,
+            partition_key: made.partition_key,
         };
         let size = entry.data.len() + entry.partition_key.len();
         let fits = bytes + size <= MAX_BATCH_BYTES;
@@ -88,8 +94,13 @@ pub async fn run(engine: Engine, kinesis: Kinesis, config: KinesisConfig, dest: 
             let _ = tokio::time::timeout(config.poll_interval, feed.recv()).await;
             continue;
         }
-        let ready = batch(&pending, &dest.table, &region, config.batch_records);
+        let ready = batch(&pending, &dest, &region, config.batch_records);
         let Some(last) = ready.last().map(|r| r.seq) else {
+            // Only undecodable entries: drop them.
+            let last = pending.last().map(|(seq, _)| *seq).unwrap_or(0);
+            if let Err(e) = engine.kinesis_ack(dest.table_id, last).await {
+                tracing::warn!(table = %dest.table, error = %e, "kinesis: cannot save the position");
+            }
             continue;
         };
         if !send(&engine, &kinesis, &dest, &stream, ready, &mut backoff).await {
@@ -201,28 +212,36 @@ async fn send(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     fn rec(pk: &str) -> OutboxRecord {
+        let json = format!(r#"{{"pk":{{"S":"{pk}"}}}}"#);
+        let mut stored = vec![0, 0, 0, 2];
+        stored.extend_from_slice(json.as_bytes());
         OutboxRecord {
-            id: "0".into(),
-            name: "INSERT".into(),
+            name: "INSERT",
             at_us: 0,
             micros: false,
-            keys: json!({"pk": {"S": pk}}),
-            new: Some(json!({"pk": {"S": pk}})),
-            old: None,
-            size: 3,
             service: false,
+            new: Some(stored),
+            old: None,
+        }
+    }
+
+    fn dest() -> Live {
+        Live {
+            table: "t".into(),
+            table_id: 1,
+            keys: vec!["pk".into()],
+            stream_arn: "arn:aws:kinesis:us-east-1:000000000000:stream/s".into(),
         }
     }
 
     #[test]
     fn a_batch_stops_before_a_second_change_of_one_item() {
         let pending = vec![(1, rec("a")), (2, rec("b")), (3, rec("a")), (4, rec("c"))];
-        let b = batch(&pending, "t", "us-east-1", 500);
+        let b = batch(&pending, &dest(), "us-east-1", 500);
         assert_eq!(b.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![1, 2]);
-        let b = batch(&pending[2..], "t", "us-east-1", 1);
+        let b = batch(&pending[2..], &dest(), "us-east-1", 1);
         assert_eq!(b.len(), 1);
     }
 }

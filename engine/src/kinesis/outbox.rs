@@ -1,17 +1,18 @@
 //! The Kinesis outbox (`kinesis_outbox` redb table, layout in `engine/FORMAT.md`): one
 //! entry per item change of a table with a live destination, written by the write path
 //! in the same storage transaction as the change, keyed `table id (8 BE) ‖ sequence
-//! number (8 BE)` with the engine's global stream sequence counter, so one table's
-//! entries are in commit order. The publisher reads from the head and removes what
-//! Kinesis acknowledged: the entries left are exactly what is still to deliver, which
-//! makes the head the saved position (at least once across restarts).
+//! number (8 BE)`; a change takes the table's last number + 1, so one table's entries are
+//! in commit order. The publisher reads from the head and removes what Kinesis
+//! acknowledged, leaving an empty marker at the last number removed (numbers are never
+//! reused: they name the records' eventIDs). The entries left are exactly what is still
+//! to deliver, which makes the head the saved position (at least once across restarts).
 
 use crate::catalog::TableDef;
 use crate::storage::items::{self, Stored};
 use crate::storage::{internal, Store};
 use crate::streams::{Actor, Origin};
 use crate::wire::ApiResult;
-use redb::{TableDefinition, TableError, WriteTransaction};
+use redb::{ReadableTable, TableDefinition, TableError, WriteTransaction};
 
 /// `table id ‖ seq` → [`OutboxRecord::encode`].
 pub const KINESIS_OUTBOX: TableDefinition<&[u8], &[u8]> = TableDefinition::new("kinesis_outbox");
@@ -146,8 +147,17 @@ pub fn record(
         new: new.map(|n| n.0.clone()),
         old: old.map(|o| o.0),
     };
-    let seq = crate::streams::store::take_seq(txn)?;
     let mut t = txn.open_table(KINESIS_OUTBOX).map_err(internal)?;
+    let (lo, hi) = (key(table.id, 0), key(table.id, u64::MAX));
+    let last = match t
+        .range(lo.as_slice()..=hi.as_slice())
+        .map_err(internal)?
+        .next_back()
+    {
+        Some(entry) => seq_of(entry.map_err(internal)?.0.value()),
+        None => 0,
+    };
+    let seq = last.saturating_add(1);
     t.insert(key(table.id, seq).as_slice(), rec.encode().as_slice())
         .map_err(internal)?;
     Ok(())
@@ -163,12 +173,14 @@ pub fn read(store: &Store, table_id: u64, limit: usize) -> ApiResult<Vec<(u64, O
     };
     let (lo, hi) = (key(table_id, 0), key(table_id, u64::MAX));
     let mut out = Vec::new();
-    for entry in t
-        .range(lo.as_slice()..=hi.as_slice())
-        .map_err(internal)?
-        .take(limit)
-    {
+    for entry in t.range(lo.as_slice()..=hi.as_slice()).map_err(internal)? {
+        if out.len() >= limit {
+            break;
+        }
         let (k, v) = entry.map_err(internal)?;
+        if v.value().is_empty() {
+            continue; // the marker of the last delivered number
+        }
         let rec = OutboxRecord::decode(v.value())
             .ok_or_else(|| internal("corrupt kinesis outbox entry"))?;
         out.push((seq_of(k.value()), rec));
@@ -176,11 +188,25 @@ pub fn read(store: &Store, table_id: u64, limit: usize) -> ApiResult<Vec<(u64, O
     Ok(out)
 }
 
-/// Removes a table's entries with sequence numbers up to `through` (delivered).
+/// Removes a table's entries with sequence numbers up to `through` (delivered), leaving
+/// an empty marker at the highest sequence number removed, so numbers are never reused.
 pub fn ack(txn: &WriteTransaction, table_id: u64, through: u64) -> ApiResult<()> {
     let mut t = txn.open_table(KINESIS_OUTBOX).map_err(internal)?;
     let (lo, hi) = (key(table_id, 0), key(table_id, through));
+    let last = match t
+        .range(lo.as_slice()..=hi.as_slice())
+        .map_err(internal)?
+        .next_back()
+    {
+        Some(entry) => Some(seq_of(entry.map_err(internal)?.0.value())),
+        None => None,
+    };
+    let Some(last) = last else {
+        return Ok(());
+    };
     t.retain_in(lo.as_slice()..=hi.as_slice(), |_, _| false)
+        .map_err(internal)?;
+    t.insert(key(table_id, last).as_slice(), [].as_slice())
         .map_err(internal)?;
     Ok(())
 }
@@ -192,7 +218,68 @@ pub fn clear(txn: &WriteTransaction, table_id: u64) -> ApiResult<()> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
+    use crate::wire::Operation;
+    use crate::{Backend, Engine, EngineConfig};
+
+    async fn call(e: &Engine, op: Operation, body: serde_json::Value) {
+        e.call(op, body.to_string().as_bytes()).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn changes_queue_in_order_and_acknowledged_numbers_are_never_reused() {
+        let config = EngineConfig {
+            backend: Backend::InMemory,
+            ..EngineConfig::default()
+        };
+        let e = Engine::open(config).unwrap();
+        call(&e, Operation::CreateTable, serde_json::json!({"TableName": "tab", "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}], "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}], "BillingMode": "PAY_PER_REQUEST"})).await;
+        let put = |v: &str| serde_json::json!({"TableName": "tab", "Item": {"pk": {"S": "a"}, "v": {"S": v}}});
+        call(&e, Operation::PutItem, put("0")).await;
+        let live = e.kinesis_destinations().unwrap();
+        assert!(live.is_empty(), "no destination, no outbox");
+        let arn = "arn:aws:kinesis:us-east-1:000000000000:stream/s";
+        call(
+            &e,
+            Operation::EnableKinesisStreamingDestination,
+            serde_json::json!({"TableName": "tab", "StreamArn": arn}),
+        )
+        .await;
+        let live = e.kinesis_destinations().unwrap();
+        assert_eq!(live.len(), 1);
+        assert_eq!(live[0].keys, vec!["pk".to_string()]);
+        let id = live[0].table_id;
+        call(&e, Operation::PutItem, put("1")).await;
+        call(&e, Operation::PutItem, put("1")).await; // changes nothing: no entry
+        call(
+            &e,
+            Operation::DeleteItem,
+            serde_json::json!({"TableName": "tab", "Key": {"pk": {"S": "a"}}}),
+        )
+        .await;
+        let pending = e.kinesis_pending(id, 10).unwrap();
+        let names: Vec<&str> = pending.iter().map(|(_, r)| r.name).collect();
+        assert_eq!(names, vec!["MODIFY", "REMOVE"]);
+        let (first, second) = (pending[0].0, pending[1].0);
+        assert!(first < second);
+        e.kinesis_ack(id, first).await.unwrap();
+        assert_eq!(e.kinesis_pending(id, 10).unwrap().len(), 1);
+        e.kinesis_ack(id, second).await.unwrap();
+        assert!(e.kinesis_pending(id, 10).unwrap().is_empty());
+        call(&e, Operation::PutItem, put("2")).await;
+        let pending = e.kinesis_pending(id, 10).unwrap();
+        assert_eq!(pending.len(), 1);
+        assert!(
+            pending[0].0 > second,
+            "numbers go on after the acknowledged ones"
+        );
+        e.kinesis_failed("tab", arn, "gone").await.unwrap();
+        assert!(e.kinesis_pending(id, 10).unwrap().is_empty());
+        assert!(e.kinesis_destinations().unwrap().is_empty());
+        e.close();
+    }
 
     #[test]
     fn entries_round_trip() {

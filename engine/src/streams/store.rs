@@ -240,7 +240,7 @@ pub fn peek_seq(txn: &ReadTransaction) -> ApiResult<u64> {
     Ok(v.map(|v| layout_u64(v.value())).unwrap_or(1).max(1))
 }
 
-pub(crate) fn take_seq(txn: &WriteTransaction) -> ApiResult<u64> {
+fn take_seq(txn: &WriteTransaction) -> ApiResult<u64> {
     let mut meta = txn.open_table(META)?;
     let current = meta
         .get(SEQ_COUNTER)?

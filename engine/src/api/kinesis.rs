@@ -1,6 +1,6 @@
 //! Enable, Disable, Describe and UpdateKinesisStreamingDestination: a table's Kinesis
 //! Data Streams destinations (`crate::kinesis`), with DynamoDB's messages (the spec's
-//! table, docs/KINESIS.md). Checks come in DynamoDB's order: the constraint envelope,
+//! table, proxy/docs/KINESIS.md). Checks come in DynamoDB's order: the constraint envelope,
 //! the update's content, the table, then the destination's state. Enabling or
 //! disabling empties the table's outbox, so a destination only ever publishes changes
 //! made while it was live.

@@ -5,7 +5,7 @@
 //! network I/O: the proxy's `kinesis` module reads the outbox, publishes with PutRecords
 //! and acknowledges what Kinesis accepted (the outbox head is the saved position).
 //!
-//! Status lifecycle (docs/KINESIS.md): Enable → ENABLING → ACTIVE, Update → UPDATING →
+//! Status lifecycle (proxy/docs/KINESIS.md): Enable → ENABLING → ACTIVE, Update → UPDATING →
 //! ACTIVE, Disable → DISABLING → DISABLED, and ENABLE_FAILED (with a description) when
 //! the publisher finds the stream missing. Transitional states settle after
 //! `kinesis_transition_ms` (0: before the next request).

@@ -8,7 +8,7 @@
 //! to deliver, which makes the head the saved position (at least once across restarts).
 
 use crate::catalog::TableDef;
-use crate::storage::items::{self, Stored};
+use crate::storage::items::Stored;
 use crate::storage::{internal, Store};
 use crate::streams::{Actor, Origin};
 use crate::wire::ApiResult;
@@ -112,20 +112,19 @@ fn sub_ms_micros() -> i64 {
 }
 
 /// Appends the outbox entry of one item change when the table has a live destination
-/// and the write changes something (no record otherwise, as for DynamoDB Streams). Runs
-/// before the item is stored or removed: the old image is read from storage.
+/// and the write changes something (no record otherwise, as for DynamoDB Streams);
+/// `old` is the item before the write, as stored.
 pub fn record(
     txn: &WriteTransaction,
     table: &TableDef,
-    key_bytes: &[u8],
+    old: Option<&Stored>,
     new: Option<&Stored>,
     origin: &Origin,
 ) -> ApiResult<()> {
     let Some(dest) = table.kinesis.iter().find(|d| d.live()) else {
         return Ok(());
     };
-    let old = items::get_for_write(txn, key_bytes)?;
-    if old.as_ref().map(Stored::json) == new.map(Stored::json) {
+    if old.map(Stored::json) == new.map(Stored::json) {
         return Ok(());
     }
     let name = match (old.is_some(), new.is_some()) {
@@ -145,7 +144,7 @@ pub fn record(
         micros,
         service: origin.by == Actor::TimeToLive,
         new: new.map(|n| n.0.clone()),
-        old: old.map(|o| o.0),
+        old: old.map(|o| o.0.clone()),
     };
     let mut t = txn.open_table(KINESIS_OUTBOX).map_err(internal)?;
     let (lo, hi) = (key(table.id, 0), key(table.id, u64::MAX));
@@ -207,6 +206,15 @@ pub fn ack(txn: &WriteTransaction, table_id: u64, through: u64) -> ApiResult<()>
     t.retain_in(lo.as_slice()..=hi.as_slice(), |_, _| false)
         .map_err(internal)?;
     t.insert(key(table_id, last).as_slice(), [].as_slice())
+        .map_err(internal)?;
+    Ok(())
+}
+
+/// Removes every entry of a deleted table, its marker too.
+pub fn drop_table(txn: &WriteTransaction, table_id: u64) -> ApiResult<()> {
+    let mut t = txn.open_table(KINESIS_OUTBOX).map_err(internal)?;
+    let (lo, hi) = (key(table_id, 0), key(table_id, u64::MAX));
+    t.retain_in(lo.as_slice()..=hi.as_slice(), |_, _| false)
         .map_err(internal)?;
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! change records written in the same storage transaction as each change (so a
 //! destination needs no DynamoDB stream); this module starts one task per live
 //! destination (`publish`) that sends them with PutRecords (`client`) and acknowledges
-//! what Kinesis accepted. Settings in `config` (`[kinesis]`); docs in docs/KINESIS.md.
+//! what Kinesis accepted. Settings in `config` (`[kinesis]`); docs in proxy/docs/KINESIS.md.
 //!
 //! The supervisor looks for destinations every `poll_interval`, so an engine without
 //! destinations costs one catalog read per interval and nothing on the request path.

@@ -165,6 +165,15 @@ async fn fail(engine: &Engine, dest: &Live, message: &str) {
     }
 }
 
+/// Keeps, in order, the records whose PutRecords result has an ErrorCode (the ones to
+/// send again); answers how many were stored.
+fn keep_failed<T>(ready: &mut Vec<T>, results: Vec<Option<String>>) -> usize {
+    let before = ready.len();
+    let mut results = results.into_iter();
+    ready.retain(|_| results.next().flatten().is_some());
+    before - ready.len()
+}
+
 /// Sends `ready` until Kinesis stored every record; `false` when the stream is gone.
 async fn send(
     engine: &Engine,
@@ -181,10 +190,7 @@ async fn send(
         let entries: Vec<Entry> = ready.iter().map(|r| r.entry.clone()).collect();
         let failed = match kinesis.put_records(stream, &entries).await {
             Ok(results) => {
-                let before = ready.len();
-                let mut results = results.into_iter();
-                ready.retain(|_| results.next().flatten().is_some());
-                let stored = before - ready.len();
+                let stored = keep_failed(&mut ready, results);
                 metrics::counter!(m::KINESIS_DELIVERED, "table" => label.clone())
                     .increment(stored as u64);
                 if ready.is_empty() {
@@ -234,6 +240,23 @@ mod tests {
             keys: vec!["pk".into()],
             stream_arn: "arn:aws:kinesis:us-east-1:000000000000:stream/s".into(),
         }
+    }
+
+    #[test]
+    fn a_partial_failure_keeps_only_the_failed_records_in_order() {
+        let mut ready = vec![1, 2, 3, 4, 5];
+        let results = vec![
+            None,
+            Some("ProvisionedThroughputExceededException".to_string()),
+            None,
+            Some("InternalFailure".to_string()),
+            None,
+        ];
+        assert_eq!(keep_failed(&mut ready, results), 3);
+        assert_eq!(ready, vec![2, 4]);
+        let mut all = vec![1, 2];
+        assert_eq!(keep_failed(&mut all, vec![None, None]), 2);
+        assert!(all.is_empty());
     }
 
     #[test]

@@ -330,6 +330,10 @@ pub struct TableDef {
     /// Where the table was restored from (RestoreSummary), for restored tables.
     #[serde(default)]
     pub restore: Option<RestoreInfo>,
+    /// Kinesis Data Streams destinations (`kinesis`): at most one live; disabled and
+    /// failed ones stay listed by DescribeKinesisStreamingDestination.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kinesis: Vec<crate::kinesis::Destination>,
 }
 
 /// A table's point-in-time recovery setting.

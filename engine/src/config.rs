@@ -41,6 +41,9 @@ pub struct EngineConfig {
     /// After a TTL change, further changes are refused for this long ("Time to live has
     /// been modified multiple times within a fixed interval"; DynamoDB: 1 hour; 0: off).
     pub ttl_change_cooldown_ms: i64,
+    /// How long a Kinesis destination stays ENABLING / UPDATING / DISABLING (0: settled
+    /// before the next request).
+    pub kinesis_transition_ms: i64,
     /// How far LatestRestorableDateTime trails now (DynamoDB: about 5 minutes; 0 lets
     /// tests restore to the moment they just wrote).
     pub pitr_lag_ms: i64,
@@ -70,6 +73,7 @@ impl Default for EngineConfig {
             ttl_sweep_batch: 1_000,
             ttl_transition_ms: 0,
             ttl_change_cooldown_ms: 0,
+            kinesis_transition_ms: 0,
             pitr_lag_ms: 0,
             export_root: std::path::PathBuf::from("./daxlite-exports"),
             throttling: Throttling::Off,

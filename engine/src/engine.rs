@@ -93,6 +93,51 @@ impl Engine {
         logged(crate::storage::positions::save(&self.ctx.store, name, position).await)
     }
 
+    /// The tables whose Kinesis destination is live (`crate::kinesis`), for the
+    /// publisher.
+    pub fn kinesis_destinations(&self) -> ApiResult<Vec<crate::kinesis::Live>> {
+        logged(crate::kinesis::live(&self.ctx))
+    }
+
+    /// Up to `limit` changes of table `table_id` still to publish, oldest first.
+    pub fn kinesis_pending(
+        &self,
+        table_id: u64,
+        limit: usize,
+    ) -> ApiResult<Vec<(u64, crate::kinesis::outbox::OutboxRecord)>> {
+        logged(crate::kinesis::outbox::read(
+            &self.ctx.store,
+            table_id,
+            limit,
+        ))
+    }
+
+    /// Durably forgets the changes of `table_id` up to sequence `through`: Kinesis
+    /// acknowledged them.
+    pub async fn kinesis_ack(&self, table_id: u64, through: u64) -> ApiResult<()> {
+        let write = self
+            .ctx
+            .store
+            .write(move |txn| crate::kinesis::outbox::ack(txn, table_id, through));
+        logged(write.await)
+    }
+
+    /// Marks a table's destination ENABLE_FAILED with `reason` (the stream is missing)
+    /// and drops what it had still to publish.
+    pub async fn kinesis_failed(
+        &self,
+        table: &str,
+        stream_arn: &str,
+        reason: &str,
+    ) -> ApiResult<()> {
+        logged(crate::kinesis::fail(&self.ctx, table, stream_arn, reason).await)
+    }
+
+    /// The region in ARNs and records.
+    pub fn region(&self) -> &str {
+        &self.ctx.config.region
+    }
+
     /// Stops the background task, finishes the writes already accepted and stops the
     /// writer.
     pub fn close(&self) {

@@ -2,7 +2,7 @@
 //! (`wire`), the data model (`model`), expressions (`expr`), the catalog of tables
 //! (`catalog`), primary keys (`keys`), storage on redb (`storage`), the one write path
 //! (`write`), stream records (`streams`), the change feed (`changes`), Time to Live
-//! (`ttl`), backups and point-in-time recovery (`backup`), exports (`export`), imports (`import`), throttling (`capacity`), PartiQL (`partiql`), what
+//! (`ttl`), backups and point-in-time recovery (`backup`), exports (`export`), imports (`import`), Kinesis destinations (`kinesis`), throttling (`capacity`), PartiQL (`partiql`), what
 //! operations and background work share (`ctx`) and
 //! the operations (`api`), driven through [`Engine`].
 
@@ -21,6 +21,7 @@ pub mod expr;
 pub mod import;
 pub mod index;
 pub mod keys;
+pub mod kinesis;
 pub mod model;
 pub mod partiql;
 pub mod storage;

@@ -148,6 +148,8 @@ pub struct Prepared {
     table: TableDef,
     key: Vec<u8>,
     old: Option<Item>,
+    /// The old item as stored (its bytes go to the Kinesis outbox without a second read).
+    old_stored: Option<Stored>,
     old_size: usize,
     new: Option<Item>,
     /// `false` for a ConditionCheck: nothing changes.
@@ -186,9 +188,9 @@ pub fn prepare(txn: &WriteTransaction, now_ms: i64, spec: WriteSpec) -> ApiResul
     // The definition as committed now: PITR may have been switched on since the request
     // looked the table up, and every change after that must be journaled.
     table.pitr = check_live(txn, &table, now_ms)?;
-    let old = items::get_for_write(txn, &key.storage)?;
-    let old_size = old.as_ref().map(Stored::size).unwrap_or(0);
-    let old = old.map(|s| s.item()).transpose()?;
+    let old_stored = items::get_for_write(txn, &key.storage)?;
+    let old_size = old_stored.as_ref().map(Stored::size).unwrap_or(0);
+    let old = old_stored.as_ref().map(Stored::item).transpose()?;
     if let Some(cond) = &condition {
         if !cond.holds(old.as_ref())? {
             return Err(condition_failed(if old_on_failure {
@@ -222,6 +224,7 @@ pub fn prepare(txn: &WriteTransaction, now_ms: i64, spec: WriteSpec) -> ApiResul
         table,
         key: key.storage,
         old,
+        old_stored,
         old_size,
         new,
         writes,
@@ -233,14 +236,11 @@ pub fn commit(txn: &WriteTransaction, p: Prepared, origin: &Origin) -> ApiResult
     let stored = p.new.as_ref().map(Stored::encode);
     let new_size = stored.as_ref().map(Stored::size).unwrap_or(0);
     if p.writes {
-        on_write(
-            txn,
-            &p.table,
-            &p.key,
-            p.old.as_ref().map(|_| p.old_size),
-            stored.as_ref(),
-            origin,
-        )?;
+        let old = match &p.old_stored {
+            Some(o) => Old::Stored(o),
+            None => Old::Absent,
+        };
+        write_item(txn, &p.table, &p.key, old, stored.as_ref(), origin)?;
     }
     Ok(Written {
         old: p.old,
@@ -283,9 +283,50 @@ pub fn on_write(
     new: Option<&Stored>,
     origin: &Origin,
 ) -> ApiResult<()> {
+    let old = match old_size {
+        Some(size) => Old::Sized(size),
+        None => Old::Absent,
+    };
+    write_item(txn, table, key, old, new, origin)
+}
+
+/// What [`write_item`] knows of the item before the write.
+enum Old<'a> {
+    Absent,
+    /// It exists with this size (its bytes are read again only when needed).
+    Sized(usize),
+    /// It exists, as stored.
+    Stored(&'a Stored),
+}
+
+fn write_item(
+    txn: &WriteTransaction,
+    table: &TableDef,
+    key: &[u8],
+    old: Old<'_>,
+    new: Option<&Stored>,
+    origin: &Origin,
+) -> ApiResult<()> {
+    let old_size = match old {
+        Old::Absent => None,
+        Old::Sized(size) => Some(size),
+        Old::Stored(o) => Some(o.size()),
+    };
     // Index maintenance and stream records, with the old and new items, before the item changes.
     crate::index::maintain(txn, table, key, old_size.is_some(), new)?;
     crate::streams::record(txn, table, key, new, origin)?;
+    if !table.kinesis.is_empty() {
+        let read;
+        let old_stored = match old {
+            Old::Absent => None,
+            Old::Stored(o) => Some(o),
+            Old::Sized(_) => {
+                read = items::get_for_write(txn, key)?;
+                read.as_ref()
+            }
+        };
+        crate::kinesis::outbox::record(txn, table, old_stored, new, origin)?;
+    }
     if table.pitr.is_some() {
         crate::backup::journal::record(txn, table, key, new, origin)?;
     }

@@ -26,13 +26,17 @@ pub enum StartError {
     Upstream(String),
     /// The triggers could not start (`trigger`).
     Trigger(String),
+    /// The Kinesis publisher could not start (`kinesis`).
+    Kinesis(String),
 }
 
 impl fmt::Display for StartError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StartError::Config(e) => e.fmt(f),
-            StartError::Upstream(m) | StartError::Trigger(m) => f.write_str(m),
+            StartError::Upstream(m) | StartError::Trigger(m) | StartError::Kinesis(m) => {
+                f.write_str(m)
+            }
             StartError::Listen {
                 setting: "server",
                 addr,

@@ -4,11 +4,13 @@
 
 pub mod admin;
 pub mod auth;
+pub mod backoff;
 pub mod cache;
 pub mod compression;
 pub mod config;
 pub mod cors;
 pub mod error;
+pub mod kinesis;
 pub mod metrics;
 pub mod server;
 pub mod service;
@@ -39,7 +41,8 @@ pub async fn start(config: &Config) -> Result<RunningServer, StartError> {
 }
 
 /// Starts serving with an already opened engine (tests pass one with a manual clock),
-/// with the configured triggers, and with the cache following the engine's change feed.
+/// with the configured triggers, the Kinesis publisher, and with the cache following the
+/// engine's change feed.
 pub async fn start_with_engine(
     config: &Config,
     engine: daxlite_engine::Engine,
@@ -56,11 +59,18 @@ pub async fn start_with_engine(
         serve(config, embedded).await?.0
     };
     let triggers = triggers::spawn(&engine, &config.triggers, &server.stopping());
-    match triggers {
-        Ok(tasks) => Ok(server.with_tasks(tasks)),
+    let server = match triggers {
+        Ok(tasks) => server.with_tasks(tasks),
         Err(e) => {
             server.shutdown().await;
-            Err(StartError::Trigger(e))
+            return Err(StartError::Trigger(e));
+        }
+    };
+    match kinesis::spawn(&engine, &config.kinesis, &server.stopping()).await {
+        Ok(task) => Ok(server.with_tasks(vec![task])),
+        Err(e) => {
+            server.shutdown().await;
+            Err(StartError::Kinesis(e))
         }
     }
 }

@@ -37,6 +37,15 @@ pub const INVALIDATIONS: &str = "daxlite_invalidations";
 pub const CACHE_BYTES: &str = "daxlite_cache_bytes";
 /// `cache_bytes` / `max_bytes`.
 pub const CACHE_MEMORY_UTILIZATION: &str = "daxlite_cache_memory_utilization";
+/// Change records a Kinesis destination delivered (Kinesis accepted them; label `table`).
+pub const KINESIS_DELIVERED: &str = "daxlite_kinesis_delivered_records";
+/// Change records Kinesis refused in an attempt (a PutRecords entry with an ErrorCode, or
+/// every entry of a call that failed as a whole).
+pub const KINESIS_FAILED: &str = "daxlite_kinesis_failed_records";
+/// Change records sent again after a failed attempt.
+pub const KINESIS_RETRIED: &str = "daxlite_kinesis_retried_records";
+/// Delivery lag in seconds: the age of the oldest change still to deliver (0: none).
+pub const KINESIS_LAG: &str = "daxlite_kinesis_lag_seconds";
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 

@@ -2,6 +2,8 @@
 //! port and hands out `aws-sdk-dynamodb` clients (and a raw HTTP helper) pointed at it —
 //! exactly how users reach daxlite.
 
+pub mod kinesalite;
+
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};

@@ -8,6 +8,7 @@ pub mod batch;
 pub mod export;
 pub mod import;
 pub mod item;
+pub mod kinesis;
 pub mod query;
 pub mod streams;
 pub mod table;
@@ -112,6 +113,10 @@ routes! {
         ImportTable => import::import_table,
         DescribeImport => import::describe_import,
         ListImports => import::list_imports,
+        DescribeKinesisStreamingDestination => kinesis::describe_kinesis_streaming_destination,
+        EnableKinesisStreamingDestination => kinesis::enable_kinesis_streaming_destination,
+        DisableKinesisStreamingDestination => kinesis::disable_kinesis_streaming_destination,
+        UpdateKinesisStreamingDestination => kinesis::update_kinesis_streaming_destination,
     }
     not_built {
         CreateGlobalTable,
@@ -125,10 +130,6 @@ routes! {
         DescribeContributorInsights,
         ListContributorInsights,
         UpdateContributorInsights,
-        DescribeKinesisStreamingDestination,
-        EnableKinesisStreamingDestination,
-        DisableKinesisStreamingDestination,
-        UpdateKinesisStreamingDestination,
         GetResourcePolicy,
         PutResourcePolicy,
         DeleteResourcePolicy,

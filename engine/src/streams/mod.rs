@@ -58,6 +58,52 @@ fn event_name(old: bool, new: bool) -> Option<&'static str> {
     }
 }
 
+/// One item change as its records show it: the event name, the item's key attributes,
+/// and the items before and after (shared by stream records and the Kinesis outbox).
+pub(crate) struct Captured {
+    pub name: &'static str,
+    pub keys: Item,
+    pub old: Option<Item>,
+    pub new: Option<Item>,
+}
+
+/// Captures one item change. Must run before the item itself is stored or removed: the
+/// old image is read from storage. `None`: the write changes nothing (no record, as on
+/// DynamoDB).
+pub(crate) fn capture(
+    txn: &WriteTransaction,
+    table: &TableDef,
+    key: &[u8],
+    new: Option<&Stored>,
+) -> ApiResult<Option<Captured>> {
+    let old = items::get_for_write(txn, key)?;
+    if old.as_ref().map(Stored::json) == new.map(Stored::json) {
+        return Ok(None);
+    }
+    let Some(name) = event_name(old.is_some(), new.is_some()) else {
+        return Ok(None);
+    };
+    let old = old.as_ref().map(Stored::item).transpose()?;
+    let new = new.map(Stored::item).transpose()?;
+    let keys: Item = new
+        .as_ref()
+        .or(old.as_ref())
+        .map(|item| {
+            table
+                .keys
+                .names()
+                .filter_map(|n| item.get(n).map(|v| (n.to_string(), v.clone())))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Some(Captured {
+        name,
+        keys,
+        old,
+        new,
+    }))
+}
+
 /// Appends the stream record of one item change, if the table has a stream and the write
 /// changes something. Must run before the item itself is stored or removed: the old image
 /// is read from storage. Makes no write when it fails.
@@ -71,42 +117,25 @@ pub fn record(
     let Some(spec) = &table.stream else {
         return Ok(());
     };
-    let old = items::get_for_write(txn, key)?;
-    if old.as_ref().map(Stored::json) == new.map(Stored::json) {
-        // A write that changes nothing gets no record, as on DynamoDB.
-        return Ok(());
-    }
-    let Some(name) = event_name(old.is_some(), new.is_some()) else {
+    let Some(c) = capture(txn, table, key, new)? else {
         return Ok(());
     };
-    let old_item = old.as_ref().map(Stored::item).transpose()?;
-    let new_item = new.map(Stored::item).transpose()?;
-    let keys: Item = new_item
-        .as_ref()
-        .or(old_item.as_ref())
-        .map(|item| {
-            table
-                .keys
-                .names()
-                .filter_map(|n| item.get(n).map(|v| (n.to_string(), v.clone())))
-                .collect()
-        })
-        .unwrap_or_default();
     let (with_new, with_old) = match spec.view_type.as_str() {
         "NEW_IMAGE" => (true, false),
         "OLD_IMAGE" => (false, true),
         "NEW_AND_OLD_IMAGES" => (true, true),
         _ => (false, false),
     };
-    let new_item = new_item.filter(|_| with_new);
-    let old_item = old_item.filter(|_| with_old);
+    let new_item = c.new.filter(|_| with_new);
+    let old_item = c.old.filter(|_| with_old);
+    let keys = c.keys;
     let size = item_size(&keys)
         + new_item.as_ref().map(item_size).unwrap_or(0)
         + old_item.as_ref().map(item_size).unwrap_or(0);
     let json = |item: &Item| serde_json::to_value(item).map_err(crate::storage::internal);
     let rec = StoredRecord {
         id: uuid::Uuid::new_v4().simple().to_string(),
-        name: name.to_string(),
+        name: c.name.to_string(),
         at_ms: origin.at_ms,
         keys: json(&keys)?,
         new: new_item.as_ref().map(json).transpose()?,

@@ -134,6 +134,8 @@ impl RawEngine {
                 self.ttl_change_cooldown_ms(),
             )?,
             pitr_lag_ms: non_negative("pitr_lag_ms", self.pitr_lag_ms())?,
+            // Set from `[kinesis]` by the composer.
+            kinesis_transition_ms: d().kinesis_transition_ms,
             // Set from `[export]` by the composer.
             export_root: d().export_root,
             // Set by `[capacity]` (`config::capacity`).

@@ -3,7 +3,8 @@
 //! builds the engine, the upstream and the server. Nothing reads unvalidated settings.
 //!
 //! Each section owns its settings in its own module (`server`, `storage`, `engine`,
-//! `log`, `upstream`, `cache`, `admin`, `auth`, `export`; triggers in `crate::triggers::config`):
+//! `log`, `upstream`, `cache`, `admin`, `auth`, `export`; triggers in `crate::triggers::config`,
+//! Kinesis destinations in `crate::kinesis::config`):
 //! one [`section!`](section) line per setting gives its TOML key, default and
 //! environment variable, beside its validation. This module only layers and composes.
 //! A new setting: one line in its section's module, and its documented line in
@@ -44,6 +45,7 @@ pub use storage::RawStorage;
 pub use upstream::{RawUpstream, UpstreamConfig};
 
 use crate::cache::CacheConfig;
+use crate::kinesis::{KinesisConfig, RawKinesis};
 use crate::service::ServiceConfig;
 use crate::triggers::{RawTrigger, TriggerConfig};
 
@@ -75,6 +77,8 @@ pub struct RawConfig {
     pub auth: RawAuth,
     #[serde(default)]
     pub export: RawExport,
+    #[serde(default)]
+    pub kinesis: RawKinesis,
 }
 
 impl RawConfig {
@@ -92,6 +96,7 @@ impl RawConfig {
             admin: RawAdmin::defaults(),
             auth: RawAuth::defaults(),
             export: RawExport::defaults(),
+            kinesis: RawKinesis::defaults(),
         }
     }
 
@@ -128,6 +133,7 @@ impl RawConfig {
             admin: RawAdmin::from_env(get)?,
             auth: RawAuth::from_env_with_credentials(get)?,
             export: RawExport::from_env(get)?,
+            kinesis: RawKinesis::from_env(get)?,
         })
     }
 
@@ -146,6 +152,7 @@ impl RawConfig {
         self.admin.merge(&over.admin);
         self.auth.merge(&over.auth);
         self.export.merge(&over.export);
+        self.kinesis.merge(&over.kinesis);
         self
     }
 
@@ -157,6 +164,8 @@ impl RawConfig {
         let mut engine = self.engine.validate(backend)?;
         engine.export_root = self.export.validate()?;
         engine.throttling = self.capacity.validate()?;
+        let kinesis = self.kinesis.validate(&engine.region)?;
+        engine.kinesis_transition_ms = kinesis.transition_ms;
         let log_level = self.log.validate()?;
         let upstream = self.upstream.validate(&engine.region)?;
         let (cache, follow) = self.cache.validate()?;
@@ -184,6 +193,7 @@ impl RawConfig {
             cache,
             follow,
             triggers,
+            kinesis,
             admin,
         })
     }
@@ -202,6 +212,8 @@ pub struct Config {
     pub follow: FollowConfig,
     /// `[[trigger]]`: HTTP endpoints that get a table's stream records.
     pub triggers: Vec<TriggerConfig>,
+    /// `[kinesis]`: where Kinesis streaming destinations publish.
+    pub kinesis: KinesisConfig,
     /// `[admin] listen`: the admin listener's address (None: off).
     pub admin: Option<SocketAddr>,
 }
@@ -218,6 +230,7 @@ impl Config {
             Ok(c) => c,
             Err(_) => {
                 let engine = EngineConfig::default();
+                let kinesis = crate::kinesis::KinesisConfig::fallback(&engine.region);
                 Config {
                     listen: SocketAddr::from(([127, 0, 0, 1], 0)),
                     service: ServiceConfig {
@@ -232,6 +245,7 @@ impl Config {
                     cache: CacheConfig::default(),
                     follow: FollowConfig::default(),
                     triggers: Vec::new(),
+                    kinesis,
                     admin: None,
                 }
             }
@@ -252,6 +266,7 @@ pub fn settings() -> Vec<section::Setting> {
         RawAdmin::settings(),
         RawAuth::settings(),
         RawExport::settings(),
+        RawKinesis::settings(),
     ]
     .concat()
 }

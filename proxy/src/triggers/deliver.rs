@@ -1,8 +1,6 @@
 //! Delivery of one batch: the Lambda DynamoDB event JSON (`{"Records": [...]}`) POSTed to
-//! the trigger's URL, retried with exponential backoff (doubling from `backoff` up to
-//! `max_backoff`) on a non-2xx answer, a timeout or a connection error.
-
-use std::time::Duration;
+//! the trigger's URL, retried with exponential backoff (`crate::backoff`: doubling from
+//! `backoff` up to `max_backoff`) on a non-2xx answer, a timeout or a connection error.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -96,7 +94,7 @@ async fn attempt(client: &HttpClient, t: &TriggerConfig, body: &Bytes) -> Result
 /// Delivers `body` until it is acknowledged, or until `max_retries` retries failed
 /// (answers `false`: the batch is given up).
 pub async fn deliver(client: &HttpClient, t: &TriggerConfig, body: Bytes) -> bool {
-    let mut wait = t.backoff;
+    let mut backoff = crate::backoff::Backoff::new(t.backoff, t.max_backoff);
     let mut retries: u32 = 0;
     loop {
         match attempt(client, t, &body).await {
@@ -108,9 +106,9 @@ pub async fn deliver(client: &HttpClient, t: &TriggerConfig, body: Bytes) -> boo
                     metrics::counter!(DROPPED_BATCHES, "trigger" => t.name.clone()).increment(1);
                     return false;
                 }
+                let wait = backoff.step();
                 tracing::warn!(trigger = %t.name, error = %e, retry_in = ?wait, "trigger: delivery failed");
                 tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(t.max_backoff).max(Duration::from_millis(1));
                 retries = retries.saturating_add(1);
             }
         }

@@ -2,16 +2,14 @@
 //! Alternator, DynamoDB Local, another daxlite) over a pooled keep-alive hyper client with
 //! rustls for https. Every request is re-signed with SigV4 (`aws-sigv4`) using credentials
 //! from the `aws-config` default chain — the client's signature covers our host, so it can
-//! never be forwarded as is. The body goes out byte for byte; the upstream's status, body
+//! never be forwarded as is (credentials and signing in [`super::signing`], shared with
+//! the Kinesis publisher). The body goes out byte for byte; the upstream's status, body
 //! and `x-amzn-RequestId` come back untouched. Retries follow [`super::retry`].
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::sync::Arc;
+use std::time::Duration;
 
-use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
-use aws_sigv4::sign::v4;
 use bytes::Bytes;
 use daxlite_engine::wire::{ApiError, ErrorCode, Operation};
 use http::{header, HeaderValue, Uri};
@@ -24,6 +22,7 @@ use hyper_util::rt::TokioExecutor;
 use super::retry::{
     idempotent, is_throttling, is_write, should_retry, Failure, RetryBudget, RetryPolicy,
 };
+use super::signing::{self, CredentialSource};
 use super::{Reply, Request, Upstream};
 use crate::metrics as m;
 
@@ -71,139 +70,12 @@ struct Inner {
     credentials: CredentialSource,
 }
 
-/// Where signing credentials come from: the default chain (cached until shortly before
-/// they expire), or fixed ones when the chain found none (local upstreams need none).
-struct CredentialSource {
-    chain: Option<SharedCredentialsProvider>,
-    cached: Mutex<Option<Credentials>>,
-    /// After the chain found nothing, it is not asked again before this time (no storm of
-    /// metadata-service lookups, one per request).
-    retry_after: Mutex<Option<std::time::Instant>>,
-}
-
-/// How long a failed credential lookup is remembered.
-const CHAIN_RETRY: Duration = Duration::from_secs(60);
-
-/// Used when the default chain has no credentials: local endpoints accept any signature;
-/// AWS answers UnrecognizedClientException, which is passed through.
-const FALLBACK_ACCESS_KEY: &str = "daxlite";
-
-impl CredentialSource {
-    async fn load(region: &str) -> CredentialSource {
-        let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-                aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-            ))
-            .build_https();
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new(region.to_string()))
-            .http_client(http)
-            .load()
-            .await;
-        let chain = sdk.credentials_provider();
-        let source = CredentialSource {
-            chain,
-            cached: Mutex::new(None),
-            retry_after: Mutex::new(None),
-        };
-        if source.fetch().await.is_none() {
-            tracing::warn!(
-                "no AWS credentials found in the default chain; signing upstream requests with placeholder credentials"
-            );
-        }
-        source
-    }
-
-    async fn fetch(&self) -> Option<Credentials> {
-        let chain = self.chain.as_ref()?;
-        let now = std::time::Instant::now();
-        let waiting = self
-            .retry_after
-            .lock()
-            .ok()
-            .and_then(|r| *r)
-            .is_some_and(|t| now < t);
-        if waiting {
-            return None;
-        }
-        match chain.provide_credentials().await {
-            Ok(c) => {
-                if let Ok(mut slot) = self.cached.lock() {
-                    *slot = Some(c.clone());
-                }
-                Some(c)
-            }
-            Err(e) => {
-                tracing::debug!(error = %e, "credential chain failed");
-                if let Ok(mut r) = self.retry_after.lock() {
-                    *r = Some(now + CHAIN_RETRY);
-                }
-                None
-            }
-        }
-    }
-
-    /// For an upstream on this machine (DynamoDB Local, another daxlite): credentials from
-    /// the environment when set, else placeholders — never the cloud metadata services,
-    /// which a loopback endpoint does not need.
-    fn local() -> CredentialSource {
-        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let credentials = match (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
-            (Some(id), Some(secret)) => {
-                Credentials::new(id, secret, env("AWS_SESSION_TOKEN"), None, "environment")
-            }
-            _ => Credentials::new(FALLBACK_ACCESS_KEY, "daxlite", None, None, "daxlite"),
-        };
-        CredentialSource {
-            chain: None,
-            cached: Mutex::new(Some(credentials)),
-            retry_after: Mutex::new(None),
-        }
-    }
-
-    /// Credentials valid for at least another minute.
-    async fn get(&self) -> Credentials {
-        let fresh = self.cached.lock().ok().and_then(|c| {
-            c.as_ref()
-                .filter(|c| {
-                    c.expiry()
-                        .is_none_or(|e| e > SystemTime::now() + Duration::from_secs(60))
-                })
-                .cloned()
-        });
-        if let Some(c) = fresh {
-            return c;
-        }
-        match self.fetch().await {
-            Some(c) => c,
-            None => Credentials::new(FALLBACK_ACCESS_KEY, "daxlite", None, None, "daxlite"),
-        }
-    }
-}
-
-/// Whether the upstream URL names this machine (127.0.0.0/8, ::1 or localhost).
-fn is_loopback(url: &Uri) -> bool {
-    match url.host() {
-        Some("localhost") => true,
-        Some(h) => h
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback()),
-        None => false,
-    }
-}
-
 impl Remote {
     /// Builds the client and loads credentials: the default chain (env, profile, SSO,
     /// container and instance metadata) for a remote endpoint, the environment or
     /// placeholders for one on this machine.
     pub async fn connect(config: RemoteConfig) -> Result<Remote, String> {
-        let credentials = if is_loopback(&config.url) {
-            CredentialSource::local()
-        } else {
-            CredentialSource::load(&config.region).await
-        };
+        let credentials = CredentialSource::for_endpoint(&config.url, &config.region).await;
         Remote::with_credentials(config, credentials)
     }
 
@@ -212,12 +84,7 @@ impl Remote {
         config: RemoteConfig,
         credentials: Credentials,
     ) -> Result<Remote, String> {
-        let source = CredentialSource {
-            chain: None,
-            cached: Mutex::new(Some(credentials)),
-            retry_after: Mutex::new(None),
-        };
-        Remote::with_credentials(config, source)
+        Remote::with_credentials(config, CredentialSource::fixed(credentials))
     }
 
     fn with_credentials(
@@ -356,32 +223,8 @@ impl Remote {
         credentials: Credentials,
         body: &[u8],
     ) -> Result<(), String> {
-        let identity = credentials.into();
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.inner.config.region)
-            .name("dynamodb")
-            .time(SystemTime::now())
-            .settings(SigningSettings::default())
-            .build()
-            .map_err(|e| e.to_string())?
-            .into();
-        let headers = req
-            .headers()
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)));
-        let signable = SignableRequest::new(
-            "POST",
-            &self.inner.uri_text,
-            headers,
-            SignableBody::Bytes(body),
-        )
-        .map_err(|e| e.to_string())?;
-        let (instructions, _) = sign(signable, &params)
-            .map_err(|e| e.to_string())?
-            .into_parts();
-        instructions.apply_to_request_http1x(req);
-        Ok(())
+        let (region, uri) = (&self.inner.config.region, &self.inner.uri_text);
+        signing::sign(req, credentials, region, "dynamodb", uri, body)
     }
 }
 
@@ -437,7 +280,7 @@ mod loopback_tests {
             ("http://10.0.0.1:8000", false),
         ] {
             let uri: super::Uri = url.parse().unwrap();
-            assert_eq!(super::is_loopback(&uri), local, "{url}");
+            assert_eq!(super::super::signing::is_loopback(&uri), local, "{url}");
         }
     }
 }

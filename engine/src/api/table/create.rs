@@ -290,6 +290,7 @@ pub fn table_def(ctx: &Ctx, body: &Map<String, Value>, now: i64) -> ApiResult<Ta
         warm,
         pitr: None,
         restore: None,
+        kinesis: Vec::new(),
     };
     Ok(def)
 }

@@ -40,6 +40,9 @@ pub async fn delete_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
                 crate::backup::journal::trim(txn, def.id, i64::MAX)?;
             }
             drop_table_data(txn, def.id)?;
+            if !def.kinesis.is_empty() {
+                crate::kinesis::outbox::drop_table(txn, def.id)?;
+            }
             def.lifecycle = Lifecycle::Deleting { since_ms: now };
             if delay == 0 {
                 catalog::remove(txn, &def.name)?;

@@ -2,7 +2,10 @@
 //! not the table's size. In process (no HTTP), it grows one table through a list of sizes
 //! — loading with BatchWriteItem and printing the load rate — and at each size times
 //! GetItem of a random key, PutItem overwriting a random key and Query of one partition
-//! (10 items), then prints the curve and each cost's ratio to the smallest size.
+//! (10 items), then prints the curve and each cost's ratio to the smallest size. Cost is
+//! the process's CPU time per operation (client and engine together, from
+//! `/proc/self/stat`), so a read that waits for the disk is not counted as work; the wall
+//! time per operation is printed beside it.
 //!
 //! cargo run --release -p daxlite-bench --bin query-cost -- \
 //!     [--sizes 10000,1000000,10000000] [--data-dir DIR] [--ops 20000] [--payload 150]
@@ -101,6 +104,19 @@ async fn load(engine: &Engine, from: u64, to: u64, payload: &str) -> f64 {
     total as f64 / started.elapsed().as_secs_f64().max(1e-9)
 }
 
+/// CPU seconds used so far by this process (utime + stime, all threads; 100 ticks/s).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after_name = stat.rsplit(')').next().unwrap_or("");
+    let ticks: u64 = after_name
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|f| f.parse::<u64>().ok())
+        .sum();
+    ticks as f64 / 100.0
+}
+
 struct Lcg(u64);
 
 impl Lcg {
@@ -113,11 +129,18 @@ impl Lcg {
     }
 }
 
-/// µs per operation of `n` sequential GetItems, PutItems and Queries on random keys.
-async fn time_ops(engine: &Engine, items: u64, n: u64, payload: &str, rng: &mut Lcg) -> [f64; 3] {
-    let mut out = [0.0; 3];
+/// CPU µs and wall µs per operation of `n` sequential GetItems, PutItems and Queries on
+/// random keys.
+async fn time_ops(
+    engine: &Engine,
+    items: u64,
+    n: u64,
+    payload: &str,
+    rng: &mut Lcg,
+) -> [(f64, f64); 3] {
+    let mut out = [(0.0, 0.0); 3];
     for (slot, kind) in out.iter_mut().zip(0..3) {
-        let started = Instant::now();
+        let (started, cpu) = (Instant::now(), cpu_seconds());
         for _ in 0..n {
             let i = rng.below(items);
             let (p, s) = (i / ITEMS_PER_PARTITION, i % ITEMS_PER_PARTITION);
@@ -146,7 +169,10 @@ async fn time_ops(engine: &Engine, items: u64, n: u64, payload: &str, rng: &mut 
                 }
             }
         }
-        *slot = started.elapsed().as_secs_f64() * 1e6 / n as f64;
+        *slot = (
+            (cpu_seconds() - cpu) * 1e6 / n as f64,
+            started.elapsed().as_secs_f64() * 1e6 / n as f64,
+        );
     }
     out
 }
@@ -187,30 +213,31 @@ async fn main() {
         "One table {place}, items of ~{} bytes, 10 per partition; {ops} sequential operations per cost:",
         payload.len() + 20
     );
+    println!("CPU µs per operation (wall µs in parentheses):");
     println!(
-        "{:>12} {:>14} {:>12} {:>12} {:>14}",
-        "items", "load items/s", "GetItem µs", "PutItem µs", "Query(10) µs"
+        "{:>12} {:>14} {:>20} {:>20} {:>20}",
+        "items", "load items/s", "GetItem", "PutItem", "Query (10 items)"
     );
     let (mut loaded, mut rng) = (0u64, Lcg(42));
-    let mut first: Option<[f64; 3]> = None;
+    let mut first: Option<[(f64, f64); 3]> = None;
     for size in sizes {
         let rate = load(&engine, loaded, size, &payload).await;
         loaded = size;
         let costs = time_ops(&engine, loaded, ops, &payload, &mut rng).await;
+        let cell = |(cpu, wall): (f64, f64)| format!("{cpu:.1} ({wall:.1})");
         println!(
-            "{loaded:>12} {rate:>14.0} {:>12.1} {:>12.1} {:>14.1}",
-            costs[0], costs[1], costs[2]
+            "{loaded:>12} {rate:>14.0} {:>20} {:>20} {:>20}",
+            cell(costs[0]),
+            cell(costs[1]),
+            cell(costs[2])
         );
         match first {
             None => first = Some(costs),
-            Some(base) => println!(
-                "{:>12} {:>14} {:>11.2}× {:>11.2}× {:>13.2}×",
-                "ratio",
-                "",
-                costs[0] / base[0],
-                costs[1] / base[1],
-                costs[2] / base[2]
-            ),
+            Some(base) => {
+                let ratio = |i: usize| format!("{:.2}×", costs[i].0 / base[i].0.max(1e-9));
+                let (g, p, q) = (ratio(0), ratio(1), ratio(2));
+                println!("{:>12} {:>14} {g:>20} {p:>20} {q:>20}", "CPU ratio", "");
+            }
         }
     }
     engine.close();

@@ -2,8 +2,8 @@
 //! TableCreationParameters with CreateTable's own rules), answers an identical replay of
 //! a running import with that import (only a different table conflicts, as measured on
 //! DynamoDB), creates the table CREATING, records the import IN_PROGRESS and leaves the
-//! loading to the job (`import::job`). DYNAMODB_JSON and CSV, uncompressed, GZIP or
-//! ZSTD, are built; ION is refused with a ValidationException naming it.
+//! loading to the job (`import::job`). DYNAMODB_JSON, ION and CSV, uncompressed, GZIP
+//! or ZSTD, are all built.
 
 use serde_json::{json, Map, Value};
 
@@ -170,10 +170,6 @@ pub async fn import_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
         ));
     }
     let compression = compression.unwrap_or("NONE");
-    let unsupported = match format {
-        "ION" => Some("InputFormat ION is not supported by daxlite yet"),
-        _ => None,
-    };
     let creation: Map<String, Value> = params
         .map(|p| {
             p.0.iter()
@@ -240,9 +236,6 @@ pub async fn import_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
                         def.name
                     )));
                 }
-            }
-            if let Some(why) = unsupported {
-                return Err(ApiError::validation(why));
             }
             let mut def = def;
             def.id = catalog::next_table_id(txn)?;

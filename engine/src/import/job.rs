@@ -148,6 +148,7 @@ async fn load_objects(
                         let text = String::from_utf8_lossy(&bytes);
                         read::csv(target, &text, delimiter, header.as_deref())
                     }
+                    "ION" => super::ion::items(target, &bytes),
                     _ => read::dynamodb_json(target, &bytes),
                 }
             }

@@ -3,6 +3,8 @@
 //! with PITR off), imported back by the binary into a new table with the same items, and
 //! the exit codes of a missing table and a missing bucket.
 
+#![allow(clippy::unwrap_used)] // test helpers: a failed call is a failed test
+
 use std::path::Path;
 use std::process::{Command, Output};
 

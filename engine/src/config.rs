@@ -50,6 +50,9 @@ pub struct EngineConfig {
     /// The folder exports are written to: S3 bucket `B` is its sub-folder `B`, which must
     /// exist (as a bucket must).
     pub export_root: std::path::PathBuf,
+    /// `[export] store = "s3"`: buckets are on an S3-compatible endpoint instead of
+    /// folders under `export_root` (`buckets`).
+    pub export_s3: Option<crate::buckets::S3Settings>,
     /// What is throttled (`capacity::Throttling`; off, as DynamoDB Local). A table's
     /// `daxlite:throttling` tag overrides it.
     pub throttling: Throttling,
@@ -76,6 +79,7 @@ impl Default for EngineConfig {
             kinesis_transition_ms: 0,
             pitr_lag_ms: 0,
             export_root: std::path::PathBuf::from("./daxlite-exports"),
+            export_s3: None,
             throttling: Throttling::Off,
         }
     }

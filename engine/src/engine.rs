@@ -138,6 +138,15 @@ impl Engine {
         &self.ctx.config.region
     }
 
+    /// Exports a table as it is now, without the API and without PITR (`daxlite
+    /// export`), and waits for the export to end (`export::offline`).
+    pub async fn export_now(
+        &self,
+        request: crate::export::offline::Request,
+    ) -> ApiResult<crate::export::ExportMeta> {
+        logged(crate::export::offline::run(&self.ctx, request).await)
+    }
+
     /// Stops the background task, finishes the writes already accepted and stops the
     /// writer.
     pub fn close(&self) {

@@ -1,6 +1,9 @@
 //! The `daxlite` command: reads flags (DynamoDB Local's single-dash flags too), builds
 //! the validated config, starts the server, prints the start banner, and stops cleanly
-//! on SIGTERM or Ctrl-C.
+//! on SIGTERM or Ctrl-C. `daxlite export` / `daxlite import` run an export or import on
+//! the data directory instead, with no server (`offline`).
+
+mod offline;
 
 use std::path::PathBuf;
 
@@ -44,6 +47,9 @@ struct Cli {
     /// Log filter, e.g. info or daxlite=debug.
     #[arg(long)]
     log_level: Option<String>,
+    /// Instead of serving: an export or import on the data directory.
+    #[command(subcommand)]
+    command: Option<offline::Command>,
 }
 
 /// Maps DynamoDB Local's single-dash flags onto ours so existing scripts keep working.
@@ -147,6 +153,18 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(1);
         }
     };
+    if let Some(command) = cli.command {
+        return runtime.block_on(async move {
+            let engine = match daxlite_engine::Engine::open(config.engine.clone()) {
+                Ok(e) => e,
+                Err(e) => {
+                    eprintln!("daxlite: cannot open the data: {e}");
+                    return std::process::ExitCode::from(1);
+                }
+            };
+            offline::run(&engine, command).await
+        });
+    }
     runtime.block_on(async move {
         let stopping = stop_signal();
         let server = match daxlite::start(&config).await {

@@ -11,8 +11,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue as AV, BillingMode, CsvOptions, ExportStatus, ImportStatus,
-    InputCompressionType, InputFormat, InputFormatOptions, KeySchemaElement, KeyType,
+    AttributeDefinition, AttributeValue as AV, BillingMode, CsvOptions, ExportFormat, ExportStatus,
+    ImportStatus, InputCompressionType, InputFormat, InputFormatOptions, KeySchemaElement, KeyType,
     PointInTimeRecoverySpecification, S3BucketSource, ScalarAttributeType, TableCreationParameters,
 };
 use aws_sdk_dynamodb::Client;
@@ -446,6 +446,15 @@ ddb_test!(import_csv_with_header_or_header_list, |mode| async move {
 });
 
 ddb_test!(export_then_import_reproduces_the_table, |mode| async move {
+    round_trip(mode, ExportFormat::DynamodbJson, InputFormat::DynamodbJson).await;
+});
+
+ddb_test!(an_ion_export_imports_back_as_ion, |mode| async move {
+    round_trip(mode, ExportFormat::Ion, InputFormat::Ion).await;
+});
+
+/// Export a table in `format`, import its data files as `input`: the same items.
+async fn round_trip(mode: Mode, format: ExportFormat, input: InputFormat) {
     let root = tempfile::tempdir().unwrap();
     std::fs::create_dir(root.path().join("bkt")).unwrap();
     let server = start(mode, root.path()).await;
@@ -484,6 +493,11 @@ ddb_test!(export_then_import_reproduces_the_table, |mode| async move {
                 AV::B(aws_smithy_types::Blob::new(vec![i as u8, 0, 255])),
             )
             .item("f", AV::Bool(i % 2 == 0))
+            .item("ns", AV::Ns(vec!["1.5".into(), format!("-{i}e3")]))
+            .item(
+                "l",
+                AV::L(vec![AV::Null(true), AV::S("q\"\n\u{e9}".into())]),
+            )
             .send()
             .await
             .unwrap();
@@ -495,6 +509,7 @@ ddb_test!(export_then_import_reproduces_the_table, |mode| async move {
         ))
         .s3_bucket("bkt")
         .s3_prefix("rt")
+        .export_format(format)
         .send()
         .await
         .unwrap();
@@ -516,7 +531,7 @@ ddb_test!(export_then_import_reproduces_the_table, |mode| async move {
     let out = c
         .import_table()
         .s3_bucket_source(source("bkt", &format!("rt/AWSDynamoDB/{id}/data/")))
-        .input_format(InputFormat::DynamodbJson)
+        .input_format(input)
         .input_compression_type(InputCompressionType::Gzip)
         .table_creation_parameters(params(&copy))
         .send()
@@ -538,4 +553,4 @@ ddb_test!(export_then_import_reproduces_the_table, |mode| async move {
     assert_eq!(done.imported_item_count(), 40);
     assert_eq!(scan_all(&c, &copy).await, scan_all(&c, &table).await);
     server.stop().await;
-});
+}

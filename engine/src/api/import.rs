@@ -2,8 +2,8 @@
 //! TableCreationParameters with CreateTable's own rules), answers an identical replay of
 //! a running import with that import (only a different table conflicts, as measured on
 //! DynamoDB), creates the table CREATING, records the import IN_PROGRESS and leaves the
-//! loading to the job (`import::job`). DYNAMODB_JSON and CSV, uncompressed or GZIP, are
-//! built; ION and ZSTD are refused with a ValidationException naming them.
+//! loading to the job (`import::job`). DYNAMODB_JSON, ION and CSV, uncompressed, GZIP
+//! or ZSTD, are all built.
 
 use serde_json::{json, Map, Value};
 
@@ -170,11 +170,6 @@ pub async fn import_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
         ));
     }
     let compression = compression.unwrap_or("NONE");
-    let unsupported = match (format, compression) {
-        ("ION", _) => Some("InputFormat ION is not supported by daxlite yet"),
-        (_, "ZSTD") => Some("InputCompressionType ZSTD is not supported by daxlite yet"),
-        _ => None,
-    };
     let creation: Map<String, Value> = params
         .map(|p| {
             p.0.iter()
@@ -241,9 +236,6 @@ pub async fn import_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
                         def.name
                     )));
                 }
-            }
-            if let Some(why) = unsupported {
-                return Err(ApiError::validation(why));
             }
             let mut def = def;
             def.id = catalog::next_table_id(txn)?;

@@ -3,11 +3,12 @@
 //! journal's changes after the restore time undone; then makes it ACTIVE. Items go in
 //! chunks of about 4 MB, each one group commit through `write::on_write` (so indexes and
 //! statistics are built as for any write) — other tables' traffic goes on meanwhile.
+//! Progress (items, bytes, rate) goes to the log and `/metrics` (`crate::progress`).
 //! A restore interrupted by a crash is started again when the engine opens ([`recover`]).
 
+use crate::progress::Progress;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Instant;
 
 use redb::ReadTransaction;
 
@@ -36,7 +37,7 @@ pub async fn run(
     source: Source,
     target: TableDef,
 ) -> ApiResult<()> {
-    let started = Instant::now();
+    let mut progress = Progress::start("restore", target.name.clone());
     let (lo, hi, strip, table, undo) = match &source {
         Source::Backup { id } => {
             let (lo, hi) = super::items_range(id);
@@ -48,7 +49,6 @@ pub async fn run(
             (lo, hi, 8, ITEMS, undo)
         }
     };
-    let (mut items, mut bytes) = (0u64, 0u64);
     let mut from = lo;
     let mut after = false;
     loop {
@@ -63,18 +63,19 @@ pub async fn run(
                 (!undo.contains_key(&suffix)).then_some((suffix, v))
             })
             .collect();
-        items += rows.len() as u64;
-        bytes += rows.iter().map(|(_, v)| v.len() as u64).sum::<u64>();
+        let items = rows.len() as u64;
+        let bytes = rows.iter().map(|(_, v)| v.len() as u64).sum::<u64>();
         store_rows(&ctx, &target, rows).await?;
-        tracing::info!(table = %target.name, items, bytes, "restore in progress");
+        progress.add(items, bytes);
     }
     let rows: Vec<(Vec<u8>, Vec<u8>)> = undo
         .into_iter()
         .filter_map(|(k, v)| v.map(|v| (k, v)))
         .collect();
-    items += rows.len() as u64;
     for part in rows.chunks(4096) {
+        let bytes = part.iter().map(|(_, v)| v.len() as u64).sum::<u64>();
         store_rows(&ctx, &target, part.to_vec()).await?;
+        progress.add(part.len() as u64, bytes);
     }
     drop(snapshot);
     let now = ctx.now_ms();
@@ -93,9 +94,7 @@ pub async fn run(
             Ok(())
         })
         .await?;
-    let secs = started.elapsed().as_secs_f64();
-    tracing::info!(table = %target.name, items, bytes, seconds = secs,
-        items_per_s = items as f64 / secs.max(1e-9), "restore finished");
+    progress.finish("finished");
     Ok(())
 }
 

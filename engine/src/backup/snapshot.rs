@@ -2,17 +2,17 @@
 //! saw them, into `backup_items` in chunks (each chunk one group commit, so other tables'
 //! writes are never held up for long), then marks the backup AVAILABLE. CreateBackup
 //! answers before the copy starts: the snapshot is taken at once and copied eagerly in
-//! the background. The SYSTEM backup of DeleteTable copies inside the delete's commit.
+//! the background, its progress in the log and `/metrics` (`crate::progress`). The SYSTEM backup of DeleteTable copies inside the delete's commit.
 
 use std::ops::Bound;
 use std::sync::Arc;
-use std::time::Instant;
 
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 
 use super::{BackupStatus, BACKUP_ITEMS};
 use crate::ctx::Ctx;
 use crate::keys::table_range;
+use crate::progress::Progress;
 use crate::storage::ITEMS;
 use crate::wire::ApiResult;
 
@@ -53,18 +53,17 @@ pub async fn copy(
     table_id: u64,
     id: String,
 ) -> ApiResult<()> {
-    let started = Instant::now();
+    let mut progress = Progress::start("backup", id.clone());
     let (lo, hi) = table_range(table_id);
     let mut from = lo;
     let mut after = false;
-    let (mut items, mut bytes) = (0u64, 0u64);
     loop {
         let chunk = read_chunk(&snapshot, &from, after, &hi, ITEMS)?;
         let Some((last, _)) = chunk.last() else { break };
         from = last.clone();
         after = true;
-        items += chunk.len() as u64;
-        bytes += chunk.iter().map(|(_, v)| v.len() as u64).sum::<u64>();
+        let items = chunk.len() as u64;
+        let bytes = chunk.iter().map(|(_, v)| v.len() as u64).sum::<u64>();
         let prefix = id.clone();
         ctx.store
             .write(move |txn| {
@@ -77,7 +76,7 @@ pub async fn copy(
                 Ok(())
             })
             .await?;
-        tracing::info!(backup = %id, items, bytes, "backup copy in progress");
+        progress.add(items, bytes);
     }
     drop(snapshot);
     let done = id.clone();
@@ -90,15 +89,7 @@ pub async fn copy(
             Ok(())
         })
         .await?;
-    let secs = started.elapsed().as_secs_f64();
-    tracing::info!(
-        backup = %id,
-        items,
-        bytes,
-        seconds = secs,
-        mb_per_s = bytes as f64 / 1e6 / secs.max(1e-9),
-        "backup available"
-    );
+    progress.finish("available");
     Ok(())
 }
 

@@ -2,25 +2,28 @@
 //! (with the journal's changes after the export time undone) as gzipped JSON lines in
 //! data files of at most `FILE_BYTES` uncompressed, then manifest-files.json, the
 //! summary and their `.md5` files, and marks the export COMPLETED — or FAILED, with
-//! S3NoSuchBucket when the bucket folder does not exist. Items are read from the
+//! S3NoSuchBucket when the bucket does not exist. The objects go through one
+//! `ObjectStore` (`crate::buckets`): a local folder or an S3-compatible endpoint alike.
+//! Progress (items, bytes, rate) goes to the log and `/metrics` (`crate::progress`).
+//! Items are read from the
 //! snapshot, never through the table's request path, so the export costs the table no
 //! capacity and holds up none of its writes.
 
 use std::io::Write;
 use std::sync::Arc;
-use std::time::Instant;
 
 use flate2::write::GzEncoder;
 use flate2::Compression;
-use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{ObjectStore, PutPayload};
+use object_store::PutPayload;
 use redb::ReadTransaction;
 
 use super::{layout, ExportMeta, ExportStatus};
 use crate::backup::snapshot::read_chunk;
+use crate::buckets::{self, Bucket, BucketError};
 use crate::ctx::Ctx;
 use crate::keys::table_range;
+use crate::progress::Progress;
 use crate::storage::items::Stored;
 use crate::storage::ITEMS;
 use crate::wire::{ApiError, ApiResult};
@@ -46,10 +49,19 @@ impl From<ApiError> for Failure {
 
 impl From<object_store::Error> for Failure {
     fn from(e: object_store::Error) -> Self {
-        tracing::warn!(error = %e, "export: object store failure");
+        Failure::bucket(BucketError::from(e))
+    }
+}
+
+impl Failure {
+    /// A bucket failure (`run` words a missing bucket's message with its name).
+    fn bucket(e: BucketError) -> Self {
         Failure {
-            code: "UNKNOWN",
-            message: e.to_string(),
+            code: e.code(),
+            message: match e {
+                BucketError::NoSuchBucket => String::new(),
+                BucketError::Other(m) => m,
+            },
         }
     }
 }
@@ -61,8 +73,8 @@ pub async fn run(
     table_id: u64,
     meta: ExportMeta,
 ) -> ApiResult<()> {
-    let started = Instant::now();
-    let outcome = write_all(&ctx, &snapshot, table_id, &meta).await;
+    let mut progress = Progress::start("export", meta.id.clone());
+    let outcome = write_all(&ctx, &snapshot, table_id, &meta, &mut progress).await;
     drop(snapshot);
     let end = ctx.now_ms();
     let mut done = meta;
@@ -73,39 +85,20 @@ pub async fn run(
             done.item_count = items;
             done.billed_bytes = bytes;
             done.manifest = Some(manifest);
-            let secs = started.elapsed().as_secs_f64();
-            tracing::info!(export = %done.arn, items, bytes, seconds = secs,
-                mb_per_s = bytes as f64 / 1e6 / secs.max(1e-9), "export completed");
+            progress.finish("completed");
         }
-        Err(f) => {
+        Err(mut f) => {
+            if f.code == BucketError::NoSuchBucket.code() {
+                f.message = BucketError::NoSuchBucket.message(&done.bucket);
+            }
             tracing::warn!(export = %done.arn, code = f.code, message = %f.message, "export failed");
+            progress.finish("failed");
             done.status = ExportStatus::Failed;
             done.failure_code = Some(f.code.to_string());
             done.failure_message = Some(f.message);
         }
     }
     ctx.store.write(move |txn| super::save(txn, &done)).await
-}
-
-/// The store of bucket `bucket`: sub-folder `bucket` of the export root, which must exist.
-fn bucket_store(ctx: &Ctx, bucket: &str) -> Result<LocalFileSystem, Failure> {
-    let no_bucket = || Failure {
-        code: "S3NoSuchBucket",
-        message: "The specified bucket does not exist".to_string(),
-    };
-    let valid = !bucket.is_empty()
-        && bucket != "."
-        && bucket != ".."
-        && !bucket.contains(['/', '\\'])
-        && !bucket.contains('\0');
-    if !valid {
-        return Err(no_bucket());
-    }
-    let dir = ctx.config.export_root.join(bucket);
-    if !dir.is_dir() {
-        return Err(no_bucket());
-    }
-    LocalFileSystem::new_with_prefix(&dir).map_err(Failure::from)
 }
 
 /// One data file being filled.
@@ -159,8 +152,9 @@ async fn write_all(
     snapshot: &ReadTransaction,
     table_id: u64,
     meta: &ExportMeta,
+    progress: &mut Progress,
 ) -> Result<(u64, u64, String), Failure> {
-    let store = bucket_store(ctx, &meta.bucket)?;
+    let store = buckets::open(&ctx.config, &meta.bucket).map_err(Failure::bucket)?;
     let base = layout::base(meta.prefix.as_deref(), &meta.id);
     store
         .put(&Path::from(format!("{base}/_started")), PutPayload::new())
@@ -168,6 +162,7 @@ async fn write_all(
     if let Some(inc) = &meta.incremental {
         let data = layout::incremental_data(meta.prefix.as_deref());
         let (items, bytes, file) = incremental(snapshot, table_id, inc)?;
+        progress.add(items, bytes);
         let line = flush(&store, &data, file).await?;
         return manifests(ctx, &store, &base, meta, vec![line], items, bytes).await;
     }
@@ -184,6 +179,7 @@ async fn write_all(
         let Some((last, _)) = chunk.last() else { break };
         from = last.clone();
         after = true;
+        let (items_before, bytes_before) = (file.items, bytes);
         for (k, v) in &chunk {
             if undo.contains_key(k.get(8..).unwrap_or_default()) {
                 continue;
@@ -191,17 +187,19 @@ async fn write_all(
             bytes += Stored::size_of(v) as u64;
             file.push(v)?;
         }
+        progress.add(file.items - items_before, bytes - bytes_before);
         if file.raw >= FILE_BYTES {
             items += file.items;
             let full = std::mem::replace(&mut file, DataFile::new(ion));
             files.push(flush(&store, &format!("{base}/data"), full).await?);
         }
-        tracing::info!(export = %meta.arn, items = items + file.items, bytes, "export in progress");
     }
+    let (items_before, bytes_before) = (file.items, bytes);
     for v in undo.values().flatten() {
         bytes += Stored::size_of(v) as u64;
         file.push(v)?;
     }
+    progress.add(file.items - items_before, bytes - bytes_before);
     // The last (possibly empty) file: an empty table still gets one data file.
     items += file.items;
     files.push(flush(&store, &format!("{base}/data"), file).await?);
@@ -257,7 +255,7 @@ fn incremental(
 /// (items, item bytes, manifest-summary key).
 async fn manifests(
     ctx: &Ctx,
-    store: &LocalFileSystem,
+    store: &Bucket,
     base: &str,
     meta: &ExportMeta,
     files: Vec<String>,
@@ -288,14 +286,14 @@ async fn manifests(
     Ok((items, bytes, summary_key))
 }
 
-async fn put(store: &LocalFileSystem, key: &str, bytes: Vec<u8>) -> Result<(), Failure> {
+async fn put(store: &Bucket, key: &str, bytes: Vec<u8>) -> Result<(), Failure> {
     store.put(&Path::from(key), PutPayload::from(bytes)).await?;
     Ok(())
 }
 
 /// Finishes one data file, stores it in folder `dir`, and answers its
 /// manifest-files.json line.
-async fn flush(store: &LocalFileSystem, dir: &str, file: DataFile) -> Result<String, Failure> {
+async fn flush(store: &Bucket, dir: &str, file: DataFile) -> Result<String, Failure> {
     let data = file.gz.finish().map_err(|e| Failure {
         code: "UNKNOWN",
         message: e.to_string(),

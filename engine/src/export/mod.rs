@@ -1,11 +1,13 @@
 //! Export to "S3": each export's description (the `exports` redb table) and the job that
 //! writes AWS's export layout (`job`: `_started`, gzipped data files, the two manifests
 //! and their `.md5` files) through the `object_store` API into a local folder, from one
-//! MVCC snapshot with the PITR journal undone back to the export time.
+//! MVCC snapshot with the PITR journal undone back to the export time; `offline` runs
+//! the same job for `daxlite export` on a data directory.
 
 pub mod ion;
 pub mod job;
 pub mod layout;
+pub mod offline;
 
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};

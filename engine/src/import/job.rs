@@ -1,26 +1,28 @@
 //! The import job: reads every object whose key starts with the prefix in the bucket
-//! folder (in key order; gunzipped when asked), turns it into items with `read`, and
+//! (a local folder or S3, through `crate::buckets`; in key order; gunzipped or
+//! un-zstd'ed when asked), turns it into items with `read`, and
 //! stores them in the new table (CREATING all along) in chunks through
 //! `write::on_write`; then makes the table ACTIVE and the import COMPLETED — or FAILED
 //! with ItemValidationError when entries were bad (the good items stay, as on
 //! DynamoDB). Each bad entry is logged the way DynamoDB sends it to CloudWatch, to the
 //! log and to `<data dir>/logs/aws-dynamodb/imports/<id>/error`. A missing bucket fails
-//! the import with S3NoSuchBucket and removes the table.
+//! the import with S3NoSuchBucket and removes the table. Progress goes to the log and
+//! `/metrics` (`crate::progress`).
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::sync::Arc;
-use std::time::Instant;
 
 use futures::TryStreamExt;
-use object_store::local::LocalFileSystem;
-use object_store::ObjectStore;
+use object_store::path::Path;
 use serde_json::json;
 
 use super::{read, ImportMeta, ImportStatus};
+use crate::buckets::{self, Bucket, BucketError};
 use crate::catalog::{self, TableDef};
 use crate::ctx::Ctx;
 use crate::keys::key_from_item;
 use crate::model::Item;
+use crate::progress::Progress;
 use crate::storage::items::Stored;
 use crate::streams::Origin;
 use crate::wire::ApiResult;
@@ -33,43 +35,38 @@ pub const VALIDATION_FAILURE: &str = "Some of the items failed validation checks
 
 /// Runs import `meta` into `target` (in the catalog, CREATING) and records the outcome.
 pub async fn run(ctx: Arc<Ctx>, meta: ImportMeta, target: TableDef) -> ApiResult<()> {
-    let started = Instant::now();
     let mut meta = meta;
-    let dir = ctx.config.export_root.join(&meta.bucket);
-    let valid = !meta.bucket.is_empty()
-        && !matches!(meta.bucket.as_str(), "." | "..")
-        && !meta.bucket.contains(['/', '\\', '\0']);
-    let store = if valid && dir.is_dir() {
-        LocalFileSystem::new_with_prefix(&dir).ok()
-    } else {
-        None
+    let mut progress = Progress::start("import", meta.id.clone());
+    let outcome = match buckets::open(&ctx.config, &meta.bucket) {
+        Ok(store) => load_objects(&ctx, &store, &mut meta, &target, &mut progress).await,
+        Err(e) => Err(e),
     };
-    let Some(store) = store else {
-        meta.status = ImportStatus::Failed;
-        meta.failure_code = Some("S3NoSuchBucket".into());
-        meta.failure_message = Some(format!(
-            "The specified bucket does not exist (Service: Amazon S3; Status Code: 404; Error Code: NoSuchBucket; Bucket: {})",
-            meta.bucket
-        ));
-        return finish(&ctx, meta, &target, false).await;
-    };
-    match load_objects(&ctx, &store, &mut meta, &target).await {
+    match outcome {
         Ok(()) if meta.errors > 0 => {
             meta.status = ImportStatus::Failed;
             meta.failure_code = Some("ItemValidationError".into());
             meta.failure_message = Some(VALIDATION_FAILURE.into());
         }
         Ok(()) => meta.status = ImportStatus::Completed,
-        Err(message) => {
+        Err(e @ BucketError::NoSuchBucket) => {
+            // Nothing was read: no counters, and no table is left behind.
             meta.status = ImportStatus::Failed;
-            meta.failure_code = Some("UNKNOWN".into());
-            meta.failure_message = Some(message);
+            meta.failure_code = Some(e.code().into());
+            meta.failure_message = Some(e.message(&meta.bucket));
+            (meta.processed_bytes, meta.processed_items) = (0, 0);
+            (meta.imported_items, meta.errors) = (0, 0);
+            progress.finish("failed");
+            return finish(&ctx, meta, &target, false).await;
+        }
+        Err(e) => {
+            meta.status = ImportStatus::Failed;
+            meta.failure_code = Some(e.code().into());
+            meta.failure_message = Some(e.message(&meta.bucket));
         }
     }
-    let secs = started.elapsed().as_secs_f64();
     tracing::info!(import = %meta.arn, items = meta.imported_items, errors = meta.errors,
-        bytes = meta.processed_bytes, seconds = secs,
-        items_per_s = meta.imported_items as f64 / secs.max(1e-9), "import finished");
+        bytes = meta.processed_bytes, status = meta.status.as_str(), "import finished");
+    progress.finish(meta.status.as_str());
     finish(&ctx, meta, &target, true).await
 }
 
@@ -95,25 +92,34 @@ async fn finish(ctx: &Ctx, meta: ImportMeta, target: &TableDef, keep: bool) -> A
         .await
 }
 
+/// The keys of every object whose key starts with `prefix` (a plain string prefix, not
+/// a folder), in key order: the listing asks for the folder part of the prefix only.
+async fn keys_under(store: &Bucket, prefix: &str) -> Result<Vec<String>, BucketError> {
+    let folder = prefix.rsplit_once('/').map(|(dir, _)| dir).unwrap_or("");
+    let folder = (!folder.is_empty()).then(|| Path::from(folder));
+    let mut keys: Vec<String> = store
+        .list(folder.as_ref())
+        .map_ok(|o| o.location.to_string())
+        .try_collect::<Vec<_>>()
+        .await?
+        .into_iter()
+        .filter(|k| k.starts_with(prefix))
+        .collect();
+    keys.sort();
+    Ok(keys)
+}
+
 /// Reads and stores every object under the prefix; counts into `meta`. An `Err` is a
 /// failure of the source itself (not of an entry).
 async fn load_objects(
     ctx: &Ctx,
-    store: &LocalFileSystem,
+    store: &Bucket,
     meta: &mut ImportMeta,
     target: &TableDef,
-) -> Result<(), String> {
+    progress: &mut Progress,
+) -> Result<(), BucketError> {
     let prefix = meta.key_prefix.clone().unwrap_or_default();
-    let mut objects: Vec<String> = store
-        .list(None)
-        .map_ok(|o| o.location.to_string())
-        .try_collect::<Vec<_>>()
-        .await
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .filter(|k| k.starts_with(&prefix))
-        .collect();
-    objects.sort();
+    let objects = keys_under(store, &prefix).await?;
     let delimiter = meta
         .format_options
         .as_ref()
@@ -130,33 +136,19 @@ async fn load_objects(
                 .collect()
         });
     for key in objects {
-        let raw = store
-            .get(&object_store::path::Path::from(key.as_str()))
-            .await
-            .map_err(|e| e.to_string())?
-            .bytes()
-            .await
-            .map_err(|e| e.to_string())?;
-        let bytes = match meta.compression.as_str() {
-            "GZIP" if raw.is_empty() => Ok(Vec::new()),
-            "GZIP" => {
-                let mut out = Vec::new();
-                flate2::read::MultiGzDecoder::new(raw.as_ref())
-                    .read_to_end(&mut out)
-                    .map(|_| out)
-                    .map_err(|e| format!("The object is not valid GZIP: {e}"))
-            }
-            _ => Ok(raw.to_vec()),
-        };
-        let (items, bad) = match bytes {
+        let raw = store.get(&Path::from(key.as_str())).await?.bytes().await?;
+        let mut source_bytes = 0u64;
+        let (items, bad) = match read::decompress(&meta.compression, &raw) {
             Err(why) => (Vec::new(), Some((0, why))),
             Ok(bytes) => {
-                meta.processed_bytes += bytes.len() as u64;
+                source_bytes = bytes.len() as u64;
+                meta.processed_bytes += source_bytes;
                 match meta.format.as_str() {
                     "CSV" => {
                         let text = String::from_utf8_lossy(&bytes);
                         read::csv(target, &text, delimiter, header.as_deref())
                     }
+                    "ION" => super::ion::items(target, &bytes),
                     _ => read::dynamodb_json(target, &bytes),
                 }
             }
@@ -164,7 +156,7 @@ async fn load_objects(
         let n = items.len() as u64;
         store_items(ctx, target, items)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| BucketError::Other(e.message().unwrap_or("Internal error").into()))?;
         meta.imported_items += n;
         meta.processed_items += n;
         if let Some((index, why)) = bad {
@@ -172,8 +164,7 @@ async fn load_objects(
             meta.processed_items += 1;
             log_error(ctx, meta, &key, index, &why);
         }
-        tracing::info!(import = %meta.arn, object = %key, items = meta.imported_items,
-            bytes = meta.processed_bytes, "import in progress");
+        progress.add(n, source_bytes);
     }
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! Import from "S3": each import's description (the `imports` redb table), the readers
-//! of its source formats (`read`) and the job that loads a new table from every object
+//! of its source formats (`read`: DynamoDB JSON, CSV; `ion`: Amazon Ion) and the job that loads a new table from every object
 //! under a prefix of a bucket folder (`job`).
 
+pub mod ion;
 pub mod job;
 pub mod read;
 

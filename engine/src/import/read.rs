@@ -1,4 +1,4 @@
-//! Readers of import sources, with no I/O: DynamoDB JSON (`{"Item":{…}}` objects, one
+//! Readers of import sources, with no I/O: decompression (GZIP, ZSTD), DynamoDB JSON (`{"Item":{…}}` objects, one
 //! per line or concatenated — a streaming JSON reader, not line splitting) and CSV
 //! (RFC 4180 quoting, a chosen delimiter, a header line or a given header list). Each
 //! turns a source object into items or says, for the first bad entry, why — the import
@@ -14,6 +14,28 @@ use crate::model::Item;
 
 /// Why an entry could not become an item (the text DynamoDB logs for it).
 pub type Bad = String;
+
+/// The bytes of one source object as InputCompressionType says they are stored:
+/// `GZIP` (one or more gzip members), `ZSTD` (one or more zstd frames) or `NONE`. An
+/// empty object is empty whatever the compression.
+pub fn decompress(compression: &str, raw: &[u8]) -> Result<Vec<u8>, Bad> {
+    use std::io::Read;
+    if raw.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    match compression {
+        "GZIP" => flate2::read::MultiGzDecoder::new(raw)
+            .read_to_end(&mut out)
+            .map(|_| out)
+            .map_err(|e| format!("The object is not valid GZIP: {e}")),
+        "ZSTD" => zstd::stream::read::Decoder::new(raw)
+            .and_then(|mut d| d.read_to_end(&mut out))
+            .map(|_| out)
+            .map_err(|e| format!("The object is not valid ZSTD: {e}")),
+        _ => Ok(raw.to_vec()),
+    }
+}
 
 /// Checks a decoded item against the table: keys present and typed, index key types,
 /// non-empty attribute names, the size limit.

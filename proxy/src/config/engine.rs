@@ -138,6 +138,7 @@ impl RawEngine {
             kinesis_transition_ms: d().kinesis_transition_ms,
             // Set from `[export]` by the composer.
             export_root: d().export_root,
+            export_s3: d().export_s3,
             // Set by `[capacity]` (`config::capacity`).
             throttling: d().throttling,
         })

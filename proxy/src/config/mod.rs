@@ -162,7 +162,7 @@ impl RawConfig {
         let server = self.server.validate()?;
         let backend = self.storage.validate()?;
         let mut engine = self.engine.validate(backend)?;
-        engine.export_root = self.export.validate()?;
+        (engine.export_root, engine.export_s3) = self.export.validate(&engine.region)?;
         engine.throttling = self.capacity.validate()?;
         let kinesis = self.kinesis.validate(&engine.region)?;
         engine.kinesis_transition_ms = kinesis.transition_ms;

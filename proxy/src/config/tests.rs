@@ -60,7 +60,9 @@ mod layering {
             .map(|l| match l.strip_prefix("# ") {
                 Some(rest)
                     if rest.split_once(" = ").is_some_and(|(k, _)| {
-                        !k.is_empty() && k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                        !k.is_empty()
+                            && k.bytes()
+                                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
                     }) =>
                 {
                     rest
@@ -314,7 +316,7 @@ mod documentation {
             let setting = line.strip_prefix("# ").and_then(|rest| {
                 let (k, v) = rest.split_once(" = ")?;
                 k.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b == b'_')
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
                     .then_some((k, v))
             });
             match setting {

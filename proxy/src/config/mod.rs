@@ -23,6 +23,7 @@ pub mod duration;
 pub mod engine;
 pub mod error;
 pub mod export;
+pub mod global;
 pub mod log;
 pub mod section;
 pub mod server;
@@ -36,6 +37,7 @@ pub use duration::parse_duration;
 pub use engine::{RawEngine, TRANSIENT_DELAY_MS};
 pub use error::ConfigError;
 pub use export::RawExport;
+pub use global::{Peer, RawGlobal, RawPeer};
 pub use log::RawLog;
 pub use server::{RawServer, DEFAULT_MAX_BODY_BYTES};
 pub use storage::RawStorage;
@@ -71,6 +73,9 @@ pub struct RawConfig {
     pub auth: RawAuth,
     #[serde(default)]
     pub export: RawExport,
+    /// `[global]` with its `[[global.peer]]` tables (file only).
+    #[serde(default)]
+    pub global: RawGlobal,
 }
 
 impl RawConfig {
@@ -87,6 +92,7 @@ impl RawConfig {
             admin: RawAdmin::defaults(),
             auth: RawAuth::defaults(),
             export: RawExport::defaults(),
+            global: RawGlobal::default(),
         }
     }
 
@@ -116,6 +122,7 @@ impl RawConfig {
             admin: RawAdmin::from_env(get)?,
             auth: RawAuth::from_env_with_credentials(get)?,
             export: RawExport::from_env(get)?,
+            global: RawGlobal::default(),
         })
     }
 
@@ -133,6 +140,7 @@ impl RawConfig {
         self.admin.merge(&over.admin);
         self.auth.merge(&over.auth);
         self.export.merge(&over.export);
+        self.global.merge(&over.global);
         self
     }
 
@@ -156,6 +164,7 @@ impl RawConfig {
         }
         let admin = self.admin.validate()?;
         let auth = self.auth.validate()?;
+        let peers = self.global.validate(&engine.region)?;
         Ok(Config {
             listen: server.listen,
             service: ServiceConfig {
@@ -170,6 +179,7 @@ impl RawConfig {
             follow,
             triggers,
             admin,
+            peers,
         })
     }
 }
@@ -189,6 +199,8 @@ pub struct Config {
     pub triggers: Vec<TriggerConfig>,
     /// `[admin] listen`: the admin listener's address (None: off).
     pub admin: Option<SocketAddr>,
+    /// `[[global.peer]]`: the other regions of this process's global tables.
+    pub peers: Vec<Peer>,
 }
 
 impl Config {
@@ -217,6 +229,7 @@ impl Config {
                     follow: FollowConfig::default(),
                     triggers: Vec::new(),
                     admin: None,
+                    peers: Vec::new(),
                 }
             }
         }
@@ -235,6 +248,7 @@ pub fn settings() -> Vec<section::Setting> {
         RawAdmin::settings(),
         RawAuth::settings(),
         RawExport::settings(),
+        RawPeer::settings(),
     ]
     .concat()
 }

@@ -9,6 +9,7 @@ pub mod compression;
 pub mod config;
 pub mod cors;
 pub mod error;
+pub mod global;
 pub mod metrics;
 pub mod server;
 pub mod service;
@@ -45,6 +46,9 @@ pub async fn start_with_engine(
     engine: daxlite_engine::Engine,
 ) -> Result<RunningServer, StartError> {
     let embedded = upstream::Embedded::new(engine.clone());
+    let embedded = global::Global::new(embedded, &config.engine.region, &config.peers)
+        .await
+        .map_err(StartError::Upstream)?;
     let server = if config.cache.enabled {
         let feed = engine.changes();
         let cached = cache::Cached::new(embedded, config.cache.clone());

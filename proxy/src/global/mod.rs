@@ -9,6 +9,7 @@
 //! replica's creation and backfill, its deletion. Not yet: continuous replication of
 //! later writes, the membership seen from the replica's side, persistence of the group.
 
+pub mod merge;
 mod peer;
 pub mod validate;
 

@@ -49,34 +49,34 @@ impl RawGlobal {
             let key = |k: &str| format!("global.peer[{i}].{k}");
             let region = p
                 .region()
-                .ok_or_else(|| ConfigError::setting(&key("region"), "required"))?;
+                .ok_or_else(|| ConfigError::setting(key("region"), "required"))?;
             if !is_region_name(&region) {
                 return Err(ConfigError::setting(
-                    &key("region"),
+                    key("region"),
                     format!("{region:?} is not a region name"),
                 ));
             }
             if region == own_region {
                 return Err(ConfigError::setting(
-                    &key("region"),
+                    key("region"),
                     format!("{region:?} is this process's own region (engine.region)"),
                 ));
             }
             if out.iter().any(|o| o.region == region) {
                 return Err(ConfigError::setting(
-                    &key("region"),
+                    key("region"),
                     format!("{region:?} is listed twice"),
                 ));
             }
             let text = p
                 .url()
-                .ok_or_else(|| ConfigError::setting(&key("url"), "required"))?;
+                .ok_or_else(|| ConfigError::setting(key("url"), "required"))?;
             let url: http::Uri = text
                 .parse()
-                .map_err(|_| ConfigError::setting(&key("url"), format!("{text:?} is not a URL")))?;
+                .map_err(|_| ConfigError::setting(key("url"), format!("{text:?} is not a URL")))?;
             if !matches!(url.scheme_str(), Some("http") | Some("https")) || url.host().is_none() {
                 return Err(ConfigError::setting(
-                    &key("url"),
+                    key("url"),
                     format!("{text:?} must be an http:// or https:// URL"),
                 ));
             }

@@ -208,6 +208,34 @@ async fn a_replica_is_created_with_the_existing_items_and_deleted() {
     let gone = west.describe_table().table_name(&table).send().await;
     let err = gone.expect_err("the replica table is deleted");
     assert_eq!(error_parts(&err).0, "ResourceNotFoundException");
+
+    // Deleting the source table while it has a replica ends its membership: a new table
+    // of that name is regional.
+    east.update_table()
+        .table_name(&table)
+        .replica_updates(create("us-west-2"))
+        .send()
+        .await
+        .expect("create replica");
+    wait_for(&east, &table, "us-west-2", Some(ReplicaStatus::Active)).await;
+    east.delete_table()
+        .table_name(&table)
+        .send()
+        .await
+        .expect("delete table");
+    create_pk_table_named(&east, &table).await;
+    let d = east
+        .describe_table()
+        .table_name(&table)
+        .send()
+        .await
+        .expect("describe");
+    assert!(d.table().and_then(|t| t.global_table_version()).is_none());
+    assert_eq!(
+        scan(&servers[2].client(), &table).await.len(),
+        25,
+        "the replica stays"
+    );
     for s in servers {
         s.stop().await;
     }

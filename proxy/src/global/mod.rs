@@ -113,6 +113,23 @@ impl Upstream for Global {
                     Err(_) => reply,
                 }
             }
+            Operation::DeleteTable => {
+                let reply = self.inner.call(req).await;
+                // This region's table is gone: so is its membership (the other regions'
+                // replicas stay, as in DynamoDB).
+                if reply.is_success() {
+                    if let Ok(v) = serde_json::from_slice::<Value>(&reply.body) {
+                        if let Some(name) = v["TableDescription"]["TableName"].as_str() {
+                            state
+                                .groups
+                                .lock()
+                                .unwrap_or_else(PoisonError::into_inner)
+                                .remove(name);
+                        }
+                    }
+                }
+                reply
+            }
             _ => self.inner.call(req).await,
         }
     }

@@ -316,6 +316,13 @@ pub struct TableDef {
     /// The highest (read, write) capacity the table ever had: its WarmThroughput.
     #[serde(default)]
     pub warm: (i64, i64),
+    /// A WarmThroughput raise is UPDATING until this time (the table stays ACTIVE).
+    #[serde(default)]
+    pub warm_updating_until_ms: i64,
+    /// When the table switched PROVISIONED → PAY_PER_REQUEST within the last day (the
+    /// switch limit, `capacity::budget`).
+    #[serde(default)]
+    pub ppr_switches_ms: Vec<i64>,
     /// Point-in-time recovery, when enabled (UpdateContinuousBackups): the write path
     /// journals every item change of this table while it is `Some`.
     #[serde(default)]

@@ -1,5 +1,6 @@
 //! The engine's settings, already validated by whoever built them (the proxy's config).
 
+use crate::capacity::Throttling;
 use crate::storage::Backend;
 
 #[derive(Debug, Clone)]
@@ -46,6 +47,9 @@ pub struct EngineConfig {
     /// The folder exports are written to: S3 bucket `B` is its sub-folder `B`, which must
     /// exist (as a bucket must).
     pub export_root: std::path::PathBuf,
+    /// What is throttled (`capacity::Throttling`; off, as DynamoDB Local). A table's
+    /// `daxlite:throttling` tag overrides it.
+    pub throttling: Throttling,
 }
 
 impl Default for EngineConfig {
@@ -68,6 +72,7 @@ impl Default for EngineConfig {
             ttl_change_cooldown_ms: 0,
             pitr_lag_ms: 0,
             export_root: std::path::PathBuf::from("./daxlite-exports"),
+            throttling: Throttling::Off,
         }
     }
 }

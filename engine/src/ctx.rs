@@ -7,6 +7,7 @@ use std::sync::{Arc, Weak};
 
 use redb::ReadTransaction;
 
+use crate::capacity::{Gate, Meter};
 use crate::catalog::{self, TableDef, TableStatus};
 use crate::clock::Clock;
 use crate::config::EngineConfig;
@@ -21,6 +22,8 @@ pub struct Ctx {
     /// This context itself, so an operation can start a background job (a backup copy,
     /// a restore) that outlives its request.
     pub me: Weak<Ctx>,
+    /// The throttling buckets (`capacity`).
+    pub meter: Arc<Meter>,
 }
 
 impl Ctx {
@@ -49,6 +52,18 @@ impl Ctx {
 
     pub fn now_ms(&self) -> i64 {
         self.clock.now_millis()
+    }
+
+    /// Throttling for `def`, `None` when off (see `capacity::Gate::open`).
+    pub fn gate(&self, def: &TableDef, op: &'static str) -> Option<Gate> {
+        Gate::open(
+            &self.meter,
+            self.config.throttling,
+            def,
+            &self.config.region,
+            &self.config.account,
+            op,
+        )
     }
 
     /// A table that exists (in any state but gone).

@@ -35,6 +35,7 @@ impl Engine {
             clock,
             config,
             me: me.clone(),
+            meter: Default::default(),
         });
         let background = Background::start(ctx.clone());
         // Backups and restores a crash interrupted, found before any request can start one.

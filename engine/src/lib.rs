@@ -2,13 +2,14 @@
 //! (`wire`), the data model (`model`), expressions (`expr`), the catalog of tables
 //! (`catalog`), primary keys (`keys`), storage on redb (`storage`), the one write path
 //! (`write`), stream records (`streams`), the change feed (`changes`), Time to Live
-//! (`ttl`), backups and point-in-time recovery (`backup`), exports (`export`), imports (`import`), PartiQL (`partiql`), what
+//! (`ttl`), backups and point-in-time recovery (`backup`), exports (`export`), imports (`import`), throttling (`capacity`), PartiQL (`partiql`), what
 //! operations and background work share (`ctx`) and
 //! the operations (`api`), driven through [`Engine`].
 
 pub mod api;
 mod background;
 pub mod backup;
+pub mod capacity;
 pub mod catalog;
 pub mod changes;
 pub mod clock;

@@ -19,6 +19,7 @@
 
 use redb::WriteTransaction;
 
+use crate::capacity::{write_cost, Gate, WriteCost};
 use crate::catalog::{self, TableDef, TableStatus};
 use crate::keys::{check_index_keys, IndexContext, PrimaryKey};
 use crate::model::size::{item_size, MAX_ITEM_SIZE};
@@ -98,6 +99,39 @@ pub async fn write_one(store: &Store, now_ms: i64, spec: WriteSpec) -> ApiResult
     store.write(move |txn| apply(txn, now_ms, spec)).await
 }
 
+/// [`write_one`] with a capacity gate between the checks and the write (`None`:
+/// throttling off).
+pub async fn write_one_gated(
+    store: &Store,
+    now_ms: i64,
+    spec: WriteSpec,
+    gate: Option<Gate>,
+) -> ApiResult<Written> {
+    match gate {
+        None => write_one(store, now_ms, spec).await,
+        Some(gate) => {
+            store
+                .write(move |txn| apply_gated(txn, now_ms, spec, Some(&gate)))
+                .await
+        }
+    }
+}
+
+/// [`apply`], with the write priced and admitted by `gate` after every check and before
+/// it is stored: a throttled write changes nothing.
+pub fn apply_gated(
+    txn: &WriteTransaction,
+    now_ms: i64,
+    spec: WriteSpec,
+    gate: Option<&Gate>,
+) -> ApiResult<Written> {
+    let prepared = prepare(txn, now_ms, spec)?;
+    if let Some(gate) = gate {
+        gate.admit_write(&prepared.cost(1.0), now_ms)?;
+    }
+    commit(txn, prepared, &Origin::caller(now_ms))
+}
+
 /// Makes every check of one write, then writes it (see the module doc for the order).
 pub fn apply(txn: &WriteTransaction, now_ms: i64, spec: WriteSpec) -> ApiResult<Written> {
     apply_as(txn, Origin::caller(now_ms), spec)
@@ -124,6 +158,17 @@ impl Prepared {
     /// The item as it is now (before the write).
     pub fn old(&self) -> Option<&Item> {
         self.old.as_ref()
+    }
+
+    /// What the write costs on each arm (`table_factor` 2 in a transaction).
+    pub fn cost(&self, table_factor: f64) -> WriteCost {
+        write_cost(
+            &self.table,
+            self.old.as_ref(),
+            self.old_size,
+            self.new.as_ref(),
+            table_factor,
+        )
     }
 }
 

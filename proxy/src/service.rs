@@ -15,6 +15,8 @@ use tracing::Instrument;
 
 use crate::admin::{Administer, Answer, Command};
 use crate::auth;
+use crate::auth::authorize::{self, KeyNames, Schemas};
+use crate::auth::identity::{Identities, Identity};
 use crate::auth::sigv4::{self, Keys};
 use crate::metrics as m;
 use crate::upstream::{Reply, Request, Upstream};
@@ -29,12 +31,17 @@ pub struct ServiceConfig {
     pub region: String,
     /// `[auth] verify`: the keys signatures are verified with (None: shape checks only).
     pub auth: Option<Arc<Keys>>,
+    /// The identities whose requests are authorized by their policies (None: no key
+    /// has policies, and the request path does nothing more).
+    pub identities: Option<Arc<Identities>>,
 }
 
 pub struct Service<U> {
     upstream: U,
     config: ServiceConfig,
     prometheus: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// Key schemas for `dynamodb:LeadingKeys` (used only with policies).
+    schemas: Schemas,
 }
 
 pub type HttpResponse = Response<Full<Bytes>>;
@@ -54,6 +61,7 @@ impl<U: Upstream> Service<U> {
             upstream,
             config,
             prometheus: m::prometheus(),
+            schemas: Schemas::default(),
         })
     }
 
@@ -239,11 +247,76 @@ impl<U: Upstream> Service<U> {
         let header = auth::check(get("authorization"), get("x-amz-date"), get("date"))
             .map_err(|err| json_error_first(&body).unwrap_or(err))?;
         self.verify(&header, parts, raw_body.as_deref())?;
+        // 5. Authorization by the caller's policies, before the cache is consulted.
+        if let Some(ids) = &self.config.identities {
+            // Any caller's table change (policies or not) makes learned key schemas stale.
+            self.schemas.observe(op);
+            let access_key = header.credential.split('/').next().unwrap_or_default();
+            if let Some(identity) = ids.get(access_key) {
+                self.authorize(identity, op, &body).await?;
+            }
+        }
         Ok(self
             .upstream
             .call(Request { op, body })
             .instrument(span.clone())
             .await)
+    }
+
+    /// Evaluates the caller's policies for every tuple of the request; the first denied
+    /// one answers AccessDeniedException.
+    async fn authorize(
+        &self,
+        identity: &Identity,
+        op: Operation,
+        body: &[u8],
+    ) -> Result<(), ApiError> {
+        let map: serde_json::Map<String, serde_json::Value> = if body.is_empty() {
+            serde_json::Map::new()
+        } else {
+            serde_json::from_slice(body)
+                .map_err(|_| ApiError::bare(ErrorCode::SerializationException))?
+        };
+        let mut keys = std::collections::HashMap::new();
+        if identity.needs_leading_keys {
+            for table in authorize::tables_needing_keys(op, &map) {
+                if keys.contains_key(&table) {
+                    continue;
+                }
+                if let Some(k) = self.schemas.get(&table) {
+                    keys.insert(table, k);
+                    continue;
+                }
+                let req = serde_json::json!({ "TableName": table }).to_string();
+                let reply = self
+                    .upstream
+                    .call(Request {
+                        op: Operation::DescribeTable,
+                        body: Bytes::from(req),
+                    })
+                    .await;
+                if !reply.is_success() {
+                    // No such table: the key is absent, and the upstream answers the
+                    // request with ResourceNotFoundException.
+                    continue;
+                }
+                if let Some(names) = KeyNames::from_describe(&reply.body) {
+                    self.schemas.put(&table, names);
+                    if let Some(k) = self.schemas.get(&table) {
+                        keys.insert(table, k);
+                    }
+                }
+            }
+        }
+        let builder = authorize::Builder {
+            region: &self.config.region,
+            identity,
+            keys: &keys,
+        };
+        match builder.tuples(op, &map) {
+            Some(tuples) => authorize::check(identity, &tuples),
+            None => Ok(()),
+        }
     }
 
     /// Verifies the signature when `[auth] verify` is on; nothing to do otherwise.

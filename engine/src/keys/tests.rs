@@ -48,6 +48,8 @@ pub(crate) fn table(range: Option<(&str, ScalarType)>) -> TableDef {
         warm: (0, 0),
         pitr: None,
         restore: None,
+        warm_updating_until_ms: 0,
+        ppr_switches_ms: Vec::new(),
     }
 }
 

@@ -17,7 +17,7 @@ use crate::model::Item;
 use crate::storage::{internal, items};
 use crate::wire::shape::{Obj, Violations};
 use crate::wire::{ApiError, ApiResult, ErrorCode};
-use crate::write::write_one;
+use crate::write::write_one_gated;
 
 use super::ast::{PPath, Parsed, Statement};
 use super::bind::Binder;
@@ -190,7 +190,14 @@ pub async fn batch_execute_statement(ctx: &Ctx, body: &Map<String, Value>) -> Ap
                     targets,
                     ..
                 } = *plan;
-                match write_one(&ctx.store, ctx.now_ms(), spec).await {
+                match write_one_gated(
+                    &ctx.store,
+                    ctx.now_ms(),
+                    spec,
+                    ctx.gate(&def, "BatchExecuteStatement"),
+                )
+                .await
+                {
                     Ok(w) => {
                         add(&def.name, written_units(&w));
                         let mut entry = Map::new();

@@ -12,7 +12,7 @@ use crate::model::Item;
 use crate::storage::internal;
 use crate::wire::shape::{Obj, Violations};
 use crate::wire::{ApiError, ApiResult};
-use crate::write::{write_one, Written};
+use crate::write::{write_one_gated, Written};
 
 use super::ast::Statement;
 use super::bind::Binder;
@@ -74,7 +74,8 @@ pub async fn execute_statement(ctx: &Ctx, body: &Map<String, Value>) -> ApiResul
                 targets,
                 ..
             } = *plan;
-            let written = write_one(&ctx.store, now, spec).await?;
+            let written =
+                write_one_gated(&ctx.store, now, spec, ctx.gate(&def, "ExecuteStatement")).await?;
             let items: Vec<Item> = returned(&written, returning, &targets)
                 .into_iter()
                 .collect();

@@ -2,6 +2,9 @@
 //! completeness of the SigV4 `Authorization` header, with DynamoDB's exact messages.
 //! Signature verification against configured keys (`[auth] verify`) is in [`sigv4`].
 
+pub mod authorize;
+pub mod identity;
+pub mod policy;
 pub mod sigv4;
 
 use daxlite_engine::wire::{ApiError, ErrorCode};

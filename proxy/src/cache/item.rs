@@ -166,16 +166,13 @@ fn answer(
 }
 
 impl<U: Upstream> Cached<U> {
-    /// The item cache's current entry for an item key, counted as a hit (PartiQL's keyed
-    /// SELECT answers from it without building a GetItem).
+    /// The item cache's current entry for an item key (PartiQL's keyed SELECT answers
+    /// from it without building a GetItem; the caller counts the hit it serves).
     pub(super) fn item_hit(&self, table: &str, key: Bytes) -> Option<Entry> {
         let epoch = self.coherence.epoch(table.as_bytes());
-        let entry = self
-            .store
+        self.store
             .get(&CacheKey::Item(key))
-            .filter(|e| e.epoch == epoch)?;
-        self.counters.add(table, Count::GetHit, 1);
-        Some(entry)
+            .filter(|e| e.epoch == epoch)
     }
 
     pub(super) async fn get_item(&self, req: Request) -> Reply {

@@ -21,6 +21,7 @@ use daxlite_engine::partiql::read::project;
 use daxlite_engine::wire::Operation;
 use serde_json::Value;
 
+use super::counters::Count;
 use super::keys::{decode_attrs, item_key};
 use super::schema::TableSchema;
 use super::store::Entry;
@@ -264,6 +265,7 @@ impl<U: Upstream> Cached<U> {
         if sel.projection.is_none() {
             if let Some(entry) = self.item_hit(&table, cache_key) {
                 if let Some(out) = items_of_entry(&entry.body) {
+                    self.counters.add(&table, Count::GetHit, 1);
                     return Some(Reply::ok(out).outcome(Outcome::Hit));
                 }
             }

@@ -136,6 +136,8 @@ impl RawEngine {
             pitr_lag_ms: non_negative("pitr_lag_ms", self.pitr_lag_ms())?,
             // Set from `[export]` by the composer.
             export_root: d().export_root,
+            // Set by `[capacity]` (`config::capacity`).
+            throttling: d().throttling,
         })
     }
 }

@@ -19,6 +19,7 @@ use serde::Deserialize;
 pub mod admin;
 pub mod auth;
 pub mod cache;
+pub mod capacity;
 pub mod duration;
 pub mod engine;
 pub mod error;
@@ -31,8 +32,9 @@ pub mod storage;
 pub mod upstream;
 
 pub use admin::RawAdmin;
-pub use auth::{RawAuth, RawCredential};
+pub use auth::{AuthConfig, RawAuth, RawCredential};
 pub use cache::{FollowConfig, RawCache, DEFAULT_CACHE_BYTES};
+pub use capacity::RawCapacity;
 pub use duration::parse_duration;
 pub use engine::{RawEngine, TRANSIENT_DELAY_MS};
 pub use error::ConfigError;
@@ -64,6 +66,8 @@ pub struct RawConfig {
     pub upstream: RawUpstream,
     #[serde(default)]
     pub cache: RawCache,
+    #[serde(default)]
+    pub capacity: RawCapacity,
     /// `[[trigger]]` tables (file only; a layer that has any replaces the others').
     #[serde(default)]
     pub trigger: Vec<RawTrigger>,
@@ -88,6 +92,7 @@ impl RawConfig {
             log: RawLog::defaults(),
             upstream: RawUpstream::defaults(),
             cache: RawCache::defaults(),
+            capacity: RawCapacity::defaults(),
             trigger: Vec::new(),
             admin: RawAdmin::defaults(),
             auth: RawAuth::defaults(),
@@ -102,10 +107,16 @@ impl RawConfig {
             path: path.to_path_buf(),
             source,
         })?;
-        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+        let mut raw: RawConfig = toml::from_str(&text).map_err(|source| ConfigError::Parse {
             path: path.to_path_buf(),
             source,
-        })
+        })?;
+        // Policy files are named relative to the config file.
+        let dir = path.parent().map(Path::to_path_buf);
+        for c in raw.auth.credentials.iter_mut().flatten() {
+            c.base_dir = dir.clone();
+        }
+        Ok(raw)
     }
 
     /// Reads the `DAXLITE_*` environment variables.
@@ -118,6 +129,7 @@ impl RawConfig {
             log: RawLog::from_env(get)?,
             upstream: RawUpstream::from_env(get)?,
             cache: RawCache::from_env(get)?,
+            capacity: RawCapacity::from_env(get)?,
             trigger: Vec::new(),
             admin: RawAdmin::from_env(get)?,
             auth: RawAuth::from_env_with_credentials(get)?,
@@ -134,6 +146,7 @@ impl RawConfig {
         self.log.merge(&over.log);
         self.upstream.merge(&over.upstream);
         self.cache.merge(&over.cache);
+        self.capacity.merge(&over.capacity);
         if !over.trigger.is_empty() {
             self.trigger = over.trigger.clone();
         }
@@ -151,6 +164,7 @@ impl RawConfig {
         let backend = self.storage.validate()?;
         let mut engine = self.engine.validate(backend)?;
         engine.export_root = self.export.validate()?;
+        engine.throttling = self.capacity.validate()?;
         let log_level = self.log.validate()?;
         let upstream = self.upstream.validate(&engine.region)?;
         let (cache, follow) = self.cache.validate()?;
@@ -170,7 +184,8 @@ impl RawConfig {
             service: ServiceConfig {
                 max_body_bytes: server.max_body_bytes,
                 region: engine.region.clone(),
-                auth,
+                auth: auth.keys,
+                identities: auth.identities,
             },
             engine,
             log_level,
@@ -221,6 +236,7 @@ impl Config {
                         max_body_bytes: DEFAULT_MAX_BODY_BYTES,
                         region: engine.region.clone(),
                         auth: None,
+                        identities: None,
                     },
                     engine,
                     log_level: RawLog::defaults().level(),
@@ -245,6 +261,7 @@ pub fn settings() -> Vec<section::Setting> {
         RawLog::settings(),
         RawUpstream::settings(),
         RawCache::settings(),
+        RawCapacity::settings(),
         RawAdmin::settings(),
         RawAuth::settings(),
         RawExport::settings(),

@@ -218,6 +218,73 @@ mod auth_settings {
         let c = file.validate().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.service.auth.map(|k| k.len()), Some(2));
     }
+
+    #[test]
+    fn policies_load_inline_and_from_files_and_bad_ones_stop_the_start() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let doc = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"dynamodb:GetItem","Resource":"*"}}"#;
+        std::fs::create_dir(dir.path().join("p")).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.path().join("p/a.json"), doc).unwrap_or_else(|e| panic!("{e}"));
+        let write = |policies: &str| {
+            let path = dir.path().join("daxlite.toml");
+            std::fs::write(
+                &path,
+                format!("[auth]\nverify = true\ncredentials = [{{ access_key = \"A\", secret_key = \"B\", principal = \"arn:aws:iam::123456789012:user/alice\", policies = {policies} }}, {{ access_key = \"C\", secret_key = \"D\" }}]\n"),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+            RawConfig::from_file(&path).and_then(RawConfig::validate)
+        };
+        let c = write(&format!("['{doc}', \"p/a.json\"]")).unwrap_or_else(|e| panic!("{e}"));
+        let ids = c.service.identities.clone().unwrap_or_default();
+        let alice = ids.get("A").cloned();
+        assert_eq!(alice.as_ref().map(|a| a.policies.len()), Some(2));
+        assert_eq!(
+            alice.and_then(|a| a.username.clone()).as_deref(),
+            Some("alice")
+        );
+        assert!(ids.get("C").is_none(), "no policies: full access");
+        for (policies, needle) in [
+            ("[\"p/missing.json\"]", "A: policy file"),
+            (
+                "['{\"Statement\":[]'] ",
+                "A: policy 1: the policy is not valid JSON",
+            ),
+            (
+                "['{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"*\"}}']",
+                "exactly one of Resource and NotResource",
+            ),
+        ] {
+            let err = write(policies)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                err.starts_with("auth.credentials:") && err.contains(needle),
+                "{err}"
+            );
+        }
+        // Policies without verification would be a silent no-op: refused.
+        let file: RawConfig = toml::from_str(&format!(
+            "[auth]\ncredentials = [{{ access_key = \"A\", secret_key = \"B\", policies = ['{doc}'] }}]\n"
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let err = file
+            .validate()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("auth.verify = true"), "{err}");
+        let file: RawConfig = toml::from_str(
+            "[auth]\nverify = true\ncredentials = [{ access_key = \"A\", secret_key = \"B\", principal = \"alice\" }]\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let err = file
+            .validate()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("must be arn:aws:iam::"), "{err}");
+    }
 }
 
 mod documentation {

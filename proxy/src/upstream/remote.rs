@@ -21,7 +21,9 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
-use super::retry::{idempotent, is_throttling, should_retry, Failure, RetryBudget, RetryPolicy};
+use super::retry::{
+    idempotent, is_throttling, is_write, should_retry, Failure, RetryBudget, RetryPolicy,
+};
 use super::{Reply, Request, Upstream};
 use crate::metrics as m;
 
@@ -269,6 +271,7 @@ impl Remote {
         let inner = &self.inner;
         let op_name = op.map(Operation::name).unwrap_or("unknown");
         let idempotent = idempotent(op, &body);
+        let write = is_write(op);
         let mut retries = 0u32;
         loop {
             let started = std::time::Instant::now();
@@ -301,7 +304,7 @@ impl Remote {
                 metrics::counter!(m::THROTTLED_REQUESTS, "operation" => op_name).increment(1);
             }
             if retries >= inner.config.retry.max_retries
-                || !should_retry(failure, idempotent)
+                || !should_retry(failure, idempotent, write)
                 || !inner.budget.try_spend(failure)
             {
                 return reply;

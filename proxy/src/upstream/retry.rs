@@ -1,6 +1,8 @@
 //! When the remote upstream retries, and how long it waits: only what the AWS SDKs retry
-//! (throttling always — it was not applied; 5xx and lost replies only for idempotent
-//! calls, since a 5xx on a write means "may or may not have been applied"), with full
+//! (throttling on reads — it was not applied, but a throttled write is passed through at
+//! once so the client's own retries and UnprocessedItems handling see it; 5xx and lost
+//! replies only for idempotent calls, since a 5xx on a write means "may or may not have
+//! been applied"), with full
 //! jitter backoff and a token-bucket retry budget so an outage does not multiply load.
 
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -45,7 +47,7 @@ impl RetryPolicy {
 /// What went wrong with one attempt, as far as retrying is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Failure {
-    /// The upstream refused the work (throttling): never applied, always safe to retry.
+    /// The upstream refused the work (throttling): never applied; retried for reads only.
     Throttled,
     /// A 5xx, a timeout or a connection lost after the request was sent: outcome unknown.
     Unknown,
@@ -153,10 +155,27 @@ pub fn is_throttling(status: u16, body: &[u8]) -> bool {
     )
 }
 
-/// Whether to retry after `failure` of a call that is (or is not) `idempotent`.
-pub fn should_retry(failure: Failure, idempotent: bool) -> bool {
+/// Whether `op` may change items (PartiQL statements count as writes: they may be).
+pub fn is_write(op: Option<Operation>) -> bool {
+    match op {
+        None => true,
+        Some(Operation::TransactGetItems) => false,
+        Some(
+            Operation::ExecuteStatement
+            | Operation::BatchExecuteStatement
+            | Operation::ExecuteTransaction,
+        ) => true,
+        Some(op) => matches!(op.kind(), OpKind::Write | OpKind::Transaction),
+    }
+}
+
+/// Whether to retry after `failure` of a call that is (or is not) `idempotent` and
+/// (or is not) a `write`. A throttled write is never retried: the throttle goes back to
+/// the client unchanged.
+pub fn should_retry(failure: Failure, idempotent: bool, write: bool) -> bool {
     match failure {
-        Failure::Throttled | Failure::NotSent => true,
+        Failure::NotSent => true,
+        Failure::Throttled => !write,
         Failure::Unknown => idempotent,
     }
 }
@@ -169,9 +188,15 @@ mod tests {
     fn writes_are_not_retried_after_an_unknown_outcome() {
         let put = idempotent(Some(Operation::PutItem), b"{}");
         assert!(!put);
-        assert!(!should_retry(Failure::Unknown, put));
-        assert!(should_retry(Failure::Throttled, put));
-        assert!(should_retry(Failure::NotSent, put));
+        assert!(!should_retry(Failure::Unknown, put, true));
+        assert!(!should_retry(Failure::Throttled, put, true));
+        assert!(should_retry(Failure::Throttled, true, false));
+        assert!(should_retry(Failure::NotSent, put, true));
+        assert!(is_write(Some(Operation::PutItem)));
+        assert!(is_write(Some(Operation::TransactWriteItems)));
+        assert!(is_write(Some(Operation::ExecuteStatement)));
+        assert!(!is_write(Some(Operation::GetItem)));
+        assert!(!is_write(Some(Operation::TransactGetItems)));
         assert!(idempotent(Some(Operation::GetItem), b"{}"));
         assert!(idempotent(Some(Operation::DescribeTable), b"{}"));
         assert!(!idempotent(Some(Operation::CreateTable), b"{}"));

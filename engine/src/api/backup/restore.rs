@@ -257,6 +257,8 @@ fn target_def(
         lifecycle: Lifecycle::Live,
         pitr: None,
         restore: Some(restore),
+        warm_updating_until_ms: 0,
+        ppr_switches_ms: Vec::new(),
     })
 }
 

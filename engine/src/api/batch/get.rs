@@ -175,18 +175,27 @@ fn run(ctx: &Ctx, reads: Vec<TableRead<'_>>, mode: CapacityMode) -> ApiResult<Va
             .iter()
             .map(|k| key_from_param(&def, k))
             .collect::<ApiResult<Vec<_>>>()?;
-        resolved.push(keys);
+        resolved.push((keys, ctx.gate(&def, "BatchGetItem")));
     }
     let mut responses = Map::new();
     let mut unprocessed = Map::new();
     let mut capacity = Vec::new();
     let mut bytes = 0usize;
-    for (r, keys) in reads.iter().zip(resolved) {
+    // Under throttling: keys whose table's bucket is empty stay unprocessed; when no key
+    // at all was read, the first throttle is the answer.
+    let mut throttled: Option<crate::wire::ApiError> = None;
+    let mut processed = 0usize;
+    for (r, (keys, gate)) in reads.iter().zip(resolved) {
         let mut found = Vec::new();
         let mut units = 0.0;
         let mut left = Vec::new();
         for (key, raw) in keys.iter().zip(&r.keys) {
             if !left.is_empty() || bytes >= MAX_GET_RESPONSE_BYTES {
+                left.push(serde_json::to_value(raw).map_err(crate::storage::internal)?);
+                continue;
+            }
+            if let Some(Err(e)) = gate.as_ref().map(|g| g.admit_read(None, r.consistent, now)) {
+                throttled.get_or_insert(e);
                 left.push(serde_json::to_value(raw).map_err(crate::storage::internal)?);
                 continue;
             }
@@ -198,7 +207,12 @@ fn run(ctx: &Ctx, reads: Vec<TableRead<'_>>, mode: CapacityMode) -> ApiResult<Va
                 continue;
             }
             bytes += size.unwrap_or(0);
-            units += read_units(size, r.consistent);
+            processed += 1;
+            let u = read_units(size, r.consistent);
+            if let Some(g) = &gate {
+                g.debit_read(None, u, now);
+            }
+            units += u;
             if let Some(stored) = stored {
                 let item = stored.item()?;
                 let item = match &r.projection {
@@ -217,6 +231,9 @@ fn run(ctx: &Ctx, reads: Vec<TableRead<'_>>, mode: CapacityMode) -> ApiResult<Va
             unprocessed.insert(r.name.to_string(), Value::Object(kept));
         }
         capacity.push((r.name.to_string(), units));
+    }
+    if let (Some(e), 0) = (throttled, processed) {
+        return Err(e);
     }
     let mut out = Map::new();
     out.insert("Responses".into(), Value::Object(responses));

@@ -105,22 +105,6 @@ pub fn key_signature(key: &Item) -> Vec<u8> {
     out
 }
 
-/// ConsumedCapacity of a multi-table write: one entry per table, in request order, with
-/// the index arms; `None` when not asked for.
-pub fn write_capacity_list(
-    mode: CapacityMode,
-    per_table: &[(String, super::item::capacity::WriteUnits)],
-) -> Option<Value> {
-    if mode == CapacityMode::None {
-        return None;
-    }
-    let list: Vec<Value> = per_table
-        .iter()
-        .filter_map(|(t, u)| super::item::capacity::consumed_write(mode, t, u))
-        .collect();
-    Some(json!(list))
-}
-
 /// ConsumedCapacity of a multi-table operation: one entry per table, in request order,
 /// or `None` when not asked for.
 pub fn capacity_list(mode: CapacityMode, per_table: &[(String, f64)]) -> Option<Value> {

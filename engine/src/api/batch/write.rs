@@ -9,10 +9,11 @@ use std::collections::HashSet;
 
 use serde_json::{json, Map, Value};
 
-use super::{check_request_items, java_text, write_capacity_list, MAX_WRITE_REQUESTS};
-use crate::api::item::capacity::WriteUnits;
+use super::{check_request_items, java_text, MAX_WRITE_REQUESTS};
 use crate::api::item::params::{check_enum, CapacityMode, CAPACITY_ENUM, METRICS_ENUM};
+use crate::api::item::write_shape;
 use crate::api::Ctx;
+use crate::capacity::{report, Gate, WriteCost};
 use crate::catalog::TableDef;
 use crate::keys::{key_from_item, key_from_param, PrimaryKey};
 use crate::model::size::{item_size, MAX_ITEM_SIZE};
@@ -20,7 +21,7 @@ use crate::model::value::{decode_item, Deferred};
 use crate::model::Item;
 use crate::wire::shape::{Obj, Violations};
 use crate::wire::{ApiError, ApiResult};
-use crate::write::{apply, Action, WriteSpec, Written};
+use crate::write::{apply_gated, Action, WriteSpec, Written};
 
 /// One Put or Delete as read from the request.
 enum Request {
@@ -81,6 +82,7 @@ pub async fn batch_write_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult
         let txn = ctx.store.read()?;
         for (name, entries) in &tables {
             let def = ctx.data_table(&txn, name, now)?;
+            let gate = ctx.gate(&def, "BatchWriteItem");
             for entry in entries.iter().filter_map(|(e, _)| e.as_ref()) {
                 let (key, action) = match entry {
                     Request::Put(item) => (key_from_item(&def, item)?, Action::Put(item.clone())),
@@ -91,13 +93,13 @@ pub async fn batch_write_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult
                         "Provided list of item keys contains duplicates",
                     ));
                 }
-                specs.push((def.clone(), key, action));
+                specs.push((def.clone(), key, action, gate.clone()));
             }
         }
     }
-    let jobs: Vec<(TableDef, PrimaryKey, WriteSpec)> = specs
+    let jobs: Vec<(TableDef, PrimaryKey, (WriteSpec, Option<Gate>))> = specs
         .into_iter()
-        .map(|(def, key, action)| {
+        .map(|(def, key, action, gate)| {
             let spec = WriteSpec {
                 table: def.clone(),
                 key: key.clone(),
@@ -105,18 +107,18 @@ pub async fn batch_write_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult
                 old_on_failure: false,
                 action,
             };
-            (def, key, spec)
+            (def, key, (spec, gate))
         })
         .collect();
     let (meta, specs): (Vec<_>, Vec<_>) = jobs.into_iter().map(|(d, k, s)| ((d, k), s)).unzip();
-    // One closure, one commit: each `apply` checks before it writes, so a failed write
+    // One closure, one commit: each `apply_gated` checks (and admits under throttling) before it writes, so a failed write
     // leaves nothing behind while the others stand (a batch is not atomic).
     let results = ctx
         .store
         .write(move |txn| {
             Ok(specs
                 .into_iter()
-                .map(|s| apply(txn, now, s))
+                .map(|(s, gate)| apply_gated(txn, now, s, gate.as_ref()))
                 .collect::<Vec<_>>())
         })
         .await?;
@@ -214,21 +216,17 @@ fn respond(
         return Err(first.clone());
     }
     let mut unprocessed = Map::new();
-    let mut units: Vec<(String, WriteUnits)> = tables
+    let mut units: Vec<(String, WriteCost)> = tables
         .iter()
-        .map(|(n, _)| (n.to_string(), WriteUnits::default()))
+        .map(|(n, _)| (n.to_string(), WriteCost::default()))
         .collect();
     let mut collections = Map::new();
     for (((name, request), (def, key)), result) in requests.iter().zip(&meta).zip(&results) {
         match result {
             Ok(w) => {
-                let u = WriteUnits::of_write(
-                    def,
-                    w.old.as_ref().map(|o| (o, w.old_size)),
-                    w.new.as_ref().map(|n| (n, w.new_size)),
-                );
+                let cost = report::written_cost(def, w, 1.0);
                 if let Some(slot) = units.iter_mut().find(|(n, _)| n == name) {
-                    slot.1.add(&u, 1.0);
+                    slot.1.add(&cost);
                 }
                 if metrics && !def.lsis.is_empty() {
                     let hash: Item = key
@@ -263,8 +261,12 @@ fn respond(
     }
     let mut out = Map::new();
     out.insert("UnprocessedItems".into(), Value::Object(unprocessed));
-    if let Some(c) = write_capacity_list(mode, &units) {
-        out.insert("ConsumedCapacity".into(), c);
+    if let Some(shape) = write_shape(mode, false) {
+        let list: Vec<Value> = units
+            .iter()
+            .map(|(t, cost)| report::consumed(t, cost, shape))
+            .collect();
+        out.insert("ConsumedCapacity".into(), Value::Array(list));
     }
     if metrics && !collections.is_empty() {
         out.insert("ItemCollectionMetrics".into(), Value::Object(collections));

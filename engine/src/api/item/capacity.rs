@@ -6,9 +6,6 @@
 use serde_json::{json, Map, Value};
 
 use super::params::CapacityMode;
-use crate::catalog::TableDef;
-use crate::model::size::item_size;
-use crate::model::Item;
 
 /// Read units for an item of `size` bytes (`None`: no item).
 pub fn read_units(size: Option<usize>, consistent: bool) -> f64 {
@@ -24,92 +21,6 @@ pub fn read_units(size: Option<usize>, consistent: bool) -> f64 {
 pub fn write_units(old: Option<usize>, new: Option<usize>) -> f64 {
     let units = |s: Option<usize>| s.map(|s| s.div_ceil(1024).max(1)).unwrap_or(1);
     units(new).max(old.map(|o| units(Some(o))).unwrap_or(0)) as f64
-}
-
-/// What one write (or a table's share of a batch) consumed: the table arm and the arm of
-/// each secondary index whose entry the write changed.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct WriteUnits {
-    pub table: f64,
-    /// (index name, is a GSI, units), in the table's index order.
-    pub indexes: Vec<(String, bool, f64)>,
-}
-
-impl WriteUnits {
-    /// The units of a write that replaced `old` with `new` on `def` (sizes in bytes):
-    /// the table arm as [`write_units`], and per index (CAPACITY.md §1.4, DynamoDB Local
-    /// gives the same figures): an entry added or removed costs its own size in 1 KB
-    /// units; a moved entry (index key changed) costs the old and the new one; an entry
-    /// whose projection changed costs the larger; an unchanged entry costs nothing (the
-    /// arm is omitted).
-    pub fn of_write(
-        def: &TableDef,
-        old: Option<(&Item, usize)>,
-        new: Option<(&Item, usize)>,
-    ) -> WriteUnits {
-        let table = write_units(old.map(|o| o.1), new.map(|n| n.1));
-        let mut indexes = Vec::new();
-        let kb = |item: &Item| item_size(item).div_ceil(1024).max(1) as f64;
-        let gsis = def.gsis.iter().map(|ix| (ix, true));
-        for (ix, is_gsi) in gsis.chain(def.lsis.iter().map(|ix| (ix, false))) {
-            let entry = |item: Option<(&Item, usize)>| {
-                let (item, _) = item?;
-                let key = crate::index::entry_key(def, ix, item)?;
-                Some((key, crate::index::project(def, ix, item)))
-            };
-            let units = match (entry(old), entry(new)) {
-                (None, None) => continue,
-                (None, Some((_, e))) | (Some((_, e)), None) => kb(&e),
-                (Some((k1, e1)), Some((k2, e2))) if k1 != k2 => kb(&e1) + kb(&e2),
-                (Some((_, e1)), Some((_, e2))) if e1 == e2 => continue,
-                (Some((_, e1)), Some((_, e2))) => kb(&e1).max(kb(&e2)),
-            };
-            indexes.push((ix.name.clone(), is_gsi, units));
-        }
-        WriteUnits { table, indexes }
-    }
-
-    /// Adds another write's units (a batch or transaction on the same table), the table
-    /// arm scaled by `factor` (2 in a transaction; index arms are never doubled).
-    pub fn add(&mut self, other: &WriteUnits, factor: f64) {
-        self.table += factor * other.table;
-        for (name, is_gsi, u) in &other.indexes {
-            match self.indexes.iter_mut().find(|(n, _, _)| n == name) {
-                Some(slot) => slot.2 += u,
-                None => self.indexes.push((name.clone(), *is_gsi, *u)),
-            }
-        }
-    }
-
-    pub fn total(&self) -> f64 {
-        self.table + self.indexes.iter().map(|(_, _, u)| u).sum::<f64>()
-    }
-}
-
-/// The ConsumedCapacity object of a write, or `None` when the caller did not ask: TOTAL
-/// counts every arm; INDEXES lists the table arm and the index arms that consumed.
-pub fn consumed_write(mode: CapacityMode, table: &str, units: &WriteUnits) -> Option<Value> {
-    let mut out = consumed(mode, table, units.total())?;
-    if mode == CapacityMode::Indexes {
-        if let Value::Object(m) = &mut out {
-            m.insert("Table".into(), json!({"CapacityUnits": units.table}));
-            for (key, gsi) in [
-                ("GlobalSecondaryIndexes", true),
-                ("LocalSecondaryIndexes", false),
-            ] {
-                let arms: Map<String, Value> = units
-                    .indexes
-                    .iter()
-                    .filter(|(_, g, _)| *g == gsi)
-                    .map(|(n, _, u)| (n.clone(), json!({"CapacityUnits": u})))
-                    .collect();
-                if !arms.is_empty() {
-                    m.insert(key.into(), Value::Object(arms));
-                }
-            }
-        }
-    }
-    Some(out)
 }
 
 /// Copies every `CapacityUnits` of a ConsumedCapacity (list, entry, `Table`, index arms)

@@ -74,14 +74,19 @@ pub async fn get_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Vec<u8>
     // Table, key, read.
     let key = key.unwrap_or_default();
     let txn = ctx.store.read()?;
-    let def = ctx.data_table(&txn, name, ctx.now_ms())?;
+    let now = ctx.now_ms();
+    let def = ctx.data_table(&txn, name, now)?;
     let key = key_from_param(&def, &key)?;
+    let gate = ctx.gate(&def, "GetItem");
+    if let Some(g) = &gate {
+        g.admit_read(None, consistent, now)?;
+    }
     let stored = items::get(&txn, &key.storage)?;
-    let capacity = consumed(
-        CapacityMode::parse(capacity),
-        name,
-        read_units(stored.as_ref().map(|s| s.size()), consistent),
-    );
+    let units = read_units(stored.as_ref().map(|s| s.size()), consistent);
+    if let Some(g) = &gate {
+        g.debit_read(None, units, now);
+    }
+    let capacity = consumed(CapacityMode::parse(capacity), name, units);
 
     let mut out = Vec::with_capacity(stored.as_ref().map(|s| s.0.len()).unwrap_or(0) + 64);
     out.push(b'{');

@@ -30,6 +30,7 @@ pub use update::update_item;
 
 use serde_json::{json, Map, Value};
 
+use crate::capacity::report;
 use crate::catalog::TableDef;
 use crate::expr::eval::Values;
 use crate::expr::ExprKind;
@@ -135,6 +136,22 @@ impl WriteCommon {
     }
 }
 
+/// How a write's ConsumedCapacity is shaped for `mode` (`None`: not asked for);
+/// `mirror_write` for TransactWriteItems.
+pub(crate) fn write_shape(mode: CapacityMode, mirror_write: bool) -> Option<report::Shape> {
+    match mode {
+        CapacityMode::None => None,
+        CapacityMode::Total => Some(report::Shape {
+            indexes: false,
+            mirror_write,
+        }),
+        CapacityMode::Indexes => Some(report::Shape {
+            indexes: true,
+            mirror_write,
+        }),
+    }
+}
+
 /// The answer of a write: `Attributes` (when asked for and not empty), then
 /// `ConsumedCapacity` and `ItemCollectionMetrics` (tables with an LSI only).
 pub fn respond(
@@ -151,13 +168,12 @@ pub fn respond(
             serde_json::to_value(attrs).map_err(crate::storage::internal)?,
         );
     }
-    let units = capacity::WriteUnits::of_write(
-        def,
-        written.old.as_ref().map(|o| (o, written.old_size)),
-        written.new.as_ref().map(|n| (n, written.new_size)),
-    );
-    if let Some(c) = capacity::consumed_write(common.capacity, &common.table, &units) {
-        out.insert("ConsumedCapacity".into(), c);
+    if let Some(shape) = write_shape(common.capacity, false) {
+        let cost = report::written_cost(def, written, 1.0);
+        out.insert(
+            "ConsumedCapacity".into(),
+            report::consumed(&common.table, &cost, shape),
+        );
     }
     if common.metrics && !def.lsis.is_empty() {
         let hash: Item = key

@@ -18,7 +18,7 @@ use crate::model::value::Deferred;
 use crate::model::Item;
 use crate::wire::shape::{check_item_table_name, Obj, Violations};
 use crate::wire::{ApiError, ApiResult};
-use crate::write::{write_one, Action};
+use crate::write::{write_one_gated, Action};
 
 /// A checked PutItem or DeleteItem, up to the table lookup.
 pub(crate) struct SimpleWrite<'a> {
@@ -115,10 +115,15 @@ impl<'a> SimpleWrite<'a> {
         key: PrimaryKey,
         action: Action,
     ) -> ApiResult<Value> {
+        let op = match &action {
+            Action::Delete => "DeleteItem",
+            _ => "PutItem",
+        };
         let spec = self
             .common
             .spec(def.clone(), key.clone(), self.condition, action);
-        let written = write_one(&ctx.store, ctx.now_ms(), spec).await?;
+        let gate = ctx.gate(&def, op);
+        let written = write_one_gated(&ctx.store, ctx.now_ms(), spec, gate).await?;
         let attributes = match self.return_values {
             Some("ALL_OLD") => written.old.clone(),
             _ => None,

@@ -17,7 +17,7 @@ use crate::keys::{is_key_attribute, key_from_param};
 use crate::model::value::Deferred;
 use crate::wire::shape::{check_item_table_name, Obj, Violations};
 use crate::wire::{ApiError, ApiResult};
-use crate::write::{write_one, Action};
+use crate::write::{write_one_gated, Action};
 
 pub async fn update_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Value> {
     // Shapes.
@@ -128,7 +128,8 @@ pub async fn update_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Valu
         Action::Update(apply)
     };
     let spec = common.spec(def.clone(), key.clone(), condition, action);
-    let written = write_one(&ctx.store, ctx.now_ms(), spec).await?;
+    let written =
+        write_one_gated(&ctx.store, ctx.now_ms(), spec, ctx.gate(&def, "UpdateItem")).await?;
     let attributes = match return_values {
         Some("ALL_OLD") => written.old.clone(),
         Some("UPDATED_OLD") => written.old.as_ref().map(|o| eval::project(o, &targets)),

@@ -112,6 +112,28 @@ fn check_gsi_reads(
     Ok(())
 }
 
+/// Reads one page under throttling (`capacity`): admitted on its smallest cost, debited
+/// what it read (GSI pages on the GSI's bucket, table and LSI pages on the table's).
+fn metered_page(
+    ctx: &crate::api::Ctx,
+    txn: &redb::ReadTransaction,
+    plan: &page::Plan<'_>,
+    now: i64,
+    op: &'static str,
+) -> ApiResult<page::Page> {
+    let Some(gate) = ctx.gate(plan.def, op) else {
+        return page::run(txn, plan);
+    };
+    let gsi = match (plan.index, plan.is_gsi) {
+        (Some(ix), true) => Some(ix.name.as_str()),
+        _ => None,
+    };
+    gate.admit_read(gsi, plan.consistent, now)?;
+    let page = page::run(txn, plan)?;
+    gate.debit_read(gsi, page::units(page.bytes, plan.consistent), now);
+    Ok(page)
+}
+
 fn typed(def: &TableDef, name: &str, v: &AttributeValue) -> bool {
     matches!(
         (def.attribute_type(name), v),

@@ -271,6 +271,8 @@ pub fn table_def(ctx: &Ctx, body: &Map<String, Value>, now: i64) -> ApiResult<Ta
         billing,
         billing_explicit: o.has("BillingMode"),
         last_pay_per_request_ms: (billing == BillingMode::PayPerRequest).then_some(now),
+        warm_updating_until_ms: 0,
+        ppr_switches_ms: Vec::new(),
         throughput,
         on_demand,
         lsis: lsi_defs,

@@ -49,6 +49,7 @@ pub async fn delete_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
             Ok((def, stats))
         })
         .await?;
+    ctx.meter.forget(def.id);
     tracing::info!(table = %def.name, "table deleted");
     Ok(json!({ "TableDescription": description(ctx, &def, stats, now, Shape::Deleted) }))
 }

@@ -43,7 +43,7 @@ pub fn index_key_schema_json(keys: &catalog::IndexKeys) -> Value {
     )
 }
 
-fn throughput_json(t: &Throughput) -> Value {
+fn throughput_json(t: &Throughput, now: i64) -> Value {
     let mut m = Map::new();
     if let Some(ms) = t.last_increase_ms {
         m.insert("LastIncreaseDateTime".into(), json!(seconds(ms)));
@@ -51,7 +51,11 @@ fn throughput_json(t: &Throughput) -> Value {
     if let Some(ms) = t.last_decrease_ms {
         m.insert("LastDecreaseDateTime".into(), json!(seconds(ms)));
     }
-    m.insert("NumberOfDecreasesToday".into(), json!(t.decreases_today));
+    // The counter starts again at 00:00 UTC.
+    m.insert(
+        "NumberOfDecreasesToday".into(),
+        json!(crate::capacity::budget::decreases_today(t, now)),
+    );
     m.insert("ReadCapacityUnits".into(), json!(t.read));
     m.insert("WriteCapacityUnits".into(), json!(t.write));
     Value::Object(m)
@@ -95,7 +99,7 @@ pub fn description(ctx: &Ctx, def: &TableDef, stats: Stats, now: i64, shape: Sha
         t.insert("TableStatus".into(), json!(status.as_str()));
         t.insert(
             "ProvisionedThroughput".into(),
-            throughput_json(&def.throughput),
+            throughput_json(&def.throughput, now),
         );
         t.insert("TableSizeBytes".into(), json!(stats.bytes));
         t.insert("ItemCount".into(), json!(stats.items));
@@ -118,7 +122,7 @@ pub fn description(ctx: &Ctx, def: &TableDef, stats: Stats, now: i64, shape: Sha
     t.insert("CreationDateTime".into(), json!(seconds(def.created_ms)));
     t.insert(
         "ProvisionedThroughput".into(),
-        throughput_json(&def.throughput),
+        throughput_json(&def.throughput, now),
     );
     t.insert("TableSizeBytes".into(), json!(stats.bytes));
     t.insert("ItemCount".into(), json!(stats.items));
@@ -167,7 +171,7 @@ pub fn description(ctx: &Ctx, def: &TableDef, stats: Stats, now: i64, shape: Sha
                     .throughput
                     .clone()
                     .unwrap_or_else(|| Throughput::new(0, 0));
-                g.insert("ProvisionedThroughput".into(), throughput_json(&tp));
+                g.insert("ProvisionedThroughput".into(), throughput_json(&tp, now));
                 let st = index_stats(ctx, def, &ix.name);
                 g.insert("IndexSizeBytes".into(), json!(st.bytes));
                 g.insert("ItemCount".into(), json!(st.items));
@@ -213,7 +217,7 @@ pub fn description(ctx: &Ctx, def: &TableDef, stats: Stats, now: i64, shape: Sha
         );
     }
     if shape == Shape::Full {
-        t.insert("WarmThroughput".into(), warm_throughput(def));
+        t.insert("WarmThroughput".into(), warm_throughput(def, now));
     }
     if let Some(o) = &def.on_demand {
         t.insert("OnDemandThroughput".into(), on_demand_json(o));
@@ -248,11 +252,18 @@ fn billing_summary(def: &TableDef) -> Option<Value> {
 
 /// WarmThroughput: on-demand tables start warm at 12,000 reads and 4,000 writes per second;
 /// provisioned tables are warm to the highest capacity they ever had.
-fn warm_throughput(def: &TableDef) -> Value {
+/// Its Status is UPDATING while a raise by UpdateTable is under way (the table itself
+/// stays ACTIVE).
+pub fn warm_throughput(def: &TableDef, now: i64) -> Value {
     let (mut read, mut write) = (def.warm.0, def.warm.1);
     if def.billing == BillingMode::PayPerRequest || def.last_pay_per_request_ms.is_some() {
         read = read.max(12_000);
         write = write.max(4_000);
     }
-    json!({"ReadUnitsPerSecond": read, "WriteUnitsPerSecond": write, "Status": "ACTIVE"})
+    let status = if now < def.warm_updating_until_ms {
+        "UPDATING"
+    } else {
+        "ACTIVE"
+    };
+    json!({"ReadUnitsPerSecond": read, "WriteUnitsPerSecond": write, "Status": status})
 }

@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 use super::describe::{description, Shape};
 use super::parse;
 use crate::api::Ctx;
+use crate::capacity::budget;
 use crate::catalog::{self, BillingMode, IndexDef, StreamSpec, TableDef, TableStatus, Throughput};
 use crate::wire::shape::{check_table_name, required, Obj, Violations};
 use crate::wire::{ApiError, ApiResult, ErrorCode};
@@ -23,6 +24,8 @@ struct Changes {
     on_demand: Option<catalog::OnDemand>,
     attributes: Vec<(String, String)>,
     gsi_updates: Vec<GsiUpdate>,
+    /// WarmThroughput: (ReadUnitsPerSecond, WriteUnitsPerSecond).
+    warm: Option<(Option<i64>, Option<i64>)>,
 }
 
 enum GsiUpdate {
@@ -49,6 +52,10 @@ pub async fn update_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
     let attr_list = o.obj_list("AttributeDefinitions")?;
     let gsi_list = o.obj_list("GlobalSecondaryIndexUpdates")?;
     let replicas = o.list("ReplicaUpdates")?;
+    let warm = match o.obj("WarmThroughput")? {
+        Some(w) => Some((w.int("ReadUnitsPerSecond")?, w.int("WriteUnitsPerSecond")?)),
+        None => None,
+    };
 
     let mut v = Violations::new();
     let mut c = Changes::default();
@@ -96,9 +103,18 @@ pub async fn update_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
     c.table_class = class.map(str::to_string);
     c.deletion_protection = deletion_protection;
     c.on_demand = parse::on_demand(on_demand)?;
+    // Members not given keep their value; -1 removes one (merged member-wise).
+    let on_demand_given = match on_demand {
+        Some(od) => (
+            od.int("MaxReadRequestUnits")?.is_some(),
+            od.int("MaxWriteRequestUnits")?.is_some(),
+        ),
+        None => (false, false),
+    };
     if let Some(raw) = raw_gsi {
         c.gsi_updates = raw;
     }
+    c.warm = warm;
     let nothing = c.billing.is_none()
         && c.throughput.is_none()
         && c.stream.is_none()
@@ -106,7 +122,8 @@ pub async fn update_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
         && c.table_class.is_none()
         && c.deletion_protection.is_none()
         && c.on_demand.is_none()
-        && c.gsi_updates.is_empty();
+        && c.gsi_updates.is_empty()
+        && c.warm.is_none();
     if nothing {
         return Err(ApiError::validation(
             "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates, SSESpecification, ReplicaUpdates, MultiAccountReplicaReady, ReplicaTransitRoleArn, MultiRegionConsistency, DeletionProtectionEnabled, OnDemandThroughput, WarmThroughput or TableClass is required",
@@ -155,8 +172,15 @@ pub async fn update_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
                 TableStatus::Deleting => return Err(in_use("deleted", &name)),
             }
             let before = def.gsis.clone();
-            apply(&mut def, c, now)?;
-            def.updating_until_ms = now + update_delay;
+            // A WarmThroughput raise alone leaves the table ACTIVE (only its
+            // WarmThroughput is UPDATING).
+            let warm_only = warm_only(&c);
+            let merged = merge_on_demand(def.on_demand.as_ref(), c.on_demand.take(), on_demand_given);
+            c.on_demand = merged;
+            apply(&mut def, c, now, now + update_delay)?;
+            if !warm_only {
+                def.updating_until_ms = now + update_delay;
+            }
             sync_gsis(txn, &before, &mut def, now + update_delay)?;
             catalog::save(txn, &def)?;
             let stats = catalog::stats_for_write(txn, def.id)?;
@@ -280,13 +304,78 @@ fn gsi_updates(list: &[Obj<'_>], v: &mut Violations) -> ApiResult<Vec<GsiUpdate>
     Ok(out)
 }
 
-fn apply(def: &mut TableDef, c: Changes, now: i64) -> ApiResult<()> {
+/// OnDemandThroughput merged member-wise into the current one: a member given replaces
+/// (its value, or removal for -1, already `None`), a member not given is kept.
+fn merge_on_demand(
+    current: Option<&catalog::OnDemand>,
+    asked: Option<catalog::OnDemand>,
+    given: (bool, bool),
+) -> Option<catalog::OnDemand> {
+    let asked = asked?;
+    let keep = |given: bool, new: Option<i64>, old: Option<i64>| if given { new } else { old };
+    Some(catalog::OnDemand {
+        max_read: keep(given.0, asked.max_read, current.and_then(|c| c.max_read)),
+        max_write: keep(given.1, asked.max_write, current.and_then(|c| c.max_write)),
+    })
+}
+
+/// Whether WarmThroughput is the only change asked for.
+fn warm_only(c: &Changes) -> bool {
+    c.warm.is_some()
+        && c.billing.is_none()
+        && c.throughput.is_none()
+        && c.stream.is_none()
+        && c.sse.is_none()
+        && c.table_class.is_none()
+        && c.deletion_protection.is_none()
+        && c.on_demand.is_none()
+        && c.gsi_updates.is_empty()
+}
+
+/// WarmThroughput may only rise; a raise is UPDATING until `until`.
+fn apply_warm(
+    def: &mut TableDef,
+    warm: (Option<i64>, Option<i64>),
+    now: i64,
+    until: i64,
+) -> ApiResult<()> {
+    let current = super::describe::warm_throughput(def, now);
+    let current = (
+        current["ReadUnitsPerSecond"].as_i64().unwrap_or(0),
+        current["WriteUnitsPerSecond"].as_i64().unwrap_or(0),
+    );
+    for (asked, have, name) in [
+        (warm.0, current.0, "ReadUnitsPerSecond"),
+        (warm.1, current.1, "WriteUnitsPerSecond"),
+    ] {
+        if asked.is_some_and(|v| v < have) {
+            return Err(ApiError::invalid_parameter(format!(
+                "Requested {name} for WarmThroughput for table is lower than current WarmThroughput, decreasing WarmThroughput is not supported"
+            )));
+        }
+    }
+    let next = (warm.0.unwrap_or(current.0), warm.1.unwrap_or(current.1));
+    if next != current {
+        def.warm = next;
+        def.warm_updating_until_ms = until;
+    }
+    Ok(())
+}
+
+fn apply(def: &mut TableDef, c: Changes, now: i64, until: i64) -> ApiResult<()> {
     let target_billing = c.billing.unwrap_or(def.billing);
     if let Some(b) = c.billing {
         def.billing_explicit = true;
         if b == BillingMode::PayPerRequest && def.billing == BillingMode::Provisioned {
+            budget::check_billing_switch(&def.ppr_switches_ms, now)?;
+            def.ppr_switches_ms
+                .retain(|t| now - t < budget::BILLING_WINDOW_MS);
+            def.ppr_switches_ms.push(now);
             def.last_pay_per_request_ms = Some(now);
         }
+    }
+    if let Some(warm) = c.warm {
+        apply_warm(def, warm, now, until)?;
     }
     if c.billing == Some(BillingMode::Provisioned) && c.throughput.is_none() {
         return Err(ApiError::invalid_parameter(
@@ -311,17 +400,9 @@ fn apply(def: &mut TableDef, c: Changes, now: i64) -> ApiResult<()> {
                     t.read, t.write
                 )));
             }
-            let mut next = Throughput::new(r, w);
-            next.decreases_today = def.throughput.decreases_today;
-            next.last_increase_ms = def.throughput.last_increase_ms;
-            next.last_decrease_ms = def.throughput.last_decrease_ms;
-            if r > t.read || w > t.write {
-                next.last_increase_ms = Some(now);
-            }
-            if def.billing == BillingMode::Provisioned && (r < t.read || w < t.write) {
-                next.last_decrease_ms = Some(now);
-                next.decreases_today += 1;
-            }
+            let decreasing =
+                def.billing == BillingMode::Provisioned && (r < t.read || w < t.write);
+            let next = changed_throughput(t, r, w, decreasing, now)?;
             def.warm = (def.warm.0.max(next.read), def.warm.1.max(next.write));
             def.throughput = next;
         }
@@ -417,13 +498,39 @@ fn apply(def: &mut TableDef, c: Changes, now: i64) -> ApiResult<()> {
         }
         def.on_demand = Some(o);
     }
-    apply_gsi_updates(def, c.gsi_updates, &c.attributes)
+    apply_gsi_updates(def, c.gsi_updates, &c.attributes, now)
+}
+
+/// `t` changed to `r`/`w`: the decrease budget checked and spent when `decreasing`, the
+/// last increase / decrease times kept or moved.
+fn changed_throughput(
+    t: &Throughput,
+    r: i64,
+    w: i64,
+    decreasing: bool,
+    now: i64,
+) -> ApiResult<Throughput> {
+    if decreasing {
+        budget::check_decrease(t, now)?;
+    }
+    let mut next = Throughput::new(r, w);
+    next.decreases_today = budget::decreases_today(t, now);
+    next.last_increase_ms = t.last_increase_ms;
+    next.last_decrease_ms = t.last_decrease_ms;
+    if r > t.read || w > t.write {
+        next.last_increase_ms = Some(now);
+    }
+    if decreasing {
+        budget::record_decrease(&mut next, now);
+    }
+    Ok(next)
 }
 
 fn apply_gsi_updates(
     def: &mut TableDef,
     updates: Vec<GsiUpdate>,
     attrs: &[(String, String)],
+    now: i64,
 ) -> ApiResult<()> {
     let structural = updates
         .iter()
@@ -511,7 +618,14 @@ fn apply_gsi_updates(
                     )));
                 };
                 if let (BillingMode::Provisioned, Some((r, w))) = (billing, throughput) {
-                    g.throughput = Some(Throughput::new(r, w));
+                    // Each GSI has its own decrease budget.
+                    g.throughput = Some(match &g.throughput {
+                        Some(t) => {
+                            let decreasing = r < t.read || w < t.write;
+                            changed_throughput(t, r, w, decreasing, now)?
+                        }
+                        None => Throughput::new(r, w),
+                    });
                 }
             }
             GsiUpdate::Delete { name } => {

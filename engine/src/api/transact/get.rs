@@ -7,7 +7,9 @@ use std::collections::HashSet;
 use serde_json::{json, Map, Value};
 
 use super::MAX_TRANSACTION_BYTES;
-use super::{check_items_length, multiple_operations, too_big, validation_cancel};
+use super::{
+    cancelled, check_items_length, multiple_operations, too_big, validation_cancel, Reason,
+};
 use crate::api::batch::capacity_list;
 use crate::api::item::capacity::read_units;
 use crate::api::item::eval;
@@ -94,17 +96,20 @@ pub async fn transact_get_items(ctx: &Ctx, body: &Map<String, Value>) -> ApiResu
     let txn = ctx.store.read()?;
     let now = ctx.now_ms();
     let mut keys = Vec::new();
+    let mut gates = Vec::new();
     for (i, a) in actions.iter().enumerate() {
         let def = ctx.data_table(&txn, a.table, now)?;
         match key_from_param(&def, &a.key) {
             Ok(k) => keys.push(k),
             Err(e) => return Err(validation_cancel(actions.len(), i, &e)),
         }
+        gates.push(ctx.gate(&def, "TransactGetItems"));
     }
     let mut seen = HashSet::new();
     if !keys.iter().all(|k| seen.insert(k.storage.clone())) {
         return Err(multiple_operations());
     }
+    admit(&gates, now)?;
     let mut responses = Vec::new();
     let mut units: Vec<(String, f64)> = Vec::new();
     let mut bytes = 0usize;
@@ -116,6 +121,9 @@ pub async fn transact_get_items(ctx: &Ctx, body: &Map<String, Value>) -> ApiResu
             return Err(too_big());
         }
         let u = 2.0 * read_units(size, true);
+        if let Some(g) = &gates[responses.len()] {
+            g.debit_read(None, u, now);
+        }
         match units.iter_mut().find(|(t, _)| t == a.table) {
             Some(slot) => slot.1 += u,
             None => units.push((a.table.to_string(), u)),
@@ -139,4 +147,31 @@ pub async fn transact_get_items(ctx: &Ctx, body: &Map<String, Value>) -> ApiResu
         out.insert("ConsumedCapacity".into(), c);
     }
     Ok(Value::Object(out))
+}
+
+/// Under throttling: every read must find its table's bucket holding at least 2 units (a
+/// transactional read's least cost), else the transaction is cancelled with the
+/// throttled items' reasons.
+fn admit(gates: &[Option<crate::capacity::Gate>], now: i64) -> ApiResult<()> {
+    if gates.iter().all(Option::is_none) {
+        return Ok(());
+    }
+    let throttles: Vec<Option<crate::capacity::Throttle>> = gates
+        .iter()
+        .map(|g| g.as_ref()?.check_read(None, 2.0, now).err())
+        .collect();
+    if throttles.iter().all(Option::is_none) {
+        return Ok(());
+    }
+    let reasons: Vec<Reason> = throttles
+        .iter()
+        .map(|t| match t {
+            Some(t) => Reason::Throttled {
+                code: t.cancellation_code(),
+                message: t.message(),
+            },
+            None => Reason::None,
+        })
+        .collect();
+    Err(cancelled(&reasons))
 }

@@ -62,6 +62,11 @@ pub enum Reason {
     ValidationError(String),
     /// A PartiQL INSERT of a key that exists.
     DuplicateItem,
+    /// Throttled (`capacity`): ProvisionedThroughputExceeded or ThrottlingError.
+    Throttled {
+        code: &'static str,
+        message: &'static str,
+    },
 }
 
 impl Reason {
@@ -71,6 +76,7 @@ impl Reason {
             Reason::ConditionalCheckFailed(_) => "ConditionalCheckFailed",
             Reason::ValidationError(_) => "ValidationError",
             Reason::DuplicateItem => "DuplicateItem",
+            Reason::Throttled { code, .. } => code,
         }
     }
 
@@ -85,6 +91,7 @@ impl Reason {
                 "Code": "ConditionalCheckFailed",
                 "Message": "The conditional request failed"}),
             Reason::ValidationError(m) => json!({"Code": "ValidationError", "Message": m}),
+            Reason::Throttled { code, message } => json!({"Code": code, "Message": message}),
             Reason::DuplicateItem => json!({
                 "Code": "DuplicateItem",
                 "Message": "Duplicate primary key exists in table"}),

@@ -12,10 +12,12 @@ use sha2::{Digest, Sha256};
 
 use super::parse::{self, Kind, WriteAction, WriteRequest};
 use super::{cancelled, is_request_level, multiple_operations, validation_cancel, Reason};
-use crate::api::batch::write_capacity_list;
-use crate::api::item::capacity::{read_units, WriteUnits};
+use crate::api::batch::capacity_list;
+use crate::api::item::capacity::read_units;
+use crate::api::item::write_shape;
 use crate::api::item::{check_key_untouched, eval};
 use crate::api::Ctx;
+use crate::capacity::{report, Gate, Throttle, WriteCost};
 use crate::catalog::TableDef;
 use crate::keys::{key_from_item, key_from_param, PrimaryKey};
 use crate::model::size::{item_size, MAX_ITEM_SIZE};
@@ -23,7 +25,7 @@ use crate::model::Item;
 use crate::storage::{items, tokens};
 use crate::wire::shape::Obj;
 use crate::wire::{ApiError, ApiResult, ErrorCode};
-use crate::write::{commit, prepare, Action, WriteSpec, Written};
+use crate::write::{commit, prepare, Action, Prepared, WriteSpec, Written};
 
 /// What the writer closure did.
 enum Outcome {
@@ -39,9 +41,13 @@ pub async fn transact_write_items(ctx: &Ctx, body: &Map<String, Value>) -> ApiRe
     let now = ctx.now_ms();
     let (defs, keys, specs) = resolve(ctx, &req, now)?;
     let token = req.token.map(str::to_string);
+    let gates: Vec<Option<Gate>> = defs
+        .iter()
+        .map(|d| ctx.gate(d, "TransactWriteItems"))
+        .collect();
     let outcome = ctx
         .store
-        .write(move |txn| run(txn, now, token.as_deref(), &hash, keys, specs))
+        .write(move |txn| run(txn, now, token.as_deref(), &hash, keys, specs, &gates))
         .await?;
     respond(&req, &defs, outcome)
 }
@@ -140,6 +146,7 @@ fn run(
     hash: &[u8; 32],
     keys: Vec<PrimaryKey>,
     specs: Vec<(WriteSpec, bool)>,
+    gates: &[Option<Gate>],
 ) -> ApiResult<Outcome> {
     if let Some(t) = token {
         match tokens::lookup(txn, t, now)? {
@@ -188,6 +195,7 @@ fn run(
     if failed {
         return Err(cancelled(&reasons));
     }
+    admit(&prepared, gates, now)?;
     let origin = crate::streams::Origin::caller(now);
     let written = prepared
         .into_iter()
@@ -199,31 +207,58 @@ fn run(
     Ok(Outcome::Applied(written))
 }
 
+/// Under throttling: every action must fit its buckets (table arm doubled, index arms
+/// not), else the transaction is cancelled with the throttled actions' reasons; then all
+/// are debited.
+fn admit(prepared: &[Prepared], gates: &[Option<Gate>], now: i64) -> ApiResult<()> {
+    if gates.iter().all(Option::is_none) {
+        return Ok(());
+    }
+    let throttles: Vec<Option<Throttle>> = prepared
+        .iter()
+        .zip(gates)
+        .map(|(p, g)| g.as_ref()?.check_write(&p.cost(2.0), now, false).err())
+        .collect();
+    if throttles.iter().any(Option::is_some) {
+        let reasons: Vec<Reason> = throttles
+            .iter()
+            .map(|t| match t {
+                Some(t) => Reason::Throttled {
+                    code: t.cancellation_code(),
+                    message: t.message(),
+                },
+                None => Reason::None,
+            })
+            .collect();
+        return Err(cancelled(&reasons));
+    }
+    for (p, g) in prepared.iter().zip(gates) {
+        if let Some(g) = g {
+            g.take_write(&p.cost(2.0), now);
+        }
+    }
+    Ok(())
+}
+
 /// `{}` plus ConsumedCapacity (twice the units: writes now, reads on a replay) and
 /// ItemCollectionMetrics for tables with an LSI.
 fn respond(req: &WriteRequest<'_>, defs: &[TableDef], outcome: Outcome) -> ApiResult<Value> {
-    let mut units: Vec<(String, WriteUnits)> = Vec::new();
-    let mut add =
-        |table: &str, u: &WriteUnits, factor: f64| match units.iter_mut().find(|(t, _)| t == table)
-        {
-            Some(slot) => slot.1.add(u, factor),
-            None => {
-                let mut first = WriteUnits::default();
-                first.add(u, factor);
-                units.push((table.to_string(), first));
-            }
-        };
+    let mut units: Vec<(String, f64)> = Vec::new();
+    let mut add = |table: &str, u: f64| match units.iter_mut().find(|(t, _)| t == table) {
+        Some(slot) => slot.1 += u,
+        None => units.push((table.to_string(), u)),
+    };
     let mut collections = Map::new();
+    // Applied: per table, the table arm doubled and the index arms not.
+    let mut costs: Vec<(String, WriteCost)> = Vec::new();
     match &outcome {
         Outcome::Applied(written) => {
             for ((a, def), w) in req.actions.iter().zip(defs).zip(written) {
-                // Table arm doubled, index arms not (CAPACITY.md §1.3).
-                let u = WriteUnits::of_write(
-                    def,
-                    w.old.as_ref().map(|o| (o, w.old_size)),
-                    w.new.as_ref().map(|n| (n, w.new_size)),
-                );
-                add(a.table, &u, 2.0);
+                let cost = report::written_cost(def, w, 2.0);
+                match costs.iter_mut().find(|(t, _)| t == a.table) {
+                    Some(slot) => slot.1.add(&cost),
+                    None => costs.push((a.table.to_string(), cost)),
+                }
                 if req.metrics && !def.lsis.is_empty() && !matches!(a.kind, Kind::Check) {
                     let hash: Item = a
                         .source
@@ -244,23 +279,28 @@ fn respond(req: &WriteRequest<'_>, defs: &[TableDef], outcome: Outcome) -> ApiRe
         }
         Outcome::Replayed(sizes) => {
             for (a, size) in req.actions.iter().zip(sizes) {
-                let replay = WriteUnits {
-                    table: read_units(*size, true),
-                    indexes: Vec::new(),
-                };
-                add(a.table, &replay, 2.0);
+                add(a.table, 2.0 * read_units(*size, true));
             }
         }
     }
     let mut out = Map::new();
-    if let Some(mut c) = write_capacity_list(req.capacity, &units) {
-        // Writes mirror their units into WriteCapacityUnits; a replay is billed as a read.
-        let axis = match &outcome {
-            Outcome::Applied(_) => "WriteCapacityUnits",
-            Outcome::Replayed(_) => "ReadCapacityUnits",
-        };
-        crate::api::item::capacity::mirror_axis(&mut c, axis);
-        out.insert("ConsumedCapacity".into(), c);
+    match (&outcome, write_shape(req.capacity, true)) {
+        (Outcome::Applied(_), Some(shape)) => {
+            let list: Vec<Value> = costs
+                .iter()
+                .map(|(t, cost)| report::consumed(t, cost, shape))
+                .collect();
+            out.insert("ConsumedCapacity".into(), Value::Array(list));
+        }
+        _ => {
+            if let Some(mut c) = capacity_list(req.capacity, &units) {
+                // A replay is billed as a read, mirrored into ReadCapacityUnits.
+                if matches!(outcome, Outcome::Replayed(_)) {
+                    crate::api::item::capacity::mirror_axis(&mut c, "ReadCapacityUnits");
+                }
+                out.insert("ConsumedCapacity".into(), c);
+            }
+        }
     }
     if !collections.is_empty() {
         out.insert("ItemCollectionMetrics".into(), Value::Object(collections));

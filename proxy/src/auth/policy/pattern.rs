@@ -1,0 +1,199 @@
+//! Policy strings as patterns: literal characters, the `*` / `?` wildcards and the
+//! policy variables `${key}` (with `${*}`, `${?}`, `${$}` escapes and `${key, 'default'}`),
+//! resolved against a request's [`Context`] and matched as globs.
+
+use super::context::Context;
+
+/// One piece of a parsed policy string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Tok {
+    Lit(char),
+    /// `*`: any run of characters (also across `:` and `/`).
+    Star,
+    /// `?`: exactly one character.
+    One,
+    /// `${key}` (lower-case key) with its optional default.
+    Var(String, Option<String>),
+}
+
+/// A resolved glob piece.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum G {
+    Ch(char),
+    Star,
+    One,
+}
+
+/// A parsed policy string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pattern {
+    toks: Vec<Tok>,
+    /// The string as written (for messages).
+    pub text: String,
+}
+
+impl Pattern {
+    /// Parses `s`: `vars` enables policy variables (Version 2012-10-17 only), `wild`
+    /// makes `*` and `?` wildcards (otherwise literal), `fold` lower-cases literals
+    /// (actions compare case-insensitively).
+    pub fn parse(s: &str, vars: bool, wild: bool, fold: bool) -> Pattern {
+        let chars: Vec<char> = s.chars().collect();
+        let mut toks = Vec::with_capacity(chars.len());
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            if vars && c == '$' && chars.get(i + 1) == Some(&'{') {
+                if let Some(len) = chars[i + 2..].iter().position(|c| *c == '}') {
+                    let inner: String = chars[i + 2..i + 2 + len].iter().collect();
+                    i += 3 + len;
+                    match inner.as_str() {
+                        "*" | "?" | "$" => toks.extend(inner.chars().map(Tok::Lit)),
+                        _ => {
+                            let (key, default) = match inner.split_once(',') {
+                                Some((k, d)) => {
+                                    let d = d.trim();
+                                    let d = d
+                                        .strip_prefix('\'')
+                                        .and_then(|d| d.strip_suffix('\''))
+                                        .unwrap_or(d);
+                                    (k.trim(), Some(d.to_string()))
+                                }
+                                None => (inner.trim(), None),
+                            };
+                            toks.push(Tok::Var(key.to_ascii_lowercase(), default));
+                        }
+                    }
+                    continue;
+                }
+            }
+            toks.push(match c {
+                '*' if wild => Tok::Star,
+                '?' if wild => Tok::One,
+                c if fold => Tok::Lit(c.to_ascii_lowercase()),
+                c => Tok::Lit(c),
+            });
+            i += 1;
+        }
+        Pattern {
+            toks,
+            text: s.to_string(),
+        }
+    }
+
+    /// Whether the pattern uses a policy variable.
+    pub fn has_vars(&self) -> bool {
+        self.toks.iter().any(|t| matches!(t, Tok::Var(..)))
+    }
+
+    /// The glob with variables replaced by their (single) values; None when a variable
+    /// has no value and no default (the pattern then matches nothing).
+    pub fn resolve(&self, ctx: &Context) -> Option<Vec<G>> {
+        let mut out = Vec::with_capacity(self.toks.len());
+        for t in &self.toks {
+            match t {
+                Tok::Lit(c) => out.push(G::Ch(*c)),
+                Tok::Star => out.push(G::Star),
+                Tok::One => out.push(G::One),
+                Tok::Var(key, default) => {
+                    let value = ctx.single(key).or(default.as_deref())?;
+                    out.extend(value.chars().map(G::Ch));
+                }
+            }
+        }
+        Some(out)
+    }
+
+    /// The resolved pattern as a plain string (wildcards as their characters).
+    pub fn resolve_literal(&self, ctx: &Context) -> Option<String> {
+        Some(
+            self.resolve(ctx)?
+                .into_iter()
+                .map(|g| match g {
+                    G::Ch(c) => c,
+                    G::Star => '*',
+                    G::One => '?',
+                })
+                .collect(),
+        )
+    }
+
+    /// Whether `text` matches (variables resolved from `ctx`; `fold`: compare the text
+    /// lower-cased, for patterns parsed with `fold`).
+    pub fn matches(&self, text: &str, ctx: &Context, fold: bool) -> bool {
+        let Some(glob) = self.resolve(ctx) else {
+            return false;
+        };
+        if fold {
+            let lower: Vec<char> = text.chars().map(|c| c.to_ascii_lowercase()).collect();
+            glob_match(&glob, &lower)
+        } else {
+            let chars: Vec<char> = text.chars().collect();
+            glob_match(&glob, &chars)
+        }
+    }
+}
+
+/// Glob matching with `*` and `?` (iterative, with one backtrack point: linear space,
+/// no recursion).
+pub fn glob_match(pat: &[G], text: &[char]) -> bool {
+    let (mut p, mut t) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match pat.get(p) {
+            Some(G::Star) => {
+                star = Some((p, t));
+                p += 1;
+            }
+            Some(G::One) => {
+                p += 1;
+                t += 1;
+            }
+            Some(G::Ch(c)) if *c == text[t] => {
+                p += 1;
+                t += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    p = sp + 1;
+                    t = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pat[p.min(pat.len())..].iter().all(|g| *g == G::Star)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(p: &str, t: &str) -> bool {
+        Pattern::parse(p, true, true, false).matches(t, &Context::default(), false)
+    }
+
+    #[test]
+    fn wildcards_and_escapes() {
+        assert!(m("*", ""));
+        assert!(m("a*c", "abbbc"));
+        assert!(m("a?c", "abc"));
+        assert!(!m("a?c", "ac"));
+        assert!(m(
+            "arn:aws:dynamodb:*:*:table/Music",
+            "arn:aws:dynamodb:us-east-1:1:table/Music"
+        ));
+        assert!(!m("arn:*:table/Music", "arn:x:table/Music/index/I"));
+        assert!(m("a${*}b", "a*b"));
+        assert!(!m("a${*}b", "axb"));
+        assert!(!m("${aws:username}", "alice"));
+        assert!(m("${aws:username, 'x'}", "x"));
+        let mut ctx = Context::default();
+        ctx.set("aws:username", vec!["alice".into()]);
+        assert!(
+            Pattern::parse("u/${AWS:UserName}", true, true, false).matches("u/alice", &ctx, false)
+        );
+        assert!(!Pattern::parse("u/${aws:username}", false, true, false)
+            .matches("u/alice", &ctx, false));
+    }
+}

@@ -23,6 +23,7 @@ pub mod index;
 pub mod keys;
 pub mod model;
 pub mod partiql;
+pub mod replication;
 pub mod storage;
 pub mod streams;
 pub mod ttl;

@@ -37,6 +37,12 @@ pub const INVALIDATIONS: &str = "daxlite_invalidations";
 pub const CACHE_BYTES: &str = "daxlite_cache_bytes";
 /// `cache_bytes` / `max_bytes`.
 pub const CACHE_MEMORY_UTILIZATION: &str = "daxlite_cache_memory_utilization";
+/// Histogram (milliseconds, label `region`: the receiving region): from a change's
+/// commit here to its acknowledgement by the replica (global tables' ReplicationLatency).
+pub const GLOBAL_REPLICATION_LATENCY: &str = "daxlite_global_replication_latency_ms";
+/// Counter (label `outcome`: applied | dropped): replicated changes received; dropped
+/// ones lost to a newer version (last writer wins).
+pub const GLOBAL_APPLIED: &str = "daxlite_global_replicated_changes";
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 

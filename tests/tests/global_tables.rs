@@ -15,33 +15,61 @@ use daxlite_tests::{create_pk_table, error_parts, Mode, TestServer};
 
 const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "us-west-2"];
 
-/// Three servers, each knowing the other two as peers.
-async fn three_regions() -> Vec<TestServer> {
+/// How the three regions are started.
+#[derive(Default, Clone)]
+struct Setup {
+    /// Keep each region's data in `<dir>/<region>` (restartable).
+    dir: Option<std::path::PathBuf>,
+    /// `[global] replication_delay_ms`.
+    delay_ms: u64,
+}
+
+/// Three free loopback addresses.
+fn addresses() -> Vec<std::net::SocketAddr> {
     // Reserve three ports, then let each server bind its own.
     let listeners: Vec<std::net::TcpListener> = (0..3)
         .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind"))
         .collect();
-    let addrs: Vec<std::net::SocketAddr> = listeners
+    listeners
         .iter()
         .map(|l| l.local_addr().expect("addr"))
+        .collect()
+}
+
+/// Region `i` of three at `addrs`, knowing the other two as peers, with an admin
+/// listener.
+async fn start_region(i: usize, addrs: &[std::net::SocketAddr], setup: &Setup) -> TestServer {
+    let region = REGIONS[i];
+    let mut config = Mode::Cached.config();
+    config.listen = addrs[i];
+    config.admin = Some("127.0.0.1:0".parse().expect("admin addr"));
+    config.engine.region = region.to_string();
+    config.service.region = region.to_string();
+    if let Some(dir) = &setup.dir {
+        config.engine.backend = daxlite_engine::Backend::Dir(dir.join(region));
+    }
+    config.replication_delay = Duration::from_millis(setup.delay_ms);
+    config.peers = REGIONS
+        .iter()
+        .zip(addrs)
+        .filter(|(r, _)| **r != region)
+        .map(|(r, a)| Peer {
+            region: r.to_string(),
+            url: format!("http://{a}").parse().expect("url"),
+        })
         .collect();
-    drop(listeners);
+    TestServer::start_with(config, None).await
+}
+
+/// Three servers, each knowing the other two as peers.
+async fn three_regions() -> Vec<TestServer> {
+    three_regions_with(&Setup::default(), &addresses()).await
+}
+
+async fn three_regions_with(setup: &Setup, addrs: &[std::net::SocketAddr]) -> Vec<TestServer> {
     let mut servers = Vec::new();
-    for (i, region) in REGIONS.iter().enumerate() {
-        let mut config = Mode::Cached.config();
-        config.listen = addrs[i];
-        config.engine.region = region.to_string();
-        config.service.region = region.to_string();
-        config.peers = REGIONS
-            .iter()
-            .zip(&addrs)
-            .filter(|(r, _)| *r != region)
-            .map(|(r, a)| Peer {
-                region: r.to_string(),
-                url: format!("http://{a}").parse().expect("url"),
-            })
-            .collect();
-        servers.push(TestServer::start_with(config, None).await);
+    for i in 0..3 {
+        servers.push(start_region(i, addrs, setup).await);
     }
     servers
 }
@@ -335,4 +363,387 @@ async fn create_pk_table_named(client: &Client, name: &str) {
         .send()
         .await
         .expect("create");
+}
+
+/// Scans `table` in every region until all agree (and `done` holds for the items), at
+/// most `within` after the call; answers the common items.
+async fn converge(
+    servers: &[TestServer],
+    table: &str,
+    within: Duration,
+    done: impl Fn(&[String]) -> bool,
+) -> Vec<String> {
+    let start = Instant::now();
+    loop {
+        let mut scans = Vec::new();
+        for s in servers {
+            scans.push(scan(&s.client(), table).await);
+        }
+        if scans.windows(2).all(|w| w[0] == w[1]) && done(&scans[0]) {
+            return scans.swap_remove(0);
+        }
+        assert!(
+            start.elapsed() < within,
+            "the regions did not converge within {within:?}: {:#?}",
+            scans.iter().map(|s| s.len()).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A global table in all three regions, made from us-east-1.
+async fn global_table(servers: &[TestServer], prefix: &str) -> String {
+    let east = servers[0].client();
+    let table = create_pk_table(&east, prefix, None).await;
+    for region in ["eu-west-1", "us-west-2"] {
+        east.update_table()
+            .table_name(&table)
+            .replica_updates(create(region))
+            .send()
+            .await
+            .expect("create replica");
+        wait_for(&east, &table, region, Some(ReplicaStatus::Active)).await;
+    }
+    table
+}
+
+async fn put(client: &Client, table: &str, pk: &str, v: &str) {
+    client
+        .put_item()
+        .table_name(table)
+        .item("pk", AttributeValue::S(pk.into()))
+        .item("v", AttributeValue::S(v.into()))
+        .send()
+        .await
+        .expect("put");
+}
+
+async fn get_v(client: &Client, table: &str, pk: &str) -> Option<String> {
+    let out = client
+        .get_item()
+        .table_name(table)
+        .key("pk", AttributeValue::S(pk.into()))
+        .send()
+        .await
+        .expect("get");
+    out.item()
+        .and_then(|i| i.get("v"))
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+}
+
+/// POSTs `{"RegionName": region}` to the admin endpoint `path` of `server`.
+async fn admin(server: &TestServer, path: &str, region: &str) {
+    let addr = server.admin.expect("admin listener");
+    let body = format!(r#"{{"RegionName":"{region}"}}"#);
+    let r = daxlite_tests::raw_at(
+        addr,
+        "POST",
+        path,
+        &[("content-type", "application/json")],
+        body.into_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{path}: {}", r.text());
+}
+
+/// Pauses (or resumes) replication between every pair of regions.
+async fn partition_all(servers: &[TestServer], paused: bool) {
+    let path = if paused {
+        "/global/pause"
+    } else {
+        "/global/resume"
+    };
+    for (i, s) in servers.iter().enumerate() {
+        for (j, region) in REGIONS.iter().enumerate() {
+            if i != j {
+                admin(s, path, region).await;
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_of_write_in_every_region_converges() {
+    let servers = three_regions().await;
+    let table = global_table(&servers, "global-all").await;
+    let (east, eu, west) = (
+        servers[0].client(),
+        servers[1].client(),
+        servers[2].client(),
+    );
+    // The cache in front of us-west-2 holds k1 before us-east-1 changes it.
+    put(&east, &table, "k1", "first").await;
+    let start = Instant::now();
+    while get_v(&west, &table, "k1").await.as_deref() != Some("first") {
+        assert!(start.elapsed() < Duration::from_secs(2), "k1 never reached us-west-2");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // us-east-1: puts, an update, a delete.
+    for i in 0..10 {
+        put(&east, &table, &format!("k{i}"), &format!("east{i}")).await;
+    }
+    east.update_item()
+        .table_name(&table)
+        .key("pk", AttributeValue::S("k1".into()))
+        .update_expression("SET v = :v, n = :n")
+        .expression_attribute_values(":v", AttributeValue::S("updated".into()))
+        .expression_attribute_values(":n", AttributeValue::N("7".into()))
+        .send()
+        .await
+        .expect("update");
+    east.delete_item()
+        .table_name(&table)
+        .key("pk", AttributeValue::S("k2".into()))
+        .send()
+        .await
+        .expect("delete");
+    // eu-west-1: a batch (puts and a delete) and a transaction.
+    use aws_sdk_dynamodb::types::{DeleteRequest, Put, PutRequest, TransactWriteItem, Update, WriteRequest};
+    let mut batch: Vec<WriteRequest> = (20..30)
+        .map(|i| {
+            WriteRequest::builder()
+                .put_request(
+                    PutRequest::builder()
+                        .item("pk", AttributeValue::S(format!("b{i}")))
+                        .item("v", AttributeValue::S("eu".into()))
+                        .build()
+                        .expect("put request"),
+                )
+                .build()
+        })
+        .collect();
+    batch.push(
+        WriteRequest::builder()
+            .delete_request(
+                DeleteRequest::builder()
+                    .key("pk", AttributeValue::S("k3".into()))
+                    .build()
+                    .expect("delete request"),
+            )
+            .build(),
+    );
+    // k3 must exist in eu-west-1 before its deletion there means anything.
+    let start = Instant::now();
+    while get_v(&eu, &table, "k3").await.is_none() {
+        assert!(start.elapsed() < Duration::from_secs(2), "k3 never reached eu-west-1");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    eu.batch_write_item()
+        .request_items(&table, batch)
+        .send()
+        .await
+        .expect("batch");
+    eu.transact_write_items()
+        .transact_items(
+            TransactWriteItem::builder()
+                .put(
+                    Put::builder()
+                        .table_name(&table)
+                        .item("pk", AttributeValue::S("t1".into()))
+                        .item("v", AttributeValue::S("txn".into()))
+                        .build()
+                        .expect("put"),
+                )
+                .build(),
+        )
+        .transact_items(
+            TransactWriteItem::builder()
+                .update(
+                    Update::builder()
+                        .table_name(&table)
+                        .key("pk", AttributeValue::S("t2".into()))
+                        .update_expression("SET v = :v")
+                        .expression_attribute_values(":v", AttributeValue::S("txn".into()))
+                        .build()
+                        .expect("update"),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("transaction");
+    // us-west-2: PartiQL.
+    for statement in [
+        format!("INSERT INTO \"{table}\" VALUE {{'pk': 'p1', 'v': 'partiql'}}"),
+        format!("DELETE FROM \"{table}\" WHERE pk = 'k4'"),
+    ] {
+        west.execute_statement()
+            .statement(statement)
+            .send()
+            .await
+            .expect("partiql");
+    }
+    let items = converge(&servers, &table, Duration::from_secs(2), |items| {
+        items.len() == 10 - 3 + 10 + 2 + 1
+    })
+    .await;
+    let text = items.join("\n");
+    for gone in ["\"k2\"", "\"k3\"", "\"k4\""] {
+        assert!(!text.contains(gone), "{gone} was deleted: {text}");
+    }
+    for here in ["updated", "partiql", "\"b29\"", "\"t2\""] {
+        assert!(text.contains(here), "{here} is missing: {text}");
+    }
+    // The cache in front of us-west-2 dropped k1 when the replicated update arrived.
+    assert_eq!(get_v(&west, &table, "k1").await.as_deref(), Some("updated"));
+    // ReplicationLatency per receiving region.
+    let metrics =
+        daxlite_tests::raw_at(servers[0].addr, "GET", "/metrics", &[], Vec::new()).await;
+    let text = metrics.text();
+    assert!(
+        text.contains("daxlite_global_replication_latency_ms") && text.contains("region=\"us-west-2\""),
+        "{text}"
+    );
+    for s in servers {
+        s.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conflicting_writes_converge_to_one_winner() {
+    let servers = three_regions().await;
+    let table = global_table(&servers, "global-lww").await;
+    let clients: Vec<Client> = servers.iter().map(TestServer::client).collect();
+    // The same keys written at once in all three regions.
+    for round in 0..20 {
+        let pk = format!("c{round}");
+        let (a, b, c) = tokio::join!(
+            put(&clients[0], &table, &pk, "us-east-1"),
+            put(&clients[1], &table, &pk, "eu-west-1"),
+            put(&clients[2], &table, &pk, "us-west-2"),
+        );
+        let _ = (a, b, c);
+    }
+    let items = converge(&servers, &table, Duration::from_secs(2), |items| {
+        items.len() == 20
+    })
+    .await;
+    assert_eq!(items.len(), 20);
+
+    // Cut every region off, write one key in two regions, the later in us-east-1 (the
+    // smaller region name, so the clock decides, not the tie-break), then heal.
+    partition_all(&servers, true).await;
+    put(&clients[2], &table, "x", "from us-west-2").await;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    put(&clients[0], &table, "x", "from us-east-1").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        get_v(&clients[1], &table, "x").await,
+        None,
+        "nothing reaches a cut-off region"
+    );
+    assert_eq!(
+        get_v(&clients[2], &table, "x").await.as_deref(),
+        Some("from us-west-2"),
+        "each region reads its own write while cut off"
+    );
+    partition_all(&servers, false).await;
+    converge(&servers, &table, Duration::from_secs(2), |items| {
+        items.len() == 21
+    })
+    .await;
+    for c in &clients {
+        assert_eq!(
+            get_v(c, &table, "x").await.as_deref(),
+            Some("from us-east-1"),
+            "the later write wins everywhere"
+        );
+    }
+    for s in servers {
+        s.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_replica_catches_up_with_nothing_lost() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let setup = Setup {
+        dir: Some(dir.path().to_path_buf()),
+        ..Setup::default()
+    };
+    let addrs = addresses();
+    let mut servers = three_regions_with(&setup, &addrs).await;
+    let table = global_table(&servers, "global-restart").await;
+    for i in 0..10 {
+        put(&servers[0].client(), &table, &format!("a{i}"), "before").await;
+    }
+    converge(&servers, &table, Duration::from_secs(2), |items| {
+        items.len() == 10
+    })
+    .await;
+    // us-west-2 writes, then goes down at once (its shipper may not have sent them yet).
+    let west = servers.remove(2);
+    for i in 0..5 {
+        put(&west.client(), &table, &format!("w{i}"), "west, just before it stopped").await;
+    }
+    west.stop().await;
+    // Life goes on in the two others: puts, updates and deletes.
+    for i in 0..10 {
+        put(&servers[0].client(), &table, &format!("a{i}"), "while west was down").await;
+    }
+    for i in 0..3 {
+        servers[1]
+            .client()
+            .delete_item()
+            .table_name(&table)
+            .key("pk", AttributeValue::S(format!("a{i}")))
+            .send()
+            .await
+            .expect("delete");
+    }
+    put(&servers[1].client(), &table, "e1", "eu while west was down").await;
+    // us-west-2 comes back from its data directory and catches up.
+    servers.push(start_region(2, &addrs, &setup).await);
+    let items = converge(&servers, &table, Duration::from_secs(5), |items| {
+        items.len() == 7 + 5 + 1
+    })
+    .await;
+    let text = items.join("\n");
+    assert!(!text.contains("\"before\""), "every update arrived: {text}");
+    assert!(text.contains("\"w4\""), "west's last writes were shipped: {text}");
+    // Its membership survived the restart: its new writes replicate.
+    put(&servers[2].client(), &table, "after", "west after restart").await;
+    converge(&servers, &table, Duration::from_secs(2), |items| {
+        items.len() == 14
+    })
+    .await;
+    let d = servers[2]
+        .client()
+        .describe_table()
+        .table_name(&table)
+        .send()
+        .await
+        .expect("describe");
+    assert_eq!(
+        d.table().map(|t| t.replicas().len()),
+        Some(2),
+        "us-west-2 lists the two other regions"
+    );
+    for s in servers {
+        s.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replication_delay_holds_changes_back() {
+    let setup = Setup {
+        delay_ms: 500,
+        ..Setup::default()
+    };
+    let servers = three_regions_with(&setup, &addresses()).await;
+    let table = global_table(&servers, "global-delay").await;
+    put(&servers[0].client(), &table, "d", "delayed").await;
+    let written = Instant::now();
+    let eu = servers[1].client();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(get_v(&eu, &table, "d").await, None, "not there before the delay");
+    while get_v(&eu, &table, "d").await.is_none() {
+        assert!(written.elapsed() < Duration::from_secs(3), "never arrived");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(written.elapsed() >= Duration::from_millis(500));
+    for s in servers {
+        s.stop().await;
+    }
 }

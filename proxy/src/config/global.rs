@@ -1,6 +1,8 @@
 //! `[global]`: the other regions of this daxlite's global tables. Each
 //! `[[global.peer]]` names one region and the URL of the daxlite process that serves it
-//! (this process's own region is `[engine] region`, flag `--region`). File only.
+//! (this process's own region is `[engine] region`, flag `--region`);
+//! `replication_delay_ms` holds every change back before it is shipped (chaos testing).
+//! File only.
 
 use super::engine::is_region_name;
 use super::error::ConfigError;
@@ -24,6 +26,9 @@ section! {
 pub struct RawGlobal {
     #[serde(default)]
     pub peer: Vec<RawPeer>,
+    /// Hold each change back this long before shipping it (default 0).
+    #[serde(default)]
+    pub replication_delay_ms: Option<u64>,
 }
 
 /// One validated peer region.
@@ -39,6 +44,14 @@ impl RawGlobal {
         if !over.peer.is_empty() {
             self.peer = over.peer.clone();
         }
+        if over.replication_delay_ms.is_some() {
+            self.replication_delay_ms = over.replication_delay_ms;
+        }
+    }
+
+    /// `replication_delay_ms` (0 when unset).
+    pub fn replication_delay(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.replication_delay_ms.unwrap_or(0))
     }
 
     /// Checks every peer: a region name other than `own_region`, named once, and an

@@ -179,6 +179,7 @@ impl RawConfig {
         let admin = self.admin.validate()?;
         let auth = self.auth.validate()?;
         let peers = self.global.validate(&engine.region)?;
+        let replication_delay = self.global.replication_delay();
         Ok(Config {
             listen: server.listen,
             service: ServiceConfig {
@@ -195,6 +196,7 @@ impl RawConfig {
             triggers,
             admin,
             peers,
+            replication_delay,
         })
     }
 }
@@ -216,6 +218,9 @@ pub struct Config {
     pub admin: Option<SocketAddr>,
     /// `[[global.peer]]`: the other regions of this process's global tables.
     pub peers: Vec<Peer>,
+    /// `[global] replication_delay_ms`: how long each change is held back before it is
+    /// shipped to the other regions (chaos testing; 0 by default).
+    pub replication_delay: std::time::Duration,
 }
 
 impl Config {
@@ -246,6 +251,7 @@ impl Config {
                     triggers: Vec::new(),
                     admin: None,
                     peers: Vec::new(),
+                    replication_delay: std::time::Duration::ZERO,
                 }
             }
         }

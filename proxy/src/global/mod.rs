@@ -1,29 +1,42 @@
 //! Global tables, version 2019.11.21, across daxlite processes (docs/GLOBAL.md): each
 //! region is one daxlite process with its own data; `[[global.peer]]` names the others.
 //! [`Global`] wraps the embedded engine: UpdateTable with `ReplicaUpdates` adds or
-//! removes a replica in a peer (the peer's table is made by its own CreateTable and
-//! backfilled through its own PutItem), and DescribeTable shows `Replicas` and
-//! `GlobalTableVersion`. Without peers every call goes straight to the engine.
+//! removes a replica in a peer (`replicas`), DescribeTable shows `Replicas` and
+//! `GlobalTableVersion`, and every member region ships its table's committed changes to
+//! the others (`ship`), which apply them with last-writer-wins (`inbound`,
+//! `daxlite_engine::replication`). Without peers every call goes straight to the engine.
 //!
-//! Built so far: membership on the region that issued the Create (in memory), the
-//! replica's creation and backfill, its deletion. Not yet: continuous replication of
-//! later writes, the membership seen from the replica's side, persistence of the group.
+//! The membership (which regions replicate which table) is kept by every member and
+//! saved in the data file (consumer position `global.groups`), so a restart resumes
+//! replicating; each shipper saves its own position.
 
-pub mod merge;
+mod inbound;
 mod peer;
+mod replicas;
+mod ship;
 pub mod validate;
 
-use std::collections::HashMap;
+pub use daxlite_engine::replication::merge;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use bytes::Bytes;
 use daxlite_engine::wire::{ApiError, ErrorCode, Operation};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
-use crate::admin::Administer;
+use crate::admin::{Administer, Answer, Command};
 use crate::config::Peer;
 use crate::upstream::{Embedded, Remote, RemoteConfig, Reply, Request, Upstream};
-use validate::Action;
+
+/// The daxlite-private target prefix of the calls between regions (`inbound`).
+pub const TARGET_PREFIX: &str = "DaxliteGlobal_20261201.";
+
+/// The consumer position holding the membership of every group.
+const GROUPS: &str = "global.groups";
 
 /// Where one replica stands, as ReplicaStatus reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,13 +58,21 @@ impl Status {
     }
 }
 
-/// The replica groups this region takes part in, and its peers.
+/// The replica groups this region takes part in, its peers and its shippers.
 pub struct State {
     own: String,
     peers: Vec<(String, Remote)>,
     /// Table name → the other regions of its group.
     groups: Mutex<HashMap<String, Vec<(String, Status)>>>,
     engine: Embedded,
+    /// `[global] replication_delay_ms`.
+    delay: Duration,
+    /// Regions replication to which is paused (the admin command).
+    paused: watch::Sender<HashSet<String>>,
+    /// (table, region) → the task shipping that table's changes to that region.
+    shippers: Mutex<HashMap<(String, String), JoinHandle<()>>>,
+    /// Serialises saving the membership, so the last change is the one saved.
+    saving: tokio::sync::Mutex<()>,
 }
 
 /// The embedded engine with global tables in front (`state` None: no peers, nothing added).
@@ -61,8 +82,14 @@ pub struct Global {
 }
 
 impl Global {
-    /// `peers` empty: a plain pass-through.
-    pub async fn new(inner: Embedded, own: &str, peers: &[Peer]) -> Result<Global, String> {
+    /// `peers` empty: a plain pass-through. Otherwise the saved groups are loaded and
+    /// their shippers started.
+    pub async fn new(
+        inner: Embedded,
+        own: &str,
+        peers: &[Peer],
+        delay: Duration,
+    ) -> Result<Global, String> {
         if peers.is_empty() {
             return Ok(Global { inner, state: None });
         }
@@ -73,20 +100,72 @@ impl Global {
                 .map_err(|e| format!("global.peer {}: {e}", p.region))?;
             remotes.push((p.region.clone(), remote));
         }
-        let state = State {
+        let saved = inner
+            .engine()
+            .load_position(GROUPS)
+            .map_err(|e| format!("loading the global table groups: {e}"))?;
+        let groups: BTreeMap<String, Vec<String>> = saved
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        let state = Arc::new(State {
             own: own.to_string(),
             peers: remotes,
-            groups: Mutex::new(HashMap::new()),
+            groups: Mutex::new(
+                groups
+                    .iter()
+                    .map(|(t, rs)| {
+                        let list = rs.iter().map(|r| (r.clone(), Status::Active)).collect();
+                        (t.clone(), list)
+                    })
+                    .collect(),
+            ),
             engine: inner.clone(),
-        };
+            delay,
+            paused: watch::channel(HashSet::new()).0,
+            shippers: Mutex::new(HashMap::new()),
+            saving: tokio::sync::Mutex::new(()),
+        });
+        for (table, regions) in groups {
+            for region in regions {
+                state.ensure_shipper(&table, &region, None);
+            }
+        }
         Ok(Global {
             inner,
-            state: Some(Arc::new(state)),
+            state: Some(state),
         })
     }
 }
 
-impl Administer for Global {}
+impl Global {
+    /// The replication controls (the admin listener's pause / resume), when there are
+    /// peers.
+    pub fn control(&self) -> Option<Control> {
+        self.state.as_ref().map(|s| Control(Arc::clone(s)))
+    }
+}
+
+/// Pauses and resumes replication to a region (the admin listener's
+/// `POST /global/pause` and `/global/resume`, `{"RegionName"}`).
+#[derive(Clone)]
+pub struct Control(Arc<State>);
+
+impl Control {
+    pub fn pause(&self, region: &str, paused: bool) -> Answer {
+        self.0.pause(region, paused)
+    }
+}
+
+impl Administer for Global {
+    async fn admin(&self, cmd: Command) -> Option<Answer> {
+        match cmd {
+            Command::Replication { region, paused } => {
+                self.control().map(|c| c.pause(&region, paused))
+            }
+            _ => None,
+        }
+    }
+}
 
 impl Upstream for Global {
     async fn call(&self, req: Request) -> Reply {
@@ -97,6 +176,12 @@ impl Upstream for Global {
             Operation::UpdateTable if mentions(&req.body, b"\"ReplicaUpdates\"") => {
                 match state.update(&req.body).await {
                     Ok(v) => Reply::ok(v.to_string()),
+                    Err(e) => Reply::error(&e),
+                }
+            }
+            Operation::UpdateTable if mentions(&req.body, b"\"StreamSpecification\"") => {
+                match state.check_stream_change(&req.body) {
+                    Ok(()) => self.inner.call(req).await,
                     Err(e) => Reply::error(&e),
                 }
             }
@@ -115,16 +200,12 @@ impl Upstream for Global {
             }
             Operation::DeleteTable => {
                 let reply = self.inner.call(req).await;
-                // This region's table is gone: so is its membership (the other regions'
-                // replicas stay, as in DynamoDB).
+                // This region's table is gone: so is its membership; the other regions'
+                // replicas stay, as in DynamoDB, and are told this region left.
                 if reply.is_success() {
                     if let Ok(v) = serde_json::from_slice::<Value>(&reply.body) {
                         if let Some(name) = v["TableDescription"]["TableName"].as_str() {
-                            state
-                                .groups
-                                .lock()
-                                .unwrap_or_else(PoisonError::into_inner)
-                                .remove(name);
+                            state.left(name).await;
                         }
                     }
                 }
@@ -138,7 +219,27 @@ impl Upstream for Global {
         self.inner.supports(op)
     }
 
+    fn forwards_unknown(&self) -> bool {
+        self.state.is_some()
+    }
+
+    async fn call_unknown(&self, target: String, body: Bytes) -> Reply {
+        match (&self.state, target.strip_prefix(TARGET_PREFIX)) {
+            (Some(state), Some(call)) => match state.inbound(call, &body).await {
+                Ok(v) => Reply::ok(v.to_string()),
+                Err(e) => Reply::error(&e),
+            },
+            _ => Reply::error(&ApiError::bare(ErrorCode::UnknownOperationException)),
+        }
+    }
+
     fn close(&self) {
+        if let Some(state) = &self.state {
+            let mut shippers = state.shippers.lock().unwrap_or_else(PoisonError::into_inner);
+            for (_, task) in shippers.drain() {
+                task.abort();
+            }
+        }
         self.inner.close();
     }
 }
@@ -223,146 +324,107 @@ impl State {
         self.peers.iter().find(|(r, _)| r == region).map(|(_, p)| p)
     }
 
-    /// Adds `GlobalTableVersion` and `Replicas` to a TableDescription in a group.
-    fn annotate(&self, table: &mut Value) {
-        let Some(name) = table.get("TableName").and_then(Value::as_str) else {
-            return;
-        };
-        let members = self.members(name);
-        if members.is_empty() {
-            return;
-        }
-        let replicas: Vec<Value> = members
+    /// Saves every group's member regions in the data file.
+    async fn persist(&self) {
+        let _one = self.saving.lock().await;
+        let snapshot: BTreeMap<String, Vec<String>> = self
+            .groups
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
             .iter()
-            .map(|(r, s)| {
-                json!({
-                    "RegionName": r,
-                    "ReplicaStatus": s.label(),
-                    "GlobalTableSettingsReplicationMode": "ENABLED_WITH_OVERRIDES",
-                })
-            })
+            .map(|(t, l)| (t.clone(), l.iter().map(|(r, _)| r.clone()).collect()))
             .collect();
-        if let Some(t) = table.as_object_mut() {
-            t.insert("GlobalTableVersion".into(), "2019.11.21".into());
-            t.insert("Replicas".into(), Value::Array(replicas));
-            t.insert(
-                "GlobalTableSettingsReplicationMode".into(),
-                "ENABLED_WITH_OVERRIDES".into(),
-            );
+        let bytes = serde_json::to_vec(&snapshot).unwrap_or_default();
+        if let Err(e) = self.engine.engine().save_position(GROUPS, &bytes).await {
+            tracing::error!(error = %e, "global tables: saving the groups failed");
         }
     }
 
-    /// UpdateTable with `ReplicaUpdates`.
-    async fn update(self: &Arc<Self>, body: &[u8]) -> Result<Value, ApiError> {
-        let body: Map<String, Value> = serde_json::from_slice(body).map_err(|_| {
-            ApiError::new(
-                ErrorCode::SerializationException,
-                "Unexpected value type in payload",
-            )
-        })?;
-        let name = body
-            .get("TableName")
-            .and_then(Value::as_str)
-            .ok_or_else(|| {
-                ApiError::validation("1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null")
-            })?
-            .to_string();
-        let described = call_json(
-            &self.engine,
-            Operation::DescribeTable,
-            json!({"TableName": name}),
-        )
-        .await?;
-        let members: Vec<(String, bool)> = self
-            .members(&name)
-            .into_iter()
-            .map(|(r, s)| (r, matches!(s, Status::Active | Status::CreationFailed)))
-            .collect();
-        let peers: Vec<String> = self.peers.iter().map(|(r, _)| r.clone()).collect();
-        let action = validate::check(
-            &body,
-            &validate::Group {
-                table: &name,
-                own: &self.own,
-                peers: &peers,
-                members: &members,
-            },
-        )?;
-        match action {
-            Action::Create(region) => {
-                let peer = self.peer(&region).ok_or_else(internal)?.clone();
-                // A table of that name in the peer already: DynamoDB's "already existed".
-                match call_json(&peer, Operation::DescribeTable, json!({"TableName": name})).await {
-                    Ok(_) => {
-                        return Err(ApiError::validation(format!(
-                            "Failed to create a the new replica of table with name: '{name}' because one or more replicas already existed as tables."
-                        )))
-                    }
-                    Err(e) if e.code() == ErrorCode::ResourceNotFoundException => {}
-                    Err(_) => return Err(internal()),
+    /// Starts shipping `table` to `region` unless a shipper runs already (`since`: the
+    /// clock after which changes are shipped, for a shipper with no saved position).
+    fn ensure_shipper(self: &Arc<Self>, table: &str, region: &str, since: Option<u64>) {
+        let mut shippers = self.shippers.lock().unwrap_or_else(PoisonError::into_inner);
+        let key = (table.to_string(), region.to_string());
+        if shippers.get(&key).is_some_and(|t| !t.is_finished()) {
+            return;
+        }
+        let Some(peer) = self.peer(region).cloned() else {
+            return;
+        };
+        let task = tokio::spawn(ship::run(
+            Arc::clone(self),
+            peer,
+            key.0.clone(),
+            key.1.clone(),
+            since,
+        ));
+        shippers.insert(key, task);
+    }
+
+    /// Stops shipping `table` to `region` and forgets the position.
+    async fn stop_shipper(&self, table: &str, region: &str) {
+        let task = self
+            .shippers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&(table.to_string(), region.to_string()));
+        if let Some(t) = task {
+            t.abort();
+        }
+        ship::forget(&self.engine, table, region).await;
+    }
+
+    /// This region's table is gone: leaves its group and tells the other members.
+    async fn left(self: &Arc<Self>, table: &str) {
+        let members = self.members(table);
+        if members.is_empty() {
+            return;
+        }
+        self.groups
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(table);
+        for (r, _) in &members {
+            self.stop_shipper(table, r).await;
+        }
+        self.persist().await;
+        let rest: Vec<String> = members.iter().map(|(r, _)| r.clone()).collect();
+        for r in &rest {
+            if let Some(peer) = self.peer(r) {
+                if let Err(e) = inbound::send_group(peer, table, &rest).await {
+                    tracing::warn!(region = %r, error = %e, "global tables: telling a member failed");
                 }
-                let stream = &described["Table"]["StreamSpecification"];
-                let enabled = stream["StreamEnabled"].as_bool() == Some(true);
-                if !enabled {
-                    call_json(
-                        &self.engine,
-                        Operation::UpdateTable,
-                        json!({"TableName": name, "StreamSpecification": {"StreamEnabled": true, "StreamViewType": "NEW_AND_OLD_IMAGES"}}),
-                    )
-                    .await?;
-                } else if stream["StreamViewType"].as_str() != Some("NEW_AND_OLD_IMAGES") {
-                    return Err(ApiError::validation(
-                        "One or more parameter values were invalid: the table's stream must have StreamViewType NEW_AND_OLD_IMAGES to add a replica",
-                    ));
-                }
-                self.set(&name, &region, Some(Status::Creating));
-                let state = Arc::clone(self);
-                let table = described["Table"].clone();
-                tokio::spawn(async move {
-                    let status = match peer::create_replica(&state.engine, &peer, &table).await {
-                        Ok(()) => Status::Active,
-                        Err(e) => {
-                            tracing::warn!(%region, error = %e, "replica creation failed");
-                            Status::CreationFailed
-                        }
-                    };
-                    if let Some(n) = table["TableName"].as_str() {
-                        state.set(n, &region, Some(status));
-                    }
-                });
-            }
-            Action::Delete(region) => {
-                let peer = self.peer(&region).ok_or_else(internal)?.clone();
-                self.set(&name, &region, Some(Status::Deleting));
-                let state = Arc::clone(self);
-                let table = name.clone();
-                tokio::spawn(async move {
-                    match call_json(&peer, Operation::DeleteTable, json!({"TableName": table}))
-                        .await
-                    {
-                        Ok(_) => state.set(&table, &region, None),
-                        Err(e) if e.code() == ErrorCode::ResourceNotFoundException => {
-                            state.set(&table, &region, None)
-                        }
-                        Err(e) => {
-                            tracing::warn!(%region, error = %e, "replica deletion failed");
-                            state.set(&table, &region, Some(Status::Active));
-                        }
-                    }
-                });
             }
         }
-        let mut now = call_json(
-            &self.engine,
-            Operation::DescribeTable,
-            json!({"TableName": name}),
-        )
-        .await?;
-        let mut table = now["Table"].take();
-        self.annotate(&mut table);
-        if let Some(t) = table.as_object_mut() {
-            t.insert("TableStatus".into(), "UPDATING".into());
+    }
+
+    /// The admin command: pause or resume shipping to `region`.
+    fn pause(&self, region: &str, paused: bool) -> Answer {
+        if self.peer(region).is_none() {
+            return Answer::bad(404, format!("{region:?} is not a peer region"));
         }
-        Ok(json!({ "TableDescription": table }))
+        self.paused.send_modify(|set| {
+            if paused {
+                set.insert(region.to_string());
+            } else {
+                set.remove(region);
+            }
+        });
+        Answer::ok(json!({ "Region": region, "ReplicationPaused": paused }))
+    }
+
+    /// Disabling the stream of a table in a group is refused, as DynamoDB does.
+    fn check_stream_change(&self, body: &[u8]) -> Result<(), ApiError> {
+        let Ok(v) = serde_json::from_slice::<Value>(body) else {
+            return Ok(());
+        };
+        let table = v["TableName"].as_str().unwrap_or_default();
+        let off = v["StreamSpecification"]["StreamEnabled"].as_bool() == Some(false);
+        if off && !self.members(table).is_empty() {
+            return Err(ApiError::validation(
+                "One or more parameter values were invalid: Disabling Stream is not allowed for a Global Table replica.",
+            ));
+        }
+        Ok(())
     }
 }

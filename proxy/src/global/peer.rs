@@ -1,13 +1,14 @@
 //! Making a replica in a peer region: its CreateTable built from this region's table
-//! description, a wait for ACTIVE, then a backfill of every existing item through the
-//! peer's PutItem (its normal write path).
+//! description, a wait for ACTIVE, then a backfill of every existing item as replicated
+//! changes (`inbound`, applied through the peer's one write path) with version clock 0,
+//! so any change shipped since wins over the copy.
 
 use std::time::Duration;
 
 use daxlite_engine::wire::Operation;
 use serde_json::{json, Map, Value};
 
-use super::call_json;
+use super::{call_json, inbound};
 use crate::upstream::{Embedded, Remote};
 
 /// The CreateTable request that makes `table` (a TableDescription) in another region.
@@ -61,8 +62,8 @@ pub fn create_request(table: &Value) -> Value {
     Value::Object(req)
 }
 
-/// Creates the replica of `table` in `peer` and copies every item into it.
-pub async fn create_replica(engine: &Embedded, peer: &Remote, table: &Value) -> Result<(), String> {
+/// Creates the replica of `table` in `peer` and waits until it is ACTIVE.
+pub async fn create_table(peer: &Remote, table: &Value) -> Result<(), String> {
     let name = table["TableName"].as_str().unwrap_or_default().to_string();
     call_json(peer, Operation::CreateTable, create_request(table))
         .await
@@ -73,7 +74,7 @@ pub async fn create_replica(engine: &Embedded, peer: &Remote, table: &Value) -> 
             .await
             .map_err(|e| format!("DescribeTable: {e}"))?;
         if d["Table"]["TableStatus"].as_str() == Some("ACTIVE") {
-            break;
+            return Ok(());
         }
         if waited > Duration::from_secs(60) {
             return Err("the replica table did not become ACTIVE within 60 s".into());
@@ -81,23 +82,28 @@ pub async fn create_replica(engine: &Embedded, peer: &Remote, table: &Value) -> 
         tokio::time::sleep(Duration::from_millis(50)).await;
         waited += Duration::from_millis(50);
     }
+}
+
+/// Copies every item of `name` into the peer's replica, as changes of region `own`
+/// with clock 0.
+pub async fn backfill(engine: &Embedded, peer: &Remote, name: &str, own: &str) -> Result<(), String> {
     let mut start: Option<Value> = None;
     loop {
-        let mut scan = json!({"TableName": name, "ConsistentRead": true});
+        let mut scan = json!({"TableName": name, "ConsistentRead": true, "Limit": 100});
         if let Some(k) = start.take() {
             scan["ExclusiveStartKey"] = k;
         }
         let page = call_json(engine, Operation::Scan, scan)
             .await
             .map_err(|e| format!("Scan: {e}"))?;
-        for item in page["Items"].as_array().into_iter().flatten() {
-            call_json(
-                peer,
-                Operation::PutItem,
-                json!({"TableName": name, "Item": item}),
-            )
-            .await
-            .map_err(|e| format!("PutItem: {e}"))?;
+        let changes: Vec<Value> = page["Items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|item| json!({"NewImage": item, "Clock": 0}))
+            .collect();
+        if !changes.is_empty() {
+            inbound::send_changes(peer, name, own, changes).await?;
         }
         match page.get("LastEvaluatedKey") {
             Some(k) if !k.is_null() => start = Some(k.clone()),

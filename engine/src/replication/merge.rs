@@ -1,4 +1,4 @@
-//! The last-writer-wins rule replication will apply (docs/GLOBAL.md §"Conflicts"): a
+//! The last-writer-wins rule replication applies (docs/GLOBAL.md, "Conflict rule"): a
 //! change carries a [`Version`] — a hybrid logical clock reading of the region that
 //! accepted it, and that region's name. Of two versions of one item, the one with the
 //! greater clock wins; equal clocks are broken by the greater region name, so every

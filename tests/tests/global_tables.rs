@@ -22,6 +22,8 @@ struct Setup {
     dir: Option<std::path::PathBuf>,
     /// `[global] replication_delay_ms`.
     delay_ms: u64,
+    /// Each region's TTL sweep interval (None: the default).
+    ttl_sweep_ms: Option<[i64; 3]>,
 }
 
 /// Three free loopback addresses.
@@ -49,6 +51,9 @@ async fn start_region(i: usize, addrs: &[std::net::SocketAddr], setup: &Setup) -
         config.engine.backend = daxlite_engine::Backend::Dir(dir.join(region));
     }
     config.replication_delay = Duration::from_millis(setup.delay_ms);
+    if let Some(sweep) = setup.ttl_sweep_ms {
+        config.engine.ttl_sweep_interval_ms = sweep[i];
+    }
     config.peers = REGIONS
         .iter()
         .zip(addrs)
@@ -743,6 +748,68 @@ async fn replication_delay_holds_changes_back() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(written.elapsed() >= Duration::from_millis(500));
+    for s in servers {
+        s.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ttl_settings_and_ttl_deletions_replicate() {
+    // Only us-east-1 sweeps within the test: the others see its deletions replicated.
+    let setup = Setup {
+        ttl_sweep_ms: Some([100, 600_000, 600_000]),
+        ..Setup::default()
+    };
+    let servers = three_regions_with(&setup, &addresses()).await;
+    let table = global_table(&servers, "global-ttl").await;
+    let east = servers[0].client();
+    east.update_time_to_live()
+        .table_name(&table)
+        .time_to_live_specification(
+            aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name("exp")
+                .build()
+                .expect("spec"),
+        )
+        .send()
+        .await
+        .expect("ttl");
+    let start = Instant::now();
+    loop {
+        let d = servers[1]
+            .client()
+            .describe_time_to_live()
+            .table_name(&table)
+            .send()
+            .await
+            .expect("describe ttl");
+        let name = d
+            .time_to_live_description()
+            .and_then(|t| t.attribute_name().map(str::to_string));
+        if name.as_deref() == Some("exp") {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(2), "TTL setting never replicated");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    put(&east, &table, "keep", "no exp").await;
+    let a_minute_ago = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+        - 60;
+    east.put_item()
+        .table_name(&table)
+        .item("pk", AttributeValue::S("expired".into()))
+        .item("exp", AttributeValue::N(a_minute_ago.to_string()))
+        .send()
+        .await
+        .expect("put");
+    converge(&servers, &table, Duration::from_secs(3), |items| {
+        items.len() == 1 && items[0].contains("keep")
+    })
+    .await;
     for s in servers {
         s.stop().await;
     }

@@ -8,7 +8,9 @@
 //!   beats the stored one (last writer wins), else dropped silently.
 //! - `SetGroup` `{"TableName", "Members": [every region of the group]}` → `{}`: this
 //!   region joins the group (marks the table replicated, ships to the other members),
-//!   changes its members, or leaves it (not among `Members`).
+//!   changes its members, or leaves it (not among `Members`, or alone in it).
+//! - `UpdateTimeToLive` (UpdateTimeToLive's own body) → its answer: a member's TTL
+//!   change, applied to this region's table only (TTL is a group-wide setting).
 
 use std::sync::Arc;
 
@@ -41,6 +43,12 @@ pub async fn send_group(peer: &Remote, table: &str, members: &[String]) -> Resul
     )
     .await
     .map(|_| ())
+}
+
+/// Sends a member's UpdateTimeToLive `body` to `peer`.
+pub async fn send_ttl(peer: &Remote, body: &[u8]) -> Result<(), String> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    send(peer, "UpdateTimeToLive", v).await.map(|_| ())
 }
 
 /// Ships `changes` of `table`, accepted in region `from`, to `peer`.
@@ -90,6 +98,17 @@ impl State {
             .to_string();
         match call {
             "ApplyChanges" => self.apply_changes(&table, &v).await,
+            "UpdateTimeToLive" => {
+                // A member's TTL change, replicated group-wide: applied here only.
+                let reply = self
+                    .engine
+                    .call(crate::upstream::Request {
+                        op: daxlite_engine::wire::Operation::UpdateTimeToLive,
+                        body: Bytes::copy_from_slice(body),
+                    })
+                    .await;
+                reply_json(reply)
+            }
             "SetGroup" => {
                 let members: Vec<String> = v["Members"]
                     .as_array()
@@ -137,7 +156,13 @@ impl State {
     /// Joins, changes or leaves the group of `table` (`members`: all its regions).
     async fn set_group(self: &Arc<Self>, table: &str, members: Vec<String>) -> Result<(), ApiError> {
         let old = self.members(table);
-        if !members.contains(&self.own) {
+        let others: Vec<String> = members
+            .iter()
+            .filter(|r| **r != self.own && self.peer(r).is_some())
+            .cloned()
+            .collect();
+        // Not a member, or the only one left: the table is regional again.
+        if !members.contains(&self.own) || others.is_empty() {
             self.groups
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -154,10 +179,6 @@ impl State {
             return Ok(());
         }
         let since = self.engine.engine().set_replicated(table, true).await?;
-        let others: Vec<String> = members
-            .into_iter()
-            .filter(|r| *r != self.own && self.peer(r).is_some())
-            .collect();
         {
             let mut groups = self
                 .groups

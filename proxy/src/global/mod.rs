@@ -185,6 +185,14 @@ impl Upstream for Global {
                     Err(e) => Reply::error(&e),
                 }
             }
+            Operation::UpdateTimeToLive => {
+                let body = req.body.clone();
+                let reply = self.inner.call(req).await;
+                if reply.is_success() {
+                    state.replicate_ttl(&body);
+                }
+                reply
+            }
             Operation::DescribeTable => {
                 let reply = self.inner.call(req).await;
                 if !reply.is_success() {
@@ -396,6 +404,30 @@ impl State {
                 }
             }
         }
+    }
+
+    /// A TTL change of a table in a group is made in every member too (TTL is one of
+    /// the settings DynamoDB keeps group-wide).
+    fn replicate_ttl(self: &Arc<Self>, body: &Bytes) {
+        let Ok(v) = serde_json::from_slice::<Value>(body) else {
+            return;
+        };
+        let table = v["TableName"].as_str().unwrap_or_default();
+        let members = self.members(table);
+        if members.is_empty() {
+            return;
+        }
+        let state = Arc::clone(self);
+        let body = body.clone();
+        tokio::spawn(async move {
+            for (r, _) in members {
+                if let Some(peer) = state.peer(&r) {
+                    if let Err(e) = inbound::send_ttl(peer, &body).await {
+                        tracing::warn!(region = %r, error = %e, "global tables: replicating a TTL change failed");
+                    }
+                }
+            }
+        });
     }
 
     /// The admin command: pause or resume shipping to `region`.

@@ -28,12 +28,20 @@ const MAX_BODY: usize = 64 * 1024;
 /// One admin request, decoded.
 #[derive(Debug, Clone)]
 pub enum Command {
-    InvalidateItem { table: String, key: Value },
-    InvalidateTable { table: String },
+    InvalidateItem {
+        table: String,
+        key: Value,
+    },
+    InvalidateTable {
+        table: String,
+    },
     Flush,
     Stats,
     /// Global tables: pause (or resume) shipping changes to a peer region.
-    Replication { region: String, paused: bool },
+    Replication {
+        region: String,
+        paused: bool,
+    },
 }
 
 /// An admin answer: status and JSON.
@@ -125,7 +133,11 @@ async fn handle<A: Administer>(target: &A, req: http::Request<Incoming>) -> Resp
             Err(answer) => answer,
             Ok(cmd) => match target.admin(cmd).await {
                 Some(answer) => answer,
-                None => Answer::bad(404, "nothing here administers that (the cache is off, or no [[global.peer]])".into()),
+                None => Answer::bad(
+                    404,
+                    "nothing here administers that (the cache is off, or no [[global.peer]])"
+                        .into(),
+                ),
             },
         },
     };

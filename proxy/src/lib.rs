@@ -53,7 +53,7 @@ pub async fn start_with_engine(
         config.replication_delay,
     )
     .await
-        .map_err(StartError::Upstream)?;
+    .map_err(StartError::Upstream)?;
     let server = if config.cache.enabled {
         let feed = engine.changes();
         let control = embedded.control();

@@ -481,7 +481,10 @@ async fn every_kind_of_write_in_every_region_converges() {
     put(&east, &table, "k1", "first").await;
     let start = Instant::now();
     while get_v(&west, &table, "k1").await.as_deref() != Some("first") {
-        assert!(start.elapsed() < Duration::from_secs(2), "k1 never reached us-west-2");
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "k1 never reached us-west-2"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     // us-east-1: puts, an update, a delete.
@@ -504,7 +507,9 @@ async fn every_kind_of_write_in_every_region_converges() {
         .await
         .expect("delete");
     // eu-west-1: a batch (puts and a delete) and a transaction.
-    use aws_sdk_dynamodb::types::{DeleteRequest, Put, PutRequest, TransactWriteItem, Update, WriteRequest};
+    use aws_sdk_dynamodb::types::{
+        DeleteRequest, Put, PutRequest, TransactWriteItem, Update, WriteRequest,
+    };
     let mut batch: Vec<WriteRequest> = (20..30)
         .map(|i| {
             WriteRequest::builder()
@@ -531,7 +536,10 @@ async fn every_kind_of_write_in_every_region_converges() {
     // k3 must exist in eu-west-1 before its deletion there means anything.
     let start = Instant::now();
     while get_v(&eu, &table, "k3").await.is_none() {
-        assert!(start.elapsed() < Duration::from_secs(2), "k3 never reached eu-west-1");
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "k3 never reached eu-west-1"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     eu.batch_write_item()
@@ -593,11 +601,11 @@ async fn every_kind_of_write_in_every_region_converges() {
     // The cache in front of us-west-2 dropped k1 when the replicated update arrived.
     assert_eq!(get_v(&west, &table, "k1").await.as_deref(), Some("updated"));
     // ReplicationLatency per receiving region.
-    let metrics =
-        daxlite_tests::raw_at(servers[0].addr, "GET", "/metrics", &[], Vec::new()).await;
+    let metrics = daxlite_tests::raw_at(servers[0].addr, "GET", "/metrics", &[], Vec::new()).await;
     let text = metrics.text();
     assert!(
-        text.contains("daxlite_global_replication_latency_ms") && text.contains("region=\"us-west-2\""),
+        text.contains("daxlite_global_replication_latency_ms")
+            && text.contains("region=\"us-west-2\""),
         "{text}"
     );
     for s in servers {
@@ -680,12 +688,24 @@ async fn a_stopped_replica_catches_up_with_nothing_lost() {
     // us-west-2 writes, then goes down at once (its shipper may not have sent them yet).
     let west = servers.remove(2);
     for i in 0..5 {
-        put(&west.client(), &table, &format!("w{i}"), "west, just before it stopped").await;
+        put(
+            &west.client(),
+            &table,
+            &format!("w{i}"),
+            "west, just before it stopped",
+        )
+        .await;
     }
     west.stop().await;
     // Life goes on in the two others: puts, updates and deletes.
     for i in 0..10 {
-        put(&servers[0].client(), &table, &format!("a{i}"), "while west was down").await;
+        put(
+            &servers[0].client(),
+            &table,
+            &format!("a{i}"),
+            "while west was down",
+        )
+        .await;
     }
     for i in 0..3 {
         servers[1]
@@ -706,7 +726,10 @@ async fn a_stopped_replica_catches_up_with_nothing_lost() {
     .await;
     let text = items.join("\n");
     assert!(!text.contains("\"before\""), "every update arrived: {text}");
-    assert!(text.contains("\"w4\""), "west's last writes were shipped: {text}");
+    assert!(
+        text.contains("\"w4\""),
+        "west's last writes were shipped: {text}"
+    );
     // Its membership survived the restart: its new writes replicate.
     put(&servers[2].client(), &table, "after", "west after restart").await;
     converge(&servers, &table, Duration::from_secs(2), |items| {
@@ -742,7 +765,11 @@ async fn replication_delay_holds_changes_back() {
     let written = Instant::now();
     let eu = servers[1].client();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(get_v(&eu, &table, "d").await, None, "not there before the delay");
+    assert_eq!(
+        get_v(&eu, &table, "d").await,
+        None,
+        "not there before the delay"
+    );
     while get_v(&eu, &table, "d").await.is_none() {
         assert!(written.elapsed() < Duration::from_secs(3), "never arrived");
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -790,7 +817,10 @@ async fn ttl_settings_and_ttl_deletions_replicate() {
         if name.as_deref() == Some("exp") {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(2), "TTL setting never replicated");
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "TTL setting never replicated"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     put(&east, &table, "keep", "no exp").await;

@@ -225,3 +225,6 @@ pub fn read_changes(
             .collect(),
     }))
 }
+
+#[cfg(test)]
+mod tests;

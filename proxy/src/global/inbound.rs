@@ -85,7 +85,11 @@ fn item_of(v: &Value) -> Result<Option<Item>, ApiError> {
 
 impl State {
     /// Answers one call from a peer (`call`: the target after the prefix).
-    pub(super) async fn inbound(self: &Arc<Self>, call: &str, body: &[u8]) -> Result<Value, ApiError> {
+    pub(super) async fn inbound(
+        self: &Arc<Self>,
+        call: &str,
+        body: &[u8],
+    ) -> Result<Value, ApiError> {
         let v: Value = serde_json::from_slice(body).map_err(|_| {
             ApiError::new(
                 ErrorCode::SerializationException,
@@ -154,7 +158,11 @@ impl State {
     }
 
     /// Joins, changes or leaves the group of `table` (`members`: all its regions).
-    async fn set_group(self: &Arc<Self>, table: &str, members: Vec<String>) -> Result<(), ApiError> {
+    async fn set_group(
+        self: &Arc<Self>,
+        table: &str,
+        members: Vec<String>,
+    ) -> Result<(), ApiError> {
         let old = self.members(table);
         let others: Vec<String> = members
             .iter()

@@ -243,7 +243,10 @@ impl Upstream for Global {
 
     fn close(&self) {
         if let Some(state) = &self.state {
-            let mut shippers = state.shippers.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut shippers = state
+                .shippers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             for (_, task) in shippers.drain() {
                 task.abort();
             }

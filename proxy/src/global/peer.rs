@@ -86,7 +86,12 @@ pub async fn create_table(peer: &Remote, table: &Value) -> Result<(), String> {
 
 /// Copies every item of `name` into the peer's replica, as changes of region `own`
 /// with clock 0.
-pub async fn backfill(engine: &Embedded, peer: &Remote, name: &str, own: &str) -> Result<(), String> {
+pub async fn backfill(
+    engine: &Embedded,
+    peer: &Remote,
+    name: &str,
+    own: &str,
+) -> Result<(), String> {
     let mut start: Option<Value> = None;
     loop {
         let mut scan = json!({"TableName": name, "ConsistentRead": true, "Limit": 100});

@@ -61,7 +61,11 @@ async fn save(engine: &Engine, key: &str, pos: &Position) {
 
 /// Forgets the saved position of the shipper of `table` to `region`.
 pub async fn forget(engine: &Embedded, table: &str, region: &str) {
-    if let Err(e) = engine.engine().save_position(&name(table, region), b"").await {
+    if let Err(e) = engine
+        .engine()
+        .save_position(&name(table, region), b"")
+        .await
+    {
         tracing::warn!(error = %e, "global tables: forgetting a shipper position failed");
     }
 }
@@ -117,8 +121,7 @@ pub async fn run(
             continue;
         }
         drain(&mut feed);
-        let batch = match engine.replication_changes(&table, pos.label.as_deref(), pos.seq, BATCH)
-        {
+        let batch = match engine.replication_changes(&table, pos.label.as_deref(), pos.seq, BATCH) {
             Ok(Some(b)) => b,
             Ok(None) | Err(_) => {
                 tokio::time::sleep(IDLE).await;

@@ -99,16 +99,14 @@ impl Engine {
         logged(crate::replication::set_replicated(&self.ctx, table, on).await)
     }
 
-    /// Global tables: applies a change shipped from another region, if its version wins
-    /// (`replication::apply`).
+    /// Global tables: applies changes shipped from another region, each if its version
+    /// wins (`replication::apply`); answers which were applied.
     pub async fn apply_replicated(
         &self,
         table: &str,
-        keys: crate::model::Item,
-        new: Option<crate::model::Item>,
-        version: crate::replication::Version,
-    ) -> ApiResult<bool> {
-        logged(crate::replication::apply(&self.ctx, table, keys, new, version).await)
+        changes: Vec<crate::replication::Incoming>,
+    ) -> ApiResult<Vec<bool>> {
+        logged(crate::replication::apply(&self.ctx, table, changes).await)
     }
 
     /// Global tables: the shipper's view of a table's stream

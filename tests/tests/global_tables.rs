@@ -844,3 +844,49 @@ async fn ttl_settings_and_ttl_deletions_replicate() {
         s.stop().await;
     }
 }
+
+/// Replication lag under load (a measurement, not a check; run with `--ignored
+/// --nocapture`): 8 writers put 2,000 items in us-east-1 while it replicates to the two
+/// others; prints the write rate and the lag quantiles from `/metrics`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn replication_lag_under_load() {
+    let servers = three_regions().await;
+    let table = global_table(&servers, "global-lag").await;
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..8 {
+        let (client, table) = (servers[0].client(), table.clone());
+        tasks.push(tokio::spawn(async move {
+            for i in 0..250 {
+                put(&client, &table, &format!("w{w}-{i}"), "load").await;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("writer");
+    }
+    let took = start.elapsed();
+    converge(&servers, &table, Duration::from_secs(30), |items| {
+        items.len() == 2000
+    })
+    .await;
+    let converged = start.elapsed();
+    // The exporter folds samples into quantiles every 5 s.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let metrics = daxlite_tests::raw_at(servers[0].addr, "GET", "/metrics", &[], Vec::new()).await;
+    println!(
+        "2000 puts in {took:?} ({:.0}/s); all three regions equal after {converged:?}",
+        2000.0 / took.as_secs_f64()
+    );
+    for line in metrics
+        .text()
+        .lines()
+        .filter(|l| l.starts_with("daxlite_global_replication_latency_ms"))
+    {
+        println!("{line}");
+    }
+    for s in servers {
+        s.stop().await;
+    }
+}

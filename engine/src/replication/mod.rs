@@ -102,62 +102,98 @@ pub async fn set_replicated(ctx: &Ctx, table: &str, on: bool) -> ApiResult<u64> 
         .await
 }
 
-/// Applies one change shipped from region `version.region` to `table`: `new` is the item
-/// after the change (`None`: deleted), `keys` its key attributes (used for a deletion). Answers whether it
-/// replaced the stored version (false: an equal or newer version is already here, the
-/// change is dropped, as DynamoDB drops a losing write silently).
-pub async fn apply(
-    ctx: &Ctx,
-    table: &str,
-    keys: Item,
-    new: Option<Item>,
-    version: Version,
-) -> ApiResult<bool> {
+/// One change shipped from another region.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Incoming {
+    /// The key attributes (used for a deletion; a put's key comes from its image).
+    pub keys: Item,
+    /// The item after the change (`None`: deleted).
+    pub new: Option<Item>,
+    /// The change's version: its clock and the region that accepted it.
+    pub version: Version,
+}
+
+/// Applies changes shipped from other regions to `table`, in one commit, each through
+/// the one write path (`write::prepare` / `write::commit`) if its version beats the
+/// stored one. Answers, per change, whether it was applied (false: an equal or newer
+/// version is already here — the change is dropped, as DynamoDB drops a losing write
+/// silently). Of several changes of one item in the batch only the newest can win.
+pub async fn apply(ctx: &Ctx, table: &str, changes: Vec<Incoming>) -> ApiResult<Vec<bool>> {
     let now = ctx.now_ms();
     let def = {
         let txn = ctx.store.read()?;
         ctx.data_table(&txn, table, now)?
     };
-    // The key comes from the new image when there is one (a backfill sends no `keys`).
-    let key = match &new {
-        Some(item) => crate::keys::key_from_item(&def, item)?,
-        None => crate::keys::key_from_param(&def, &keys)?,
-    };
-    let own = ctx.config.region.clone();
-    ctx.store
-        .write(move |txn| {
-            HLC.with(|h| h.borrow_mut().observe(version.clock));
-            let storage = key.storage.clone();
-            let spec = WriteSpec {
-                table: def,
-                key,
-                condition: None,
-                old_on_failure: false,
-                action: match new {
-                    Some(item) => Action::Put(item),
-                    None => Action::Delete,
-                },
-            };
-            let prepared = write::prepare(txn, now, spec)?;
-            let stored = stored_version(txn, &storage, &own)?;
-            if !merge::replaces(&version, stored.as_ref()) {
-                return Ok(false);
+    let mut won = vec![false; changes.len()];
+    // storage key → (index in `changes`, key, new image, version): the batch's newest.
+    let mut newest: std::collections::HashMap<
+        Vec<u8>,
+        (usize, crate::keys::PrimaryKey, Option<Item>, Version),
+    > = std::collections::HashMap::new();
+    let mut top = 0u64;
+    for (i, c) in changes.into_iter().enumerate() {
+        let key = match &c.new {
+            Some(item) => crate::keys::key_from_item(&def, item)?,
+            None => crate::keys::key_from_param(&def, &c.keys)?,
+        };
+        top = top.max(c.version.clock);
+        match newest.get(&key.storage) {
+            Some((_, _, _, v)) if !merge::replaces(&c.version, Some(v)) => {}
+            _ => {
+                newest.insert(key.storage.clone(), (i, key, c.new, c.version));
             }
-            let region = if version.region == own {
-                ""
-            } else {
-                version.region.as_str()
-            };
-            put_version(txn, &storage, version.clock, region)?;
-            let origin = Origin {
-                at_ms: now,
-                by: Actor::Replica,
-                replica: Some(version),
-            };
-            write::commit(txn, prepared, &origin)?;
-            Ok(true)
+        }
+    }
+    let own = ctx.config.region.clone();
+    let applied = ctx
+        .store
+        .write(move |txn| {
+            HLC.with(|h| h.borrow_mut().observe(top));
+            // Every check of every change before the first write.
+            let mut ready = Vec::new();
+            for (_, (i, key, new, version)) in newest {
+                let storage = key.storage.clone();
+                let spec = WriteSpec {
+                    table: def.clone(),
+                    key,
+                    condition: None,
+                    old_on_failure: false,
+                    action: match new {
+                        Some(item) => Action::Put(item),
+                        None => Action::Delete,
+                    },
+                };
+                let prepared = write::prepare(txn, now, spec)?;
+                let stored = stored_version(txn, &storage, &own)?;
+                if merge::replaces(&version, stored.as_ref()) {
+                    ready.push((i, storage, prepared, version));
+                }
+            }
+            let mut applied = Vec::new();
+            for (i, storage, prepared, version) in ready {
+                let region = if version.region == own {
+                    ""
+                } else {
+                    version.region.as_str()
+                };
+                put_version(txn, &storage, version.clock, region)?;
+                let origin = Origin {
+                    at_ms: now,
+                    by: Actor::Replica,
+                    replica: Some(version),
+                };
+                write::commit(txn, prepared, &origin)?;
+                applied.push(i);
+            }
+            Ok(applied)
         })
-        .await
+        .await?;
+    for i in applied {
+        if let Some(w) = won.get_mut(i) {
+            *w = true;
+        }
+    }
+    Ok(won)
 }
 
 /// One change of a table's stream as the shipper sees it.

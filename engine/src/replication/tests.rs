@@ -6,7 +6,7 @@
 
 use serde_json::{json, Value};
 
-use super::Version;
+use super::{Incoming, Version};
 use crate::model::value::{decode_item, Deferred};
 use crate::model::Item;
 use crate::wire::Operation;
@@ -56,14 +56,12 @@ async fn get(e: &Engine) -> Value {
 
 async fn apply(e: &Engine, v: &str, clock: u64, region: &str) -> bool {
     let new = (!v.is_empty()).then(|| item(json!({"pk": {"S": "a"}, "v": {"S": v}})));
-    e.apply_replicated(
-        "tab",
-        item(json!({"pk": {"S": "a"}})),
+    let change = Incoming {
+        keys: item(json!({"pk": {"S": "a"}})),
         new,
-        version(clock, region),
-    )
-    .await
-    .unwrap()
+        version: version(clock, region),
+    };
+    e.apply_replicated("tab", vec![change]).await.unwrap()[0]
 }
 
 #[tokio::test]
@@ -94,6 +92,27 @@ async fn shipped_changes_win_by_version_and_deletions_leave_a_tombstone() {
     .unwrap();
     assert!(!apply(&e, "stale", since + 20, "us-west-2").await);
     assert_eq!(get(&e).await["v"]["S"], "local");
+    e.close();
+}
+
+#[tokio::test]
+async fn a_batch_applies_the_newest_change_of_each_item() {
+    let e = engine().await;
+    e.set_replicated("tab", true).await.unwrap();
+    let change = |v: &str, clock: u64| Incoming {
+        keys: item(json!({"pk": {"S": "a"}})),
+        new: Some(item(json!({"pk": {"S": "a"}, "v": {"S": v}}))),
+        version: version(clock, "eu-west-1"),
+    };
+    let won = e
+        .apply_replicated(
+            "tab",
+            vec![change("one", 5), change("three", 9), change("two", 7)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(won, vec![false, true, false]);
+    assert_eq!(get(&e).await["v"]["S"], "three");
     e.close();
 }
 

@@ -75,6 +75,7 @@ mod layering {
         assert_eq!(raw.admin.listen.as_deref(), Some("127.0.0.1:8001"));
         assert_eq!(raw.trigger.len(), 1);
         assert_eq!(raw.global.peer.len(), 1);
+        assert_eq!(raw.global.replication_delay_ms, Some(0));
         assert!(raw.clone().validate().is_ok_and(|c| c.peers.len() == 1));
         assert_eq!(raw.auth.credentials.as_ref().map(Vec::len), Some(1));
         assert_eq!(raw.auth.verify, Some(false));
@@ -527,5 +528,9 @@ mod typed_errors {
             check("[[global.peer]]\nurl = \"http://127.0.0.1:8001\"\n"),
             Err("global.peer[0].region: required".into())
         );
+        let raw: RawConfig = toml::from_str("[global]\nreplication_delay_ms = 250\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let c = raw.validate().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.replication_delay, std::time::Duration::from_millis(250));
     }
 }

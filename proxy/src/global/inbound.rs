@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use daxlite_engine::model::{value, Item};
-use daxlite_engine::replication::Version;
+use daxlite_engine::replication::{Incoming, Version};
 use daxlite_engine::wire::{ApiError, ErrorCode};
 use serde_json::{json, Value};
 
@@ -132,26 +132,25 @@ impl State {
         if self.peer(region).is_none() {
             return Err(invalid("Region is not a peer"));
         }
-        let (mut applied, mut dropped) = (0u64, 0u64);
+        let mut changes = Vec::new();
         for c in v["Changes"].as_array().ok_or_else(|| invalid("Changes"))? {
             let clock = c["Clock"].as_u64().ok_or_else(|| invalid("Clock"))?;
-            let new = item_of(&c["NewImage"])?;
-            let keys = item_of(&c["Keys"])?.unwrap_or_default();
-            let version = Version {
-                clock,
-                region: region.to_string(),
-            };
-            let won = self
-                .engine
-                .engine()
-                .apply_replicated(table, keys, new, version)
-                .await?;
-            if won {
-                applied += 1;
-            } else {
-                dropped += 1;
-            }
+            changes.push(Incoming {
+                new: item_of(&c["NewImage"])?,
+                keys: item_of(&c["Keys"])?.unwrap_or_default(),
+                version: Version {
+                    clock,
+                    region: region.to_string(),
+                },
+            });
         }
+        let won = self
+            .engine
+            .engine()
+            .apply_replicated(table, changes)
+            .await?;
+        let applied = won.iter().filter(|w| **w).count() as u64;
+        let dropped = won.len() as u64 - applied;
         metrics::counter!(m::GLOBAL_APPLIED, "outcome" => "applied").increment(applied);
         metrics::counter!(m::GLOBAL_APPLIED, "outcome" => "dropped").increment(dropped);
         Ok(json!({"Applied": applied, "Dropped": dropped}))

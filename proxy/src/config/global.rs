@@ -49,6 +49,16 @@ impl RawGlobal {
         }
     }
 
+    /// The settings of `[global]` itself (its peers are [`RawPeer`]'s).
+    pub fn settings() -> Vec<super::section::Setting> {
+        vec![super::section::Setting {
+            section: "global",
+            key: "replication_delay_ms",
+            env: None,
+            default: Some(toml::Value::Integer(0)),
+        }]
+    }
+
     /// `replication_delay_ms` (0 when unset).
     pub fn replication_delay(&self) -> std::time::Duration {
         std::time::Duration::from_millis(self.replication_delay_ms.unwrap_or(0))

@@ -272,6 +272,7 @@ pub fn settings() -> Vec<section::Setting> {
         RawAuth::settings(),
         RawExport::settings(),
         RawPeer::settings(),
+        RawGlobal::settings(),
     ]
     .concat()
 }

@@ -323,6 +323,10 @@ pub struct TableDef {
     /// switch limit, `capacity::budget`).
     #[serde(default)]
     pub ppr_switches_ms: Vec<i64>,
+    /// In a global table's replica group: local changes are stamped with a version
+    /// (`replication`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replicated: bool,
     /// Point-in-time recovery, when enabled (UpdateContinuousBackups): the write path
     /// journals every item change of this table while it is `Some`.
     #[serde(default)]

@@ -26,6 +26,8 @@ pub struct Change {
     pub key: Bytes,
     /// DynamoDB itself made the change (a Time to Live deletion), not a caller.
     pub by_service: bool,
+    /// Another region's change applied here (global tables): it bypassed the cache too.
+    pub replicated: bool,
 }
 
 /// The changes of one commit group, in write order.
@@ -37,13 +39,14 @@ thread_local! {
 }
 
 /// Notes a write inside the current group (a no-op outside the writer thread).
-pub(crate) fn note(table: &str, storage_key: &[u8], by_service: bool) {
+pub(crate) fn note(table: &str, storage_key: &[u8], by_service: bool, replicated: bool) {
     PENDING.with(|p| {
         if let Some(list) = p.borrow_mut().as_mut() {
             list.push(Change {
                 table: Arc::from(table),
                 key: Bytes::copy_from_slice(storage_key.get(KEY_PREFIX..).unwrap_or_default()),
                 by_service,
+                replicated,
             });
         }
     });

@@ -147,6 +147,36 @@ impl Engine {
         logged(crate::export::offline::run(&self.ctx, request).await)
     }
 
+    /// Global tables: marks `table` as in a replica group (or not); answers the clock
+    /// after which every local change is stamped (`replication::set_replicated`).
+    pub async fn set_replicated(&self, table: &str, on: bool) -> ApiResult<u64> {
+        logged(crate::replication::set_replicated(&self.ctx, table, on).await)
+    }
+
+    /// Global tables: applies changes shipped from another region, each if its version
+    /// wins (`replication::apply`); answers which were applied.
+    pub async fn apply_replicated(
+        &self,
+        table: &str,
+        changes: Vec<crate::replication::Incoming>,
+    ) -> ApiResult<Vec<bool>> {
+        logged(crate::replication::apply(&self.ctx, table, changes).await)
+    }
+
+    /// Global tables: the shipper's view of a table's stream
+    /// (`replication::read_changes`).
+    pub fn replication_changes(
+        &self,
+        table: &str,
+        label: Option<&str>,
+        after: u64,
+        limit: usize,
+    ) -> ApiResult<Option<crate::replication::Changes>> {
+        logged(crate::replication::read_changes(
+            &self.ctx, table, label, after, limit,
+        ))
+    }
+
     /// Stops the background task, finishes the writes already accepted and stops the
     /// writer.
     pub fn close(&self) {

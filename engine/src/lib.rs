@@ -26,6 +26,7 @@ pub mod kinesis;
 pub mod model;
 pub mod partiql;
 pub mod progress;
+pub mod replication;
 pub mod storage;
 pub mod streams;
 pub mod ttl;

@@ -337,7 +337,8 @@ fn write_item(
     }
     // Published once the commit succeeds (the change feed).
     let by_service = origin.by == crate::streams::Actor::TimeToLive;
-    crate::changes::note(&table.name, key, by_service);
+    let replicated = origin.by == crate::streams::Actor::Replica;
+    crate::changes::note(&table.name, key, by_service, replicated);
     let count = i64::from(new.is_some()) - i64::from(old_size.is_some());
     let bytes = new.map(Stored::size).unwrap_or(0) as i64 - old_size.unwrap_or(0) as i64;
     if count != 0 || bytes != 0 {

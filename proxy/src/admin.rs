@@ -28,10 +28,20 @@ const MAX_BODY: usize = 64 * 1024;
 /// One admin request, decoded.
 #[derive(Debug, Clone)]
 pub enum Command {
-    InvalidateItem { table: String, key: Value },
-    InvalidateTable { table: String },
+    InvalidateItem {
+        table: String,
+        key: Value,
+    },
+    InvalidateTable {
+        table: String,
+    },
     Flush,
     Stats,
+    /// Global tables: pause (or resume) shipping changes to a peer region.
+    Replication {
+        region: String,
+        paused: bool,
+    },
 }
 
 /// An admin answer: status and JSON.
@@ -90,8 +100,24 @@ pub fn decode(method: &Method, path: &str, body: &[u8]) -> Result<Command, Answe
             table: table_of(&json()?)?,
         }),
         (&Method::POST, "/flush") => Ok(Command::Flush),
+        (&Method::POST, path @ ("/global/pause" | "/global/resume")) => {
+            let v = json()?;
+            let region = v
+                .get("RegionName")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| Answer::bad(400, "RegionName (a string) is required".into()))?;
+            Ok(Command::Replication {
+                region,
+                paused: path == "/global/pause",
+            })
+        }
         (&Method::GET, "/stats") => Ok(Command::Stats),
-        (_, "/invalidate-item" | "/invalidate-table" | "/flush" | "/stats") => Err(Answer::bad(
+        (
+            _,
+            "/invalidate-item" | "/invalidate-table" | "/flush" | "/stats" | "/global/pause"
+            | "/global/resume",
+        ) => Err(Answer::bad(
             405,
             format!("{method} is not allowed on {path}"),
         )),
@@ -107,7 +133,11 @@ async fn handle<A: Administer>(target: &A, req: http::Request<Incoming>) -> Resp
             Err(answer) => answer,
             Ok(cmd) => match target.admin(cmd).await {
                 Some(answer) => answer,
-                None => Answer::bad(404, "the cache is off: nothing to administer".into()),
+                None => Answer::bad(
+                    404,
+                    "nothing here administers that (the cache is off, or no [[global.peer]])"
+                        .into(),
+                ),
             },
         },
     };

@@ -11,6 +11,7 @@ pub mod config;
 pub mod cors;
 pub mod error;
 pub mod kinesis;
+pub mod global;
 pub mod metrics;
 pub mod server;
 pub mod service;
@@ -48,9 +49,18 @@ pub async fn start_with_engine(
     engine: daxlite_engine::Engine,
 ) -> Result<RunningServer, StartError> {
     let embedded = upstream::Embedded::new(engine.clone());
+    let embedded = global::Global::new(
+        embedded,
+        &config.engine.region,
+        &config.peers,
+        config.replication_delay,
+    )
+    .await
+    .map_err(StartError::Upstream)?;
     let server = if config.cache.enabled {
         let feed = engine.changes();
-        let cached = cache::Cached::new(embedded, config.cache.clone());
+        let control = embedded.control();
+        let cached = cache::Cached::new(embedded, config.cache.clone()).with_control(control);
         let (server, service) = serve(config, cached).await?;
         let follower =
             cache::follow::follow_engine(Arc::downgrade(&service), feed, server.stopping());

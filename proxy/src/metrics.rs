@@ -46,6 +46,12 @@ pub const KINESIS_FAILED: &str = "daxlite_kinesis_failed_records";
 pub const KINESIS_RETRIED: &str = "daxlite_kinesis_retried_records";
 /// Delivery lag in seconds: the age of the oldest change still to deliver (0: none).
 pub const KINESIS_LAG: &str = "daxlite_kinesis_lag_seconds";
+/// Histogram (milliseconds, label `region`: the receiving region): from a change's
+/// commit here to its acknowledgement by the replica (global tables' ReplicationLatency).
+pub const GLOBAL_REPLICATION_LATENCY: &str = "daxlite_global_replication_latency_ms";
+/// Counter (label `outcome`: applied | dropped): replicated changes received; dropped
+/// ones lost to a newer version (last writer wins).
+pub const GLOBAL_APPLIED: &str = "daxlite_global_replicated_changes";
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 

@@ -64,6 +64,8 @@ macro_rules! ddb_test {
 pub struct TestServer {
     pub url: String,
     pub addr: std::net::SocketAddr,
+    /// The admin listener's address, when the config has one.
+    pub admin: Option<std::net::SocketAddr>,
     server: Option<RunningServer>,
 }
 
@@ -89,6 +91,7 @@ impl TestServer {
         TestServer {
             url: format!("http://{addr}"),
             addr,
+            admin: server.admin_addr,
             server: Some(server),
         }
     }
@@ -242,6 +245,17 @@ pub async fn raw(
     headers: &[(&str, &str)],
     body: Vec<u8>,
 ) -> RawReply {
+    raw_at(addr, method, "/", headers, body).await
+}
+
+/// [`raw`] to another path (`/metrics`, the admin listener's endpoints).
+pub async fn raw_at(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> RawReply {
     use http_body_util::{BodyExt, Full};
     use hyper_util::rt::TokioIo;
     let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
@@ -251,7 +265,7 @@ pub async fn raw(
     tokio::spawn(conn);
     let mut req = http::Request::builder()
         .method(method)
-        .uri("/")
+        .uri(path)
         .header("host", addr.to_string());
     for (k, v) in headers {
         req = req.header(*k, *v);

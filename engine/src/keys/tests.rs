@@ -46,6 +46,7 @@ pub(crate) fn table(range: Option<(&str, ScalarType)>) -> TableDef {
         updating_until_ms: 0,
         lifecycle: Lifecycle::Live,
         warm: (0, 0),
+        replicated: false,
         pitr: None,
         restore: None,
         kinesis: Vec::new(),

@@ -23,13 +23,17 @@ pub enum Actor {
     Caller,
     /// DynamoDB itself, deleting an expired item (Time to Live).
     TimeToLive,
+    /// Another region of the table's replica group (global tables, `replication`).
+    Replica,
 }
 
 /// When and by whom a write is made: what its stream record says about it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
     pub at_ms: i64,
     pub by: Actor,
+    /// A replicated change: its version (clock and the region that accepted it).
+    pub replica: Option<crate::replication::Version>,
 }
 
 impl Origin {
@@ -37,6 +41,7 @@ impl Origin {
         Origin {
             at_ms,
             by: Actor::Caller,
+            replica: None,
         }
     }
 
@@ -44,6 +49,7 @@ impl Origin {
         Origin {
             at_ms,
             by: Actor::TimeToLive,
+            replica: None,
         }
     }
 }
@@ -133,6 +139,15 @@ pub fn record(
         + new_item.as_ref().map(item_size).unwrap_or(0)
         + old_item.as_ref().map(item_size).unwrap_or(0);
     let json = |item: &Item| serde_json::to_value(item).map_err(crate::storage::internal);
+    // Global tables: the change's version (never rendered by `record_json`).
+    let (clock, from) = match &origin.replica {
+        Some(v) => (v.clock, Some(v.region.clone())),
+        None if table.replicated => (
+            crate::replication::stamp_local(txn, key, origin.at_ms)?,
+            None,
+        ),
+        None => (0, None),
+    };
     let rec = StoredRecord {
         id: uuid::Uuid::new_v4().simple().to_string(),
         name: c.name.to_string(),
@@ -142,6 +157,8 @@ pub fn record(
         old: old_item.as_ref().map(json).transpose()?,
         size: size as u64,
         service: origin.by == Actor::TimeToLive,
+        clock,
+        from,
     };
     store::append(txn, table, spec, rec)
 }

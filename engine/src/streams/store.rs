@@ -49,6 +49,16 @@ pub struct StoredRecord {
     /// Made by DynamoDB itself (a TTL deletion): the record carries `userIdentity`.
     #[serde(default)]
     pub service: bool,
+    /// Global tables: the change's hybrid-clock stamp (0: the table was not replicated).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub clock: u64,
+    /// Global tables: the region a replicated change came from (`None`: made here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One shard: the records with sequence numbers from `start` to `end` (open: no end).

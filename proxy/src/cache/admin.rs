@@ -25,6 +25,7 @@ impl<U: Upstream> Cached<U> {
                 Answer::ok(json!({ "invalidated": "all" }))
             }
             Command::Stats => Answer::ok(self.stats()),
+            Command::Replication { .. } => Answer::bad(404, "no [[global.peer]] here".into()),
         }
     }
 

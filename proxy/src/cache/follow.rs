@@ -68,8 +68,8 @@ impl<U: Upstream> Cached<U> {
 }
 
 /// Follows the embedded engine's change feed until `stop`: every change DynamoDB itself
-/// made (Time to Live) is invalidated; callers' writes all pass through this cache
-/// already. A lagging receiver (more than the feed's buffer behind) flushes the cache.
+/// made (Time to Live) and every change another region replicated here (global tables)
+/// is invalidated; callers' writes all pass through this cache already. A lagging receiver (more than the feed's buffer behind) flushes the cache.
 pub fn follow_engine<U: Upstream>(
     service: Weak<Service<Cached<U>>>,
     mut feed: broadcast::Receiver<Changes>,
@@ -87,8 +87,13 @@ pub fn follow_engine<U: Upstream>(
             let cache = service.upstream();
             match got {
                 Ok(changes) => {
-                    for c in changes.iter().filter(|c| c.by_service) {
-                        cache.invalidate_written(&c.table, &c.key, "time_to_live");
+                    for c in changes.iter().filter(|c| c.by_service || c.replicated) {
+                        let cause = if c.replicated {
+                            "replication"
+                        } else {
+                            "time_to_live"
+                        };
+                        cache.invalidate_written(&c.table, &c.key, cause);
                     }
                 }
                 Err(broadcast::error::RecvError::Lagged(n)) => {

@@ -73,6 +73,9 @@ pub struct Cached<U> {
     counters: Counters,
     /// Item fills: those in flight, one per key, and the tests' delay hook.
     fills: Fills,
+    /// Global tables' replication controls, when the upstream has them (admin commands
+    /// the cache passes on).
+    control: Option<crate::global::Control>,
 }
 
 /// The item-fill concern of [`Cached`].
@@ -94,7 +97,14 @@ impl<U: Upstream> Cached<U> {
             coherence: Coherence::default(),
             counters: Counters::default(),
             fills: Fills::default(),
+            control: None,
         }
+    }
+
+    /// Passes the admin listener's replication commands on to `control`.
+    pub fn with_control(mut self, control: Option<crate::global::Control>) -> Self {
+        self.control = control;
+        self
     }
 
     /// Delays every item fill between the upstream's answer and the cache insert, so
@@ -211,7 +221,13 @@ fn imported_table_name(body: &[u8]) -> Option<String> {
 
 impl<U: Upstream> crate::admin::Administer for Cached<U> {
     async fn admin(&self, cmd: crate::admin::Command) -> Option<crate::admin::Answer> {
-        Some(self.administer(cmd).await)
+        match cmd {
+            // Not the cache's: global tables' replication, behind it.
+            crate::admin::Command::Replication { region, paused } => {
+                self.control.as_ref().map(|c| c.pause(&region, paused))
+            }
+            cmd => Some(self.administer(cmd).await),
+        }
     }
 }
 

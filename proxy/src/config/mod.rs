@@ -25,6 +25,7 @@ pub mod duration;
 pub mod engine;
 pub mod error;
 pub mod export;
+pub mod global;
 pub mod log;
 pub mod section;
 pub mod server;
@@ -39,6 +40,7 @@ pub use duration::parse_duration;
 pub use engine::{RawEngine, TRANSIENT_DELAY_MS};
 pub use error::ConfigError;
 pub use export::RawExport;
+pub use global::{Peer, RawGlobal, RawPeer};
 pub use log::RawLog;
 pub use server::{RawServer, DEFAULT_MAX_BODY_BYTES};
 pub use storage::RawStorage;
@@ -79,6 +81,9 @@ pub struct RawConfig {
     pub export: RawExport,
     #[serde(default)]
     pub kinesis: RawKinesis,
+    /// `[global]` with its `[[global.peer]]` tables (file only).
+    #[serde(default)]
+    pub global: RawGlobal,
 }
 
 impl RawConfig {
@@ -97,6 +102,7 @@ impl RawConfig {
             auth: RawAuth::defaults(),
             export: RawExport::defaults(),
             kinesis: RawKinesis::defaults(),
+            global: RawGlobal::default(),
         }
     }
 
@@ -134,6 +140,7 @@ impl RawConfig {
             auth: RawAuth::from_env_with_credentials(get)?,
             export: RawExport::from_env(get)?,
             kinesis: RawKinesis::from_env(get)?,
+            global: RawGlobal::default(),
         })
     }
 
@@ -153,6 +160,7 @@ impl RawConfig {
         self.auth.merge(&over.auth);
         self.export.merge(&over.export);
         self.kinesis.merge(&over.kinesis);
+        self.global.merge(&over.global);
         self
     }
 
@@ -179,6 +187,8 @@ impl RawConfig {
         }
         let admin = self.admin.validate()?;
         let auth = self.auth.validate()?;
+        let peers = self.global.validate(&engine.region)?;
+        let replication_delay = self.global.replication_delay();
         Ok(Config {
             listen: server.listen,
             service: ServiceConfig {
@@ -195,6 +205,8 @@ impl RawConfig {
             triggers,
             kinesis,
             admin,
+            peers,
+            replication_delay,
         })
     }
 }
@@ -216,6 +228,11 @@ pub struct Config {
     pub kinesis: KinesisConfig,
     /// `[admin] listen`: the admin listener's address (None: off).
     pub admin: Option<SocketAddr>,
+    /// `[[global.peer]]`: the other regions of this process's global tables.
+    pub peers: Vec<Peer>,
+    /// `[global] replication_delay_ms`: how long each change is held back before it is
+    /// shipped to the other regions (chaos testing; 0 by default).
+    pub replication_delay: std::time::Duration,
 }
 
 impl Config {
@@ -247,6 +264,8 @@ impl Config {
                     triggers: Vec::new(),
                     kinesis,
                     admin: None,
+                    peers: Vec::new(),
+                    replication_delay: std::time::Duration::ZERO,
                 }
             }
         }
@@ -267,6 +286,8 @@ pub fn settings() -> Vec<section::Setting> {
         RawAuth::settings(),
         RawExport::settings(),
         RawKinesis::settings(),
+        RawPeer::settings(),
+        RawGlobal::settings(),
     ]
     .concat()
 }

@@ -125,6 +125,7 @@ macro_rules! section {
             }
 
             /// The settings set by `DAXLITE_*` variables.
+            #[allow(unused_variables)]
             pub fn from_env(
                 get: &dyn Fn(&str) -> Option<String>,
             ) -> Result<Self, ConfigError> {

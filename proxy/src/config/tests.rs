@@ -76,6 +76,9 @@ mod layering {
         let raw: RawConfig = toml::from_str(&uncommented).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(raw.admin.listen.as_deref(), Some("127.0.0.1:8001"));
         assert_eq!(raw.trigger.len(), 1);
+        assert_eq!(raw.global.peer.len(), 1);
+        assert_eq!(raw.global.replication_delay_ms, Some(0));
+        assert!(raw.clone().validate().is_ok_and(|c| c.peers.len() == 1));
         assert_eq!(raw.auth.credentials.as_ref().map(Vec::len), Some(1));
         assert_eq!(raw.auth.verify, Some(false));
     }
@@ -309,8 +312,12 @@ mod documentation {
                 block.clear();
                 continue;
             }
-            if line.trim() == "# [[trigger]]" {
-                section = "trigger".into();
+            if let Some(name) = line
+                .trim()
+                .strip_prefix("# [[")
+                .and_then(|l| l.strip_suffix("]]"))
+            {
+                section = name.to_string();
                 continue;
             }
             let setting = line.strip_prefix("# ").and_then(|rest| {
@@ -497,5 +504,35 @@ mod typed_errors {
             err.map(|e| e.to_string()).as_deref(),
             Some("server.host: \"nowhere\" is not an IP address")
         );
+    }
+
+    #[test]
+    fn global_peers_are_checked() {
+        let check = |toml: &str| {
+            let raw: RawConfig = toml::from_str(toml).unwrap_or_else(|e| panic!("{e}"));
+            raw.validate().map(|c| c.peers).map_err(|e| e.to_string())
+        };
+        let ok =
+            check("[[global.peer]]\nregion = \"eu-west-1\"\nurl = \"http://127.0.0.1:8001\"\n");
+        assert_eq!(ok.map(|p| p.len()), Ok(1));
+        assert_eq!(
+            check("[[global.peer]]\nregion = \"us-east-1\"\nurl = \"http://127.0.0.1:8001\"\n"),
+            Err(
+                "global.peer[0].region: \"us-east-1\" is this process's own region (engine.region)"
+                    .into()
+            )
+        );
+        assert_eq!(
+            check("[[global.peer]]\nregion = \"eu-west-1\"\nurl = \"ftp://x\"\n"),
+            Err("global.peer[0].url: \"ftp://x\" must be an http:// or https:// URL".into())
+        );
+        assert_eq!(
+            check("[[global.peer]]\nurl = \"http://127.0.0.1:8001\"\n"),
+            Err("global.peer[0].region: required".into())
+        );
+        let raw: RawConfig = toml::from_str("[global]\nreplication_delay_ms = 250\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let c = raw.validate().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.replication_delay, std::time::Duration::from_millis(250));
     }
 }

@@ -255,6 +255,7 @@ fn target_def(
         active_at_ms: i64::MAX,
         updating_until_ms: 0,
         lifecycle: Lifecycle::Live,
+        replicated: false,
         pitr: None,
         restore: Some(restore),
         kinesis: Vec::new(),

@@ -288,6 +288,7 @@ pub fn table_def(ctx: &Ctx, body: &Map<String, Value>, now: i64) -> ApiResult<Ta
         updating_until_ms: 0,
         lifecycle: Lifecycle::Live,
         warm,
+        replicated: false,
         pitr: None,
         restore: None,
         kinesis: Vec::new(),

@@ -1,0 +1,87 @@
+//! The operator's and the group's controls: the admin listener's pause / resume of
+//! replication to a region ([`Control`]), TTL changes made group-wide, and the refusal
+//! to disable the stream of a table in a group.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use daxlite_engine::wire::ApiError;
+use serde_json::{json, Value};
+
+use super::{inbound, Global, State};
+use crate::admin::Answer;
+
+impl Global {
+    /// The replication controls (the admin listener's pause / resume), when there are
+    /// peers.
+    pub fn control(&self) -> Option<Control> {
+        self.state.as_ref().map(|s| Control(Arc::clone(s)))
+    }
+}
+
+/// Pauses and resumes replication to a region (the admin listener's
+/// `POST /global/pause` and `/global/resume`, `{"RegionName"}`).
+#[derive(Clone)]
+pub struct Control(Arc<State>);
+
+impl Control {
+    pub fn pause(&self, region: &str, paused: bool) -> Answer {
+        self.0.pause(region, paused)
+    }
+}
+
+impl State {
+    /// A TTL change of a table in a group is made in every member too (TTL is one of
+    /// the settings DynamoDB keeps group-wide).
+    pub(super) fn replicate_ttl(self: &Arc<Self>, body: &Bytes) {
+        let Ok(v) = serde_json::from_slice::<Value>(body) else {
+            return;
+        };
+        let table = v["TableName"].as_str().unwrap_or_default();
+        let members = self.members(table);
+        if members.is_empty() {
+            return;
+        }
+        let state = Arc::clone(self);
+        let body = body.clone();
+        tokio::spawn(async move {
+            for (r, _) in members {
+                if let Some(peer) = state.peer(&r) {
+                    if let Err(e) = inbound::send_ttl(peer, &body).await {
+                        tracing::warn!(region = %r, error = %e, "global tables: replicating a TTL change failed");
+                    }
+                }
+            }
+        });
+    }
+
+    /// The admin command: pause or resume shipping to `region`.
+    pub(super) fn pause(&self, region: &str, paused: bool) -> Answer {
+        if self.peer(region).is_none() {
+            return Answer::bad(404, format!("{region:?} is not a peer region"));
+        }
+        self.paused.send_modify(|set| {
+            if paused {
+                set.insert(region.to_string());
+            } else {
+                set.remove(region);
+            }
+        });
+        Answer::ok(json!({ "Region": region, "ReplicationPaused": paused }))
+    }
+
+    /// Disabling the stream of a table in a group is refused, as DynamoDB does.
+    pub(super) fn check_stream_change(&self, body: &[u8]) -> Result<(), ApiError> {
+        let Ok(v) = serde_json::from_slice::<Value>(body) else {
+            return Ok(());
+        };
+        let table = v["TableName"].as_str().unwrap_or_default();
+        let off = v["StreamSpecification"]["StreamEnabled"].as_bool() == Some(false);
+        if off && !self.members(table).is_empty() {
+            return Err(ApiError::validation(
+                "One or more parameter values were invalid: Disabling Stream is not allowed for a Global Table replica.",
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,192 @@
+//! One shipper per (table, peer region): follows the table's stream through the
+//! engine's typed view (`Engine::replication_changes`, which carries each change's
+//! version), sends every change made in this region to the peer (`ApplyChanges`), and
+//! saves its position (`global.ship.<region>.<table>`, in the data file) once the peer
+//! acknowledged — so delivery is at least once (harmless: applying a version twice is a
+//! no-op) and a peer that was down, paused or restarted catches up from there.
+//!
+//! Changes that came from another region are skipped (no re-replication), and so are
+//! changes stamped at or before `since` (made before the peer joined; the backfill copied
+//! their result). `[global] replication_delay_ms` holds each change back until that long
+//! after its commit; the admin pause stops shipping to a region until resumed.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use daxlite_engine::replication::Change;
+use daxlite_engine::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use tokio::sync::broadcast;
+
+use super::{inbound, State};
+use crate::metrics as m;
+use crate::upstream::{Embedded, Remote};
+
+/// How many changes one ApplyChanges call carries at most.
+const BATCH: usize = 200;
+/// How long an idle shipper waits for the change feed before looking again.
+const IDLE: Duration = Duration::from_millis(250);
+/// The longest wait between retries to an unreachable peer.
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
+/// A shipper's saved position.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Position {
+    /// Changes stamped at or before this clock are not shipped.
+    since: u64,
+    /// The stream followed (a new label: the stream was replaced).
+    label: Option<String>,
+    /// The last sequence number handled.
+    seq: u64,
+}
+
+fn name(table: &str, region: &str) -> String {
+    format!("global.ship.{region}.{table}")
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+async fn save(engine: &Engine, key: &str, pos: &Position) {
+    let bytes = serde_json::to_vec(pos).unwrap_or_default();
+    if let Err(e) = engine.save_position(key, &bytes).await {
+        tracing::warn!(error = %e, "global tables: saving a shipper position failed");
+    }
+}
+
+/// Forgets the saved position of the shipper of `table` to `region`.
+pub async fn forget(engine: &Embedded, table: &str, region: &str) {
+    if let Err(e) = engine
+        .engine()
+        .save_position(&name(table, region), b"")
+        .await
+    {
+        tracing::warn!(error = %e, "global tables: forgetting a shipper position failed");
+    }
+}
+
+/// Takes whatever the change feed holds, without waiting.
+fn drain(feed: &mut broadcast::Receiver<daxlite_engine::changes::Changes>) {
+    loop {
+        match feed.try_recv() {
+            Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_)) => continue,
+            Err(_) => return,
+        }
+    }
+}
+
+fn shipped(c: &Change) -> Value {
+    json!({"Keys": c.keys, "NewImage": c.new, "Clock": c.clock})
+}
+
+/// Ships `table` to `region` until aborted.
+pub async fn run(
+    state: Arc<State>,
+    peer: Remote,
+    table: String,
+    region: String,
+    since: Option<u64>,
+) {
+    let engine = state.engine.engine().clone();
+    let key = name(&table, &region);
+    let saved = match engine.load_position(&key) {
+        Ok(Some(b)) if !b.is_empty() => serde_json::from_slice::<Position>(&b).ok(),
+        _ => None,
+    };
+    let mut pos = match saved {
+        Some(p) => p,
+        None => {
+            let p = Position {
+                since: since.unwrap_or(0),
+                ..Position::default()
+            };
+            save(&engine, &key, &p).await;
+            p
+        }
+    };
+    let mut feed = engine.changes();
+    let mut paused = state.paused.subscribe();
+    let delay = state.delay.as_millis() as i64;
+    let mut backoff = Duration::from_millis(20);
+    let mut warned = false;
+    let mut skipped = 0usize;
+    loop {
+        if paused.borrow_and_update().contains(&region) {
+            let _ = paused.changed().await;
+            continue;
+        }
+        drain(&mut feed);
+        let batch = match engine.replication_changes(&table, pos.label.as_deref(), pos.seq, BATCH) {
+            Ok(Some(b)) => b,
+            Ok(None) | Err(_) => {
+                tokio::time::sleep(IDLE).await;
+                continue;
+            }
+        };
+        if pos.label.as_deref() != Some(batch.label.as_str()) {
+            pos.label = Some(batch.label.clone());
+            pos.seq = 0;
+        }
+        if batch.trimmed && !warned {
+            warned = true;
+            tracing::warn!(%table, %region, "global tables: changes were trimmed past stream retention before they were shipped");
+        }
+        let Some(first) = batch.changes.first() else {
+            tokio::select! {
+                _ = feed.recv() => {}
+                _ = tokio::time::sleep(IDLE) => {}
+                _ = paused.changed() => {}
+            }
+            continue;
+        };
+        let now = now_ms();
+        if first.at_ms + delay > now {
+            let wait = (first.at_ms + delay - now).clamp(1, 60_000) as u64;
+            tokio::time::sleep(Duration::from_millis(wait)).await;
+            continue;
+        }
+        let due: Vec<&Change> = batch
+            .changes
+            .iter()
+            .take_while(|c| c.at_ms + delay <= now)
+            .collect();
+        let ship: Vec<&Change> = due
+            .iter()
+            .copied()
+            .filter(|c| c.from.is_none() && c.clock > pos.since)
+            .collect();
+        if !ship.is_empty() {
+            let body = ship.iter().map(|c| shipped(c)).collect();
+            if let Err(e) = inbound::send_changes(&peer, &table, &state.own, body).await {
+                tracing::debug!(%table, %region, error = %e, "global tables: shipping failed; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = paused.changed() => {}
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                continue;
+            }
+            backoff = Duration::from_millis(20);
+            let done = now_ms();
+            for c in &ship {
+                metrics::histogram!(m::GLOBAL_REPLICATION_LATENCY, "region" => region.clone())
+                    .record((done - c.at_ms).max(0) as f64);
+            }
+        }
+        if let Some(last) = due.last() {
+            pos.seq = last.seq;
+        }
+        // Skipped changes (replicated here, or older than `since`) are saved now and then
+        // only: re-reading them after a restart is harmless.
+        skipped += due.len() - ship.len();
+        if !ship.is_empty() || skipped >= BATCH {
+            skipped = 0;
+            save(&engine, &key, &pos).await;
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! The replication delay, TTL settings and deletions across regions, and a lag
+//! measurement under load.
+
+use super::support::*;
+use super::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replication_delay_holds_changes_back() {
+    let setup = Setup {
+        delay_ms: 500,
+        ..Setup::default()
+    };
+    let servers = three_regions_with(&setup, &addresses()).await;
+    let table = global_table(&servers, "global-delay").await;
+    put(&servers[0].client(), &table, "d", "delayed").await;
+    let written = Instant::now();
+    let eu = servers[1].client();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        get_v(&eu, &table, "d").await,
+        None,
+        "not there before the delay"
+    );
+    while get_v(&eu, &table, "d").await.is_none() {
+        assert!(written.elapsed() < Duration::from_secs(3), "never arrived");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(written.elapsed() >= Duration::from_millis(500));
+    for s in servers {
+        s.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ttl_settings_and_ttl_deletions_replicate() {
+    // Only us-east-1 sweeps within the test: the others see its deletions replicated.
+    let setup = Setup {
+        ttl_sweep_ms: Some([100, 600_000, 600_000]),
+        ..Setup::default()
+    };
+    let servers = three_regions_with(&setup, &addresses()).await;
+    let table = global_table(&servers, "global-ttl").await;
+    let east = servers[0].client();
+    east.update_time_to_live()
+        .table_name(&table)
+        .time_to_live_specification(
+            aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name("exp")
+                .build()
+                .expect("spec"),
+        )
+        .send()
+        .await
+        .expect("ttl");
+    let start = Instant::now();
+    loop {
+        let d = servers[1]
+            .client()
+            .describe_time_to_live()
+            .table_name(&table)
+            .send()
+            .await
+            .expect("describe ttl");
+        let name = d
+            .time_to_live_description()
+            .and_then(|t| t.attribute_name().map(str::to_string));
+        if name.as_deref() == Some("exp") {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "TTL setting never replicated"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    put(&east, &table, "keep", "no exp").await;
+    let a_minute_ago = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+        - 60;
+    east.put_item()
+        .table_name(&table)
+        .item("pk", AttributeValue::S("expired".into()))
+        .item("exp", AttributeValue::N(a_minute_ago.to_string()))
+        .send()
+        .await
+        .expect("put");
+    converge(&servers, &table, Duration::from_secs(3), |items| {
+        items.len() == 1 && items[0].contains("keep")
+    })
+    .await;
+    for s in servers {
+        s.stop().await;
+    }
+}
+
+/// Replication lag under load (a measurement, not a check; run with `--ignored
+/// --nocapture`): 8 writers put 2,000 items in us-east-1 while it replicates to the two
+/// others; prints the write rate and the lag quantiles from `/metrics`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn replication_lag_under_load() {
+    let servers = three_regions().await;
+    let table = global_table(&servers, "global-lag").await;
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..8 {
+        let (client, table) = (servers[0].client(), table.clone());
+        tasks.push(tokio::spawn(async move {
+            for i in 0..250 {
+                put(&client, &table, &format!("w{w}-{i}"), "load").await;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("writer");
+    }
+    let took = start.elapsed();
+    converge(&servers, &table, Duration::from_secs(30), |items| {
+        items.len() == 2000
+    })
+    .await;
+    let converged = start.elapsed();
+    // The exporter folds samples into quantiles every 5 s.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let metrics = daxlite_tests::raw_at(servers[0].addr, "GET", "/metrics", &[], Vec::new()).await;
+    println!(
+        "2000 puts in {took:?} ({:.0}/s); all three regions equal after {converged:?}",
+        2000.0 / took.as_secs_f64()
+    );
+    for line in metrics
+        .text()
+        .lines()
+        .filter(|l| l.starts_with("daxlite_global_replication_latency_ms"))
+    {
+        println!("{line}");
+    }
+    for s in servers {
+        s.stop().await;
+    }
+}

@@ -10,7 +10,7 @@ use daxlite_engine::wire::{ApiError, ErrorCode, Operation};
 use serde_json::{Map, Value};
 
 use super::identity::Identity;
-use super::policy::{evaluate, Context, Decision};
+use super::policy::{evaluate, evaluate_resource, Caller, Context, Decision, Policy};
 
 /// One authorization question.
 #[derive(Debug, Clone)]
@@ -365,8 +365,15 @@ impl Builder<'_> {
                 };
                 vec![self.tuple(op.name(), resource)]
             }
-            CreateTable
-            | DescribeTable
+            CreateTable => {
+                let mut out = on_table("CreateTable");
+                // Creating a table with a policy also needs PutResourcePolicy.
+                if body.contains_key("ResourcePolicy") {
+                    out.extend(on_table("PutResourcePolicy"));
+                }
+                out
+            }
+            DescribeTable
             | UpdateTable
             | DeleteTable
             | UpdateTimeToLive
@@ -700,17 +707,36 @@ fn names_of(body: &Map<String, Value>) -> Vec<String> {
 }
 
 /// The decision for the tuples, in request order: the first one denied answers.
-pub fn check(identity: &Identity, tuples: &[Tuple]) -> Result<(), ApiError> {
-    for t in tuples {
-        let why = match evaluate(&identity.policies, &t.action, &t.resource, &t.ctx) {
-            Decision::Allow => continue,
-            Decision::ImplicitDeny => format!(
+/// `resource[i]` is the resource-based policy governing `tuples[i]`'s resource, if any:
+/// an explicit deny in either kind of policy wins, then an allow from either.
+pub fn check(
+    identity: &Identity,
+    tuples: &[Tuple],
+    resource: &[Option<Arc<Policy>>],
+) -> Result<(), ApiError> {
+    let caller = Caller {
+        principal: &identity.principal,
+        principal_arn: &identity.principal_arn,
+        account: &identity.account,
+    };
+    for (i, t) in tuples.iter().enumerate() {
+        let by_identity = evaluate(&identity.policies, &t.action, &t.resource, &t.ctx);
+        let by_resource = match resource.get(i).and_then(Option::as_deref) {
+            Some(p) => evaluate_resource(&[p], caller, &t.action, &t.resource, &t.ctx),
+            None => Decision::ImplicitDeny,
+        };
+        let why = match (by_identity, by_resource) {
+            (Decision::ExplicitDeny, _) => {
+                "with an explicit deny in an identity-based policy".to_string()
+            }
+            (_, Decision::ExplicitDeny) => {
+                "with an explicit deny in a resource-based policy".to_string()
+            }
+            (Decision::Allow, _) | (_, Decision::Allow) => continue,
+            _ => format!(
                 "because no identity-based policy allows the {} action",
                 t.action
             ),
-            Decision::ExplicitDeny => {
-                "with an explicit deny in an identity-based policy".to_string()
-            }
         };
         return Err(ApiError::new(
             ErrorCode::AccessDeniedException,

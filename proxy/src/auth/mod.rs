@@ -5,6 +5,7 @@
 pub mod authorize;
 pub mod identity;
 pub mod policy;
+pub mod resource;
 pub mod sigv4;
 
 use daxlite_engine::wire::{ApiError, ErrorCode};

@@ -93,7 +93,7 @@ pub fn serve<U: Upstream + Administer>(
         loop {
             tokio::select! {
                 accepted = listener.accept() => {
-                    let (stream, _) = match accepted {
+                    let (stream, peer) = match accepted {
                         Ok(conn) => conn,
                         Err(e) => {
                             tracing::warn!(error = %e, "accept failed");
@@ -103,7 +103,9 @@ pub fn serve<U: Upstream + Administer>(
                     };
                     let _ = stream.set_nodelay(true);
                     let svc = service.clone();
-                    let handler = service_fn(move |req| {
+                    let handler = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                        // The peer address, for `aws:SourceIp`.
+                        req.extensions_mut().insert(peer);
                         let svc = svc.clone();
                         async move { Ok::<_, Infallible>(svc.handle(req).await) }
                     });

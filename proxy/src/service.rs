@@ -258,7 +258,11 @@ impl<U: Upstream> Service<U> {
             self.resource_policies.observe(op);
             let access_key = header.credential.split('/').next().unwrap_or_default();
             if let Some(identity) = ids.get(access_key) {
-                self.authorize(identity, op, &body).await?;
+                let peer = parts
+                    .extensions
+                    .get::<std::net::SocketAddr>()
+                    .map(|a| a.ip());
+                self.authorize(identity, op, &body, peer).await?;
             }
         }
         let reply = self
@@ -325,6 +329,7 @@ impl<U: Upstream> Service<U> {
         identity: &Identity,
         op: Operation,
         body: &[u8],
+        peer: Option<std::net::IpAddr>,
     ) -> Result<(), ApiError> {
         let map: serde_json::Map<String, serde_json::Value> = if body.is_empty() {
             serde_json::Map::new()
@@ -369,7 +374,20 @@ impl<U: Upstream> Service<U> {
             keys: &keys,
         };
         match builder.tuples(op, &map) {
-            Some(tuples) => {
+            Some(mut tuples) => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default();
+                let epoch = now.as_secs().to_string();
+                let current = authorize::iso_time(now.as_secs() as i64);
+                let source = peer.map(|p| p.to_canonical().to_string());
+                for t in &mut tuples {
+                    t.ctx.set("aws:CurrentTime", vec![current.clone()]);
+                    t.ctx.set("aws:EpochTime", vec![epoch.clone()]);
+                    if let Some(ip) = &source {
+                        t.ctx.set("aws:SourceIp", vec![ip.clone()]);
+                    }
+                }
                 let resource = self.resource_policies_for(&tuples).await;
                 authorize::check(identity, &tuples, &resource)
             }

@@ -2,7 +2,8 @@
 //! lifecycle with DynamoDB's revision rules and messages, CreateTable's
 //! `ResourcePolicy`, the policies kept in the data file across a restart, and their
 //! evaluation together with identity policies (an allow from either, an explicit deny
-//! from either wins, an account principal only delegates).
+//! from either wins, an account principal only delegates); and the `aws:SourceIp` /
+//! `aws:CurrentTime` / `aws:EpochTime` condition keys every request carries.
 
 use aws_credential_types::Credentials;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
@@ -405,5 +406,43 @@ ddb_test!(resource_policies_survive_a_restart, |mode| async move {
         .expect("still there");
     assert_eq!(got.policy(), Some(doc.as_str()));
     assert_eq!(got.revision_id().map(str::to_string), rev);
+    srv.stop().await;
+});
+
+ddb_test!(source_ip_and_current_time_conditions, |mode| async move {
+    let t = unique_name("iam-ip");
+    let arn = table_arn(&t);
+    // Reads only from loopback and before 2100; writes only from 10/8 (never here).
+    let p = policy(&format!(
+        r#"{{"Effect":"Allow","Action":"dynamodb:GetItem","Resource":"{arn}","Condition":{{"IpAddress":{{"aws:SourceIp":["127.0.0.0/8","::1/128"]}},"DateLessThan":{{"aws:CurrentTime":"2100-01-01T00:00:00Z"}}}}}},
+           {{"Effect":"Allow","Action":"dynamodb:PutItem","Resource":"{arn}","Condition":{{"IpAddress":{{"aws:SourceIp":"10.0.0.0/8"}}}}}},
+           {{"Effect":"Deny","Action":"dynamodb:GetItem","Resource":"{arn}","Condition":{{"DateGreaterThan":{{"aws:EpochTime":"4102444800"}}}}}}"#
+    ));
+    let srv = server(mode, &[("ALICE", ALICE, vec![p])]).await;
+    create_named(&client_for(&srv.url), &t, None).await;
+    let alice = client_with(&srv.url, "ALICE");
+    alice
+        .get_item()
+        .table_name(&t)
+        .key("pk", s("a"))
+        .send()
+        .await
+        .expect("loopback reads allowed");
+    let err = alice
+        .put_item()
+        .table_name(&t)
+        .item("pk", s("a"))
+        .send()
+        .await
+        .expect_err("not from 10/8");
+    assert_eq!(
+        error_parts(&err).1,
+        denied_by(
+            ALICE,
+            "dynamodb:PutItem",
+            &arn,
+            &format!("{IMPLICIT} dynamodb:PutItem action")
+        )
+    );
     srv.stop().await;
 });

@@ -518,6 +518,27 @@ fn ident(s: &str) -> (Option<String>, &str) {
     }
 }
 
+/// `aws:CurrentTime`: ISO 8601 UTC, seconds precision (`2024-01-31T12:34:56Z`).
+pub fn iso_time(epoch_secs: i64) -> String {
+    let (days, rem) = (epoch_secs.div_euclid(86_400), epoch_secs.rem_euclid(86_400));
+    // Days since 1970-01-01 → civil date (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
 fn copy(ctx: &mut Context, body: &Map<String, Value>, field: &str) {
     if let Some(v) = str_of(body, field) {
         ctx.set(&format!("dynamodb:{field}"), vec![v.to_string()]);
@@ -752,6 +773,13 @@ pub fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn iso_times() {
+        assert_eq!(iso_time(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso_time(1_706_704_496), "2024-01-31T12:34:56Z");
+        assert_eq!(iso_time(951_782_400), "2000-02-29T00:00:00Z");
+    }
 
     #[test]
     fn partiql_targets() {

@@ -7,6 +7,7 @@ pub mod condition;
 pub mod context;
 pub mod pattern;
 pub mod principal;
+pub mod values;
 
 use serde_json::Value;
 
@@ -332,3 +333,6 @@ pub fn evaluate_resource(
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod typed_tests;

@@ -305,11 +305,11 @@ impl<U: Upstream> Service<U> {
                 })
                 .await;
             match resource::from_reply(reply.is_success(), &reply.body) {
-                Ok(known) => {
+                Some(known) => {
                     self.resource_policies.fill(arn, generation, known.clone());
                     out.push(known);
                 }
-                Err(()) => {
+                None => {
                     tracing::warn!(
                         resource = arn,
                         status = reply.status,

@@ -160,3 +160,6 @@ mod tests {
         assert!(check(Some(GOOD), Some("20240101T000000Z"), None).is_ok());
     }
 }
+
+#[cfg(test)]
+mod mutation_tests;

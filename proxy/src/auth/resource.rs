@@ -93,9 +93,9 @@ impl ResourcePolicies {
     }
 }
 
-/// Reads a GetResourcePolicy answer: Ok(policy or none) when it is definite (cacheable),
-/// Err when the upstream failed otherwise (not cached; the request sees no policy).
-pub fn from_reply(success: bool, body: &[u8]) -> Result<Known, ()> {
+/// Reads a GetResourcePolicy answer: Some(policy or none) when it is definite (cacheable),
+/// None when the upstream failed otherwise (not cached; the request sees no policy).
+pub fn from_reply(success: bool, body: &[u8]) -> Option<Known> {
     if !success {
         let text = String::from_utf8_lossy(body);
         let definite = [
@@ -105,17 +105,17 @@ pub fn from_reply(success: bool, body: &[u8]) -> Result<Known, ()> {
         ]
         .iter()
         .any(|c| text.contains(c));
-        return if definite { Ok(None) } else { Err(()) };
+        return definite.then_some(None);
     }
-    let v: serde_json::Value = serde_json::from_slice(body).map_err(|_| ())?;
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
     let Some(doc) = v.get("Policy").and_then(serde_json::Value::as_str) else {
-        return Ok(None);
+        return Some(None);
     };
     match Policy::parse_resource(doc) {
-        Ok(p) => Ok(Some(Arc::new(p))),
+        Ok(p) => Some(Some(Arc::new(p))),
         Err(e) => {
             tracing::warn!(error = %e, "a stored resource-based policy does not parse; it grants and denies nothing");
-            Ok(None)
+            Some(None)
         }
     }
 }

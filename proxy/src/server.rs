@@ -72,19 +72,20 @@ impl RunningServer {
 /// told to stop.
 pub fn serve<U: Upstream + Administer>(
     listener: TcpListener,
-    admin: Option<TcpListener>,
+    admin: Option<(TcpListener, Option<Arc<str>>)>,
     service: Arc<Service<U>>,
 ) -> RunningServer {
     let addr = listener
         .local_addr()
         .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
     let (stop, mut stopped) = watch::channel(false);
-    let admin_addr = admin.as_ref().and_then(|l| l.local_addr().ok());
-    let admin_task = admin.map(|l| {
+    let admin_addr = admin.as_ref().and_then(|(l, _)| l.local_addr().ok());
+    let admin_task = admin.map(|(l, token)| {
         tokio::spawn(crate::admin::serve(
             l,
             Arc::clone(&service),
             stopped.clone(),
+            token,
         ))
     });
     let task = tokio::spawn(async move {

@@ -194,7 +194,8 @@ impl RawConfig {
             follow,
             triggers,
             kinesis,
-            admin,
+            admin: admin.listen,
+            admin_token: admin.token,
         })
     }
 }
@@ -216,6 +217,8 @@ pub struct Config {
     pub kinesis: KinesisConfig,
     /// `[admin] listen`: the admin listener's address (None: off).
     pub admin: Option<SocketAddr>,
+    /// `[admin] token`: the bearer token admin requests must carry (None: none).
+    pub admin_token: Option<String>,
 }
 
 impl Config {
@@ -247,6 +250,7 @@ impl Config {
                     triggers: Vec::new(),
                     kinesis,
                     admin: None,
+                    admin_token: None,
                 }
             }
         }

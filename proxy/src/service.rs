@@ -389,7 +389,8 @@ impl<U: Upstream> Service<U> {
                     }
                 }
                 let resource = self.resource_policies_for(&tuples).await;
-                authorize::check(identity, &tuples, &resource)
+                authorize::check(identity, &tuples, &resource)?;
+                resource::check_new_policy(op, &map, identity, &self.config.region)
             }
             None => Ok(()),
         }

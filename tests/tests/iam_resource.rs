@@ -446,3 +446,61 @@ ddb_test!(source_ip_and_current_time_conditions, |mode| async move {
     );
     srv.stop().await;
 });
+
+ddb_test!(locking_yourself_out_needs_confirmation, |mode| async move {
+    let t = unique_name("rbp-self");
+    let arn = table_arn(&t);
+    let bob_all = policy(r#"{"Effect":"Allow","Action":"dynamodb:*","Resource":"*"}"#);
+    let srv = server(mode, &[("BOB", BOB, vec![bob_all])]).await;
+    let bob = client_with(&srv.url, "BOB");
+    create_named(&bob, &t, None).await;
+    let lockout = policy(&format!(
+        r#"{{"Effect":"Deny","Principal":{{"AWS":"{BOB}"}},"Action":"dynamodb:PutResourcePolicy","Resource":"{arn}"}}"#
+    ));
+    let err = bob
+        .put_resource_policy()
+        .resource_arn(&arn)
+        .policy(&lockout)
+        .send()
+        .await
+        .expect_err("needs confirmation");
+    assert_eq!(error_parts(&err).0, "ValidationException");
+    // A statement without a Principal is not a resource-based policy.
+    let err = bob
+        .put_resource_policy()
+        .resource_arn(&arn)
+        .policy(policy(
+            r#"{"Effect":"Allow","Action":"dynamodb:*","Resource":"*"}"#,
+        ))
+        .send()
+        .await
+        .expect_err("no principal");
+    let (code, msg) = error_parts(&err);
+    assert_eq!(code, "ValidationException");
+    assert!(
+        msg.starts_with("One or more parameter values were invalid: Invalid policy document: "),
+        "{msg}"
+    );
+    bob.put_resource_policy()
+        .resource_arn(&arn)
+        .policy(&lockout)
+        .confirm_remove_self_resource_access(true)
+        .send()
+        .await
+        .expect("confirmed");
+    let err = bob
+        .put_resource_policy()
+        .resource_arn(&arn)
+        .policy(policy(&format!(
+            r#"{{"Effect":"Allow","Principal":"*","Action":"dynamodb:GetItem","Resource":"{arn}"}}"#
+        )))
+        .confirm_remove_self_resource_access(true)
+        .send()
+        .await
+        .expect_err("locked out");
+    assert_eq!(
+        error_parts(&err).1,
+        denied_by(BOB, "dynamodb:PutResourcePolicy", &arn, RBP_DENY)
+    );
+    srv.stop().await;
+});

@@ -6,9 +6,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use daxlite_engine::wire::Operation;
+use daxlite_engine::wire::{ApiError, ErrorCode, Operation};
+use serde_json::{Map, Value};
 
-use super::policy::Policy;
+use super::identity::Identity;
+use super::policy::{evaluate_resource, Caller, Context, Decision, Policy};
 
 /// The ARN whose resource-based policy governs `resource`: the table ARN for a table or
 /// index, the stream ARN for a stream; None for anything else (backups, exports, global
@@ -118,6 +120,63 @@ pub fn from_reply(success: bool, body: &[u8]) -> Option<Known> {
             Some(None)
         }
     }
+}
+
+/// With policies on, a policy about to be attached (PutResourcePolicy, CreateTable's
+/// `ResourcePolicy`) must parse as a resource-based policy, and a PutResourcePolicy whose
+/// new policy explicitly denies the caller PutResourcePolicy on that resource needs
+/// `ConfirmRemoveSelfResourceAccess: true`. Runs after the request was authorized.
+pub fn check_new_policy(
+    op: Operation,
+    body: &Map<String, Value>,
+    identity: &Identity,
+    region: &str,
+) -> Result<(), ApiError> {
+    let (doc, arn) = match op {
+        Operation::PutResourcePolicy => (
+            body.get("Policy").and_then(Value::as_str),
+            body.get("ResourceArn")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        ),
+        Operation::CreateTable => (
+            body.get("ResourcePolicy").and_then(Value::as_str),
+            body.get("TableName")
+                .and_then(Value::as_str)
+                .map(|t| format!("arn:aws:dynamodb:{region}:{}:table/{t}", identity.account)),
+        ),
+        _ => return Ok(()),
+    };
+    let (Some(doc), Some(arn)) = (doc, arn) else {
+        return Ok(());
+    };
+    let policy = Policy::parse_resource(doc).map_err(|e| {
+        ApiError::new(
+            ErrorCode::ValidationException,
+            format!("One or more parameter values were invalid: Invalid policy document: {e}"),
+        )
+    })?;
+    let confirmed = body
+        .get("ConfirmRemoveSelfResourceAccess")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    if op == Operation::PutResourcePolicy && !confirmed {
+        let caller = Caller {
+            principal: &identity.principal,
+            principal_arn: &identity.principal_arn,
+            account: &identity.account,
+        };
+        let ctx: Context = identity.base_context();
+        if evaluate_resource(&[&policy], caller, "dynamodb:PutResourcePolicy", &arn, &ctx)
+            == Decision::ExplicitDeny
+        {
+            return Err(ApiError::new(
+                ErrorCode::ValidationException,
+                "The new policy would deny you permission to change the policy of this resource in the future; set ConfirmRemoveSelfResourceAccess to true to confirm",
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

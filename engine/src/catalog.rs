@@ -338,6 +338,21 @@ pub struct TableDef {
     /// failed ones stay listed by DescribeKinesisStreamingDestination.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub kinesis: Vec<crate::kinesis::Destination>,
+    /// The table's resource-based policy (PutResourcePolicy or CreateTable's
+    /// `ResourcePolicy`); it also covers the table's indexes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_policy: Option<ResourcePolicy>,
+    /// Resource-based policies of the table's streams, by stream label.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stream_policies: Vec<(String, ResourcePolicy)>,
+}
+
+/// A stored resource-based policy: the document exactly as sent, and its revision id
+/// (epoch milliseconds as a decimal string, strictly increasing per resource).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourcePolicy {
+    pub document: String,
+    pub revision: String,
 }
 
 /// A table's point-in-time recovery setting.

@@ -125,21 +125,46 @@ pub fn decode(method: &Method, path: &str, body: &[u8]) -> Result<Command, Answe
     }
 }
 
-async fn handle<A: Administer>(target: &A, req: http::Request<Incoming>) -> Response<Full<Bytes>> {
+/// Whether the request carries `Authorization: Bearer <token>` (compared in constant time).
+fn authorized(headers: &http::HeaderMap, token: Option<&str>) -> bool {
+    let Some(token) = token else {
+        return true;
+    };
+    let given = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    let (a, b) = (given.as_bytes(), token.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn handle<A: Administer>(
+    target: &A,
+    req: http::Request<Incoming>,
+    token: Option<&str>,
+) -> Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
-    let answer = match Limited::new(body, MAX_BODY).collect().await {
-        Err(_) => Answer::bad(413, format!("admin bodies are limited to {MAX_BODY} bytes")),
-        Ok(body) => match decode(&parts.method, parts.uri.path(), &body.to_bytes()) {
-            Err(answer) => answer,
-            Ok(cmd) => match target.admin(cmd).await {
-                Some(answer) => answer,
-                None => Answer::bad(
-                    404,
-                    "nothing here administers that (the cache is off, or no [[global.peer]])"
-                        .into(),
-                ),
+    let answer = if !authorized(&parts.headers, token) {
+        Answer::bad(
+            401,
+            "the admin listener needs Authorization: Bearer <admin.token>".into(),
+        )
+    } else {
+        match Limited::new(body, MAX_BODY).collect().await {
+            Err(_) => Answer::bad(413, format!("admin bodies are limited to {MAX_BODY} bytes")),
+            Ok(body) => match decode(&parts.method, parts.uri.path(), &body.to_bytes()) {
+                Err(answer) => answer,
+                Ok(cmd) => match target.admin(cmd).await {
+                    Some(answer) => answer,
+                    None => Answer::bad(
+                        404,
+                        "nothing here administers that (the cache is off, or no [[global.peer]])"
+                            .into(),
+                    ),
+                },
             },
-        },
+        }
     };
     let bytes = serde_json::to_vec(&answer.body).unwrap_or_default();
     let mut resp = Response::new(Full::new(Bytes::from(bytes)));
@@ -156,16 +181,19 @@ pub async fn serve<A: Administer>(
     listener: TcpListener,
     service: Arc<A>,
     mut stop: watch::Receiver<bool>,
+    token: Option<Arc<str>>,
 ) {
     loop {
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
                 let svc = Arc::clone(&service);
+                let token = token.clone();
                 tokio::spawn(async move {
                     let handler = service_fn(move |req| {
                         let svc = Arc::clone(&svc);
-                        async move { Ok::<_, Infallible>(handle(svc.as_ref(), req).await) }
+                        let token = token.clone();
+                        async move { Ok::<_, Infallible>(handle(svc.as_ref(), req, token.as_deref()).await) }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), handler)

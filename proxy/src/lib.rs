@@ -138,6 +138,8 @@ async fn serve<U: upstream::Upstream + admin::Administer>(
             addr: config.listen,
             source,
         })?;
+    config::admin::check_exposure(config.admin, config.admin_token.as_deref())
+        .map_err(StartError::Config)?;
     let admin = match config.admin {
         Some(addr) => Some(
             tokio::net::TcpListener::bind(addr)
@@ -152,7 +154,11 @@ async fn serve<U: upstream::Upstream + admin::Administer>(
     };
     let service = service::Service::new(upstream, config.service.clone());
     Ok((
-        server::serve(listener, admin, Arc::clone(&service)),
+        server::serve(
+            listener,
+            admin.map(|l| (l, config.admin_token.clone().map(Arc::from))),
+            Arc::clone(&service),
+        ),
         service,
     ))
 }

@@ -72,19 +72,20 @@ impl RunningServer {
 /// told to stop.
 pub fn serve<U: Upstream + Administer>(
     listener: TcpListener,
-    admin: Option<TcpListener>,
+    admin: Option<(TcpListener, Option<Arc<str>>)>,
     service: Arc<Service<U>>,
 ) -> RunningServer {
     let addr = listener
         .local_addr()
         .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
     let (stop, mut stopped) = watch::channel(false);
-    let admin_addr = admin.as_ref().and_then(|l| l.local_addr().ok());
-    let admin_task = admin.map(|l| {
+    let admin_addr = admin.as_ref().and_then(|(l, _)| l.local_addr().ok());
+    let admin_task = admin.map(|(l, token)| {
         tokio::spawn(crate::admin::serve(
             l,
             Arc::clone(&service),
             stopped.clone(),
+            token,
         ))
     });
     let task = tokio::spawn(async move {
@@ -93,7 +94,7 @@ pub fn serve<U: Upstream + Administer>(
         loop {
             tokio::select! {
                 accepted = listener.accept() => {
-                    let (stream, _) = match accepted {
+                    let (stream, peer) = match accepted {
                         Ok(conn) => conn,
                         Err(e) => {
                             tracing::warn!(error = %e, "accept failed");
@@ -103,7 +104,9 @@ pub fn serve<U: Upstream + Administer>(
                     };
                     let _ = stream.set_nodelay(true);
                     let svc = service.clone();
-                    let handler = service_fn(move |req| {
+                    let handler = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                        // The peer address, for `aws:SourceIp`.
+                        req.extensions_mut().insert(peer);
                         let svc = svc.clone();
                         async move { Ok::<_, Infallible>(svc.handle(req).await) }
                     });

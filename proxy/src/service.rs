@@ -17,6 +17,7 @@ use crate::admin::{Administer, Answer, Command};
 use crate::auth;
 use crate::auth::authorize::{self, KeyNames, Schemas};
 use crate::auth::identity::{Identities, Identity};
+use crate::auth::resource::{self, ResourcePolicies};
 use crate::auth::sigv4::{self, Keys};
 use crate::metrics as m;
 use crate::upstream::{Reply, Request, Upstream};
@@ -42,6 +43,8 @@ pub struct Service<U> {
     prometheus: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// Key schemas for `dynamodb:LeadingKeys` (used only with policies).
     schemas: Schemas,
+    /// Parsed resource-based policies (used only with policies).
+    resource_policies: ResourcePolicies,
 }
 
 pub type HttpResponse = Response<Full<Bytes>>;
@@ -62,6 +65,7 @@ impl<U: Upstream> Service<U> {
             config,
             prometheus: m::prometheus(),
             schemas: Schemas::default(),
+            resource_policies: ResourcePolicies::default(),
         })
     }
 
@@ -251,16 +255,71 @@ impl<U: Upstream> Service<U> {
         if let Some(ids) = &self.config.identities {
             // Any caller's table change (policies or not) makes learned key schemas stale.
             self.schemas.observe(op);
+            self.resource_policies.observe(op);
             let access_key = header.credential.split('/').next().unwrap_or_default();
             if let Some(identity) = ids.get(access_key) {
-                self.authorize(identity, op, &body).await?;
+                let peer = parts
+                    .extensions
+                    .get::<std::net::SocketAddr>()
+                    .map(|a| a.ip());
+                self.authorize(identity, op, &body, peer).await?;
             }
         }
-        Ok(self
+        let reply = self
             .upstream
             .call(Request { op, body })
             .instrument(span.clone())
-            .await)
+            .await;
+        if self.config.identities.is_some() {
+            // Again once the change is made: a fetch racing it is not kept.
+            self.resource_policies.observe(op);
+        }
+        Ok(reply)
+    }
+
+    /// The resource-based policy governing each tuple's resource (cached; read from the
+    /// upstream with GetResourcePolicy on a miss).
+    async fn resource_policies_for(
+        &self,
+        tuples: &[authorize::Tuple],
+    ) -> Vec<Option<Arc<crate::auth::policy::Policy>>> {
+        let mut out = Vec::with_capacity(tuples.len());
+        for t in tuples {
+            let Some(arn) = resource::governing_arn(&t.resource) else {
+                out.push(None);
+                continue;
+            };
+            let generation = match self.resource_policies.get(arn) {
+                Ok(known) => {
+                    out.push(known);
+                    continue;
+                }
+                Err(g) => g,
+            };
+            let req = serde_json::json!({ "ResourceArn": arn }).to_string();
+            let reply = self
+                .upstream
+                .call(Request {
+                    op: Operation::GetResourcePolicy,
+                    body: Bytes::from(req),
+                })
+                .await;
+            match resource::from_reply(reply.is_success(), &reply.body) {
+                Some(known) => {
+                    self.resource_policies.fill(arn, generation, known.clone());
+                    out.push(known);
+                }
+                None => {
+                    tracing::warn!(
+                        resource = arn,
+                        status = reply.status,
+                        "GetResourcePolicy failed; authorizing without a resource-based policy"
+                    );
+                    out.push(None);
+                }
+            }
+        }
+        out
     }
 
     /// Evaluates the caller's policies for every tuple of the request; the first denied
@@ -270,6 +329,7 @@ impl<U: Upstream> Service<U> {
         identity: &Identity,
         op: Operation,
         body: &[u8],
+        peer: Option<std::net::IpAddr>,
     ) -> Result<(), ApiError> {
         let map: serde_json::Map<String, serde_json::Value> = if body.is_empty() {
             serde_json::Map::new()
@@ -314,7 +374,24 @@ impl<U: Upstream> Service<U> {
             keys: &keys,
         };
         match builder.tuples(op, &map) {
-            Some(tuples) => authorize::check(identity, &tuples),
+            Some(mut tuples) => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default();
+                let epoch = now.as_secs().to_string();
+                let current = authorize::iso_time(now.as_secs() as i64);
+                let source = peer.map(|p| p.to_canonical().to_string());
+                for t in &mut tuples {
+                    t.ctx.set("aws:CurrentTime", vec![current.clone()]);
+                    t.ctx.set("aws:EpochTime", vec![epoch.clone()]);
+                    if let Some(ip) = &source {
+                        t.ctx.set("aws:SourceIp", vec![ip.clone()]);
+                    }
+                }
+                let resource = self.resource_policies_for(&tuples).await;
+                authorize::check(identity, &tuples, &resource)?;
+                resource::check_new_policy(op, &map, identity, &self.config.region)
+            }
             None => Ok(()),
         }
     }

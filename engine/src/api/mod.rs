@@ -82,6 +82,9 @@ routes! {
         TagResource => table::tag_resource,
         UntagResource => table::untag_resource,
         ListTagsOfResource => table::list_tags_of_resource,
+        PutResourcePolicy => table::put_resource_policy,
+        GetResourcePolicy => table::get_resource_policy,
+        DeleteResourcePolicy => table::delete_resource_policy,
         PutItem => item::put_item,
         UpdateItem => item::update_item,
         DeleteItem => item::delete_item,
@@ -130,8 +133,5 @@ routes! {
         DescribeContributorInsights,
         ListContributorInsights,
         UpdateContributorInsights,
-        GetResourcePolicy,
-        PutResourcePolicy,
-        DeleteResourcePolicy,
     }
 }

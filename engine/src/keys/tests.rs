@@ -50,6 +50,8 @@ pub(crate) fn table(range: Option<(&str, ScalarType)>) -> TableDef {
         pitr: None,
         restore: None,
         kinesis: Vec::new(),
+        resource_policy: None,
+        stream_policies: Vec::new(),
         warm_updating_until_ms: 0,
         ppr_switches_ms: Vec::new(),
     }

@@ -53,6 +53,7 @@ pub enum ErrorCode {
     ImportConflictException,
     ExpiredIteratorException,
     TrimmedDataAccessException,
+    PolicyNotFoundException,
     InternalServerError,
     ServiceUnavailable,
 }
@@ -99,6 +100,7 @@ impl ErrorCode {
             ImportConflictException => "ImportConflictException",
             ExpiredIteratorException => "ExpiredIteratorException",
             TrimmedDataAccessException => "TrimmedDataAccessException",
+            PolicyNotFoundException => "PolicyNotFoundException",
             InternalServerError => "InternalServerError",
             ServiceUnavailable => "ServiceUnavailable",
         }

@@ -10,7 +10,7 @@ use daxlite_engine::wire::{ApiError, ErrorCode, Operation};
 use serde_json::{Map, Value};
 
 use super::identity::Identity;
-use super::policy::{evaluate, Context, Decision};
+use super::policy::{evaluate, evaluate_resource, Caller, Context, Decision, Policy};
 
 /// One authorization question.
 #[derive(Debug, Clone)]
@@ -365,8 +365,15 @@ impl Builder<'_> {
                 };
                 vec![self.tuple(op.name(), resource)]
             }
-            CreateTable
-            | DescribeTable
+            CreateTable => {
+                let mut out = on_table("CreateTable");
+                // Creating a table with a policy also needs PutResourcePolicy.
+                if body.contains_key("ResourcePolicy") {
+                    out.extend(on_table("PutResourcePolicy"));
+                }
+                out
+            }
+            DescribeTable
             | UpdateTable
             | DeleteTable
             | UpdateTimeToLive
@@ -509,6 +516,27 @@ fn ident(s: &str) -> (Option<String>, &str) {
             (Some(s[..end].to_string()), &s[end..])
         }
     }
+}
+
+/// `aws:CurrentTime`: ISO 8601 UTC, seconds precision (`2024-01-31T12:34:56Z`).
+pub fn iso_time(epoch_secs: i64) -> String {
+    let (days, rem) = (epoch_secs.div_euclid(86_400), epoch_secs.rem_euclid(86_400));
+    // Days since 1970-01-01 → civil date (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
 }
 
 fn copy(ctx: &mut Context, body: &Map<String, Value>, field: &str) {
@@ -700,17 +728,36 @@ fn names_of(body: &Map<String, Value>) -> Vec<String> {
 }
 
 /// The decision for the tuples, in request order: the first one denied answers.
-pub fn check(identity: &Identity, tuples: &[Tuple]) -> Result<(), ApiError> {
-    for t in tuples {
-        let why = match evaluate(&identity.policies, &t.action, &t.resource, &t.ctx) {
-            Decision::Allow => continue,
-            Decision::ImplicitDeny => format!(
+/// `resource[i]` is the resource-based policy governing `tuples[i]`'s resource, if any:
+/// an explicit deny in either kind of policy wins, then an allow from either.
+pub fn check(
+    identity: &Identity,
+    tuples: &[Tuple],
+    resource: &[Option<Arc<Policy>>],
+) -> Result<(), ApiError> {
+    let caller = Caller {
+        principal: &identity.principal,
+        principal_arn: &identity.principal_arn,
+        account: &identity.account,
+    };
+    for (i, t) in tuples.iter().enumerate() {
+        let by_identity = evaluate(&identity.policies, &t.action, &t.resource, &t.ctx);
+        let by_resource = match resource.get(i).and_then(Option::as_deref) {
+            Some(p) => evaluate_resource(&[p], caller, &t.action, &t.resource, &t.ctx),
+            None => Decision::ImplicitDeny,
+        };
+        let why = match (by_identity, by_resource) {
+            (Decision::ExplicitDeny, _) => {
+                "with an explicit deny in an identity-based policy".to_string()
+            }
+            (_, Decision::ExplicitDeny) => {
+                "with an explicit deny in a resource-based policy".to_string()
+            }
+            (Decision::Allow, _) | (_, Decision::Allow) => continue,
+            _ => format!(
                 "because no identity-based policy allows the {} action",
                 t.action
             ),
-            Decision::ExplicitDeny => {
-                "with an explicit deny in an identity-based policy".to_string()
-            }
         };
         return Err(ApiError::new(
             ErrorCode::AccessDeniedException,
@@ -726,6 +773,13 @@ pub fn check(identity: &Identity, tuples: &[Tuple]) -> Result<(), ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn iso_times() {
+        assert_eq!(iso_time(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso_time(1_706_704_496), "2024-01-31T12:34:56Z");
+        assert_eq!(iso_time(951_782_400), "2000-02-29T00:00:00Z");
+    }
 
     #[test]
     fn partiql_targets() {

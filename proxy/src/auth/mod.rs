@@ -5,6 +5,7 @@
 pub mod authorize;
 pub mod identity;
 pub mod policy;
+pub mod resource;
 pub mod sigv4;
 
 use daxlite_engine::wire::{ApiError, ErrorCode};
@@ -159,3 +160,6 @@ mod tests {
         assert!(check(Some(GOOD), Some("20240101T000000Z"), None).is_ok());
     }
 }
+
+#[cfg(test)]
+mod mutation_tests;

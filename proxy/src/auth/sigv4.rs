@@ -101,7 +101,15 @@ pub fn verify(
     };
     let canonical = canonical_request(req, &signed)?;
     let to_sign = string_to_sign(amz_date, scope, &canonical);
-    let Some(provided) = hex::decode(auth.signature).ok().filter(|s| s.len() == 32) else {
+    // Lower-case hex only, as SigV4 writes it: `ABC…` is not the signature `abc…`.
+    let lower_hex = auth
+        .signature
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let Some(provided) = hex::decode(auth.signature)
+        .ok()
+        .filter(|s| s.len() == 32 && lower_hex)
+    else {
         return Err(mismatch(&canonical, &to_sign));
     };
     let mut mac = signing_mac(secret, scope)?;
@@ -147,13 +155,9 @@ pub fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &str) -> S
 /// ones, lower-cased, values trimmed with inner runs of spaces collapsed, sorted), the
 /// signed header list and the hex SHA-256 of the body.
 pub fn canonical_request(req: &Signed<'_>, signed: &[&str]) -> Result<String, ApiError> {
-    let mut names: Vec<String> = signed
-        .iter()
-        .filter(|h| !h.is_empty())
-        .map(|h| h.to_ascii_lowercase())
-        .collect();
-    names.sort_unstable();
-    names.dedup();
+    // The list as the client signed it (SigV4 clients send it lower-case and sorted):
+    // any other spelling is another canonical request, so it cannot match.
+    let names: Vec<&str> = signed.iter().copied().filter(|h| !h.is_empty()).collect();
     let mut out = String::with_capacity(256);
     out.push_str(req.method);
     out.push('\n');
@@ -163,11 +167,11 @@ pub fn canonical_request(req: &Signed<'_>, signed: &[&str]) -> Result<String, Ap
     out.push('\n');
     for name in &names {
         let mut values = Vec::new();
-        for v in req.headers.get_all(name.as_str()) {
+        for v in req.headers.get_all(name.to_ascii_lowercase().as_str()) {
             let v = v.to_str().map_err(|_| invalid(MISMATCH.into()))?;
             values.push(v.split_whitespace().collect::<Vec<_>>().join(" "));
         }
-        if values.is_empty() && name == "host" {
+        if values.is_empty() && *name == "host" {
             values.extend(req.authority.map(str::to_string));
         }
         out.push_str(name);

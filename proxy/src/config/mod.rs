@@ -204,7 +204,8 @@ impl RawConfig {
             follow,
             triggers,
             kinesis,
-            admin,
+            admin: admin.listen,
+            admin_token: admin.token,
             peers,
             replication_delay,
         })
@@ -233,6 +234,8 @@ pub struct Config {
     /// `[global] replication_delay_ms`: how long each change is held back before it is
     /// shipped to the other regions (chaos testing; 0 by default).
     pub replication_delay: std::time::Duration,
+    /// `[admin] token`: the bearer token admin requests must carry (None: none).
+    pub admin_token: Option<String>,
 }
 
 impl Config {
@@ -266,6 +269,7 @@ impl Config {
                     admin: None,
                     peers: Vec::new(),
                     replication_delay: std::time::Duration::ZERO,
+                    admin_token: None,
                 }
             }
         }

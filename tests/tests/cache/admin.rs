@@ -14,6 +14,17 @@ use super::{counter, create_table, metrics_text};
 
 /// One admin request: (status, JSON answer).
 async fn admin(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, Value) {
+    admin_as(addr, method, path, body, None).await
+}
+
+/// One admin request with an optional `Authorization` header.
+async fn admin_as(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &str,
+    authorization: Option<&str>,
+) -> (u16, Value) {
     use http_body_util::{BodyExt, Full};
     use hyper_util::rt::TokioIo;
     let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
@@ -21,10 +32,14 @@ async fn admin(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, 
         .await
         .unwrap();
     tokio::spawn(conn);
-    let req = http::Request::builder()
+    let mut req = http::Request::builder()
         .method(method)
         .uri(path)
-        .header("host", addr.to_string())
+        .header("host", addr.to_string());
+    if let Some(a) = authorization {
+        req = req.header("authorization", a);
+    }
+    let req = req
         .body(Full::new(bytes::Bytes::from(body.to_string())))
         .unwrap();
     let resp = sender.send_request(req).await.unwrap();
@@ -165,4 +180,41 @@ async fn the_admin_listener_is_off_by_default() {
     .unwrap();
     assert!(server.admin_addr.is_none());
     server.shutdown().await;
+}
+
+#[tokio::test]
+async fn admin_token_is_required_and_exposed_addresses_need_one() {
+    let mut config = Config::ephemeral();
+    config.admin = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+    config.admin_token = Some("s3cret-token".into());
+    let engine = daxlite_engine::Engine::open(config.engine.clone()).unwrap();
+    let cached = Cached::new(Embedded::new(engine), CacheConfig::default());
+    let server = daxlite::serve_upstream(&config, cached).await.unwrap();
+    let Some(admin_addr) = server.admin_addr else {
+        panic!("no admin listener")
+    };
+    for wrong in [
+        None,
+        Some("Bearer nope"),
+        Some("s3cret-token"),
+        Some("Bearer s3cret-tokenX"),
+    ] {
+        let (status, body) = admin_as(admin_addr, "GET", "/stats", "", wrong).await;
+        assert_eq!(status, 401, "{wrong:?}: {body}");
+    }
+    let (status, body) =
+        admin_as(admin_addr, "GET", "/stats", "", Some("Bearer s3cret-token")).await;
+    assert_eq!(status, 200, "{body}");
+    server.shutdown().await;
+
+    // Every interface, no token: refused at start, naming the setting.
+    let mut config = Config::ephemeral();
+    config.admin = Some(SocketAddr::from(([0, 0, 0, 0], 0)));
+    let engine = daxlite_engine::Engine::open(config.engine.clone()).unwrap();
+    let cached = Cached::new(Embedded::new(engine), CacheConfig::default());
+    let err = match daxlite::serve_upstream(&config, cached).await {
+        Ok(_) => panic!("a non-loopback admin listener without a token started"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("admin.token"), "{err}");
 }

@@ -259,6 +259,8 @@ fn target_def(
         pitr: None,
         restore: Some(restore),
         kinesis: Vec::new(),
+        resource_policy: None,
+        stream_policies: Vec::new(),
         warm_updating_until_ms: 0,
         ppr_switches_ms: Vec::new(),
     })

@@ -121,6 +121,7 @@ pub fn table_def(ctx: &Ctx, body: &Map<String, Value>, now: i64) -> ApiResult<Ta
     let class = o.str("TableClass")?;
     let deletion_protection = o.bool("DeletionProtectionEnabled")?;
     let on_demand = o.obj("OnDemandThroughput")?;
+    let resource_policy = o.str("ResourcePolicy")?;
 
     // Constraints, reported together.
     let mut v = Violations::new();
@@ -251,6 +252,7 @@ pub fn table_def(ctx: &Ctx, body: &Map<String, Value>, now: i64) -> ApiResult<Ta
         None => None,
     };
     let tags = super::tags::validate_create_tags(tags)?;
+    let resource_policy = super::policy::for_create(resource_policy, now)?;
     if billing == BillingMode::Provisioned {
         if let Some(member) = on_demand.as_ref().and_then(on_demand_member) {
             return Err(ApiError::invalid_parameter(format!(
@@ -292,6 +294,8 @@ pub fn table_def(ctx: &Ctx, body: &Map<String, Value>, now: i64) -> ApiResult<Ta
         pitr: None,
         restore: None,
         kinesis: Vec::new(),
+        resource_policy,
+        stream_policies: Vec::new(),
     };
     Ok(def)
 }

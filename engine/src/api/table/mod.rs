@@ -1,11 +1,12 @@
 //! The table lifecycle: CreateTable, DescribeTable, ListTables, UpdateTable, DeleteTable,
-//! and the tag operations on tables.
+//! the tag operations on tables, and resource-based policies.
 
 mod create;
 mod delete;
 pub mod describe;
 mod list;
 pub mod parse;
+pub mod policy;
 pub mod tags;
 mod update;
 
@@ -13,6 +14,7 @@ pub use create::{create_table, table_def};
 pub use delete::{delete_table, drop_table_data};
 pub use describe::describe_table;
 pub use list::list_tables;
+pub use policy::{delete_resource_policy, get_resource_policy, put_resource_policy};
 pub use tags::{list_tags_of_resource, tag_resource, untag_resource};
 pub use update::update_table;
 

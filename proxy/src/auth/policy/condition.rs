@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::context::Context;
 use super::pattern::Pattern;
+use super::values;
 use super::PolicyError;
 
 /// A base operator (negated variants are a flag on [`Condition`]).
@@ -18,7 +19,14 @@ pub enum Op {
     NumericLessThanEquals,
     NumericGreaterThan,
     NumericGreaterThanEquals,
+    DateEquals,
+    DateLessThan,
+    DateLessThanEquals,
+    DateGreaterThan,
+    DateGreaterThanEquals,
     Bool,
+    Binary,
+    IpAddress,
     Arn,
     Null,
 }
@@ -57,7 +65,16 @@ fn operator(name: &str) -> Option<(Op, bool)> {
         "NumericLessThanEquals" => (Op::NumericLessThanEquals, false),
         "NumericGreaterThan" => (Op::NumericGreaterThan, false),
         "NumericGreaterThanEquals" => (Op::NumericGreaterThanEquals, false),
+        "DateEquals" => (Op::DateEquals, false),
+        "DateNotEquals" => (Op::DateEquals, true),
+        "DateLessThan" => (Op::DateLessThan, false),
+        "DateLessThanEquals" => (Op::DateLessThanEquals, false),
+        "DateGreaterThan" => (Op::DateGreaterThan, false),
+        "DateGreaterThanEquals" => (Op::DateGreaterThanEquals, false),
         "Bool" => (Op::Bool, false),
+        "BinaryEquals" => (Op::Binary, false),
+        "IpAddress" => (Op::IpAddress, false),
+        "NotIpAddress" => (Op::IpAddress, true),
         "ArnEquals" | "ArnLike" => (Op::Arn, false),
         "ArnNotEquals" | "ArnNotLike" => (Op::Arn, true),
         "Null" => (Op::Null, false),
@@ -85,7 +102,7 @@ pub fn parse(block: &Value, vars: bool) -> Result<Vec<Condition>, PolicyError> {
         };
         let Some((op, negated)) = operator(base) else {
             return Err(PolicyError::new(format!(
-                "condition operator {name:?} is not supported (daxlite evaluates String*, Numeric*, Bool, Arn* and Null, with IfExists and ForAllValues/ForAnyValue)"
+                "condition operator {name:?} is not supported (daxlite evaluates String*, Numeric*, Date*, Bool, BinaryEquals, IpAddress, NotIpAddress, Arn* and Null, with IfExists and ForAllValues/ForAnyValue)"
             )));
         };
         if op == Op::Null && (if_exists || qualifier != Qualifier::None) {
@@ -184,6 +201,26 @@ fn base_match(op: Op, value: &str, p: &Pattern, ctx: &Context) -> bool {
             match op {
                 Op::StringEquals => value == expected,
                 Op::StringEqualsIgnoreCase | Op::Bool => value.eq_ignore_ascii_case(&expected),
+                Op::Binary => values::binary_eq(value, &expected),
+                Op::IpAddress => values::ip_in(value, &expected),
+                Op::DateEquals
+                | Op::DateLessThan
+                | Op::DateLessThanEquals
+                | Op::DateGreaterThan
+                | Op::DateGreaterThanEquals => {
+                    let (Some(a), Some(b)) =
+                        (values::parse_time(value), values::parse_time(&expected))
+                    else {
+                        return false;
+                    };
+                    match op {
+                        Op::DateEquals => a == b,
+                        Op::DateLessThan => a < b,
+                        Op::DateLessThanEquals => a <= b,
+                        Op::DateGreaterThan => a > b,
+                        _ => a >= b,
+                    }
+                }
                 _ => {
                     let (Ok(a), Ok(b)) =
                         (value.trim().parse::<f64>(), expected.trim().parse::<f64>())

@@ -6,11 +6,14 @@
 pub mod condition;
 pub mod context;
 pub mod pattern;
+pub mod principal;
+pub mod values;
 
 use serde_json::Value;
 
 pub use context::Context;
 use pattern::Pattern;
+pub use principal::{Caller, Principals};
 
 /// Why a policy document was refused at load.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +69,8 @@ pub struct Statement {
     pub actions: Patterns,
     pub resources: Patterns,
     pub conditions: Vec<condition::Condition>,
+    /// `Principal` / `NotPrincipal` (resource-based policies only).
+    pub principals: Option<Principals>,
 }
 
 impl Statement {
@@ -90,6 +95,15 @@ const MAX_POLICY_BYTES: usize = 128 * 1024;
 impl Policy {
     /// Parses a policy document (JSON text).
     pub fn parse(text: &str) -> Result<Policy, PolicyError> {
+        Self::parse_kind(text, false)
+    }
+
+    /// Parses a resource-based policy: every statement names a Principal or NotPrincipal.
+    pub fn parse_resource(text: &str) -> Result<Policy, PolicyError> {
+        Self::parse_kind(text, true)
+    }
+
+    fn parse_kind(text: &str, resource_based: bool) -> Result<Policy, PolicyError> {
         if text.len() > MAX_POLICY_BYTES {
             return Err(PolicyError::new(format!(
                 "the policy document is longer than {MAX_POLICY_BYTES} bytes"
@@ -136,7 +150,7 @@ impl Policy {
             .into_iter()
             .enumerate()
             .map(|(i, s)| {
-                parse_statement(s, vars)
+                parse_statement(s, vars, resource_based)
                     .map_err(|e| PolicyError::new(format!("Statement {}: {}", i + 1, e.0)))
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -151,15 +165,35 @@ impl Policy {
     }
 }
 
-fn parse_statement(s: &Value, vars: bool) -> Result<Statement, PolicyError> {
+fn parse_statement(s: &Value, vars: bool, resource_based: bool) -> Result<Statement, PolicyError> {
     let Value::Object(s) = s else {
         return Err(PolicyError::new("a statement must be an object"));
     };
+    let principals = if resource_based {
+        match (s.get("Principal"), s.get("NotPrincipal")) {
+            (Some(v), None) => Some(Principals::parse(v, false)?),
+            (None, Some(v)) => Some(Principals::parse(v, true)?),
+            _ => return Err(PolicyError::new(
+                "a resource-based policy statement needs exactly one of Principal and NotPrincipal",
+            )),
+        }
+    } else {
+        None
+    };
     for k in s.keys() {
-        if !matches!(
-            k.as_str(),
-            "Sid" | "Effect" | "Action" | "NotAction" | "Resource" | "NotResource" | "Condition"
-        ) {
+        let principal = matches!(k.as_str(), "Principal" | "NotPrincipal") && resource_based;
+        if !principal
+            && !matches!(
+                k.as_str(),
+                "Sid"
+                    | "Effect"
+                    | "Action"
+                    | "NotAction"
+                    | "Resource"
+                    | "NotResource"
+                    | "Condition"
+            )
+        {
             return Err(PolicyError::new(format!(
                 "unknown statement element {k:?} (identity policies take Sid, Effect, Action or NotAction, Resource or NotResource, Condition)"
             )));
@@ -195,6 +229,7 @@ fn parse_statement(s: &Value, vars: bool) -> Result<Statement, PolicyError> {
         actions,
         resources,
         conditions,
+        principals,
     })
 }
 
@@ -261,5 +296,43 @@ pub fn evaluate(policies: &[Policy], action: &str, resource: &str, ctx: &Context
     }
 }
 
+/// The decision of resource-based `policies` for one tuple of `caller`: a statement
+/// applies when it also covers the caller's principal.
+pub fn evaluate_resource(
+    policies: &[&Policy],
+    caller: Caller<'_>,
+    action: &str,
+    resource: &str,
+    ctx: &Context,
+) -> Decision {
+    let action = action.to_ascii_lowercase();
+    let mut allowed = false;
+    for st in policies.iter().flat_map(|p| p.statements.iter()) {
+        let deny = st.effect == Effect::Deny;
+        if (!deny && allowed)
+            || !st
+                .principals
+                .as_ref()
+                .is_some_and(|p| p.covers(caller, deny))
+        {
+            continue;
+        }
+        if st.applies(&action, resource, ctx) {
+            if deny {
+                return Decision::ExplicitDeny;
+            }
+            allowed = true;
+        }
+    }
+    if allowed {
+        Decision::Allow
+    } else {
+        Decision::ImplicitDeny
+    }
+}
+
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod typed_tests;

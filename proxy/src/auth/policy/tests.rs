@@ -221,7 +221,7 @@ fn malformed_policies_are_refused_with_a_reason() {
             "unknown statement element",
         ),
         (
-            r#"{"Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:CurrentTime":"2030-01-01"}}}}"#,
+            r#"{"Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"DateSoonish":{"aws:CurrentTime":"2030-01-01"}}}}"#,
             "not supported",
         ),
         (

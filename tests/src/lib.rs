@@ -2,6 +2,7 @@
 //! port and hands out `aws-sdk-dynamodb` clients (and a raw HTTP helper) pointed at it —
 //! exactly how users reach daxlite.
 
+pub mod identities;
 pub mod kinesalite;
 
 use std::sync::Arc;

@@ -10,12 +10,10 @@ mod backups_common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{
-    AttributeValue as AV, ExportFormat, ExportStatus, PointInTimeRecoverySpecification,
-};
+use aws_sdk_dynamodb::types::{AttributeValue as AV, ExportFormat, ExportStatus};
 use aws_sdk_dynamodb::Client;
 use aws_smithy_types::DateTime;
-use backups_common::put;
+use backups_common::{arn_of, pitr_table, put};
 use daxlite_engine::clock::ManualClock;
 use daxlite_tests::{create_pk_table, ddb_test, error_parts, Mode, TestServer};
 use md5::{Digest, Md5};
@@ -26,26 +24,6 @@ async fn start(mode: Mode, root: &Path, clock: Option<ManualClock>) -> TestServe
     let mut config = mode.config();
     config.engine.export_root = root.to_path_buf();
     TestServer::start_with(config, clock).await
-}
-
-fn arn_of(table: &str) -> String {
-    format!("arn:aws:dynamodb:us-east-1:000000000000:table/{table}")
-}
-
-async fn pitr_table(c: &Client, prefix: &str) -> String {
-    let table = create_pk_table(c, prefix, None).await;
-    c.update_continuous_backups()
-        .table_name(&table)
-        .point_in_time_recovery_specification(
-            PointInTimeRecoverySpecification::builder()
-                .point_in_time_recovery_enabled(true)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    table
 }
 
 async fn wait_done(c: &Client, arn: &str) -> aws_sdk_dynamodb::types::ExportDescription {

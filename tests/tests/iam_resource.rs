@@ -5,51 +5,21 @@
 //! from either wins, an account principal only delegates); and the `aws:SourceIp` /
 //! `aws:CurrentTime` / `aws:EpochTime` condition keys every request carries.
 
-use aws_credential_types::Credentials;
-use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::types::{AttributeValue, BillingMode, KeyType, ScalarAttributeType};
 use aws_sdk_dynamodb::Client;
-use daxlite::config::RawAuth;
+use daxlite_tests::identities::{client_with, server_with_identities};
 use daxlite_tests::{attr, client_for, ddb_test, error_parts, key, unique_name, Mode, TestServer};
 
 const ACCOUNT: &str = "123456789012";
 const ALICE: &str = "arn:aws:iam::123456789012:user/alice";
 const BOB: &str = "arn:aws:iam::123456789012:user/bob";
 
-fn client_with(url: &str, access_key: &str) -> Client {
-    let conf = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(access_key, "secret", None, None, "test"))
-        .endpoint_url(url)
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
-        .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
-        .build();
-    Client::from_conf(conf)
-}
-
 fn table_arn(t: &str) -> String {
     format!("arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/{t}")
 }
 
-/// A verifying server whose engine is account 123456789012: `AKIDTEST` has full access;
-/// each `(access_key, principal, policies)` is an identity with policies.
 async fn server(mode: Mode, identities: &[(&str, &str, Vec<String>)]) -> TestServer {
-    let mut creds = vec![serde_json::json!({"access_key": "AKIDTEST", "secret_key": "secret"})];
-    for (ak, principal, policies) in identities {
-        creds.push(serde_json::json!({
-            "access_key": ak, "secret_key": "secret", "principal": principal, "policies": policies
-        }));
-    }
-    let raw: RawAuth =
-        serde_json::from_value(serde_json::json!({"verify": true, "credentials": creds}))
-            .expect("auth section");
-    let auth = raw.validate().expect("valid policies");
-    let mut config = mode.config();
-    config.engine.account = ACCOUNT.into();
-    config.service.auth = auth.keys;
-    config.service.identities = auth.identities;
-    TestServer::start_with(config, None).await
+    server_with_identities(mode, identities, Some(ACCOUNT)).await
 }
 
 fn policy(statements: &str) -> String {

@@ -4,6 +4,8 @@
 //! an import of that export into a new table with identical items, a ZSTD import, a
 //! missing bucket failing both with S3NoSuchBucket, and the jobs' progress in /metrics.
 
+#[allow(dead_code)]
+mod backups_common;
 mod s3_common;
 
 use std::collections::BTreeSet;
@@ -11,12 +13,13 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue as AV, BillingMode, ExportStatus, ImportStatus,
-    InputCompressionType, InputFormat, KeySchemaElement, KeyType, PointInTimeRecoverySpecification,
-    S3BucketSource, ScalarAttributeType, TableCreationParameters,
+    InputCompressionType, InputFormat, KeySchemaElement, KeyType, S3BucketSource,
+    ScalarAttributeType, TableCreationParameters,
 };
 use aws_sdk_dynamodb::Client;
+use backups_common::{arn_of, pitr_table};
 use daxlite_engine::buckets::S3Settings;
-use daxlite_tests::{create_pk_table, ddb_test, error_parts, unique_name, Mode, TestServer};
+use daxlite_tests::{ddb_test, error_parts, unique_name, Mode, TestServer};
 use futures::TryStreamExt;
 use md5::{Digest, Md5};
 use object_store::path::Path;
@@ -32,26 +35,6 @@ async fn start(mode: Mode, moto: &Moto) -> TestServer {
         path_style: true,
     });
     TestServer::start_with(config, None).await
-}
-
-fn arn_of(table: &str) -> String {
-    format!("arn:aws:dynamodb:us-east-1:000000000000:table/{table}")
-}
-
-async fn pitr_table(c: &Client, prefix: &str) -> String {
-    let table = create_pk_table(c, prefix, None).await;
-    c.update_continuous_backups()
-        .table_name(&table)
-        .point_in_time_recovery_specification(
-            PointInTimeRecoverySpecification::builder()
-                .point_in_time_recovery_enabled(true)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    table
 }
 
 async fn export(c: &Client, table: &str, bucket: &str, prefix: Option<&str>) -> String {

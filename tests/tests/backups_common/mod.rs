@@ -1,10 +1,13 @@
-//! Helpers shared by backups.rs and pitr.rs (a module of each: every test file is its
-//! own crate).
+//! Helpers shared by the backup, PITR, export, import and S3 tests (a module of each:
+//! every test file is its own crate).
 
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{AttributeValue as AV, BackupStatus, TableStatus};
+use aws_sdk_dynamodb::types::{
+    AttributeValue as AV, BackupStatus, PointInTimeRecoverySpecification, TableStatus,
+};
 use aws_sdk_dynamodb::Client;
+use daxlite_tests::create_pk_table;
 
 pub async fn put(c: &Client, table: &str, pk: &str, v: &str) {
     c.put_item()
@@ -63,4 +66,26 @@ pub async fn wait_active(c: &Client, table: &str) -> aws_sdk_dynamodb::types::Ta
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     panic!("table {table} never became ACTIVE");
+}
+
+/// The ARN of `table` in the test engine's account and region.
+pub fn arn_of(table: &str) -> String {
+    format!("arn:aws:dynamodb:us-east-1:000000000000:table/{table}")
+}
+
+/// A new table (`create_pk_table`) with point-in-time recovery on.
+pub async fn pitr_table(c: &Client, prefix: &str) -> String {
+    let table = create_pk_table(c, prefix, None).await;
+    c.update_continuous_backups()
+        .table_name(&table)
+        .point_in_time_recovery_specification(
+            PointInTimeRecoverySpecification::builder()
+                .point_in_time_recovery_enabled(true)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    table
 }

@@ -5,6 +5,7 @@
 
 #[allow(dead_code)]
 mod backups_common;
+use backups_common::assert_no_bucket_import;
 
 use std::io::Write;
 use std::path::Path;
@@ -288,20 +289,7 @@ ddb_test!(import_source_failures_and_errors, |mode| async move {
             .unwrap(),
     )
     .await;
-    assert_eq!(done.import_status(), Some(&ImportStatus::Failed));
-    assert_eq!(done.failure_code(), Some("S3NoSuchBucket"));
-    assert!(done
-        .failure_message()
-        .unwrap()
-        .starts_with("The specified bucket does not exist"));
-    assert_eq!(done.imported_item_count(), 0);
-    let err = c
-        .describe_table()
-        .table_name(&table)
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(error_parts(&err).0, "ResourceNotFoundException");
+    assert_no_bucket_import(&c, &done, &table).await;
 
     // A prefix that matches nothing: COMPLETED, and the empty table is kept.
     let empty = unique_name("imp-empty");

@@ -17,9 +17,9 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType, TableCreationParameters,
 };
 use aws_sdk_dynamodb::Client;
-use backups_common::{arn_of, pitr_table};
+use backups_common::{arn_of, assert_no_bucket_import, pitr_table};
 use daxlite_engine::buckets::S3Settings;
-use daxlite_tests::{ddb_test, error_parts, unique_name, Mode, TestServer};
+use daxlite_tests::{ddb_test, unique_name, Mode, TestServer};
 use futures::TryStreamExt;
 use md5::{Digest, Md5};
 use object_store::path::Path;
@@ -382,20 +382,7 @@ ddb_test!(
             InputCompressionType::None,
         )
         .await;
-        assert_eq!(imported.import_status(), Some(&ImportStatus::Failed));
-        assert_eq!(imported.failure_code(), Some("S3NoSuchBucket"));
-        assert!(imported
-            .failure_message()
-            .unwrap()
-            .starts_with("The specified bucket does not exist"));
-        assert_eq!(imported.imported_item_count(), 0);
-        let err = c
-            .describe_table()
-            .table_name(&target)
-            .send()
-            .await
-            .unwrap_err();
-        assert_eq!(error_parts(&err).0, "ResourceNotFoundException");
+        assert_no_bucket_import(&c, &imported, &target).await;
         server.stop().await;
     }
 );

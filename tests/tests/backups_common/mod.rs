@@ -89,3 +89,30 @@ pub async fn pitr_table(c: &Client, prefix: &str) -> String {
         .unwrap();
     table
 }
+
+/// An import whose bucket does not exist: FAILED with S3NoSuchBucket and AWS's message,
+/// nothing imported, and no table `table` left behind.
+pub async fn assert_no_bucket_import(
+    c: &Client,
+    done: &aws_sdk_dynamodb::types::ImportTableDescription,
+    table: &str,
+) {
+    use aws_sdk_dynamodb::types::ImportStatus;
+    assert_eq!(done.import_status(), Some(&ImportStatus::Failed));
+    assert_eq!(done.failure_code(), Some("S3NoSuchBucket"));
+    assert!(done
+        .failure_message()
+        .unwrap()
+        .starts_with("The specified bucket does not exist"));
+    assert_eq!(done.imported_item_count(), 0);
+    let err = c
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        daxlite_tests::error_parts(&err).0,
+        "ResourceNotFoundException"
+    );
+}

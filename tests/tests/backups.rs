@@ -4,7 +4,6 @@
 //! errors, and a restore under a reused name not being served old cache entries.
 
 #[allow(dead_code)]
-mod backups_common;
 
 use aws_sdk_dynamodb::types::{
     AttributeValue as AV, BackupStatus, BillingMode, GlobalSecondaryIndex, KeyType,
@@ -13,7 +12,7 @@ use aws_sdk_dynamodb::types::{
     TimeToLiveSpecification,
 };
 use aws_sdk_dynamodb::Client;
-use backups_common::{items, put, wait_active, wait_available};
+use crate::backups_common::{items, put, wait_active, wait_available};
 use daxlite_tests::{
     assert_error, attr, call, create_pk_table, ddb_test, error_parts, key, unique_name, TestServer,
 };

@@ -5,7 +5,6 @@
 //! and paging.
 
 #[allow(dead_code)]
-mod backups_common;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -13,7 +12,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::{AttributeValue as AV, ExportFormat, ExportStatus};
 use aws_sdk_dynamodb::Client;
 use aws_smithy_types::DateTime;
-use backups_common::{arn_of, pitr_table, put};
+use crate::backups_common::{arn_of, pitr_table, put};
 use daxlite_engine::clock::ManualClock;
 use daxlite_tests::{create_pk_table, ddb_test, error_parts, Mode, TestServer};
 use md5::{Digest, Md5};

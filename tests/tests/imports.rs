@@ -4,8 +4,7 @@
 //! an empty prefix, the exact errors, and an export → import round trip.
 
 #[allow(dead_code)]
-mod backups_common;
-use backups_common::assert_no_bucket_import;
+use crate::backups_common::assert_no_bucket_import;
 
 use std::io::Write;
 use std::path::Path;

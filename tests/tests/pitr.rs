@@ -4,14 +4,13 @@
 //! the SYSTEM backup DeleteTable makes of a table with PITR.
 
 #[allow(dead_code)]
-mod backups_common;
 
 use aws_sdk_dynamodb::types::{
     AttributeValue as AV, BackupTypeFilter, PointInTimeRecoverySpecification,
 };
 use aws_sdk_dynamodb::Client;
 use aws_smithy_types::DateTime;
-use backups_common::{items, put, wait_active};
+use crate::backups_common::{items, put, wait_active};
 use daxlite_engine::clock::ManualClock;
 use daxlite_engine::EngineConfig;
 use daxlite_tests::{

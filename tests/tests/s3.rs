@@ -5,8 +5,6 @@
 //! missing bucket failing both with S3NoSuchBucket, and the jobs' progress in /metrics.
 
 #[allow(dead_code)]
-mod backups_common;
-mod s3_common;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -17,14 +15,14 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType, TableCreationParameters,
 };
 use aws_sdk_dynamodb::Client;
-use backups_common::{arn_of, assert_no_bucket_import, pitr_table};
+use crate::backups_common::{arn_of, assert_no_bucket_import, pitr_table};
 use daxlite_engine::buckets::S3Settings;
 use daxlite_tests::{ddb_test, unique_name, Mode, TestServer};
 use futures::TryStreamExt;
 use md5::{Digest, Md5};
 use object_store::path::Path;
 use object_store::ObjectStore;
-use s3_common::Moto;
+use crate::s3_common::Moto;
 use serde_json::Value;
 
 async fn start(mode: Mode, moto: &Moto) -> TestServer {

@@ -160,7 +160,7 @@ async fn batch_write(c: &Client, table: &str, n: usize, prefix: &str) {
     }
 }
 
-/// The figures in the README (`cargo test -p daxlite-tests --test kinesis measure --
+/// The figures in the README (`cargo test -p daxlite-tests --test e2e kinesis::measure --
 /// --ignored --nocapture`): records/s delivered to kinesalite from a backlog, and the CPU
 /// of writing to a table with a destination against one without (the publisher paused
 /// by the endpoint being down, so only the write path is counted).

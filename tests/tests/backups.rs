@@ -3,8 +3,8 @@
 //! RestoreTableFromBackup with its overrides and what a restore leaves out, the exact
 //! errors, and a restore under a reused name not being served old cache entries.
 
+use crate::backups_common::{items, put, wait_active, wait_available};
 #[allow(dead_code)]
-
 use aws_sdk_dynamodb::types::{
     AttributeValue as AV, BackupStatus, BillingMode, GlobalSecondaryIndex, KeyType,
     PointInTimeRecoverySpecification, Projection, ProjectionType, ProvisionedThroughput,
@@ -12,7 +12,6 @@ use aws_sdk_dynamodb::types::{
     TimeToLiveSpecification,
 };
 use aws_sdk_dynamodb::Client;
-use crate::backups_common::{items, put, wait_active, wait_available};
 use daxlite_tests::{
     assert_error, attr, call, create_pk_table, ddb_test, error_parts, key, unique_name, TestServer,
 };

@@ -5,14 +5,13 @@
 //! and paging.
 
 #[allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::backups_common::{arn_of, pitr_table, put};
 use aws_sdk_dynamodb::types::{AttributeValue as AV, ExportFormat, ExportStatus};
 use aws_sdk_dynamodb::Client;
 use aws_smithy_types::DateTime;
-use crate::backups_common::{arn_of, pitr_table, put};
 use daxlite_engine::clock::ManualClock;
 use daxlite_tests::{create_pk_table, ddb_test, error_parts, Mode, TestServer};
 use md5::{Digest, Md5};

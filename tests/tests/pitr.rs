@@ -3,14 +3,13 @@
 //! to a chosen second and to the latest restorable time (a manual clock moves time), and
 //! the SYSTEM backup DeleteTable makes of a table with PITR.
 
+use crate::backups_common::{items, put, wait_active};
 #[allow(dead_code)]
-
 use aws_sdk_dynamodb::types::{
     AttributeValue as AV, BackupTypeFilter, PointInTimeRecoverySpecification,
 };
 use aws_sdk_dynamodb::Client;
 use aws_smithy_types::DateTime;
-use crate::backups_common::{items, put, wait_active};
 use daxlite_engine::clock::ManualClock;
 use daxlite_engine::EngineConfig;
 use daxlite_tests::{

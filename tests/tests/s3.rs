@@ -5,24 +5,23 @@
 //! missing bucket failing both with S3NoSuchBucket, and the jobs' progress in /metrics.
 
 #[allow(dead_code)]
-
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use crate::backups_common::{arn_of, assert_no_bucket_import, pitr_table};
+use crate::s3_common::Moto;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue as AV, BillingMode, ExportStatus, ImportStatus,
     InputCompressionType, InputFormat, KeySchemaElement, KeyType, S3BucketSource,
     ScalarAttributeType, TableCreationParameters,
 };
 use aws_sdk_dynamodb::Client;
-use crate::backups_common::{arn_of, assert_no_bucket_import, pitr_table};
 use daxlite_engine::buckets::S3Settings;
 use daxlite_tests::{ddb_test, unique_name, Mode, TestServer};
 use futures::TryStreamExt;
 use md5::{Digest, Md5};
 use object_store::path::Path;
 use object_store::ObjectStore;
-use crate::s3_common::Moto;
 use serde_json::Value;
 
 async fn start(mode: Mode, moto: &Moto) -> TestServer {

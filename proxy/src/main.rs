@@ -203,25 +203,22 @@ fn describe(config: &daxlite::Config) -> String {
 /// The subcommands that reach a running server: no config, no engine.
 /// `Err(Some(_))` for an offline command, `Err(None)` for check-config: both need the config.
 fn client_command(command: Command) -> Result<std::process::ExitCode, Option<offline::Command>> {
-    let runtime = || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
+    type Job = Box<dyn FnOnce(&tokio::runtime::Runtime) -> std::process::ExitCode>;
+    let job: Job = match command {
+        Command::Offline(c) => return Err(Some(c)),
+        Command::CheckConfig => return Err(None),
+        Command::Health(h) => Box::new(move |rt| rt.block_on(local_http::health(&h.url))),
+        Command::Mcp(m) => Box::new(move |rt| mcp::run(m, rt)),
     };
-    let run = |f: std::pin::Pin<Box<dyn std::future::Future<Output = std::process::ExitCode>>>| {
-        match runtime() {
-            Ok(r) => r.block_on(f),
-            Err(e) => {
-                eprintln!("daxlite: cannot start the runtime: {e}");
-                std::process::ExitCode::from(1)
-            }
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => Ok(job(&rt)),
+        Err(e) => {
+            eprintln!("daxlite: cannot start the runtime: {e}");
+            Ok(std::process::ExitCode::from(1))
         }
-    };
-    match command {
-        Command::Offline(c) => Err(Some(c)),
-        Command::CheckConfig => Err(None),
-        Command::Health(h) => Ok(run(Box::pin(async move { local_http::health(&h.url).await }))),
-        Command::Mcp(m) => Ok(run(Box::pin(mcp::run(m)))),
     }
 }
 

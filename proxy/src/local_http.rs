@@ -115,7 +115,10 @@ impl LocalHttp {
 
 /// `daxlite health`: GETs `/health` and exits 0 on a 200, 1 otherwise (message on stderr).
 pub async fn health(url: &str) -> std::process::ExitCode {
-    let (endpoint, path) = match url.find("://").and_then(|s| url[s + 3..].find('/').map(|p| s + 3 + p)) {
+    let (endpoint, path) = match url
+        .find("://")
+        .and_then(|s| url[s + 3..].find('/').map(|p| s + 3 + p))
+    {
         Some(i) => (&url[..i], &url[i..]),
         None => (url, "/health"),
     };

@@ -86,17 +86,33 @@ fn version_names_the_git_commit() {
 #[test]
 fn the_other_dynamodb_local_flags_are_accepted() {
     let out = daxlite()
-        .args(["-cors", "*", "-optimizeDbBeforeStartup", "-disableTelemetry", "-inMemory"])
+        .args([
+            "-cors",
+            "*",
+            "-optimizeDbBeforeStartup",
+            "-disableTelemetry",
+            "-inMemory",
+        ])
         .arg("check-config")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.starts_with("daxlite: config ok (listen 127.0.0.1:8000, embedded engine, in memory"), "{stdout}");
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.starts_with("daxlite: config ok (listen 127.0.0.1:8000, embedded engine, in memory"),
+        "{stdout}"
+    );
     let help = daxlite().arg("-help").output().unwrap();
     assert!(help.status.success());
     let help = String::from_utf8_lossy(&help.stdout);
-    assert!(help.contains("Usage: daxlite") && help.contains("--disable-telemetry"), "{help}");
+    assert!(
+        help.contains("Usage: daxlite") && help.contains("--disable-telemetry"),
+        "{help}"
+    );
 }
 
 /// deploy/systemd/daxlite.service's ExecStart, with its paths moved into a temp dir.
@@ -121,10 +137,21 @@ fn the_systemd_unit_flags_are_accepted() {
         .collect();
     let out = daxlite().args(&args).arg("check-config").output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{args:?}: {stdout} {}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains(&format!("data in {}", data.path().display())), "{stdout}");
+    assert!(
+        out.status.success(),
+        "{args:?}: {stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("data in {}", data.path().display())),
+        "{stdout}"
+    );
     // A bad value in the same position is refused, naming it.
-    let out = daxlite().args(&args).args(["--port", "x", "check-config"]).output().unwrap();
+    let out = daxlite()
+        .args(&args)
+        .args(["--port", "x", "check-config"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -137,15 +164,34 @@ fn health_probes_a_running_server() {
         .spawn()
         .expect("spawn");
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap().to_string();
-    let ok = daxlite().args(["health", "--url", &format!("{url}/health")]).output().unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .to_string();
+    let ok = daxlite()
+        .args(["health", "--url", &format!("{url}/health")])
+        .output()
+        .unwrap();
     let _ = child.kill();
     let _ = child.wait();
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
-    assert_eq!(String::from_utf8_lossy(&ok.stdout).trim(), "{\"status\":\"ok\"}");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&ok.stdout).trim(),
+        "{\"status\":\"ok\"}"
+    );
     // Nothing listens there any more.
-    let down = daxlite().args(["health", "--url", &format!("{url}/health")]).output().unwrap();
+    let down = daxlite()
+        .args(["health", "--url", &format!("{url}/health")])
+        .output()
+        .unwrap();
     assert_eq!(down.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&down.stderr).starts_with("daxlite health: "));
 }

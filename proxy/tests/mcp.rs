@@ -3,6 +3,8 @@
 //! 2.0 written and read as an MCP client does (initialize, notifications/initialized,
 //! tools/list, tools/call), with and without `--allow-writes`.
 
+#![allow(clippy::unwrap_used)] // test helpers: a failed call is a failed test
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
@@ -88,7 +90,12 @@ impl Mcp {
             .expect("spawn daxlite mcp");
         let stdin = child.stdin.take().unwrap();
         let stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut mcp = Mcp { child, stdin, stdout, next_id: 0 };
+        let mut mcp = Mcp {
+            child,
+            stdin,
+            stdout,
+            next_id: 0,
+        };
         let init = mcp.request(
             "initialize",
             json!({"protocolVersion": "2025-06-18", "capabilities": {},
@@ -96,8 +103,13 @@ impl Mcp {
         );
         assert_eq!(init["result"]["protocolVersion"], "2025-06-18", "{init}");
         assert_eq!(init["result"]["serverInfo"]["name"], "daxlite");
-        assert!(init["result"]["capabilities"]["tools"].is_object(), "{init}");
-        mcp.send_line(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string());
+        assert!(
+            init["result"]["capabilities"]["tools"].is_object(),
+            "{init}"
+        );
+        mcp.send_line(
+            &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string(),
+        );
         mcp
     }
 
@@ -115,7 +127,9 @@ impl Mcp {
     fn request(&mut self, method: &str, params: Value) -> Value {
         self.next_id += 1;
         let id = self.next_id;
-        self.send_line(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string());
+        self.send_line(
+            &json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string(),
+        );
         let answer = self.read();
         assert_eq!(answer["id"], id, "{answer}");
         assert_eq!(answer["jsonrpc"], "2.0");
@@ -143,16 +157,24 @@ fn names(list: &Value) -> Vec<String> {
 }
 
 fn seed(url: &str) {
-    dynamodb(url, "CreateTable", &json!({
+    dynamodb(
+        url,
+        "CreateTable",
+        &json!({
         "TableName": "orders",
         "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
                                  {"AttributeName": "sk", "AttributeType": "N"}],
         "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
                       {"AttributeName": "sk", "KeyType": "RANGE"}],
-        "BillingMode": "PAY_PER_REQUEST"}));
+        "BillingMode": "PAY_PER_REQUEST"}),
+    );
     for i in 0..120 {
-        dynamodb(url, "PutItem", &json!({"TableName": "orders",
-            "Item": {"pk": {"S": "a"}, "sk": {"N": i.to_string()}}}));
+        dynamodb(
+            url,
+            "PutItem",
+            &json!({"TableName": "orders",
+            "Item": {"pk": {"S": "a"}, "sk": {"N": i.to_string()}}}),
+        );
     }
 }
 
@@ -162,8 +184,17 @@ fn mcp_reads_and_with_allow_writes_writes() {
     seed(&server.url);
     let mut mcp = Mcp::start(&server.url, &["--allow-writes"]);
     let tools = names(&mcp.request("tools/list", json!({})));
-    for t in ["list_tables", "describe_table", "get_item", "query", "scan", "execute_partiql",
-              "put_item", "delete_item", "cache_stats"] {
+    for t in [
+        "list_tables",
+        "describe_table",
+        "get_item",
+        "query",
+        "scan",
+        "execute_partiql",
+        "put_item",
+        "delete_item",
+        "cache_stats",
+    ] {
         assert!(tools.contains(&t.to_string()), "{t} missing from {tools:?}");
     }
     let (err, tables) = mcp.call("list_tables", json!({}));
@@ -173,40 +204,64 @@ fn mcp_reads_and_with_allow_writes_writes() {
     assert!(!err);
     assert_eq!(d["Table"]["KeySchema"][0]["AttributeName"], "pk");
 
-    let (err, put) = mcp.call("put_item", json!({"TableName": "orders",
-        "Item": {"pk": {"S": "b"}, "sk": {"N": "1"}, "note": {"S": "from mcp"}}}));
+    let (err, put) = mcp.call(
+        "put_item",
+        json!({"TableName": "orders",
+        "Item": {"pk": {"S": "b"}, "sk": {"N": "1"}, "note": {"S": "from mcp"}}}),
+    );
     assert!(!err, "{put}");
-    let (err, got) = mcp.call("get_item", json!({"TableName": "orders",
-        "Key": {"pk": {"S": "b"}, "sk": {"N": "1"}}}));
+    let (err, got) = mcp.call(
+        "get_item",
+        json!({"TableName": "orders",
+        "Key": {"pk": {"S": "b"}, "sk": {"N": "1"}}}),
+    );
     assert!(!err);
     assert_eq!(got["Item"]["note"], json!({"S": "from mcp"}));
 
     // Limit is bounded: asking for 1000 reads 100, with a LastEvaluatedKey to go on.
-    let (err, q) = mcp.call("query", json!({"TableName": "orders",
+    let (err, q) = mcp.call(
+        "query",
+        json!({"TableName": "orders",
         "KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "a"}},
-        "Limit": 1000}));
+        "Limit": 1000}),
+    );
     assert!(!err);
     assert_eq!(q["Count"], 100);
-    assert!(q["LastEvaluatedKey"].is_object(), "{}", q["LastEvaluatedKey"]);
+    assert!(
+        q["LastEvaluatedKey"].is_object(),
+        "{}",
+        q["LastEvaluatedKey"]
+    );
     let (err, s) = mcp.call("scan", json!({"TableName": "orders"}));
     assert!(!err);
     assert_eq!(s["Count"], 25, "the default page");
 
-    let (err, p) = mcp.call("execute_partiql",
+    let (err, p) = mcp.call(
+        "execute_partiql",
         json!({"Statement": "SELECT * FROM \"orders\" WHERE pk = ? AND sk = ?",
-               "Parameters": [{"S": "b"}, {"N": "1"}]}));
+               "Parameters": [{"S": "b"}, {"N": "1"}]}),
+    );
     assert!(!err, "{p}");
     assert_eq!(p["Items"][0]["note"], json!({"S": "from mcp"}));
 
-    let (err, gone) = mcp.call("delete_item", json!({"TableName": "orders",
-        "Key": {"pk": {"S": "b"}, "sk": {"N": "1"}}, "ReturnValues": "ALL_OLD"}));
+    let (err, gone) = mcp.call(
+        "delete_item",
+        json!({"TableName": "orders",
+        "Key": {"pk": {"S": "b"}, "sk": {"N": "1"}}, "ReturnValues": "ALL_OLD"}),
+    );
     assert!(!err);
     assert_eq!(gone["Attributes"]["note"], json!({"S": "from mcp"}));
 
     // DynamoDB's own error, as the endpoint sent it.
-    let (err, missing) = mcp.call("get_item", json!({"TableName": "nope", "Key": {"pk": {"S": "a"}}}));
+    let (err, missing) = mcp.call(
+        "get_item",
+        json!({"TableName": "nope", "Key": {"pk": {"S": "a"}}}),
+    );
     assert!(err);
-    assert_eq!(missing["__type"], "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException", "{missing}");
+    assert_eq!(
+        missing["__type"], "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException",
+        "{missing}"
+    );
     let (err, why) = mcp.call("get_item", json!({"TableName": "orders"}));
     assert!(err);
     assert!(why.as_str().unwrap().contains("Key"), "{why}");
@@ -214,10 +269,18 @@ fn mcp_reads_and_with_allow_writes_writes() {
     let (err, stats) = mcp.call("cache_stats", json!({}));
     assert!(!err, "{stats}");
     let metrics = stats["metrics"].as_array().unwrap();
-    assert!(metrics.iter().any(|m| m.as_str().unwrap().starts_with("daxlite_")), "{stats}");
+    assert!(
+        metrics
+            .iter()
+            .any(|m| m.as_str().unwrap().starts_with("daxlite_")),
+        "{stats}"
+    );
 
     // Protocol errors.
-    let a = mcp.request("tools/call", json!({"name": "drop_everything", "arguments": {}}));
+    let a = mcp.request(
+        "tools/call",
+        json!({"name": "drop_everything", "arguments": {}}),
+    );
     assert_eq!(a["error"]["code"], -32602, "{a}");
     let a = mcp.request("resources/list", json!({}));
     assert_eq!(a["error"]["code"], -32601, "{a}");
@@ -234,13 +297,28 @@ fn mcp_without_allow_writes_only_reads() {
     let tools = names(&mcp.request("tools/list", json!({})));
     assert!(!tools.contains(&"put_item".to_string()), "{tools:?}");
     assert!(!tools.contains(&"delete_item".to_string()), "{tools:?}");
-    let a = mcp.request("tools/call", json!({"name": "put_item",
-        "arguments": {"TableName": "orders", "Item": {"pk": {"S": "x"}, "sk": {"N": "1"}}}}));
-    assert!(a["error"]["message"].as_str().unwrap().contains("--allow-writes"), "{a}");
-    let (err, why) = mcp.call("execute_partiql",
-        json!({"Statement": "DELETE FROM \"orders\" WHERE pk = 'a' AND sk = 1"}));
+    let a = mcp.request(
+        "tools/call",
+        json!({"name": "put_item",
+        "arguments": {"TableName": "orders", "Item": {"pk": {"S": "x"}, "sk": {"N": "1"}}}}),
+    );
+    assert!(
+        a["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--allow-writes"),
+        "{a}"
+    );
+    let (err, why) = mcp.call(
+        "execute_partiql",
+        json!({"Statement": "DELETE FROM \"orders\" WHERE pk = 'a' AND sk = 1"}),
+    );
     assert!(err);
     assert!(why.as_str().unwrap().contains("SELECT"), "{why}");
-    let count = dynamodb(&server.url, "Scan", &json!({"TableName": "orders", "Select": "COUNT"}));
+    let count = dynamodb(
+        &server.url,
+        "Scan",
+        &json!({"TableName": "orders", "Select": "COUNT"}),
+    );
     assert_eq!(count["Count"], 120, "nothing was written or deleted");
 }

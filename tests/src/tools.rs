@@ -63,7 +63,13 @@ pub fn node_dir() -> PathBuf {
     std::fs::create_dir_all(&dir).expect("create target/clients/node");
     std::fs::write(dir.join("package.json"), &manifest).expect("write package.json");
     let status = Command::new("npm")
-        .args(["install", "--no-audit", "--no-fund", "--no-package-lock", "--prefix"])
+        .args([
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--no-package-lock",
+            "--prefix",
+        ])
         .arg(&dir)
         .status();
     match status {

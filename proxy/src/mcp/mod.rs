@@ -93,7 +93,13 @@ fn fail(message: &str) -> std::process::ExitCode {
 pub async fn handle_line(ctx: &Context, line: &str) -> Option<Value> {
     let message: Value = match serde_json::from_str(line) {
         Ok(v) => v,
-        Err(e) => return Some(error(Value::Null, PARSE_ERROR, &format!("parse error: {e}"))),
+        Err(e) => {
+            return Some(error(
+                Value::Null,
+                PARSE_ERROR,
+                &format!("parse error: {e}"),
+            ))
+        }
     };
     match message {
         Value::Array(batch) if !batch.is_empty() => {
@@ -117,7 +123,11 @@ async fn handle_message(ctx: &Context, message: Value) -> Option<Value> {
         if message.get("result").is_some() || message.get("error").is_some() {
             return None;
         }
-        return Some(error(id.unwrap_or(Value::Null), INVALID_REQUEST, "not a JSON-RPC 2.0 request"));
+        return Some(error(
+            id.unwrap_or(Value::Null),
+            INVALID_REQUEST,
+            "not a JSON-RPC 2.0 request",
+        ));
     };
     let id = id?; // a notification: nothing to answer
     let params = message.get("params").cloned().unwrap_or(json!({}));

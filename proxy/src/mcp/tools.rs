@@ -88,11 +88,17 @@ pub async fn call(ctx: &Context, name: &str, arguments: Value) -> Result<Value, 
         return Ok(cache_stats(ctx).await);
     }
     if matches!(tool.name, "query" | "scan") {
-        let limit = args.get("Limit").and_then(Value::as_u64).unwrap_or(DEFAULT_LIMIT);
+        let limit = args
+            .get("Limit")
+            .and_then(Value::as_u64)
+            .unwrap_or(DEFAULT_LIMIT);
         args.insert("Limit".into(), json!(limit.clamp(1, MAX_LIMIT)));
     }
     if tool.name == "execute_partiql" && !ctx.allow_writes {
-        let statement = args.get("Statement").and_then(Value::as_str).unwrap_or_default();
+        let statement = args
+            .get("Statement")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if !is_select(statement) {
             return Ok(refused(
                 "only SELECT statements run without `daxlite mcp --allow-writes`",
@@ -100,7 +106,11 @@ pub async fn call(ctx: &Context, name: &str, arguments: Value) -> Result<Value, 
         }
     }
     Ok(
-        match ctx.endpoint.dynamodb(tool.operation, &Value::Object(args)).await {
+        match ctx
+            .endpoint
+            .dynamodb(tool.operation, &Value::Object(args))
+            .await
+        {
             Ok(a) => text_result(&String::from_utf8_lossy(&a.body), a.status >= 400),
             Err(e) => refused(&e),
         },

@@ -201,12 +201,20 @@ fn describe(config: &daxlite::Config) -> String {
 }
 
 /// The subcommands that reach a running server: no config, no engine.
-/// `Err(Some(_))` for an offline command, `Err(None)` for check-config: both need the config.
-fn client_command(command: Command) -> Result<std::process::ExitCode, Option<offline::Command>> {
+/// What `main` does after a subcommand: exit, or load the config for an offline command
+/// or check-config.
+enum Next {
+    Exit(std::process::ExitCode),
+    Offline(offline::Command),
+    CheckConfig,
+}
+
+/// Runs the subcommands that need no config (health, mcp).
+fn client_command(command: Command) -> Next {
     type Job = Box<dyn FnOnce(&tokio::runtime::Runtime) -> std::process::ExitCode>;
     let job: Job = match command {
-        Command::Offline(c) => return Err(Some(c)),
-        Command::CheckConfig => return Err(None),
+        Command::Offline(c) => return Next::Offline(c),
+        Command::CheckConfig => return Next::CheckConfig,
         Command::Health(h) => Box::new(move |rt| rt.block_on(local_http::health(&h.url))),
         Command::Mcp(m) => Box::new(move |rt| mcp::run(m, rt)),
     };
@@ -214,10 +222,10 @@ fn client_command(command: Command) -> Result<std::process::ExitCode, Option<off
         .enable_all()
         .build()
     {
-        Ok(rt) => Ok(job(&rt)),
+        Ok(rt) => Next::Exit(job(&rt)),
         Err(e) => {
             eprintln!("daxlite: cannot start the runtime: {e}");
-            Ok(std::process::ExitCode::from(1))
+            Next::Exit(std::process::ExitCode::from(1))
         }
     }
 }
@@ -225,8 +233,9 @@ fn client_command(command: Command) -> Result<std::process::ExitCode, Option<off
 fn main() -> std::process::ExitCode {
     let mut cli = Cli::parse_from(translate_args(std::env::args()));
     let (offline, check_only) = match cli.command.take().map(client_command) {
-        Some(Ok(code)) => return code,
-        Some(Err(offline)) => (offline, true),
+        Some(Next::Exit(code)) => return code,
+        Some(Next::Offline(c)) => (Some(c), true),
+        Some(Next::CheckConfig) => (None, true),
         None => (None, false),
     };
     let config = match load(&cli) {

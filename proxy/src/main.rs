@@ -1,18 +1,31 @@
 //! The `daxlite` command: reads flags (DynamoDB Local's single-dash flags too), builds
 //! the validated config, starts the server, prints the start banner, and stops cleanly
 //! on SIGTERM or Ctrl-C. `daxlite export` / `daxlite import` run an export or import on
-//! the data directory instead, with no server (`offline`).
+//! the data directory instead, with no server (`offline`); `daxlite health` probes a
+//! running server's `/health` (the container HEALTHCHECK); `daxlite mcp` serves the Model
+//! Context Protocol on stdio over a running server (`mcp`).
 
+mod local_http;
+mod mcp;
 mod offline;
 
 use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{Args, Parser, Subcommand};
 use daxlite::config::{RawConfig, TRANSIENT_DELAY_MS};
+
+/// `daxlite --version`: the crate version and the git commit it was built from
+/// (`build.rs`; `unknown` outside a git checkout).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("DAXLITE_GIT_COMMIT"),
+    ")"
+);
 
 /// A local DynamoDB and a DAX-style cache, speaking the plain DynamoDB HTTP API.
 #[derive(Debug, Parser)]
-#[command(name = "daxlite", version)]
+#[command(name = "daxlite", version = VERSION)]
 struct Cli {
     /// A TOML config file (default: config/daxlite.toml when it exists).
     #[arg(long)]
@@ -47,9 +60,43 @@ struct Cli {
     /// Log filter, e.g. info or daxlite=debug.
     #[arg(long)]
     log_level: Option<String>,
-    /// Instead of serving: an export or import on the data directory.
+    /// DynamoDB Local's -cors: the origins allowed for browsers. daxlite answers every
+    /// request carrying Origin with `Access-Control-Allow-Origin: *`, as DynamoDB does;
+    /// only `*` is applied (a narrower list is reported at start and not enforced).
+    #[arg(long, value_name = "ORIGINS")]
+    cors: Option<String>,
+    /// DynamoDB Local's -optimizeDbBeforeStartup: accepted; daxlite's data file needs no
+    /// optimising before start (it opens in constant time), so this does nothing.
+    #[arg(long)]
+    optimize_db_before_startup: bool,
+    /// DynamoDB Local's -disableTelemetry: accepted; daxlite sends no telemetry at all.
+    #[arg(long)]
+    disable_telemetry: bool,
+    /// Instead of serving: an export or import on the data directory, a health probe, or
+    /// the MCP server.
     #[command(subcommand)]
-    command: Option<offline::Command>,
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    #[command(flatten)]
+    Offline(offline::Command),
+    /// GET a running server's /health; exit 0 on 200, 1 otherwise (for a container
+    /// HEALTHCHECK on a base image without curl).
+    Health(HealthArgs),
+    /// A Model Context Protocol server on stdio over a running DynamoDB endpoint.
+    Mcp(mcp::McpArgs),
+    /// Load the config (defaults, file, DAXLITE_* environment, these flags), report
+    /// what it would serve and exit: 0 when valid, 2 with the offending setting if not.
+    CheckConfig,
+}
+
+#[derive(Debug, Args)]
+struct HealthArgs {
+    /// The URL probed.
+    #[arg(long, default_value = "http://127.0.0.1:8000/health")]
+    url: String,
 }
 
 /// Maps DynamoDB Local's single-dash flags onto ours so existing scripts keep working.
@@ -60,6 +107,10 @@ fn translate_args(args: impl Iterator<Item = String>) -> Vec<String> {
         "-dbPath" => "--data-dir".to_string(),
         "-sharedDb" => "--shared-db".to_string(),
         "-delayTransientStatuses" => "--delay-transient-statuses".to_string(),
+        "-cors" => "--cors".to_string(),
+        "-optimizeDbBeforeStartup" => "--optimize-db-before-startup".to_string(),
+        "-disableTelemetry" => "--disable-telemetry".to_string(),
+        "-help" => "--help".to_string(),
         _ => a,
     })
     .collect()
@@ -130,8 +181,63 @@ fn stop_signal() -> impl std::future::Future<Output = ()> {
     }
 }
 
+/// What answers behind the front door, and the cache, for the banner and check-config.
+fn describe(config: &daxlite::Config) -> String {
+    let behind = match &config.upstream {
+        daxlite::config::UpstreamConfig::Embedded => match &config.engine.backend {
+            daxlite_engine::Backend::InMemory => "embedded engine, in memory".to_string(),
+            daxlite_engine::Backend::Dir(d) => format!("embedded engine, data in {}", d.display()),
+        },
+        daxlite::config::UpstreamConfig::Remote(r) => {
+            format!("upstream {}, region {}", r.url, r.region)
+        }
+    };
+    let cache = if config.cache.enabled {
+        format!("cache {} MiB", config.cache.max_bytes / (1024 * 1024))
+    } else {
+        "no cache".to_string()
+    };
+    format!("{behind}, {cache}")
+}
+
+/// The subcommands that reach a running server: no config, no engine.
+/// What `main` does after a subcommand: exit, or load the config for an offline command
+/// or check-config.
+enum Next {
+    Exit(std::process::ExitCode),
+    Offline(offline::Command),
+    CheckConfig,
+}
+
+/// Runs the subcommands that need no config (health, mcp).
+fn client_command(command: Command) -> Next {
+    type Job = Box<dyn FnOnce(&tokio::runtime::Runtime) -> std::process::ExitCode>;
+    let job: Job = match command {
+        Command::Offline(c) => return Next::Offline(c),
+        Command::CheckConfig => return Next::CheckConfig,
+        Command::Health(h) => Box::new(move |rt| rt.block_on(local_http::health(&h.url))),
+        Command::Mcp(m) => Box::new(move |rt| mcp::run(m, rt)),
+    };
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => Next::Exit(job(&rt)),
+        Err(e) => {
+            eprintln!("daxlite: cannot start the runtime: {e}");
+            Next::Exit(std::process::ExitCode::from(1))
+        }
+    }
+}
+
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse_from(translate_args(std::env::args()));
+    let mut cli = Cli::parse_from(translate_args(std::env::args()));
+    let (offline, check_only) = match cli.command.take().map(client_command) {
+        Some(Next::Exit(code)) => return code,
+        Some(Next::Offline(c)) => (Some(c), true),
+        Some(Next::CheckConfig) => (None, true),
+        None => (None, false),
+    };
     let config = match load(&cli) {
         Ok(c) => c,
         Err(e) => {
@@ -139,6 +245,14 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
+    if check_only && offline.is_none() {
+        println!(
+            "daxlite: config ok (listen {}, {})",
+            config.listen,
+            describe(&config)
+        );
+        return std::process::ExitCode::SUCCESS;
+    }
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(&config.log_level))
         .with_writer(std::io::stderr)
@@ -153,7 +267,12 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(1);
         }
     };
-    if let Some(command) = cli.command {
+    if let Some(cors) = cli.cors.as_deref().filter(|c| c.trim() != "*") {
+        tracing::warn!(
+            "-cors {cors:?}: daxlite answers every Origin with `*` (DynamoDB's answer); the narrower list is not enforced"
+        );
+    }
+    if let Some(command) = offline {
         return runtime.block_on(async move {
             let engine = match daxlite_engine::Engine::open(config.engine.clone()) {
                 Ok(e) => e,
@@ -174,25 +293,10 @@ fn main() -> std::process::ExitCode {
                 return std::process::ExitCode::from(1);
             }
         };
-        let behind = match &config.upstream {
-            daxlite::config::UpstreamConfig::Embedded => match &config.engine.backend {
-                daxlite_engine::Backend::InMemory => "embedded engine, in memory".to_string(),
-                daxlite_engine::Backend::Dir(d) => {
-                    format!("embedded engine, data in {}", d.display())
-                }
-            },
-            daxlite::config::UpstreamConfig::Remote(r) => {
-                format!("upstream {}, region {}", r.url, r.region)
-            }
-        };
-        let cache = if config.cache.enabled {
-            format!("cache {} MiB", config.cache.max_bytes / (1024 * 1024))
-        } else {
-            "no cache".to_string()
-        };
         println!(
-            "daxlite listening on http://{} ({behind}, {cache})",
-            server.addr
+            "daxlite listening on http://{} ({})",
+            server.addr,
+            describe(&config)
         );
         let stopper = server.stopper();
         tokio::spawn(async move {
@@ -217,6 +321,11 @@ mod tests {
             "-sharedDb",
             "-dbPath",
             "/tmp/x",
+            "-cors",
+            "*",
+            "-optimizeDbBeforeStartup",
+            "-disableTelemetry",
+            "-help",
         ]
         .map(String::from);
         let translated = super::translate_args(args.into_iter());
@@ -229,7 +338,12 @@ mod tests {
                 "--in-memory",
                 "--shared-db",
                 "--data-dir",
-                "/tmp/x"
+                "/tmp/x",
+                "--cors",
+                "*",
+                "--optimize-db-before-startup",
+                "--disable-telemetry",
+                "--help"
             ]
         );
     }

@@ -4,6 +4,7 @@
 
 pub mod identities;
 pub mod kinesalite;
+pub mod tools;
 
 use std::sync::Arc;
 

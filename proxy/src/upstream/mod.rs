@@ -5,7 +5,7 @@
 mod embedded;
 pub mod remote;
 pub mod retry;
-pub(crate) mod signing;
+pub mod signing;
 
 use std::future::Future;
 

@@ -158,7 +158,7 @@ pub(crate) fn is_loopback(url: &Uri) -> bool {
 }
 
 /// Signs `req` (a POST of `body` to `uri`) with SigV4 for `service` in `region`.
-pub(crate) fn sign(
+pub fn sign(
     req: &mut http::Request<Full<Bytes>>,
     credentials: Credentials,
     region: &str,

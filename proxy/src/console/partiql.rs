@@ -1,0 +1,87 @@
+//! The PartiQL editor: one statement, sent as ExecuteStatement (with Limit and the
+//! NextToken of the previous page), its items shown as a table and as JSON.
+
+use std::fmt::Write;
+
+use daxlite_engine::wire::Operation;
+use http::StatusCode;
+use serde_json::{json, Map, Value};
+
+use super::ddb;
+use super::page::{self, esc, HttpResponse};
+use super::types;
+use super::Req;
+use crate::upstream::Upstream;
+
+/// The page size asked for SELECTs.
+const LIMIT: u64 = 25;
+
+fn form(statement: &str) -> String {
+    format!(
+        "<form method=\"post\" action=\"/console/partiql\" id=\"partiql\">\
+<label for=\"statement\">Statement</label>\
+<textarea id=\"statement\" name=\"statement\" rows=\"5\" spellcheck=\"false\" placeholder='SELECT * FROM \"table\" WHERE pk = &#39;a&#39;'>{}</textarea>\
+<p class=\"hint\">Ctrl+Enter runs it. Pages of {LIMIT} items.</p>\
+<button type=\"submit\" id=\"execute\">Execute</button></form>",
+        esc(statement)
+    )
+}
+
+pub async fn page<U: Upstream>(_up: &U, req: &Req) -> HttpResponse {
+    let body = form(req.get("statement").unwrap_or_default());
+    page::html(StatusCode::OK, page::layout("PartiQL", "/console/partiql", &body))
+}
+
+pub async fn run<U: Upstream>(up: &U, req: &Req) -> HttpResponse {
+    let statement = req.get("statement").unwrap_or_default();
+    let mut body = form(statement);
+    let mut ask = json!({ "Statement": statement });
+    if statement.trim_start().to_ascii_uppercase().starts_with("SELECT") {
+        ask["Limit"] = json!(LIMIT);
+    }
+    if let Some(next) = req.get("next") {
+        ask["NextToken"] = json!(next);
+    }
+    let status = match ddb::call(up, Operation::ExecuteStatement, &ask).await {
+        Err(e) => {
+            body.push_str(&e.html());
+            StatusCode::BAD_REQUEST
+        }
+        Ok(reply) => {
+            let items: Vec<&Value> = reply.get("Items").and_then(Value::as_array).into_iter().flatten().collect();
+            let mut cols: Vec<&String> = Vec::new();
+            for it in &items {
+                for k in it.as_object().into_iter().flat_map(Map::keys) {
+                    if cols.len() < 10 && !cols.contains(&k) {
+                        cols.push(k);
+                    }
+                }
+            }
+            let _ = write!(body, "<p class=\"summary\"><strong id=\"count\">{}</strong> items</p><table class=\"grid\" id=\"results\"><thead><tr>", items.len());
+            for c in &cols {
+                let _ = write!(body, "<th>{}</th>", esc(c));
+            }
+            body.push_str("</tr></thead><tbody>");
+            for it in &items {
+                body.push_str("<tr>");
+                for c in &cols {
+                    let _ = write!(body, "<td>{}</td>", esc(&it.get(*c).map(types::cell).unwrap_or_default()));
+                }
+                body.push_str("</tr>");
+            }
+            body.push_str("</tbody></table>");
+            if let Some(next) = reply.get("NextToken").and_then(Value::as_str) {
+                let _ = write!(
+                    body,
+                    "<form method=\"post\" action=\"/console/partiql\"><input type=\"hidden\" name=\"statement\" value=\"{}\">\
+<input type=\"hidden\" name=\"next\" value=\"{}\"><button type=\"submit\">Next page →</button></form>",
+                    esc(statement),
+                    esc(next)
+                );
+            }
+            let _ = write!(body, "<details><summary>Reply JSON</summary>{}</details>", page::pre_json(&reply));
+            StatusCode::OK
+        }
+    };
+    page::html(status, page::layout("PartiQL", "/console/partiql", &body))
+}

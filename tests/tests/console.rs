@@ -40,15 +40,22 @@ async fn the_whole_flow_in_chromium() {
         t = json!(table)
     );
     b.eval(&create).await;
-    b.wait(&format!("location.pathname === '/console/tables/{table}'")).await;
+    b.wait(&format!("location.pathname === '/console/tables/{table}'"))
+        .await;
     b.screenshot(&shots().join("table-detail.png")).await;
-    let desc = sdk.describe_table().table_name(&table).send().await.unwrap();
+    let desc = sdk
+        .describe_table()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap();
     let gsis = desc.table().unwrap().global_secondary_indexes();
     assert_eq!(gsis[0].index_name(), Some("by_status"));
 
     // Add items (plain JSON, types inferred).
     for (sk, n) in [("a", 1), ("b", 2), ("c", 3)] {
-        b.goto(&format!("{base}/tables/{table}/item?format=plain")).await;
+        b.goto(&format!("{base}/tables/{table}/item?format=plain"))
+            .await;
         let put = format!(
             "(() => {{ document.getElementById('item').value = {};
               document.getElementById('item-form').requestSubmit(); return true; }})()",
@@ -64,72 +71,127 @@ async fn the_whole_flow_in_chromium() {
     b.screenshot(&shots().join("items-scan.png")).await;
     b.eval("(() => { const f = document.getElementById('builder'); f.mode.value = 'query'; f.pk.value = 'p1';
             f.order.value = 'desc'; f.requestSubmit(); return true; })()").await;
-    b.wait("location.search.includes('mode=query') && document.getElementById('count')").await;
-    assert_eq!(b.eval("document.getElementById('count').textContent").await, json!("3"));
-    let first = b.eval("document.querySelector('#items tbody tr td:nth-child(2)').textContent").await;
+    b.wait("location.search.includes('mode=query') && document.getElementById('count')")
+        .await;
+    assert_eq!(
+        b.eval("document.getElementById('count').textContent").await,
+        json!("3")
+    );
+    let first = b
+        .eval("document.querySelector('#items tbody tr td:nth-child(2)').textContent")
+        .await;
     assert_eq!(first, json!("c"), "descending order");
     b.screenshot(&shots().join("items-query.png")).await;
 
     // Edit one (the last row: sk = a) as DynamoDB JSON.
-    let edit = b.eval("document.querySelector('#items tbody tr:last-child a').href").await;
+    let edit = b
+        .eval("document.querySelector('#items tbody tr:last-child a').href")
+        .await;
     b.goto(edit.as_str().unwrap()).await;
-    b.eval("(() => { const t = document.getElementById('item'); const v = JSON.parse(t.value);
+    b.eval(
+        "(() => { const t = document.getElementById('item'); const v = JSON.parse(t.value);
             v.status = { S: 'closed' }; t.value = JSON.stringify(v);
-            document.getElementById('item-form').requestSubmit(); return true; })()").await;
+            document.getElementById('item-form').requestSubmit(); return true; })()",
+    )
+    .await;
     b.wait("location.search.includes('saved=1')").await;
     let key = |sk: &str| {
-        [("pk", AttributeValue::S("p1".into())), ("sk", AttributeValue::S(sk.into()))]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect::<std::collections::HashMap<_, _>>()
+        [
+            ("pk", AttributeValue::S("p1".into())),
+            ("sk", AttributeValue::S(sk.into())),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect::<std::collections::HashMap<_, _>>()
     };
-    let got = sdk.get_item().table_name(&table).set_key(Some(key("a"))).consistent_read(true).send().await.unwrap();
-    assert_eq!(got.item().unwrap()["status"], AttributeValue::S("closed".into()));
+    let got = sdk
+        .get_item()
+        .table_name(&table)
+        .set_key(Some(key("a")))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        got.item().unwrap()["status"],
+        AttributeValue::S("closed".into())
+    );
 
     // A hit ratio that changes after reads.
     b.goto(&format!("{base}/cache")).await;
     let ratio = format!("(document.querySelector('#ratios tr[data-table=\"{table}\"] .ratio') || {{}}).textContent || ''");
     let before = b.eval(&ratio).await;
     for _ in 0..5 {
-        sdk.get_item().table_name(&table).set_key(Some(key("b"))).send().await.unwrap();
+        sdk.get_item()
+            .table_name(&table)
+            .set_key(Some(key("b")))
+            .send()
+            .await
+            .unwrap();
     }
-    b.wait(&format!("({ratio}) !== {before} && ({ratio}) !== ''")).await;
+    b.wait(&format!("({ratio}) !== {before} && ({ratio}) !== ''"))
+        .await;
     let after = b.eval(&ratio).await;
     assert!(after.as_str().unwrap().ends_with('%'), "{after}");
     // Let the charts draw two samples.
-    b.wait("document.querySelectorAll('svg.chart path').length > 0").await;
+    b.wait("document.querySelectorAll('svg.chart path').length > 0")
+        .await;
     b.screenshot(&shots().join("cache.png")).await;
 
     // Invalidate the table.
-    b.eval(&format!("(() => {{ const f = document.getElementById('invalidate-table'); f.table.value = {};
-            f.requestSubmit(); return true; }})()", json!(table))).await;
+    b.eval(&format!(
+        "(() => {{ const f = document.getElementById('invalidate-table'); f.table.value = {};
+            f.requestSubmit(); return true; }})()",
+        json!(table)
+    ))
+    .await;
     b.wait("location.search.includes('done=')").await;
-    let notice = b.eval("document.querySelector('.notice').textContent").await;
+    let notice = b
+        .eval("document.querySelector('.notice').textContent")
+        .await;
     assert_eq!(notice, json!(format!("Invalidated: table of {table}.")));
 
     // PartiQL, metrics, stream.
     b.goto(&format!("{base}/partiql")).await;
-    b.eval(&format!("(() => {{ document.getElementById('statement').value = {};
+    b.eval(&format!(
+        "(() => {{ document.getElementById('statement').value = {};
             document.getElementById('partiql').requestSubmit(); return true; }})()",
-        json!(format!("SELECT * FROM \"{table}\" WHERE pk = 'p1'")))).await;
+        json!(format!("SELECT * FROM \"{table}\" WHERE pk = 'p1'"))
+    ))
+    .await;
     b.wait("document.getElementById('count')").await;
-    assert_eq!(b.eval("document.getElementById('count').textContent").await, json!("3"));
+    assert_eq!(
+        b.eval("document.getElementById('count').textContent").await,
+        json!("3")
+    );
     b.screenshot(&shots().join("partiql.png")).await;
     b.goto(&format!("{base}/metrics")).await;
-    b.wait("document.querySelectorAll('svg.chart path').length > 0").await;
+    b.wait("document.querySelectorAll('svg.chart path').length > 0")
+        .await;
     b.screenshot(&shots().join("metrics.png")).await;
     b.goto(&format!("{base}/tables/{table}/stream")).await;
-    b.wait("document.getElementById('stream-state').textContent.startsWith('live')").await;
-    sdk.put_item().table_name(&table).item("pk", AttributeValue::S("p2".into())).item("sk", AttributeValue::S("z".into())).send().await.unwrap();
-    b.wait("document.querySelectorAll('#stream tbody tr').length > 0").await;
-    let event = b.eval("document.querySelector('#stream tbody tr td:nth-child(2)').textContent").await;
+    b.wait("document.getElementById('stream-state').textContent.startsWith('live')")
+        .await;
+    sdk.put_item()
+        .table_name(&table)
+        .item("pk", AttributeValue::S("p2".into()))
+        .item("sk", AttributeValue::S("z".into()))
+        .send()
+        .await
+        .unwrap();
+    b.wait("document.querySelectorAll('#stream tbody tr').length > 0")
+        .await;
+    let event = b
+        .eval("document.querySelector('#stream tbody tr td:nth-child(2)').textContent")
+        .await;
     assert_eq!(event, json!("INSERT"));
     b.screenshot(&shots().join("stream.png")).await;
 
     // The dark theme, by the toggle.
     b.goto(&format!("{base}/tables")).await;
     b.eval("document.getElementById('theme').click()").await;
-    b.screenshot(&shots().join("tables-theme-toggled.png")).await;
+    b.screenshot(&shots().join("tables-theme-toggled.png"))
+        .await;
     b.eval("document.getElementById('theme').click()").await;
     b.screenshot(&shots().join("tables.png")).await;
 

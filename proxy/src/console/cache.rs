@@ -19,11 +19,20 @@ use crate::upstream::Upstream;
 /// Seconds of history the charts show.
 const WINDOW: usize = 120;
 
-pub async fn page<U: Upstream + Administer>(svc: &Service<U>, ring: &Ring, req: &Req) -> HttpResponse {
+pub async fn page<U: Upstream + Administer>(
+    svc: &Service<U>,
+    ring: &Ring,
+    req: &Req,
+) -> HttpResponse {
     let mut body = req.get("done").map(page::notice).unwrap_or_default();
     let Some(stats) = svc.admin(Command::Stats).await.map(|a| a.body) else {
-        body.push_str(&page::notice("There is no cache in front of the upstream ([cache] enabled = false)."));
-        return page::html(StatusCode::OK, page::layout("Cache", "/console/cache", &body));
+        body.push_str(&page::notice(
+            "There is no cache in front of the upstream ([cache] enabled = false).",
+        ));
+        return page::html(
+            StatusCode::OK,
+            page::layout("Cache", "/console/cache", &body),
+        );
     };
     let n = |k: &str| stats.get(k).and_then(Value::as_u64).unwrap_or(0);
     let last = ring.last().unwrap_or_default();
@@ -74,7 +83,10 @@ pub async fn page<U: Upstream + Administer>(svc: &Service<U>, ring: &Ring, req: 
     }
     body.push_str("</tbody></table>");
     body.push_str(&invalidate_forms());
-    page::html(StatusCode::OK, page::layout("Cache", "/console/cache", &body))
+    page::html(
+        StatusCode::OK,
+        page::layout("Cache", "/console/cache", &body),
+    )
 }
 
 fn invalidate_forms() -> String {
@@ -96,7 +108,13 @@ fn ratios(s: &sampler::Sample) -> Vec<(String, u64, u64)> {
     tables.dedup();
     tables
         .into_iter()
-        .map(|t| (t.clone(), s.hits.get(t).copied().unwrap_or(0), s.misses.get(t).copied().unwrap_or(0)))
+        .map(|t| {
+            (
+                t.clone(),
+                s.hits.get(t).copied().unwrap_or(0),
+                s.misses.get(t).copied().unwrap_or(0),
+            )
+        })
         .collect()
 }
 
@@ -113,7 +131,14 @@ pub fn api(ring: &Ring) -> HttpResponse {
         .into_iter()
         .map(|(t, h, m)| json!({ "table": t, "hits": h, "misses": m, "ratio": ratio_text(h, m) }))
         .collect();
-    let stat = |k: &'static str| move |s: &sampler::Sample| s.cache.as_ref().and_then(|c| c.get(k)).and_then(Value::as_f64);
+    let stat = |k: &'static str| {
+        move |s: &sampler::Sample| {
+            s.cache
+                .as_ref()
+                .and_then(|c| c.get(k))
+                .and_then(Value::as_f64)
+        }
+    };
     page::json(
         StatusCode::OK,
         &json!({
@@ -137,7 +162,9 @@ pub async fn invalidate<U: Upstream + Administer>(svc: &Service<U>, req: &Req) -
         Some("table") => Ok(Command::InvalidateTable { table }),
         Some("item") => match req.get("key").map(serde_json::from_str::<Value>) {
             Some(Ok(key)) if key.is_object() => Ok(Command::InvalidateItem { table, key }),
-            _ => Err("Key must be a DynamoDB JSON object such as {\"pk\":{\"S\":\"a\"}}".to_string()),
+            _ => {
+                Err("Key must be a DynamoDB JSON object such as {\"pk\":{\"S\":\"a\"}}".to_string())
+            }
         },
         _ => Err("what must be item, table or all".to_string()),
     };
@@ -147,18 +174,42 @@ pub async fn invalidate<U: Upstream + Administer>(svc: &Service<U>, req: &Req) -
     };
     match answer {
         Some(a) if a.status == 200 => {
-            let what = a.body.get("invalidated").and_then(Value::as_str).unwrap_or("all");
-            let t = a.body.get("TableName").and_then(Value::as_str).map(|t| format!(" of {t}")).unwrap_or_default();
-            page::redirect(&format!("/console/cache?done={}", enc(&format!("Invalidated: {what}{t}."))))
+            let what = a
+                .body
+                .get("invalidated")
+                .and_then(Value::as_str)
+                .unwrap_or("all");
+            let t = a
+                .body
+                .get("TableName")
+                .and_then(Value::as_str)
+                .map(|t| format!(" of {t}"))
+                .unwrap_or_default();
+            page::redirect(&format!(
+                "/console/cache?done={}",
+                enc(&format!("Invalidated: {what}{t}."))
+            ))
         }
         Some(a) => {
-            let m = a.body.get("error").and_then(Value::as_str).unwrap_or("refused").to_string();
+            let m = a
+                .body
+                .get("error")
+                .and_then(Value::as_str)
+                .unwrap_or("refused")
+                .to_string();
             let body = format!("{}{}", page::notice(&m), invalidate_forms());
-            page::html(StatusCode::from_u16(a.status).unwrap_or(StatusCode::BAD_REQUEST), page::layout("Cache", "/console/cache", &body))
+            page::html(
+                StatusCode::from_u16(a.status).unwrap_or(StatusCode::BAD_REQUEST),
+                page::layout("Cache", "/console/cache", &body),
+            )
         }
         None => page::html(
             StatusCode::NOT_FOUND,
-            page::layout("Cache", "/console/cache", &page::notice("There is no cache in front of the upstream.")),
+            page::layout(
+                "Cache",
+                "/console/cache",
+                &page::notice("There is no cache in front of the upstream."),
+            ),
         ),
     }
 }

@@ -76,7 +76,9 @@ fn index(
         schema.push(json!({ "AttributeName": n, "KeyType": kind }));
         defs.insert(n, t);
     }
-    Ok(json!({ "IndexName": name, "KeySchema": schema, "Projection": { "ProjectionType": projection } }))
+    Ok(
+        json!({ "IndexName": name, "KeySchema": schema, "Projection": { "ProjectionType": projection } }),
+    )
 }
 
 /// The CreateTable request the form describes.
@@ -84,10 +86,16 @@ pub fn request(req: &Req) -> Result<Value, String> {
     let name = req.get("name").unwrap_or_default();
     let pk = req.get("pk").unwrap_or_default();
     let mut defs = BTreeMap::new();
-    defs.insert(pk.to_string(), req.get("pk_type").unwrap_or("S").to_string());
+    defs.insert(
+        pk.to_string(),
+        req.get("pk_type").unwrap_or("S").to_string(),
+    );
     let mut schema = vec![json!({ "AttributeName": pk, "KeyType": "HASH" })];
     if let Some(sk) = req.get("sk") {
-        defs.insert(sk.to_string(), req.get("sk_type").unwrap_or("S").to_string());
+        defs.insert(
+            sk.to_string(),
+            req.get("sk_type").unwrap_or("S").to_string(),
+        );
         schema.push(json!({ "AttributeName": sk, "KeyType": "RANGE" }));
     }
     let provisioned = req.get("billing") == Some("PROVISIONED");
@@ -96,7 +104,12 @@ pub fn request(req: &Req) -> Result<Value, String> {
         json!({ "ReadCapacityUnits": n("rcu"), "WriteCapacityUnits": n("wcu") })
     };
     let mut gsis = Vec::new();
-    for line in req.get("gsi").unwrap_or_default().lines().filter(|l| !l.trim().is_empty()) {
+    for line in req
+        .get("gsi")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+    {
         let mut g = index(line, false, pk, &mut defs)?;
         if provisioned {
             g["ProvisionedThroughput"] = throughput();
@@ -104,7 +117,12 @@ pub fn request(req: &Req) -> Result<Value, String> {
         gsis.push(g);
     }
     let mut lsis = Vec::new();
-    for line in req.get("lsi").unwrap_or_default().lines().filter(|l| !l.trim().is_empty()) {
+    for line in req
+        .get("lsi")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+    {
         lsis.push(index(line, true, pk, &mut defs)?);
     }
     let defs: Vec<Value> = defs
@@ -135,7 +153,10 @@ pub fn request(req: &Req) -> Result<Value, String> {
 pub async fn create<U: Upstream>(up: &U, req: &Req) -> HttpResponse {
     let failed = |html: String| {
         let body = format!("{html}{}", form_again(req));
-        page::html(StatusCode::BAD_REQUEST, page::layout("Create a table", "/console/tables", &body))
+        page::html(
+            StatusCode::BAD_REQUEST,
+            page::layout("Create a table", "/console/tables", &body),
+        )
     };
     let body = match request(req) {
         Ok(b) => b,
@@ -148,7 +169,11 @@ pub async fn create<U: Upstream>(up: &U, req: &Req) -> HttpResponse {
     if let Some(attr) = req.get("ttl") {
         let ttl = json!({ "TableName": name, "TimeToLiveSpecification": { "Enabled": true, "AttributeName": attr } });
         if let Err(e) = ddb::call(up, Operation::UpdateTimeToLive, &ttl).await {
-            return failed(format!("{}{}", page::notice("The table was created, but TTL was not enabled:"), e.html()));
+            return failed(format!(
+                "{}{}",
+                page::notice("The table was created, but TTL was not enabled:"),
+                e.html()
+            ));
         }
     }
     page::redirect(&format!("/console/tables/{}", enc(name)))

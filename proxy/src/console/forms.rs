@@ -15,21 +15,41 @@ pub fn builder(table: &str, desc: &Value, req: &Req) -> String {
     let (hash, range) = ddb::key_names(desc);
     let mut indexes = String::from("<option value=\"\">(table)</option>");
     for kind in ["GlobalSecondaryIndexes", "LocalSecondaryIndexes"] {
-        for i in desc.get(kind).and_then(Value::as_array).into_iter().flatten() {
-            let name = i.get("IndexName").and_then(Value::as_str).unwrap_or_default();
-            let sel = if req.get("index") == Some(name) { " selected" } else { "" };
+        for i in desc
+            .get(kind)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let name = i
+                .get("IndexName")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let sel = if req.get("index") == Some(name) {
+                " selected"
+            } else {
+                ""
+            };
             let _ = write!(indexes, "<option{sel}>{}</option>", esc(name));
         }
     }
     let ops = ["=", "<", "<=", ">", ">=", "between", "begins_with"]
         .iter()
         .map(|o| {
-            let sel = if req.get("sk_op").unwrap_or("=") == *o { " selected" } else { "" };
+            let sel = if req.get("sk_op").unwrap_or("=") == *o {
+                " selected"
+            } else {
+                ""
+            };
             format!("<option{sel}>{}</option>", esc(o))
         })
         .collect::<String>();
     let checked = |on: bool| if on { " checked" } else { "" };
-    let desc_sel = if req.get("order") == Some("desc") { " selected" } else { "" };
+    let desc_sel = if req.get("order") == Some("desc") {
+        " selected"
+    } else {
+        ""
+    };
     format!(
         "<p class=\"actions\"><a href=\"/console/tables/{t}\">Table</a> · <a href=\"/console/tables/{t}/items\">First page</a> · \
 <a href=\"/console/tables/{t}/item\">New item</a></p>\

@@ -70,19 +70,31 @@ mod tests {
         let mut h = HeaderMap::new();
         assert!(authorized(&h, None));
         assert!(!authorized(&h, Some("s3cret")));
-        h.insert(header::COOKIE, HeaderValue::from_static("a=b; daxlite_console=s3cret"));
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=b; daxlite_console=s3cret"),
+        );
         assert!(authorized(&h, Some("s3cret")));
         assert!(!authorized(&h, Some("other")));
         let mut h = HeaderMap::new();
-        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer s3cret"));
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer s3cret"),
+        );
         assert!(authorized(&h, Some("s3cret")));
 
         let mut h = HeaderMap::new();
         h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8000"));
         assert!(same_origin(&Method::POST, &h));
-        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8000"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:8000"),
+        );
         assert!(same_origin(&Method::POST, &h));
-        h.insert(header::ORIGIN, HeaderValue::from_static("https://evil.example"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://evil.example"),
+        );
         assert!(!same_origin(&Method::POST, &h));
         assert!(same_origin(&Method::GET, &h));
     }

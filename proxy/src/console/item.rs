@@ -32,11 +32,18 @@ pub async fn view<U: Upstream>(up: &U, table: &str, req: &Req) -> HttpResponse {
         Ok(d) => d,
         Err(e) => return super::tables::failed(table, &e),
     };
-    let key = req.get("key").and_then(|k| serde_json::from_str::<Value>(k).ok());
+    let key = req
+        .get("key")
+        .and_then(|k| serde_json::from_str::<Value>(k).ok());
     let (item, title) = match &key {
         None => (template(&desc), format!("{table}: new item")),
         Some(k) => {
-            let got = ddb::call(up, Operation::GetItem, &json!({ "TableName": table, "Key": k })).await;
+            let got = ddb::call(
+                up,
+                Operation::GetItem,
+                &json!({ "TableName": table, "Key": k }),
+            )
+            .await;
             match got {
                 Err(e) => return super::tables::failed(table, &e),
                 Ok(r) => match r.get("Item") {
@@ -47,24 +54,47 @@ pub async fn view<U: Upstream>(up: &U, table: &str, req: &Req) -> HttpResponse {
                             page::notice("No item has this key."),
                             enc(table)
                         );
-                        return page::html(StatusCode::NOT_FOUND, page::layout(table, "/console/tables", &body));
+                        return page::html(
+                            StatusCode::NOT_FOUND,
+                            page::layout(table, "/console/tables", &body),
+                        );
                     }
                 },
             }
         }
     };
-    let shown = if plain(req) { types::to_plain_item(&item) } else { item.clone() };
+    let shown = if plain(req) {
+        types::to_plain_item(&item)
+    } else {
+        item.clone()
+    };
     let text = serde_json::to_string_pretty(&shown).unwrap_or_default();
-    let note = if req.get("saved").is_some() { page::notice("Saved.") } else { String::new() };
+    let note = if req.get("saved").is_some() {
+        page::notice("Saved.")
+    } else {
+        String::new()
+    };
     let body = format!("{note}{}", editor(table, req, &text, key.as_ref(), None));
-    page::html(StatusCode::OK, page::layout(&title, "/console/tables", &body))
+    page::html(
+        StatusCode::OK,
+        page::layout(&title, "/console/tables", &body),
+    )
 }
 
 /// The editor form (and the delete form for an existing item).
-fn editor(table: &str, req: &Req, text: &str, key: Option<&Value>, error: Option<&DdbError>) -> String {
+fn editor(
+    table: &str,
+    req: &Req,
+    text: &str,
+    key: Option<&Value>,
+    error: Option<&DdbError>,
+) -> String {
     let t = enc(table);
     let key_json = key.map(|k| serde_json::to_string(k).unwrap_or_default());
-    let key_q = key_json.as_deref().map(|k| format!("key={}&", enc(k))).unwrap_or_default();
+    let key_q = key_json
+        .as_deref()
+        .map(|k| format!("key={}&", enc(k)))
+        .unwrap_or_default();
     let is_plain = plain(req);
     let other = if is_plain { "dynamo" } else { "plain" };
     let error = error.map(DdbError::html).unwrap_or_default();
@@ -100,12 +130,25 @@ fn editor(table: &str, req: &Req, text: &str, key: Option<&Value>, error: Option
 pub async fn save<U: Upstream>(up: &U, table: &str, req: &Req) -> HttpResponse {
     let text = req.form.get("item").cloned().unwrap_or_default();
     let parsed = serde_json::from_str::<Value>(&text).map_err(|e| format!("not JSON: {e}"));
-    let item = parsed.and_then(|v| if plain(req) { types::to_dynamo_item(&v) } else { Ok(v) });
+    let item = parsed.and_then(|v| {
+        if plain(req) {
+            types::to_dynamo_item(&v)
+        } else {
+            Ok(v)
+        }
+    });
     let item = match item {
         Ok(i) => i,
         Err(m) => {
-            let body = format!("{}{}", page::notice(&m), editor(table, req, &text, None, None));
-            return page::html(StatusCode::BAD_REQUEST, page::layout(table, "/console/tables", &body));
+            let body = format!(
+                "{}{}",
+                page::notice(&m),
+                editor(table, req, &text, None, None)
+            );
+            return page::html(
+                StatusCode::BAD_REQUEST,
+                page::layout(table, "/console/tables", &body),
+            );
         }
     };
     let put = json!({ "TableName": table, "Item": item });
@@ -114,22 +157,40 @@ pub async fn save<U: Upstream>(up: &U, table: &str, req: &Req) -> HttpResponse {
             let desc = ddb::describe(up, table).await.unwrap_or(Value::Null);
             let key = serde_json::to_string(&ddb::key_of(&desc, &item)).unwrap_or_default();
             let fmt = if plain(req) { "&format=plain" } else { "" };
-            page::redirect(&format!("/console/tables/{}/item?key={}&saved=1{fmt}", enc(table), enc(&key)))
+            page::redirect(&format!(
+                "/console/tables/{}/item?key={}&saved=1{fmt}",
+                enc(table),
+                enc(&key)
+            ))
         }
         Err(e) => {
             let body = editor(table, req, &text, None, Some(&e));
-            page::html(StatusCode::BAD_REQUEST, page::layout(table, "/console/tables", &body))
+            page::html(
+                StatusCode::BAD_REQUEST,
+                page::layout(table, "/console/tables", &body),
+            )
         }
     }
 }
 
 pub async fn delete<U: Upstream>(up: &U, table: &str, req: &Req) -> HttpResponse {
-    let key = req.get("key").and_then(|k| serde_json::from_str::<Value>(k).ok());
+    let key = req
+        .get("key")
+        .and_then(|k| serde_json::from_str::<Value>(k).ok());
     let (Some(key), Some("yes")) = (key, req.get("confirm")) else {
         let body = page::notice("Not deleted: tick confirm to delete the item.");
-        return page::html(StatusCode::BAD_REQUEST, page::layout(table, "/console/tables", &body));
+        return page::html(
+            StatusCode::BAD_REQUEST,
+            page::layout(table, "/console/tables", &body),
+        );
     };
-    match ddb::call(up, Operation::DeleteItem, &json!({ "TableName": table, "Key": key })).await {
+    match ddb::call(
+        up,
+        Operation::DeleteItem,
+        &json!({ "TableName": table, "Key": key }),
+    )
+    .await
+    {
         Ok(_) => page::redirect(&format!("/console/tables/{}/items", enc(table))),
         Err(e) => super::tables::failed(table, &e),
     }

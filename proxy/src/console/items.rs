@@ -31,7 +31,9 @@ const KEEP: &[&str] = &[
 ];
 
 fn decode_key(s: &str) -> Option<Value> {
-    B64.decode(s).ok().and_then(|b| serde_json::from_slice(&b).ok())
+    B64.decode(s)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
 }
 
 fn encode(v: &Value) -> String {
@@ -72,7 +74,9 @@ pub fn request(desc: &Value, table: &str, req: &Req) -> Result<(Operation, Value
         }
         let (hash, range) = index_keys(desc, index);
         let typed = |name: &str, v: &str| json!({ ddb::attr_type(desc, name): v });
-        let pk = req.get("pk").ok_or("a Query needs the partition key's value")?;
+        let pk = req
+            .get("pk")
+            .ok_or("a Query needs the partition key's value")?;
         names.insert("#pk".into(), json!(hash));
         values.insert(":pk".into(), typed(&hash, pk));
         let mut cond = "#pk = :pk".to_string();
@@ -98,7 +102,8 @@ pub fn request(desc: &Value, table: &str, req: &Req) -> Result<(Operation, Value
     } else {
         if let (Some(seg), Some(total)) = (req.get("segment"), req.get("segments")) {
             body["Segment"] = json!(seg.parse::<u64>().map_err(|_| "segment is a number")?);
-            body["TotalSegments"] = json!(total.parse::<u64>().map_err(|_| "segments is a number")?);
+            body["TotalSegments"] =
+                json!(total.parse::<u64>().map_err(|_| "segments is a number")?);
         }
         if let Some(i) = req.get("index") {
             body["IndexName"] = json!(i);
@@ -133,7 +138,11 @@ enum Failure {
     Form(String),
 }
 
-async fn run<U: Upstream>(up: &U, table: &str, req: &Req) -> Result<(Value, Value, Value), Failure> {
+async fn run<U: Upstream>(
+    up: &U,
+    table: &str,
+    req: &Req,
+) -> Result<(Value, Value, Value), Failure> {
     let desc = ddb::describe(up, table).await.map_err(Failure::Ddb)?;
     let (op, body) = request(&desc, table, req).map_err(Failure::Form)?;
     let reply = ddb::call(up, op, &body).await.map_err(Failure::Ddb)?;
@@ -174,11 +183,19 @@ pub async fn browse<U: Upstream>(up: &U, table: &str, req: &Req) -> HttpResponse
         "<p class=\"timing\">Rendered in <span id=\"server-ms\">{:.1}</span> ms.</p>",
         started.elapsed().as_secs_f64() * 1000.0
     );
-    page::html(StatusCode::OK, page::layout(&format!("{table}: items"), "/console/tables", &body))
+    page::html(
+        StatusCode::OK,
+        page::layout(&format!("{table}: items"), "/console/tables", &body),
+    )
 }
 
 fn results(body: &mut String, table: &str, desc: &Value, req: &Req, sent: &Value, reply: &Value) {
-    let items: Vec<&Value> = reply.get("Items").and_then(Value::as_array).into_iter().flatten().collect();
+    let items: Vec<&Value> = reply
+        .get("Items")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .collect();
     let (hash, range) = ddb::key_names(desc);
     let mut cols: Vec<String> = std::iter::once(hash).chain(range).collect();
     for it in &items {
@@ -219,19 +236,39 @@ fn results(body: &mut String, table: &str, desc: &Value, req: &Req, sent: &Value
         );
     }
     body.push_str("</tbody></table><nav class=\"pager\" aria-label=\"Pages\">");
-    let mut prev: Vec<Value> = req.get("prev").and_then(decode_key).and_then(|v| v.as_array().cloned()).unwrap_or_default();
-    let here = sent.get("ExclusiveStartKey").cloned().unwrap_or(Value::Null);
+    let mut prev: Vec<Value> = req
+        .get("prev")
+        .and_then(decode_key)
+        .and_then(|v| v.as_array().cloned())
+        .unwrap_or_default();
+    let here = sent
+        .get("ExclusiveStartKey")
+        .cloned()
+        .unwrap_or(Value::Null);
     if !here.is_null() {
-        let _ = write!(body, "<a href=\"{}\">⇤ First</a> ", link(table, req, None, &[]));
+        let _ = write!(
+            body,
+            "<a href=\"{}\">⇤ First</a> ",
+            link(table, req, None, &[])
+        );
         let back = prev.pop().unwrap_or(Value::Null);
-        let _ = write!(body, "<a href=\"{}\" rel=\"prev\" id=\"prev\">← Previous</a> ", link(table, req, Some(&back), &prev));
+        let _ = write!(
+            body,
+            "<a href=\"{}\" rel=\"prev\" id=\"prev\">← Previous</a> ",
+            link(table, req, Some(&back), &prev)
+        );
         prev.push(back);
     }
     if let Some(last) = reply.get("LastEvaluatedKey") {
         prev.push(here);
-        let _ = write!(body, "<a href=\"{}\" rel=\"next\" id=\"next\">Next →</a>", link(table, req, Some(last), &prev));
+        let _ = write!(
+            body,
+            "<a href=\"{}\" rel=\"next\" id=\"next\">Next →</a>",
+            link(table, req, Some(last), &prev)
+        );
     }
-    let export = link(table, req, sent.get("ExclusiveStartKey"), &[]).replacen("/items?", "/export?", 1);
+    let export =
+        link(table, req, sent.get("ExclusiveStartKey"), &[]).replacen("/items?", "/export?", 1);
     let _ = write!(
         body,
         "</nav><p class=\"actions\">Export this page: <a href=\"{export}&format=json\">JSON</a> · \
@@ -246,16 +283,37 @@ pub async fn export<U: Upstream>(up: &U, table: &str, req: &Req) -> HttpResponse
     let (desc, reply) = match run(up, table, req).await {
         Ok((d, _, r)) => (d, r),
         Err(Failure::Ddb(e)) => return super::tables::failed(table, &e),
-        Err(Failure::Form(m)) => return page::html(StatusCode::BAD_REQUEST, page::layout(table, "", &page::notice(&m))),
+        Err(Failure::Form(m)) => {
+            return page::html(
+                StatusCode::BAD_REQUEST,
+                page::layout(table, "", &page::notice(&m)),
+            )
+        }
     };
-    let items: Vec<Value> = reply.get("Items").and_then(Value::as_array).cloned().unwrap_or_default();
+    let items: Vec<Value> = reply
+        .get("Items")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     match req.get("format").unwrap_or("json") {
-        "csv" => page::download("text/csv; charset=utf-8", &format!("{table}.csv"), csv(&desc, &items).into_bytes()),
+        "csv" => page::download(
+            "text/csv; charset=utf-8",
+            &format!("{table}.csv"),
+            csv(&desc, &items).into_bytes(),
+        ),
         "plain" => {
             let plain: Vec<Value> = items.iter().map(types::to_plain_item).collect();
-            page::download("application/json", &format!("{table}.json"), serde_json::to_vec_pretty(&plain).unwrap_or_default())
+            page::download(
+                "application/json",
+                &format!("{table}.json"),
+                serde_json::to_vec_pretty(&plain).unwrap_or_default(),
+            )
         }
-        _ => page::download("application/json", &format!("{table}.json"), serde_json::to_vec_pretty(&items).unwrap_or_default()),
+        _ => page::download(
+            "application/json",
+            &format!("{table}.json"),
+            serde_json::to_vec_pretty(&items).unwrap_or_default(),
+        ),
     }
 }
 
@@ -281,7 +339,10 @@ pub fn csv(desc: &Value, items: &[Value]) -> String {
     let mut out = cols.iter().map(|c| quote(c)).collect::<Vec<_>>().join(",");
     out.push('\n');
     for it in items {
-        let row: Vec<String> = cols.iter().map(|c| quote(&it.get(c).map(types::cell).unwrap_or_default())).collect();
+        let row: Vec<String> = cols
+            .iter()
+            .map(|c| quote(&it.get(c).map(types::cell).unwrap_or_default()))
+            .collect();
         out.push_str(&row.join(","));
         out.push('\n');
     }

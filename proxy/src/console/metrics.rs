@@ -53,7 +53,10 @@ pub fn page(ring: &Ring) -> HttpResponse {
         "</tbody></table><p class=\"hint\">Errors are counted by operation and class; their <code>__type</code> is in each \
 request's log line. Consumed capacity is not recorded per request, so it is not charted here.</p>",
     );
-    page::html(StatusCode::OK, page::layout("Metrics", "/console/metrics", &body))
+    page::html(
+        StatusCode::OK,
+        page::layout("Metrics", "/console/metrics", &body),
+    )
 }
 
 pub fn api(ring: &Ring) -> HttpResponse {

@@ -104,9 +104,7 @@ impl Console {
         let segments: Vec<String> = rest
             .split('/')
             .filter(|s| !s.is_empty())
-            .map(|s| {
-                percent_decode(s)
-            })
+            .map(|s| percent_decode(s))
             .collect();
         // The stylesheet and script need no token (they hold no data).
         if let [a, file] = segments.as_slice() {
@@ -121,7 +119,11 @@ impl Console {
         if !guard::same_origin(&parts.method, &parts.headers) {
             return page::html(
                 StatusCode::FORBIDDEN,
-                page::layout("Forbidden", "", "<p>This form was posted from another site's page.</p>"),
+                page::layout(
+                    "Forbidden",
+                    "",
+                    "<p>This form was posted from another site's page.</p>",
+                ),
             );
         }
         let body = match Limited::new(body, MAX_BODY).collect().await {
@@ -129,7 +131,11 @@ impl Console {
             Err(_) => {
                 return page::html(
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    page::layout("Too large", "", "<p>Console requests are limited to 2 MiB.</p>"),
+                    page::layout(
+                        "Too large",
+                        "",
+                        "<p>Console requests are limited to 2 MiB.</p>",
+                    ),
                 )
             }
         };

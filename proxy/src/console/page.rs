@@ -110,9 +110,15 @@ pub fn json(status: StatusCode, value: &serde_json::Value) -> HttpResponse {
 }
 
 pub fn asset(content_type: &'static str, text: &'static str) -> HttpResponse {
-    let mut resp = respond(StatusCode::OK, content_type, Bytes::from_static(text.as_bytes()));
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=300"));
+    let mut resp = respond(
+        StatusCode::OK,
+        content_type,
+        Bytes::from_static(text.as_bytes()),
+    );
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("max-age=300"),
+    );
     resp
 }
 
@@ -154,7 +160,10 @@ mod tests {
 
     #[test]
     fn escapes_and_decodes() {
-        assert_eq!(esc("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            esc("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
         let f = decode_form(b"a=1+2&b=%3Cx%3E&a=3");
         assert_eq!(f.get("a").map(String::as_str), Some("3"));
         assert_eq!(f.get("b").map(String::as_str), Some("<x>"));

@@ -29,14 +29,21 @@ fn form(statement: &str) -> String {
 
 pub async fn page<U: Upstream>(_up: &U, req: &Req) -> HttpResponse {
     let body = form(req.get("statement").unwrap_or_default());
-    page::html(StatusCode::OK, page::layout("PartiQL", "/console/partiql", &body))
+    page::html(
+        StatusCode::OK,
+        page::layout("PartiQL", "/console/partiql", &body),
+    )
 }
 
 pub async fn run<U: Upstream>(up: &U, req: &Req) -> HttpResponse {
     let statement = req.get("statement").unwrap_or_default();
     let mut body = form(statement);
     let mut ask = json!({ "Statement": statement });
-    if statement.trim_start().to_ascii_uppercase().starts_with("SELECT") {
+    if statement
+        .trim_start()
+        .to_ascii_uppercase()
+        .starts_with("SELECT")
+    {
         ask["Limit"] = json!(LIMIT);
     }
     if let Some(next) = req.get("next") {
@@ -48,7 +55,12 @@ pub async fn run<U: Upstream>(up: &U, req: &Req) -> HttpResponse {
             StatusCode::BAD_REQUEST
         }
         Ok(reply) => {
-            let items: Vec<&Value> = reply.get("Items").and_then(Value::as_array).into_iter().flatten().collect();
+            let items: Vec<&Value> = reply
+                .get("Items")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .collect();
             let mut cols: Vec<&String> = Vec::new();
             for it in &items {
                 for k in it.as_object().into_iter().flat_map(Map::keys) {
@@ -65,7 +77,11 @@ pub async fn run<U: Upstream>(up: &U, req: &Req) -> HttpResponse {
             for it in &items {
                 body.push_str("<tr>");
                 for c in &cols {
-                    let _ = write!(body, "<td>{}</td>", esc(&it.get(*c).map(types::cell).unwrap_or_default()));
+                    let _ = write!(
+                        body,
+                        "<td>{}</td>",
+                        esc(&it.get(*c).map(types::cell).unwrap_or_default())
+                    );
                 }
                 body.push_str("</tr>");
             }
@@ -79,7 +95,11 @@ pub async fn run<U: Upstream>(up: &U, req: &Req) -> HttpResponse {
                     esc(next)
                 );
             }
-            let _ = write!(body, "<details><summary>Reply JSON</summary>{}</details>", page::pre_json(&reply));
+            let _ = write!(
+                body,
+                "<details><summary>Reply JSON</summary>{}</details>",
+                page::pre_json(&reply)
+            );
             StatusCode::OK
         }
     };

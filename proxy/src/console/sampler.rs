@@ -118,7 +118,10 @@ pub fn parse(text: &str, at_ms: u64) -> Sample {
         at_ms,
         ..Sample::default()
     };
-    for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
         let Some((name, labels, value)) = split_line(line) else {
             continue;
         };

@@ -47,7 +47,10 @@ pub async fn page<U: Upstream>(console: &Console, up: &U, table: &str) -> HttpRe
         }
     }
     body.push_str(&console.trigger_status(table));
-    page::html(StatusCode::OK, page::layout(&format!("{table}: stream"), "/console/tables", &body))
+    page::html(
+        StatusCode::OK,
+        page::layout(&format!("{table}: stream"), "/console/tables", &body),
+    )
 }
 
 fn unreadable(table: &str, e: &ReadError) -> HttpResponse {
@@ -68,7 +71,12 @@ pub async fn poll<U: Upstream>(up: &U, req: &Req) -> HttpResponse {
     let arn = match sr::table_stream(up, table).await {
         Ok(s) => match s.arn.filter(|_| s.enabled) {
             Some(a) => a,
-            None => return err(StatusCode::NOT_FOUND, format!("{table} has no stream enabled")),
+            None => {
+                return err(
+                    StatusCode::NOT_FOUND,
+                    format!("{table} has no stream enabled"),
+                )
+            }
         },
         Err(e) => return err(StatusCode::BAD_GATEWAY, e.to_string()),
     };
@@ -97,7 +105,10 @@ pub async fn poll<U: Upstream>(up: &U, req: &Req) -> HttpResponse {
             continue;
         }
         if it.is_none() {
-            let from = seq.clone().map(From::After).unwrap_or_else(|| start.clone());
+            let from = seq
+                .clone()
+                .map(From::After)
+                .unwrap_or_else(|| start.clone());
             it = sr::iterator(up, &arn, &shard.id, &from).await.ok();
         }
         let Some(iter) = it else { continue };
@@ -110,13 +121,19 @@ pub async fn poll<U: Upstream>(up: &U, req: &Req) -> HttpResponse {
             }
             Err(e) => return err(StatusCode::BAD_GATEWAY, e.to_string()),
         };
-        let last = got.iter().rev().find_map(sr::sequence_number).map(str::to_string).or(seq);
+        let last = got
+            .iter()
+            .rev()
+            .find_map(sr::sequence_number)
+            .map(str::to_string)
+            .or(seq);
         records.extend(got);
         pos.insert(
             shard.id.clone(),
             json!({ "it": next, "seq": last, "done": next.is_none() }),
         );
     }
-    let pos = B64.encode(serde_json::to_vec(&json!({ "arn": arn, "shards": pos })).unwrap_or_default());
+    let pos =
+        B64.encode(serde_json::to_vec(&json!({ "arn": arn, "shards": pos })).unwrap_or_default());
     page::json(StatusCode::OK, &json!({ "records": records, "pos": pos }))
 }

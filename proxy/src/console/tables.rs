@@ -57,7 +57,10 @@ pub async fn list<U: Upstream>(up: &U, req: &Req) -> HttpResponse {
         }
     }
     body.push_str(&super::create::form());
-    page::html(StatusCode::OK, page::layout("Tables", "/console/tables", &body))
+    page::html(
+        StatusCode::OK,
+        page::layout("Tables", "/console/tables", &body),
+    )
 }
 
 /// One row of the list.
@@ -79,15 +82,30 @@ async fn row<U: Upstream>(up: &U, name: &str) -> String {
         .map(s)
         .unwrap_or_else(|| "PROVISIONED".into());
     let count = |k: &str| d.get(k).and_then(Value::as_array).map_or(0, Vec::len);
-    let indexes = format!("{} GSI · {} LSI", count("GlobalSecondaryIndexes"), count("LocalSecondaryIndexes"));
+    let indexes = format!(
+        "{} GSI · {} LSI",
+        count("GlobalSecondaryIndexes"),
+        count("LocalSecondaryIndexes")
+    );
     let stream = if d.pointer("/StreamSpecification/StreamEnabled") == Some(&json!(true)) {
-        d.pointer("/StreamSpecification/StreamViewType").map(s).unwrap_or_default()
+        d.pointer("/StreamSpecification/StreamViewType")
+            .map(s)
+            .unwrap_or_default()
     } else {
         "off".into()
     };
-    let ttl = match ddb::call(up, Operation::DescribeTimeToLive, &json!({ "TableName": name })).await {
+    let ttl = match ddb::call(
+        up,
+        Operation::DescribeTimeToLive,
+        &json!({ "TableName": name }),
+    )
+    .await
+    {
         Ok(t) => {
-            let status = t.pointer("/TimeToLiveDescription/TimeToLiveStatus").map(s).unwrap_or_default();
+            let status = t
+                .pointer("/TimeToLiveDescription/TimeToLiveStatus")
+                .map(s)
+                .unwrap_or_default();
             match t.pointer("/TimeToLiveDescription/AttributeName").map(s) {
                 Some(a) if !a.is_empty() => format!("{status} ({a})"),
                 _ => status,
@@ -126,9 +144,13 @@ pub async fn detail<U: Upstream>(up: &U, table: &str) -> HttpResponse {
         Err(e) => return failed(table, &e),
     };
     let href = format!("/console/tables/{}", enc(table));
-    let ttl = ddb::call(up, Operation::DescribeTimeToLive, &json!({ "TableName": table }))
-        .await
-        .unwrap_or(Value::Null);
+    let ttl = ddb::call(
+        up,
+        Operation::DescribeTimeToLive,
+        &json!({ "TableName": table }),
+    )
+    .await
+    .unwrap_or(Value::Null);
     let body = format!(
         "<p class=\"actions\"><a href=\"{href}/items\">Browse items</a> · <a href=\"{href}/items?mode=query\">Query</a> · \
 <a href=\"{href}/items?mode=scan\">Scan</a> · <a href=\"{href}/item\">New item</a> · <a href=\"{href}/stream\">Stream</a> · \
@@ -142,7 +164,10 @@ pub async fn detail<U: Upstream>(up: &U, table: &str) -> HttpResponse {
         ttl = page::pre_json(&ttl),
         name = esc(table),
     );
-    page::html(StatusCode::OK, page::layout(table, "/console/tables", &body))
+    page::html(
+        StatusCode::OK,
+        page::layout(table, "/console/tables", &body),
+    )
 }
 
 pub async fn delete<U: Upstream>(up: &U, table: &str, req: &Req) -> HttpResponse {
@@ -152,7 +177,10 @@ pub async fn delete<U: Upstream>(up: &U, table: &str, req: &Req) -> HttpResponse
             page::notice("Not deleted: the confirmation did not match the table's name."),
             enc(table)
         );
-        return page::html(StatusCode::BAD_REQUEST, page::layout(table, "/console/tables", &body));
+        return page::html(
+            StatusCode::BAD_REQUEST,
+            page::layout(table, "/console/tables", &body),
+        );
     }
     match ddb::call(up, Operation::DeleteTable, &json!({ "TableName": table })).await {
         Ok(_) => page::redirect(&format!("/console/tables?deleted={}", enc(table))),
@@ -167,6 +195,9 @@ pub fn failed(table: &str, e: &DdbError) -> HttpResponse {
     } else {
         StatusCode::BAD_REQUEST
     };
-    let body = format!("{}<p><a href=\"/console/tables\">All tables</a></p>", e.html());
+    let body = format!(
+        "{}<p><a href=\"/console/tables\">All tables</a></p>",
+        e.html()
+    );
     page::html(status, page::layout(table, "/console/tables", &body))
 }

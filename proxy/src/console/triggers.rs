@@ -37,7 +37,9 @@ impl Console {
             let (shard, seq) = match &saved {
                 Some(c) => (
                     c.shard_id.clone(),
-                    c.sequence_number.clone().unwrap_or_else(|| "(none yet)".into()),
+                    c.sequence_number
+                        .clone()
+                        .unwrap_or_else(|| "(none yet)".into()),
                 ),
                 None => ("-".into(), "nothing delivered yet".into()),
             };

@@ -36,7 +36,9 @@ pub fn to_dynamo(v: &Value) -> Value {
 /// A DynamoDB item as plain JSON.
 pub fn to_plain_item(item: &Value) -> Value {
     match item {
-        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), to_plain(v))).collect()),
+        Value::Object(m) => {
+            Value::Object(m.iter().map(|(k, v)| (k.clone(), to_plain(v))).collect())
+        }
         other => other.clone(),
     }
 }
@@ -48,15 +50,15 @@ pub fn to_plain(v: &Value) -> Value {
     };
     match t.as_str() {
         "N" => number(inner),
-        "NS" => Value::Array(
+        "NS" => Value::Array(inner.as_array().into_iter().flatten().map(number).collect()),
+        "L" => Value::Array(
             inner
                 .as_array()
                 .into_iter()
                 .flatten()
-                .map(number)
+                .map(to_plain)
                 .collect(),
         ),
-        "L" => Value::Array(inner.as_array().into_iter().flatten().map(to_plain).collect()),
         "M" => to_plain_item(inner),
         "NULL" => Value::Null,
         _ => inner.clone(),
@@ -103,7 +105,10 @@ mod tests {
         assert_eq!(to_plain_item(&dynamo), plain);
         assert!(to_dynamo_item(&json!([1])).is_err());
         // A number serde_json cannot keep exactly stays text.
-        assert_eq!(to_plain(&json!({"N":"1.00000000000000000000001"})), json!("1.00000000000000000000001"));
+        assert_eq!(
+            to_plain(&json!({"N":"1.00000000000000000000001"})),
+            json!("1.00000000000000000000001")
+        );
         assert_eq!(cell(&json!({"S":"x"})), "x");
         assert_eq!(cell(&json!({"SS":["a"]})), "[\"a\"]");
     }

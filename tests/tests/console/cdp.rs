@@ -112,8 +112,15 @@ impl Browser {
         }
         let mut bytes = serde_json::to_vec(&msg).unwrap();
         bytes.push(0);
-        if let Err(e) = self.stdin.write_all(&bytes).and_then(|_| self.stdin.flush()) {
-            panic!("Chromium's pipe is closed ({e}); its log:\n{}", self.log_text());
+        if let Err(e) = self
+            .stdin
+            .write_all(&bytes)
+            .and_then(|_| self.stdin.flush())
+        {
+            panic!(
+                "Chromium's pipe is closed ({e}); its log:\n{}",
+                self.log_text()
+            );
         }
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
@@ -127,7 +134,10 @@ impl Browser {
                 }
                 Ok(Some(_event)) => continue,
                 Ok(None) => panic!("Chromium exited; its log:\n{}", self.log_text()),
-                Err(_) => panic!("Chromium did not answer {method} in 20 s; its log:\n{}", self.log_text()),
+                Err(_) => panic!(
+                    "Chromium did not answer {method} in 20 s; its log:\n{}",
+                    self.log_text()
+                ),
             }
         }
     }
@@ -176,14 +186,17 @@ impl Browser {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let at = self.try_eval("location.href + '\\n' + document.body.innerText").await;
+        let at = self
+            .try_eval("location.href + '\\n' + document.body.innerText")
+            .await;
         panic!("timed out waiting for {js}; the page: {at:?}");
     }
 
     /// Opens `url` and waits until it loaded.
     pub async fn goto(&mut self, url: &str) {
         self.send("Page.navigate", json!({ "url": url })).await;
-        self.wait(&format!("location.href === {}", json!(url))).await;
+        self.wait(&format!("location.href === {}", json!(url)))
+            .await;
     }
 
     /// Takes a PNG screenshot into `path` and checks it is not blank.
@@ -239,7 +252,11 @@ pub fn distinct_pixel_bytes(png: &[u8]) -> usize {
     {
         return 0;
     }
-    let row = if width == 0 { raw.len().max(1) } else { raw.len() / (raw.len() / (width * 3 + 1)).max(1) };
+    let row = if width == 0 {
+        raw.len().max(1)
+    } else {
+        raw.len() / (raw.len() / (width * 3 + 1)).max(1)
+    };
     let mut seen = [false; 256];
     for (i, b) in raw.iter().enumerate() {
         if i % row != 0 {

@@ -104,7 +104,7 @@ impl Console {
         let segments: Vec<String> = rest
             .split('/')
             .filter(|s| !s.is_empty())
-            .map(|s| percent_decode(s))
+            .map(percent_decode)
             .collect();
         // The stylesheet and script need no token (they hold no data).
         if let [a, file] = segments.as_slice() {

@@ -168,8 +168,11 @@ pub fn parse(text: &str, at_ms: u64) -> Sample {
     s
 }
 
+/// A metric line's labels, in order.
+type Labels = Vec<(String, String)>;
+
 /// `name{k="v",...} value` → its parts.
-fn split_line(line: &str) -> Option<(&str, Vec<(String, String)>, f64)> {
+fn split_line(line: &str) -> Option<(&str, Labels, f64)> {
     let (head, value) = line.rsplit_once(' ')?;
     let value: f64 = value.parse().ok()?;
     let Some((name, rest)) = head.split_once('{') else {

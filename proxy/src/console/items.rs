@@ -13,7 +13,7 @@ use http::StatusCode;
 use serde_json::{json, Map, Value};
 
 use super::ddb::{self, DdbError};
-use super::page::{self, enc, esc, HttpResponse};
+use super::page::{self, enc, HttpResponse};
 use super::types;
 use super::Req;
 use crate::upstream::Upstream;
@@ -197,14 +197,8 @@ fn results(body: &mut String, table: &str, desc: &Value, req: &Req, sent: &Value
         .flatten()
         .collect();
     let (hash, range) = ddb::key_names(desc);
-    let mut cols: Vec<String> = std::iter::once(hash).chain(range).collect();
-    for it in &items {
-        for k in it.as_object().into_iter().flat_map(Map::keys) {
-            if cols.len() < MAX_COLUMNS && !cols.contains(k) {
-                cols.push(k.clone());
-            }
-        }
-    }
+    let key_cols = std::iter::once(hash).chain(range).collect();
+    let cols = types::columns(key_cols, items.iter().copied(), MAX_COLUMNS);
     let n = |k: &str| reply.get(k).and_then(Value::as_u64).unwrap_or(0);
     let consumed = reply
         .pointer("/ConsumedCapacity/CapacityUnits")
@@ -212,21 +206,13 @@ fn results(body: &mut String, table: &str, desc: &Value, req: &Req, sent: &Value
         .unwrap_or(0.0);
     let _ = write!(
         body,
-        "<p class=\"summary\">Count <strong id=\"count\">{}</strong> · scanned {} · {consumed} capacity units</p>\
-<table class=\"grid\" id=\"items\"><thead><tr>",
+        "<p class=\"summary\">Count <strong id=\"count\">{}</strong> · scanned {} · {consumed} capacity units</p>{}",
         n("Count"),
-        n("ScannedCount")
+        n("ScannedCount"),
+        types::table_head("items", &cols, "<th>Item</th>")
     );
-    for c in &cols {
-        let _ = write!(body, "<th>{}</th>", esc(c));
-    }
-    body.push_str("<th>Item</th></tr></thead><tbody>");
     for it in &items {
-        body.push_str("<tr>");
-        for c in &cols {
-            let v = it.get(c).map(types::cell).unwrap_or_default();
-            let _ = write!(body, "<td>{}</td>", esc(&v));
-        }
+        let _ = write!(body, "<tr>{}", types::row_cells(it, &cols));
         let key = serde_json::to_string(&ddb::key_of(desc, it)).unwrap_or_default();
         let _ = write!(
             body,
@@ -321,14 +307,11 @@ pub async fn export<U: Upstream>(up: &U, table: &str, req: &Req) -> HttpResponse
 /// order; scalars as their text, documents and sets as plain JSON.
 pub fn csv(desc: &Value, items: &[Value]) -> String {
     let (hash, range) = ddb::key_names(desc);
-    let mut cols: Vec<String> = std::iter::once(hash).chain(range).collect();
-    for it in items {
-        for k in it.as_object().into_iter().flat_map(Map::keys) {
-            if !cols.contains(k) {
-                cols.push(k.clone());
-            }
-        }
-    }
+    let cols = types::columns(
+        std::iter::once(hash).chain(range).collect(),
+        items,
+        usize::MAX,
+    );
     let quote = |s: &str| {
         if s.contains([',', '"', '\n', '\r']) {
             format!("\"{}\"", s.replace('"', "\"\""))

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use daxlite_engine::wire::Operation;
 use http::StatusCode;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::ddb;
 use super::page::{self, esc, HttpResponse};
@@ -61,29 +61,15 @@ pub async fn run<U: Upstream>(up: &U, req: &Req) -> HttpResponse {
                 .into_iter()
                 .flatten()
                 .collect();
-            let mut cols: Vec<&String> = Vec::new();
+            let cols = types::columns(Vec::new(), items.iter().copied(), 10);
+            let _ = write!(
+                body,
+                "<p class=\"summary\"><strong id=\"count\">{}</strong> items</p>{}",
+                items.len(),
+                types::table_head("results", &cols, "")
+            );
             for it in &items {
-                for k in it.as_object().into_iter().flat_map(Map::keys) {
-                    if cols.len() < 10 && !cols.contains(&k) {
-                        cols.push(k);
-                    }
-                }
-            }
-            let _ = write!(body, "<p class=\"summary\"><strong id=\"count\">{}</strong> items</p><table class=\"grid\" id=\"results\"><thead><tr>", items.len());
-            for c in &cols {
-                let _ = write!(body, "<th>{}</th>", esc(c));
-            }
-            body.push_str("</tr></thead><tbody>");
-            for it in &items {
-                body.push_str("<tr>");
-                for c in &cols {
-                    let _ = write!(
-                        body,
-                        "<td>{}</td>",
-                        esc(&it.get(*c).map(types::cell).unwrap_or_default())
-                    );
-                }
-                body.push_str("</tr>");
+                let _ = write!(body, "<tr>{}</tr>", types::row_cells(it, &cols));
             }
             body.push_str("</tbody></table>");
             if let Some(next) = reply.get("NextToken").and_then(Value::as_str) {

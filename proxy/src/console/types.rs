@@ -90,6 +90,45 @@ pub fn cell(v: &Value) -> String {
     }
 }
 
+/// Result columns: `first` (the key), then the items' other attribute names in
+/// first-seen order, at most `max` in all.
+pub fn columns<'a>(
+    first: Vec<String>,
+    items: impl IntoIterator<Item = &'a Value>,
+    max: usize,
+) -> Vec<String> {
+    let mut cols = first;
+    for it in items {
+        for k in it.as_object().into_iter().flat_map(Map::keys) {
+            if cols.len() < max && !cols.contains(k) {
+                cols.push(k.clone());
+            }
+        }
+    }
+    cols
+}
+
+/// A results table's opening and header row.
+pub fn table_head(id: &str, cols: &[String], extra: &str) -> String {
+    let th: String = cols
+        .iter()
+        .map(|c| format!("<th>{}</th>", super::page::esc(c)))
+        .collect();
+    format!("<table class=\"grid\" id=\"{id}\"><thead><tr>{th}{extra}</tr></thead><tbody>")
+}
+
+/// One item's cells under `cols`.
+pub fn row_cells(item: &Value, cols: &[String]) -> String {
+    cols.iter()
+        .map(|c| {
+            format!(
+                "<td>{}</td>",
+                super::page::esc(&item.get(c).map(cell).unwrap_or_default())
+            )
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

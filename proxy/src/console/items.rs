@@ -190,12 +190,7 @@ pub async fn browse<U: Upstream>(up: &U, table: &str, req: &Req) -> HttpResponse
 }
 
 fn results(body: &mut String, table: &str, desc: &Value, req: &Req, sent: &Value, reply: &Value) {
-    let items: Vec<&Value> = reply
-        .get("Items")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .collect();
+    let items = types::items_of(reply);
     let (hash, range) = ddb::key_names(desc);
     let key_cols = std::iter::once(hash).chain(range).collect();
     let cols = types::columns(key_cols, items.iter().copied(), MAX_COLUMNS);

@@ -55,12 +55,7 @@ pub async fn run<U: Upstream>(up: &U, req: &Req) -> HttpResponse {
             StatusCode::BAD_REQUEST
         }
         Ok(reply) => {
-            let items: Vec<&Value> = reply
-                .get("Items")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .collect();
+            let items = types::items_of(&reply);
             let cols = types::columns(Vec::new(), items.iter().copied(), 10);
             let _ = write!(
                 body,

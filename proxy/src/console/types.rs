@@ -90,6 +90,16 @@ pub fn cell(v: &Value) -> String {
     }
 }
 
+/// The `Items` of a Query, Scan or ExecuteStatement reply.
+pub fn items_of(reply: &Value) -> Vec<&Value> {
+    reply
+        .get("Items")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
 /// Result columns: `first` (the key), then the items' other attribute names in
 /// first-seen order, at most `max` in all.
 pub fn columns<'a>(

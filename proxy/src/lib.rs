@@ -8,6 +8,7 @@ pub mod backoff;
 pub mod cache;
 pub mod compression;
 pub mod config;
+pub mod console;
 pub mod cors;
 pub mod error;
 pub mod global;
@@ -61,12 +62,12 @@ pub async fn start_with_engine(
         let feed = engine.changes();
         let control = embedded.control();
         let cached = cache::Cached::new(embedded, config.cache.clone()).with_control(control);
-        let (server, service) = serve(config, cached).await?;
+        let (server, service) = serve(config, cached, Some(&engine)).await?;
         let follower =
             cache::follow::follow_engine(Arc::downgrade(&service), feed, server.stopping());
         server.with_tasks(vec![follower])
     } else {
-        serve(config, embedded).await?.0
+        serve(config, embedded, Some(&engine)).await?.0
     };
     let triggers = triggers::spawn(&engine, &config.triggers, &server.stopping());
     let server = match triggers {
@@ -93,7 +94,7 @@ pub async fn start_with_remote(
 ) -> Result<RunningServer, StartError> {
     if config.cache.enabled && config.follow.enabled {
         let cached = cache::Cached::new(remote, config.cache.clone());
-        let (server, service) = serve(config, cached).await?;
+        let (server, service) = serve(config, cached, None).await?;
         let follower = cache::follow_streams::follow_streams(
             Arc::downgrade(&service),
             config.follow.interval,
@@ -123,13 +124,16 @@ pub async fn serve_upstream<U: upstream::Upstream + admin::Administer>(
     config: &Config,
     upstream: U,
 ) -> Result<RunningServer, StartError> {
-    Ok(serve(config, upstream).await?.0)
+    Ok(serve(config, upstream, None).await?.0)
 }
 
-/// Serves `upstream` and hands back the service too (for background tasks).
+/// Serves `upstream` and hands back the service too (for background tasks); with
+/// `[console]` on, the web console and its sampler (`engine`: where triggers keep their
+/// positions, for the console's stream page).
 async fn serve<U: upstream::Upstream + admin::Administer>(
     config: &Config,
     upstream: U,
+    engine: Option<&daxlite_engine::Engine>,
 ) -> Result<(RunningServer, Arc<service::Service<U>>), StartError> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -153,12 +157,22 @@ async fn serve<U: upstream::Upstream + admin::Administer>(
         None => None,
     };
     let service = service::Service::new(upstream, config.service.clone());
-    Ok((
-        server::serve(
-            listener,
-            admin.map(|l| (l, config.admin_token.clone().map(Arc::from))),
-            Arc::clone(&service),
-        ),
-        service,
-    ))
+    let console = console::Console::new(&config.console, &config.triggers);
+    let server = server::serve(
+        listener,
+        admin.map(|l| (l, config.admin_token.clone().map(Arc::from))),
+        Arc::clone(&service),
+        console.clone(),
+    );
+    let server = match console {
+        Some(c) => {
+            if let Some(e) = engine {
+                c.with_engine(e);
+            }
+            let sampler = console::spawn_sampler(c, Arc::downgrade(&service), server.stopping());
+            server.with_tasks(vec![sampler])
+        }
+        None => server,
+    };
+    Ok((server, service))
 }

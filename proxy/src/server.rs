@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::admin::Administer;
+use crate::console::Console;
 use crate::metrics as m;
 use crate::service::Service;
 use crate::upstream::Upstream;
@@ -68,12 +69,14 @@ impl RunningServer {
     }
 }
 
-/// Serves `service` on `listener` (and the admin endpoints on `admin`, if given) until
-/// told to stop.
+/// Serves `service` on `listener` (and the admin endpoints on `admin`, and the web
+/// console under `/console/`, if given) until told to stop. Without a console the
+/// request path is exactly the service's.
 pub fn serve<U: Upstream + Administer>(
     listener: TcpListener,
     admin: Option<(TcpListener, Option<Arc<str>>)>,
     service: Arc<Service<U>>,
+    console: Option<Arc<Console>>,
 ) -> RunningServer {
     let addr = listener
         .local_addr()
@@ -104,11 +107,18 @@ pub fn serve<U: Upstream + Administer>(
                     };
                     let _ = stream.set_nodelay(true);
                     let svc = service.clone();
+                    let console = console.clone();
                     let handler = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
                         // The peer address, for `aws:SourceIp`.
                         req.extensions_mut().insert(peer);
                         let svc = svc.clone();
-                        async move { Ok::<_, Infallible>(svc.handle(req).await) }
+                        let console = console.clone();
+                        async move {
+                            if let Some(c) = console.filter(|_| Console::owns(req.uri().path())) {
+                                return Ok(c.handle(&svc, req).await);
+                            }
+                            Ok::<_, Infallible>(svc.handle(req).await)
+                        }
                     });
                     let conn = builder.serve_connection(TokioIo::new(stream), handler).into_owned();
                     let conn = graceful.watch(conn);

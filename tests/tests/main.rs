@@ -20,6 +20,7 @@ mod conformance_limits;
 mod conformance_streams;
 mod conformance_update;
 mod conformance_validation;
+mod console;
 mod deploy;
 mod exports;
 mod global_tables;

@@ -21,6 +21,7 @@ pub mod admin;
 pub mod auth;
 pub mod cache;
 pub mod capacity;
+pub mod console;
 pub mod duration;
 pub mod engine;
 pub mod error;
@@ -36,6 +37,7 @@ pub use admin::RawAdmin;
 pub use auth::{AuthConfig, RawAuth, RawCredential};
 pub use cache::{FollowConfig, RawCache, DEFAULT_CACHE_BYTES};
 pub use capacity::RawCapacity;
+pub use console::{ConsoleConfig, RawConsole};
 pub use duration::parse_duration;
 pub use engine::{RawEngine, TRANSIENT_DELAY_MS};
 pub use error::ConfigError;
@@ -84,6 +86,8 @@ pub struct RawConfig {
     /// `[global]` with its `[[global.peer]]` tables (file only).
     #[serde(default)]
     pub global: RawGlobal,
+    #[serde(default)]
+    pub console: RawConsole,
 }
 
 impl RawConfig {
@@ -103,6 +107,7 @@ impl RawConfig {
             export: RawExport::defaults(),
             kinesis: RawKinesis::defaults(),
             global: RawGlobal::default(),
+            console: RawConsole::defaults(),
         }
     }
 
@@ -141,6 +146,7 @@ impl RawConfig {
             export: RawExport::from_env(get)?,
             kinesis: RawKinesis::from_env(get)?,
             global: RawGlobal::default(),
+            console: RawConsole::from_env(get)?,
         })
     }
 
@@ -161,6 +167,7 @@ impl RawConfig {
         self.export.merge(&over.export);
         self.kinesis.merge(&over.kinesis);
         self.global.merge(&over.global);
+        self.console.merge(&over.console);
         self
     }
 
@@ -189,6 +196,9 @@ impl RawConfig {
         let auth = self.auth.validate()?;
         let peers = self.global.validate(&engine.region)?;
         let replication_delay = self.global.replication_delay();
+        let console = self
+            .console
+            .validate(server.listen, admin.token.as_deref())?;
         Ok(Config {
             listen: server.listen,
             service: ServiceConfig {
@@ -206,6 +216,7 @@ impl RawConfig {
             kinesis,
             admin: admin.listen,
             admin_token: admin.token,
+            console,
             peers,
             replication_delay,
         })
@@ -236,6 +247,8 @@ pub struct Config {
     pub replication_delay: std::time::Duration,
     /// `[admin] token`: the bearer token admin requests must carry (None: none).
     pub admin_token: Option<String>,
+    /// `[console]`: the web console (off, or on with the token it needs).
+    pub console: ConsoleConfig,
 }
 
 impl Config {
@@ -270,6 +283,7 @@ impl Config {
                     peers: Vec::new(),
                     replication_delay: std::time::Duration::ZERO,
                     admin_token: None,
+                    console: ConsoleConfig::default(),
                 }
             }
         }
@@ -292,6 +306,7 @@ pub fn settings() -> Vec<section::Setting> {
         RawKinesis::settings(),
         RawPeer::settings(),
         RawGlobal::settings(),
+        RawConsole::settings(),
     ]
     .concat()
 }

@@ -4,6 +4,7 @@
 
 pub mod identities;
 pub mod kinesalite;
+pub mod linearizability;
 
 use std::sync::Arc;
 

@@ -51,7 +51,7 @@ fn crash(args: &[&str]) -> (bool, String) {
 
 /// CI's cycle count: `DAXLITE_CRASH_CYCLES` overrides it.
 fn crash_cycles() -> String {
-    std::env::var("DAXLITE_CRASH_CYCLES").unwrap_or_else(|_| "20".into())
+    std::env::var("DAXLITE_CRASH_CYCLES").unwrap_or_else(|_| "50".into())
 }
 
 #[test]

@@ -107,19 +107,19 @@ pub fn check(history: &[Op]) -> Result<(), Violation> {
             }
         }
         let mut pushed = false;
-        for i in from..n {
-            if ops[i].call > bound {
+        for (i, o) in ops.iter().enumerate().skip(from) {
+            if o.call > bound {
                 break;
             }
             if is_taken(i) {
                 continue;
             }
-            if let Some(next) = step(&ops[i], state) {
+            if let Some(next) = step(o, state) {
                 let mut t = taken.clone();
                 t[i / 64] |= 1 << (i % 64);
                 if seen.insert((t.clone(), next)) {
                     frame.3 = i + 1;
-                    let count = done_completed + usize::from(ops[i].ret.is_some());
+                    let count = done_completed + usize::from(o.ret.is_some());
                     stack.push((t, next, count, 0));
                     pushed = true;
                     break;

@@ -168,8 +168,7 @@ async fn record(
     for t in tasks {
         t.await.unwrap();
     }
-    let h = histories.lock().unwrap().clone();
-    h
+    Arc::try_unwrap(histories).unwrap().into_inner().unwrap()
 }
 
 /// Operations per history in CI; `DAXLITE_LIN_OPS=10000` for the recorded figure.

@@ -10,8 +10,11 @@ use crate::model::Number;
 use crate::wire::Operation;
 use crate::{Engine, EngineConfig};
 
+/// A target's body: runs one input, panics when the oracle fails.
+pub type Target = fn(&[u8]);
+
 /// The fuzz targets by name (the corpus folder names), for replaying.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("attribute_value", attribute_value),
     ("expr_condition", expr_condition),
     ("expr_projection", expr_projection),

@@ -145,6 +145,18 @@ pub fn check(history: &[Op]) -> Result<(), Violation> {
 mod tests {
     use super::*;
 
+    fn cas(expect: i64, new: i64, applied: bool, call: u64, ret: u64) -> Op {
+        op(
+            Kind::Cas {
+                expect,
+                new,
+                applied,
+            },
+            call,
+            ret,
+        )
+    }
+
     fn op(kind: Kind, call: u64, ret: u64) -> Op {
         Op {
             kind,
@@ -164,24 +176,8 @@ mod tests {
         assert_eq!(check(&h), Ok(()));
         let h = [
             op(Kind::Put(1), 0, 3),
-            op(
-                Kind::Cas {
-                    expect: 1,
-                    new: 2,
-                    applied: true,
-                },
-                4,
-                8,
-            ),
-            op(
-                Kind::Cas {
-                    expect: 1,
-                    new: 3,
-                    applied: false,
-                },
-                5,
-                9,
-            ),
+            cas(1, 2, true, 4, 8),
+            cas(1, 3, false, 5, 9),
             op(Kind::Get(Some(2)), 10, 11),
             op(Kind::Delete, 12, 13),
             op(Kind::Get(None), 14, 15),
@@ -202,24 +198,8 @@ mod tests {
         // Two successful CAS from the same value cannot both apply.
         let h = [
             op(Kind::Put(1), 0, 1),
-            op(
-                Kind::Cas {
-                    expect: 1,
-                    new: 2,
-                    applied: true,
-                },
-                2,
-                5,
-            ),
-            op(
-                Kind::Cas {
-                    expect: 1,
-                    new: 3,
-                    applied: true,
-                },
-                2,
-                5,
-            ),
+            cas(1, 2, true, 2, 5),
+            cas(1, 3, true, 2, 5),
         ];
         assert!(check(&h).is_err());
     }

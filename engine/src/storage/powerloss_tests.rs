@@ -102,6 +102,18 @@ async fn writer(
     }
 }
 
+/// The highest counter value an acknowledged increment saw.
+fn top_counter(acked: &[Ack]) -> u64 {
+    acked
+        .iter()
+        .filter_map(|a| match a {
+            Ack::Counter(n) => Some(*n),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0)
+}
+
 /// Checks the recovered engine; returns the violations.
 async fn check(
     e: &Engine,
@@ -144,17 +156,7 @@ async fn check(
         .as_str()
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
-    let top = acked
-        .iter()
-        .filter_map(|a| {
-            if let Ack::Counter(n) = a {
-                Some(*n)
-            } else {
-                None
-            }
-        })
-        .max()
-        .unwrap_or(0);
+    let top = top_counter(acked);
     if now < top.max(counter_floor) {
         v.push(format!(
             "counter {now} below the acknowledged {}",
@@ -264,18 +266,7 @@ pub async fn run(seeded: bool, rounds: u64, mut seed: u64) -> Result<(usize, u64
         if !violations.is_empty() {
             return Err(format!("round {round}: {}", violations.join("; ")));
         }
-        counter_floor = acked
-            .iter()
-            .filter_map(|a| {
-                if let Ack::Counter(n) = a {
-                    Some(*n)
-                } else {
-                    None
-                }
-            })
-            .max()
-            .unwrap_or(0)
-            .max(counter_floor);
+        counter_floor = top_counter(&acked).max(counter_floor);
         checked += acked.len();
     }
     e.close();

@@ -25,6 +25,36 @@ pub enum Command {
     LimitServer(LimitArgs),
     /// Run a mixed workload against daxlite (in memory and on disk) and sample its memory.
     Soak(SoakArgs),
+    /// Kill -9 daxlite at random moments under concurrent writes and check, after each
+    /// restart, that no acknowledged write is lost and nothing is half-applied.
+    Crash(CrashArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CrashArgs {
+    /// Kill and restart cycles.
+    #[arg(long, default_value_t = 50)]
+    pub cycles: u32,
+    /// Concurrent clients during each load phase.
+    #[arg(long, default_value_t = 4)]
+    pub clients: usize,
+    /// The kill comes between these many milliseconds after the load starts.
+    #[arg(long, default_value_t = 20)]
+    pub min_load_ms: u64,
+    #[arg(long, default_value_t = 150)]
+    pub max_load_ms: u64,
+    /// The daxlite binary (default: next to this one, then `daxlite` on PATH).
+    #[arg(long)]
+    pub daxlite: Option<PathBuf>,
+    /// Seed of the kill moments and the clients (printed on failure).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Start daxlite with the seeded bug DAXLITE_SEEDED_BUG=skip-fsync: the run must fail.
+    #[arg(long)]
+    pub seeded_bug: bool,
+    /// One line per cycle on stderr.
+    #[arg(long)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Args)]

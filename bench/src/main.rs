@@ -5,6 +5,7 @@
 mod chart;
 mod cli;
 mod client;
+mod crash;
 mod keys;
 mod limit_server;
 mod measure;
@@ -35,6 +36,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::LimitServer(a) => limit_server::main(&a),
         Command::Soak(a) => soak::main(&a),
+        Command::Crash(a) => crash::main(&a),
         Command::Run(a) => {
             given_targets(&a.targets, &a.pids, &a.bench).and_then(|t| bench(t, &a.bench))
         }

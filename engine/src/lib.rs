@@ -19,6 +19,7 @@ pub mod ctx;
 mod engine;
 pub mod export;
 pub mod expr;
+pub mod fuzz;
 pub mod import;
 pub mod index;
 pub mod keys;

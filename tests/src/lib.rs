@@ -5,6 +5,7 @@
 pub mod identities;
 pub mod kinesalite;
 pub mod tools;
+pub mod linearizability;
 
 use std::sync::Arc;
 

@@ -35,6 +35,7 @@ mod persistence;
 mod pitr;
 mod protocol;
 mod query;
+mod reliability;
 mod s3;
 mod streams;
 mod tables;

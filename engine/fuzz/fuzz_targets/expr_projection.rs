@@ -1,10 +1,6 @@
-//! Fuzz target: ProjectionExpression parsing never panics.
+//! Fuzz target `expr_projection`: the body and its oracle are `daxlite_engine::fuzz::expr_projection`, which
+//! `cargo test -p daxlite-tests --test e2e reliability::` also runs on every corpus file.
 #![no_main]
-use daxlite_engine::expr::parse_projection;
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    if let Ok(src) = std::str::from_utf8(data) {
-        let _ = parse_projection(src);
-    }
-});
+fuzz_target!(|data: &[u8]| daxlite_engine::fuzz::expr_projection(data));

@@ -1,10 +1,6 @@
-//! Fuzz target: UpdateExpression parsing never panics or overflows the stack.
+//! Fuzz target `expr_update`: the body and its oracle are `daxlite_engine::fuzz::expr_update`, which
+//! `cargo test -p daxlite-tests --test e2e reliability::` also runs on every corpus file.
 #![no_main]
-use daxlite_engine::expr::parse_update;
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    if let Ok(src) = std::str::from_utf8(data) {
-        let _ = parse_update(src);
-    }
-});
+fuzz_target!(|data: &[u8]| daxlite_engine::fuzz::expr_update(data));

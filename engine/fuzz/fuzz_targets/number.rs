@@ -1,12 +1,6 @@
-//! Fuzz target: number parsing never panics; printing and re-parsing is the identity.
+//! Fuzz target `number`: the body and its oracle are `daxlite_engine::fuzz::number`, which
+//! `cargo test -p daxlite-tests --test e2e reliability::` also runs on every corpus file.
 #![no_main]
-use daxlite_engine::model::Number;
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    if let Ok(src) = std::str::from_utf8(data) {
-        if let Ok(n) = Number::parse(src) {
-            assert_eq!(Number::parse(&n.to_string()).ok(), Some(n));
-        }
-    }
-});
+fuzz_target!(|data: &[u8]| daxlite_engine::fuzz::number(data));

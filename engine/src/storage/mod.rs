@@ -7,6 +7,11 @@ pub mod items;
 mod layout;
 mod memory;
 pub mod positions;
+#[cfg(test)]
+pub(crate) mod powerloss;
+#[cfg(test)]
+mod powerloss_tests;
+pub mod seeded;
 pub mod tokens;
 mod writer;
 
@@ -34,6 +39,9 @@ pub enum Backend {
     Dir(std::path::PathBuf),
     /// Nothing on disk; gone when the process ends.
     InMemory,
+    /// A simulated disk that can lose power (tests only: `powerloss`).
+    #[cfg(test)]
+    Simulated(powerloss::Disk),
 }
 
 /// The opened store: a database handle for reads and the writer for writes.
@@ -61,11 +69,20 @@ impl Store {
                 let file = dir.join("daxlite.redb");
                 Database::create(&file).map_err(|source| OpenError::Open { file, source })?
             }
+            #[cfg(test)]
+            Backend::Simulated(disk) => Database::builder()
+                .create_with_backend(disk.clone())
+                .map_err(OpenError::InMemory)?,
+        };
+        let durable = match backend {
+            #[cfg(test)]
+            Backend::Simulated(disk) => !disk.seeded_skip_fsync(),
+            _ => !seeded::skip_fsync(),
         };
         layout::initialise(&db)?;
         let db = Arc::new(db);
         let feed = crate::changes::Feed::default();
-        let writer = Writer::start(db.clone(), feed.clone());
+        let writer = Writer::start(db.clone(), feed.clone(), durable);
         Ok(Store { db, writer, feed })
     }
 

@@ -26,11 +26,13 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub(super) fn start(db: Arc<Database>, feed: Feed) -> Writer {
+    /// `durable: false` is the seeded bug of `seeded` (answers before the commit is on
+    /// disk); every real store passes `true`.
+    pub(super) fn start(db: Arc<Database>, feed: Feed, durable: bool) -> Writer {
         let (tx, rx) = channel::<Job>();
         let spawned = std::thread::Builder::new()
             .name("daxlite-writer".into())
-            .spawn(move || run(db, rx, feed));
+            .spawn(move || run(db, rx, feed, durable));
         let thread = match spawned {
             Ok(handle) => Some(handle),
             Err(e) => {
@@ -90,7 +92,12 @@ impl Writer {
     }
 }
 
-fn run(db: Arc<Database>, rx: Receiver<Job>, feed: Feed) {
+fn run(db: Arc<Database>, rx: Receiver<Job>, feed: Feed, durable: bool) {
+    let durability = if durable {
+        Durability::Immediate
+    } else {
+        Durability::None
+    };
     feed.collect_here();
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
@@ -100,13 +107,13 @@ fn run(db: Arc<Database>, rx: Receiver<Job>, feed: Feed) {
                 Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => break,
             }
         }
-        commit_group(&db, jobs, &feed);
+        commit_group(&db, jobs, &feed, durability);
     }
 }
 
 /// Runs and commits one group, publishes its changes (before answering its callers, so
 /// a subscriber hears of a write no later than the writer's caller).
-fn commit_group(db: &Database, jobs: Vec<Job>, feed: &Feed) {
+fn commit_group(db: &Database, jobs: Vec<Job>, feed: &Feed, durability: Durability) {
     let mut txn = match db.begin_write() {
         Ok(t) => t,
         Err(e) => {
@@ -122,7 +129,7 @@ fn commit_group(db: &Database, jobs: Vec<Job>, feed: &Feed) {
     // allocator only after a durable commit, so `Durability::None` in memory kept every
     // overwritten page forever (~32 KB per write). The in-memory backend has nothing to
     // fsync, so a durable commit there costs a header write and no system call.
-    txn.set_durability(Durability::Immediate);
+    txn.set_durability(durability);
     let mut finishers = Vec::with_capacity(jobs.len());
     let mut storage_failed = false;
     for job in jobs {

@@ -1,0 +1,134 @@
+//! The bodies of the cargo-fuzz targets (`engine/fuzz/fuzz_targets/*.rs`) as plain
+//! functions, so the same oracle runs under libFuzzer (nightly, by hand) and when an
+//! ordinary `cargo test` replays every corpus file (`tests/tests/reliability.rs`). Each
+//! panics when its oracle fails — that is how a fuzzer or a test sees the failure — and
+//! is never called by the server.
+
+use crate::expr::{parse_condition, parse_projection, parse_update, ExprKind};
+use crate::model::value::{decode_item, item_to_json_bytes, Deferred};
+use crate::model::Number;
+use crate::wire::Operation;
+use crate::{Engine, EngineConfig};
+
+/// A target's body: runs one input, panics when the oracle fails.
+pub type Target = fn(&[u8]);
+
+/// The fuzz targets by name (the corpus folder names), for replaying.
+pub const TARGETS: &[(&str, Target)] = &[
+    ("attribute_value", attribute_value),
+    ("expr_condition", expr_condition),
+    ("expr_projection", expr_projection),
+    ("expr_update", expr_update),
+    ("number", number),
+    ("partiql", partiql),
+    ("request_body", request_body),
+];
+
+/// Decoding any JSON as an item never panics, and a decoded item encodes to JSON that
+/// decodes to the same item.
+pub fn attribute_value(data: &[u8]) {
+    let Ok(json) = serde_json::from_slice::<serde_json::Value>(data) else {
+        return;
+    };
+    let mut deferred = Deferred::new();
+    if let Ok(item) = decode_item(&json, &mut deferred) {
+        if deferred.first.is_none() {
+            let bytes = item_to_json_bytes(&item);
+            let again: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+            let mut d2 = Deferred::new();
+            assert_eq!(decode_item(&again, &mut d2).ok(), Some(item));
+        }
+    }
+}
+
+/// Condition, filter and key-condition parsing never panics.
+pub fn expr_condition(data: &[u8]) {
+    if let Ok(src) = std::str::from_utf8(data) {
+        for kind in [
+            ExprKind::Condition,
+            ExprKind::Filter,
+            ExprKind::KeyCondition,
+        ] {
+            let _ = parse_condition(src, kind);
+        }
+    }
+}
+
+/// ProjectionExpression parsing never panics.
+pub fn expr_projection(data: &[u8]) {
+    if let Ok(src) = std::str::from_utf8(data) {
+        let _ = parse_projection(src);
+    }
+}
+
+/// UpdateExpression parsing never panics or overflows the stack.
+pub fn expr_update(data: &[u8]) {
+    if let Ok(src) = std::str::from_utf8(data) {
+        let _ = parse_update(src);
+    }
+}
+
+/// Number parsing never panics; printing and re-parsing is the identity.
+pub fn number(data: &[u8]) {
+    if let Ok(src) = std::str::from_utf8(data) {
+        if let Ok(n) = Number::parse(src) {
+            assert_eq!(Number::parse(&n.to_string()).ok(), Some(n));
+        }
+    }
+}
+
+const CREATE: &[u8] = br#"{"TableName":"fuzz","AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"}],"KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}],"BillingMode":"PAY_PER_REQUEST"}"#;
+
+/// Runs `f` on a fresh in-memory engine holding table `fuzz`, on its own runtime (call it
+/// outside any tokio runtime).
+fn with_engine<F: std::future::Future<Output = ()>>(f: impl FnOnce(Engine) -> F) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let engine = Engine::open(EngineConfig::default()).expect("engine");
+    rt.block_on(async {
+        let _ = engine.call(Operation::CreateTable, CREATE).await;
+        f(engine.clone()).await;
+    });
+    engine.close();
+}
+
+/// Any PartiQL statement parses or fails with a 400, and ExecuteStatement answers a
+/// result or a DynamoDB error — never a 500.
+pub fn partiql(data: &[u8]) {
+    let Ok(src) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Err(e) = crate::partiql::parser::parse(src) {
+        assert!(e.status() == 400, "{e}");
+    }
+    let body = serde_json::json!({"Statement": src, "Parameters": [{"S": "a"}, {"N": "1"}]});
+    with_engine(|engine| async move {
+        let _ = engine
+            .call(
+                Operation::ExecuteStatement,
+                br#"{"Statement":"INSERT INTO fuzz VALUE {'pk':'a','n':1}"}"#,
+            )
+            .await;
+        let bytes = serde_json::to_vec(&body).expect("json");
+        if let Err(e) = engine.call(Operation::ExecuteStatement, &bytes).await {
+            assert!(e.status() < 500, "{e}");
+        }
+    });
+}
+
+/// Any body sent to any operation (chosen by the first byte) answers a result or a
+/// DynamoDB error — never a panic, never a 500.
+pub fn request_body(data: &[u8]) {
+    let Some((&selector, body)) = data.split_first() else {
+        return;
+    };
+    let ops = Operation::ALL;
+    let op = ops[usize::from(selector) % ops.len()];
+    with_engine(|engine| async move {
+        if let Err(e) = engine.call(op, body).await {
+            assert!(e.status() < 500, "{op:?}: {e}");
+        }
+    });
+}

@@ -37,7 +37,12 @@ pub struct Req {
 }
 
 /// The `X-Amz-Target` header value of an operation name, e.g. `DynamoDB_20120810.GetItem`.
+/// An operation already written as a whole target (`AnyScaleFrontendService.X`) is
+/// taken as it is.
 pub fn target_header(op: &str) -> String {
+    if op.contains('.') {
+        return op.to_string();
+    }
     format!("DynamoDB_20120810.{op}")
 }
 

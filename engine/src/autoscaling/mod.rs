@@ -14,8 +14,6 @@ pub mod scaler;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use redb::ReadableTable;
-
 use crate::capacity::Meter;
 use crate::storage::{internal, Store, META};
 use crate::wire::ApiResult;

@@ -117,9 +117,10 @@ impl Hot {
         }
         let peak_rule = peak_on && on_demand && total > 0.0;
         if peak_rule {
+            // On-demand tables start warm at 12,000 reads and 4,000 writes per second.
             let warm = match axis {
-                Axis::Read => def.warm.0,
-                Axis::Write => def.warm.1,
+                Axis::Read => def.warm.0.max(12_000),
+                Axis::Write => def.warm.1.max(4_000),
             } as f64;
             let second = now_ms.div_euclid(1000);
             let p = st.peaks.entry((def.id, axis)).or_insert(Peak {

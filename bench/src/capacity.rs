@@ -59,8 +59,11 @@ pub fn main(args: &CapacityArgs) -> Result<(), String> {
         .map_err(|e| format!("cannot write {}: {e}", txt_path.display()))?;
     let doc = json!({"wcu": args.wcu, "seconds": args.seconds, "connections": args.connections,
         "max_attempts": args.max_attempts, "autoscaling_minute": args.minute, "runs": rows});
-    std::fs::write(&json_path, serde_json::to_vec_pretty(&doc).unwrap_or_default())
-        .map_err(|e| format!("cannot write {}: {e}", json_path.display()))?;
+    std::fs::write(
+        &json_path,
+        serde_json::to_vec_pretty(&doc).unwrap_or_default(),
+    )
+    .map_err(|e| format!("cannot write {}: {e}", json_path.display()))?;
     println!("{table}");
     println!("wrote {}, {}", txt_path.display(), json_path.display());
     Ok(())
@@ -69,7 +72,11 @@ pub fn main(args: &CapacityArgs) -> Result<(), String> {
 async fn call_ok(conn: &mut Conn, r: &Req) -> Result<Value, String> {
     let (status, body) = conn.call(r).await?;
     if status != 200 {
-        return Err(format!("{} failed: {}", r.op, String::from_utf8_lossy(&body)));
+        return Err(format!(
+            "{} failed: {}",
+            r.op,
+            String::from_utf8_lossy(&body)
+        ));
     }
     serde_json::from_slice(&body).map_err(|e| format!("{}: {e}", r.op))
 }
@@ -79,32 +86,53 @@ async fn run(args: &CapacityArgs, bin: &std::path::Path, scaling: bool) -> Resul
         .map(String::from)
         .to_vec();
     let envs = vec![
-        ("DAXLITE_CAPACITY_THROTTLING".to_string(), "provisioned".to_string()),
-        ("DAXLITE_CAPACITY_AUTOSCALING_MINUTE".to_string(), args.minute.clone()),
+        (
+            "DAXLITE_CAPACITY_THROTTLING".to_string(),
+            "provisioned".to_string(),
+        ),
+        (
+            "DAXLITE_CAPACITY_AUTOSCALING_MINUTE".to_string(),
+            args.minute.clone(),
+        ),
         ("DAXLITE_CACHE".to_string(), "false".to_string()),
     ];
     let server = spawn::spawn_daxlite_with(bin, &argv, &envs)?;
     let signer = Signer::new("daxlitebench", "daxlitebench", "us-east-1", false);
     let endpoint = Arc::new(Endpoint::new(&server.url, signer)?);
     let mut admin = endpoint.connect().await?;
-    call_ok(&mut admin, &req("CreateTable", json!({
+    call_ok(
+        &mut admin,
+        &req(
+            "CreateTable",
+            json!({
         "TableName": TABLE,
         "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
         "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-        "ProvisionedThroughput": {"ReadCapacityUnits": 5, "WriteCapacityUnits": args.wcu}}))).await?;
+        "ProvisionedThroughput": {"ReadCapacityUnits": 5, "WriteCapacityUnits": args.wcu}}),
+        ),
+    )
+    .await?;
     let target = json!({"ServiceNamespace": "dynamodb", "ResourceId": format!("table/{TABLE}"),
         "ScalableDimension": "dynamodb:table:WriteCapacityUnits"});
     if scaling {
         let mut t = target.clone();
         t["MinCapacity"] = json!(args.wcu);
         t["MaxCapacity"] = json!(40_000);
-        call_ok(&mut admin, &req("AnyScaleFrontendService.RegisterScalableTarget", t)).await?;
+        call_ok(
+            &mut admin,
+            &req("AnyScaleFrontendService.RegisterScalableTarget", t),
+        )
+        .await?;
         let mut p = target.clone();
         p["PolicyName"] = json!("bulk-load");
         p["PolicyType"] = json!("TargetTrackingScaling");
         p["TargetTrackingScalingPolicyConfiguration"] = json!({"TargetValue": 70.0,
             "PredefinedMetricSpecification": {"PredefinedMetricType": "DynamoDBWriteCapacityUtilization"}});
-        call_ok(&mut admin, &req("AnyScaleFrontendService.PutScalingPolicy", p)).await?;
+        call_ok(
+            &mut admin,
+            &req("AnyScaleFrontendService.PutScalingPolicy", p),
+        )
+        .await?;
     }
     let tally = Arc::new(Tally::default());
     let latency = Arc::new(Mutex::new(
@@ -129,7 +157,10 @@ async fn run(args: &CapacityArgs, bin: &std::path::Path, scaling: bool) -> Resul
                         "pk": {"S": format!("w{w}-{serial}")}, "pad": {"S": pad}}}}));
                 }
                 let batch: Vec<Value> = pending.drain(..25).collect();
-                let r = req("BatchWriteItem", json!({"RequestItems": {TABLE: batch.clone()}}));
+                let r = req(
+                    "BatchWriteItem",
+                    json!({"RequestItems": {TABLE: batch.clone()}}),
+                );
                 let t0 = Instant::now();
                 let mut attempt = 0u32;
                 let answer = loop {
@@ -164,7 +195,9 @@ async fn run(args: &CapacityArgs, bin: &std::path::Path, scaling: bool) -> Resul
                     .written
                     .fetch_add((batch.len() - left.len()) as u64, Ordering::Relaxed);
                 if !left.is_empty() {
-                    tally.resubmitted.fetch_add(left.len() as u64, Ordering::Relaxed);
+                    tally
+                        .resubmitted
+                        .fetch_add(left.len() as u64, Ordering::Relaxed);
                     tokio::time::sleep(backoff(&mut rng, 1)).await;
                     pending.splice(0..0, left);
                 }
@@ -176,13 +209,28 @@ async fn run(args: &CapacityArgs, bin: &std::path::Path, scaling: bool) -> Resul
         w.await.map_err(|e| format!("worker: {e}"))??;
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let d = call_ok(&mut admin, &req("DescribeTable", json!({"TableName": TABLE}))).await?;
+    let d = call_ok(
+        &mut admin,
+        &req("DescribeTable", json!({"TableName": TABLE})),
+    )
+    .await?;
     let wcu = d["Table"]["ProvisionedThroughput"]["WriteCapacityUnits"].clone();
     let acts = if scaling {
-        call_ok(&mut admin, &req("AnyScaleFrontendService.DescribeScalingActivities",
-            json!({"ServiceNamespace": "dynamodb"}))).await?["ScalingActivities"]
+        call_ok(
+            &mut admin,
+            &req(
+                "AnyScaleFrontendService.DescribeScalingActivities",
+                json!({"ServiceNamespace": "dynamodb"}),
+            ),
+        )
+        .await?["ScalingActivities"]
             .as_array()
-            .map(|a| a.iter().rev().filter_map(|x| x["Description"].as_str().map(str::to_string)).collect::<Vec<_>>())
+            .map(|a| {
+                a.iter()
+                    .rev()
+                    .filter_map(|x| x["Description"].as_str().map(str::to_string))
+                    .collect::<Vec<_>>()
+            })
             .unwrap_or_default()
     } else {
         Vec::new()
@@ -220,17 +268,36 @@ fn backoff(rng: &mut SmallRng, attempt: u32) -> Duration {
 fn summary(rows: &[Value]) -> String {
     let mut out = format!(
         "{:<13} {:>8} {:>8} {:>7} {:>9} {:>8} {:>9} {:>12} {:>8} {:>8} {:>9}\n",
-        "auto scaling", "written", "items/s", "calls", "throttled", "retries", "exhausted",
-        "resubmitted", "p50 ms", "p99 ms", "final WCU"
+        "auto scaling",
+        "written",
+        "items/s",
+        "calls",
+        "throttled",
+        "retries",
+        "exhausted",
+        "resubmitted",
+        "p50 ms",
+        "p99 ms",
+        "final WCU"
     );
     for r in rows {
         out.push_str(&format!(
             "{:<13} {:>8} {:>8.0} {:>7} {:>9} {:>8} {:>9} {:>12} {:>8.1} {:>8.1} {:>9}\n",
-            if r["auto_scaling"] == true { "on" } else { "off" },
-            r["items_written"], r["items_per_s"].as_f64().unwrap_or(0.0), r["calls"],
-            r["throttled_calls"], r["sdk_retries"], r["retries_exhausted"],
-            r["unprocessed_resubmitted"], r["p50_ms"].as_f64().unwrap_or(0.0),
-            r["p99_ms"].as_f64().unwrap_or(0.0), r["final_wcu"]
+            if r["auto_scaling"] == true {
+                "on"
+            } else {
+                "off"
+            },
+            r["items_written"],
+            r["items_per_s"].as_f64().unwrap_or(0.0),
+            r["calls"],
+            r["throttled_calls"],
+            r["sdk_retries"],
+            r["retries_exhausted"],
+            r["unprocessed_resubmitted"],
+            r["p50_ms"].as_f64().unwrap_or(0.0),
+            r["p99_ms"].as_f64().unwrap_or(0.0),
+            r["final_wcu"]
         ));
     }
     for r in rows.iter().filter(|r| r["auto_scaling"] == true) {

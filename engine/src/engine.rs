@@ -32,7 +32,9 @@ impl Engine {
         let store = Store::open(&config.backend)?;
         let meter = Arc::new(crate::capacity::Meter::default());
         let o = &config.capacity;
-        meter.series.configure(o.series, o.minute_ms, o.series_minutes);
+        meter
+            .series
+            .configure(o.series, o.minute_ms, o.series_minutes);
         meter.hot.configure(o.partition_limits, o.peak_rule);
         let autoscaling = crate::autoscaling::Autoscaling::load(&store, meter.clone())
             .map_err(|e| OpenError::Initialise(Box::new(e)))?;

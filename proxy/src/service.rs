@@ -58,9 +58,15 @@ const XML_UNKNOWN: &str = "<UnknownOperationException/>\n";
 impl<U: Upstream + Administer> Administer for Service<U> {
     fn admin(&self, cmd: Command) -> impl std::future::Future<Output = Option<Answer>> + Send {
         let series = matches!(cmd, Command::CapacitySeries).then(|| {
-            self.upstream.capacity_series().map(Answer::ok).unwrap_or_else(|| {
-                Answer::bad(404, "no capacity series: the upstream is not the embedded engine".into())
-            })
+            self.upstream
+                .capacity_series()
+                .map(Answer::ok)
+                .unwrap_or_else(|| {
+                    Answer::bad(
+                        404,
+                        "no capacity series: the upstream is not the embedded engine".into(),
+                    )
+                })
         });
         let upstream = (series.is_none()).then(|| self.upstream.admin(cmd));
         async move {

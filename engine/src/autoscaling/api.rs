@@ -152,7 +152,9 @@ fn current(ctx: &Ctx, k: &Key) -> ApiResult<i64> {
             k.resource_id
         ))
     };
-    let def = ctx.visible_table(&txn, &k.table, now)?.ok_or_else(missing)?;
+    let def = ctx
+        .visible_table(&txn, &k.table, now)?
+        .ok_or_else(missing)?;
     scaler::provisioned(&def, k.index.as_deref(), k.dimension).ok_or_else(missing)
 }
 
@@ -189,16 +191,18 @@ pub async fn register_scalable_target(ctx: &Ctx, body: &Map<String, Value>) -> A
         ],
         None => [None; 3],
     };
-    let exists = ctx.autoscaling.snapshot().target(&rid, k.dimension).cloned();
+    let exists = ctx
+        .autoscaling
+        .snapshot()
+        .target(&rid, k.dimension)
+        .cloned();
     let (new_min, new_max) = match &exists {
         Some(t) => (min.unwrap_or(t.min), max.unwrap_or(t.max)),
         None => match (min, max) {
             (Some(a), Some(b)) => (a, b),
-            _ => {
-                return Err(ApiError::validation(
-                    "MinCapacity and MaxCapacity are required for registering a new scalable target",
-                ))
-            }
+            _ => return Err(ApiError::validation(
+                "MinCapacity and MaxCapacity are required for registering a new scalable target",
+            )),
         },
     };
     if new_min < 0 || new_max < 0 {
@@ -540,10 +544,7 @@ pub async fn delete_scaling_policy(ctx: &Ctx, body: &Map<String, Value>) -> ApiR
     Ok(json!({}))
 }
 
-pub async fn describe_scaling_activities(
-    ctx: &Ctx,
-    body: &Map<String, Value>,
-) -> ApiResult<Value> {
+pub async fn describe_scaling_activities(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Value> {
     let o = Obj(body);
     let mut v = Violations::new();
     let (dynamo, dim) = describe_filter(o, &mut v)?;

@@ -35,12 +35,7 @@ const MAX_REPLAY: i64 = 2 * LOW_MINUTES as i64;
 pub fn provisioned(def: &TableDef, index: Option<&str>, dim: Dimension) -> Option<i64> {
     let t = match index {
         None if !dim.is_index() => &def.throughput,
-        Some(i) if dim.is_index() => def
-            .gsis
-            .iter()
-            .find(|g| g.name == i)?
-            .throughput
-            .as_ref()?,
+        Some(i) if dim.is_index() => def.gsis.iter().find(|g| g.name == i)?.throughput.as_ref()?,
         _ => return None,
     };
     Some(if dim.is_read() { t.read } else { t.write })
@@ -188,22 +183,25 @@ async fn evaluate(
             .clamp(t.min, t.max)
     };
     let cooled = |last: Option<i64>, secs: i64| {
-        last.is_none_or(|l| {
-            end_ms - l >= secs * series.minute_ms() / 60
-        })
+        last.is_none_or(|l| end_ms - l >= secs * series.minute_ms() / 60)
     };
-    let out_cd = policies.iter().map(|p| p.scale_out_cooldown_s).max().unwrap_or(0);
-    let in_cd = policies.iter().map(|p| p.scale_in_cooldown_s).max().unwrap_or(0);
+    let out_cd = policies
+        .iter()
+        .map(|p| p.scale_out_cooldown_s)
+        .max()
+        .unwrap_or(0);
+    let in_cd = policies
+        .iter()
+        .map(|p| p.scale_in_cooldown_s)
+        .max()
+        .unwrap_or(0);
     if t.high_streak >= HIGH_MINUTES && !t.scale_out_suspended && cooled(t.last_out_ms, out_cd) {
         let to = want(HIGH_MINUTES);
         if to > current {
             return Ok(Some(Decision { to, out: true }));
         }
     }
-    if t.low_streak >= LOW_MINUTES
-        && !t.scale_in_suspended
-        && cooled(t.last_in_ms, in_cd)
-    {
+    if t.low_streak >= LOW_MINUTES && !t.scale_in_suspended && cooled(t.last_in_ms, in_cd) {
         let to = want(LOW_MINUTES);
         if to < current {
             return Ok(Some(Decision { to, out: false }));

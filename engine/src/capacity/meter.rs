@@ -85,8 +85,17 @@ impl Meter {
             }
         }
         let (key, total) = (demand.key, demand.total());
-        self.hot
-            .check(def, mode, axis, key, demand.table, total, now_ms, take, false)?;
+        self.hot.check(
+            def,
+            mode,
+            axis,
+            key,
+            demand.table,
+            total,
+            now_ms,
+            take,
+            false,
+        )?;
         if take {
             for (arm, _, rate, cap, units) in &arms {
                 bucket(&mut buckets, def.id, arm, axis, *rate, *cap, now_ms).take(*units);
@@ -106,9 +115,17 @@ impl Meter {
     ) {
         let arms = arms(def, mode, axis, demand);
         let (key, total) = (demand.key, demand.total());
-        let _ = self
-            .hot
-            .check(def, mode, axis, key, demand.table, total, now_ms, false, true);
+        let _ = self.hot.check(
+            def,
+            mode,
+            axis,
+            key,
+            demand.table,
+            total,
+            now_ms,
+            false,
+            true,
+        );
         if let Ok(mut buckets) = self.buckets.lock() {
             for (arm, _, rate, cap, units) in &arms {
                 bucket(&mut buckets, def.id, arm, axis, *rate, *cap, now_ms).take(*units);

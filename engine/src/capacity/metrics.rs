@@ -47,9 +47,7 @@ pub fn record(table: &str, operation: &'static str, t: &Throttle, first: bool) {
         (Axis::Read, Limit::Account) => READ_ACCOUNT_LIMIT_THROTTLE_EVENTS,
         (Axis::Write, Limit::Account) => WRITE_ACCOUNT_LIMIT_THROTTLE_EVENTS,
         (Axis::Read, Limit::KeyRange | Limit::OnDemandKeyRange) => READ_KEY_RANGE_THROTTLE_EVENTS,
-        (Axis::Write, Limit::KeyRange | Limit::OnDemandKeyRange) => {
-            WRITE_KEY_RANGE_THROTTLE_EVENTS
-        }
+        (Axis::Write, Limit::KeyRange | Limit::OnDemandKeyRange) => WRITE_KEY_RANGE_THROTTLE_EVENTS,
     };
     for name in [events, by_reason] {
         match &t.index {

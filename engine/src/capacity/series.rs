@@ -97,7 +97,13 @@ impl Series {
         now_ms.div_euclid(self.minute_ms())
     }
 
-    fn with_point(&self, def: &TableDef, index: Option<&str>, now_ms: i64, f: impl FnOnce(&mut Point)) {
+    fn with_point(
+        &self,
+        def: &TableDef,
+        index: Option<&str>,
+        now_ms: i64,
+        f: impl FnOnce(&mut Point),
+    ) {
         let minute = self.minute_of(now_ms);
         let keep = self.keep.load(Ordering::Relaxed);
         let (pr, pw) = provisioned(def, index);
@@ -128,7 +134,14 @@ impl Series {
     }
 
     /// Counts consumed units of a table (`index: None`) or GSI.
-    pub fn consume(&self, def: &TableDef, index: Option<&str>, axis: Axis, units: f64, now_ms: i64) {
+    pub fn consume(
+        &self,
+        def: &TableDef,
+        index: Option<&str>,
+        axis: Axis,
+        units: f64,
+        now_ms: i64,
+    ) {
         if units <= 0.0 {
             return;
         }
@@ -156,7 +169,14 @@ impl Series {
     }
 
     /// Counts a throttled event (and with `first` the request).
-    pub fn throttled(&self, def: &TableDef, index: Option<&str>, axis: Axis, first: bool, now_ms: i64) {
+    pub fn throttled(
+        &self,
+        def: &TableDef,
+        index: Option<&str>,
+        axis: Axis,
+        first: bool,
+        now_ms: i64,
+    ) {
         self.with_point(def, index, now_ms, |p| match axis {
             Axis::Read => p.read_throttle_events += 1,
             Axis::Write => p.write_throttle_events += 1,

@@ -138,7 +138,9 @@ pub fn returned(
 /// The read units a SELECT page consumed.
 fn page_units(plan: &ReadPlan, page: &read::Page, consistent: bool) -> f64 {
     match plan.access {
-        super::plan::Access::Get(_) => read_units((page.read > 0).then_some(page.bytes), consistent),
+        super::plan::Access::Get(_) => {
+            read_units((page.read > 0).then_some(page.bytes), consistent)
+        }
         _ => read_units(Some(page.bytes), consistent),
     }
 }

@@ -28,6 +28,9 @@ pub enum Command {
     /// Kill -9 daxlite at random moments under concurrent writes and check, after each
     /// restart, that no acknowledged write is lost and nothing is half-applied.
     Crash(CrashArgs),
+    /// Bulk-load a table provisioned at a few WCU with throttling on, without and with
+    /// auto scaling, retrying as the SDK's standard mode does.
+    Capacity(CapacityArgs),
 }
 
 #[derive(Debug, Args)]
@@ -55,6 +58,33 @@ pub struct CrashArgs {
     /// One line per cycle on stderr.
     #[arg(long)]
     pub verbose: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CapacityArgs {
+    /// The table's provisioned write capacity (and the auto scaler's minimum).
+    #[arg(long, default_value_t = 5)]
+    pub wcu: i64,
+    /// Seconds of load per run.
+    #[arg(long, default_value_t = 20.0, value_parser = parse_seconds)]
+    pub seconds: f64,
+    /// Keep-alive connections, each one writer.
+    #[arg(long, default_value_t = 4)]
+    pub connections: usize,
+    /// Attempts per call, as the SDK's standard retry mode counts them (3 by default).
+    #[arg(long, default_value_t = 3)]
+    pub max_attempts: u32,
+    /// Padding bytes per item (about 1 KB: one write unit each).
+    #[arg(long, default_value_t = 900)]
+    pub item_size: usize,
+    /// The server's `[capacity] autoscaling_minute` (a minute of the auto scaler).
+    #[arg(long, default_value = "1s")]
+    pub minute: String,
+    /// The daxlite binary (default: next to this one, then `daxlite` on PATH).
+    #[arg(long)]
+    pub daxlite: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: Outputs,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 //! without its cache, DynamoDB Local, anything given by URL — against the limit server, in
 //! interleaved rounds, and writes a table, a JSON file and an SVG chart.
 
+mod capacity;
 mod chart;
 mod cli;
 mod client;
@@ -37,6 +38,7 @@ fn main() -> ExitCode {
         Command::LimitServer(a) => limit_server::main(&a),
         Command::Soak(a) => soak::main(&a),
         Command::Crash(a) => crash::main(&a),
+        Command::Capacity(a) => capacity::main(&a),
         Command::Run(a) => {
             given_targets(&a.targets, &a.pids, &a.bench).and_then(|t| bench(t, &a.bench))
         }

@@ -37,8 +37,8 @@ pub struct Req {
 }
 
 /// The `X-Amz-Target` header value of an operation name, e.g. `DynamoDB_20120810.GetItem`.
-/// An operation already carrying its prefix (`DynamoDBStreams_20120810.GetRecords`) is
-/// kept as it is.
+/// An operation already carrying its prefix (`DynamoDBStreams_20120810.GetRecords`) or
+/// written as a whole target (`AnyScaleFrontendService.X`) is kept as it is.
 pub fn target_header(op: &str) -> String {
     if op.contains('.') {
         return op.to_string();

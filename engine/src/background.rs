@@ -86,6 +86,8 @@ pub async fn tick(ctx: &Ctx) -> ApiResult<TickReport> {
         .store
         .write(move |txn| crate::backup::journal::maintain(txn, now))
         .await?;
+    // Auto scaling: one atomic load when no scalable target exists.
+    crate::autoscaling::scaler::catch_up(ctx).await?;
     Ok(TickReport {
         expired_deleted,
         records_trimmed,

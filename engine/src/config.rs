@@ -56,6 +56,8 @@ pub struct EngineConfig {
     /// What is throttled (`capacity::Throttling`; off, as DynamoDB Local). A table's
     /// `daxlite:throttling` tag overrides it.
     pub throttling: Throttling,
+    /// The other `[capacity]` settings: series, partition limits, the peak rule.
+    pub capacity: crate::capacity::Options,
 }
 
 impl Default for EngineConfig {
@@ -81,6 +83,7 @@ impl Default for EngineConfig {
             export_root: std::path::PathBuf::from("./daxlite-exports"),
             export_s3: None,
             throttling: Throttling::Off,
+            capacity: Default::default(),
         }
     }
 }

@@ -22,8 +22,10 @@ pub struct Ctx {
     /// This context itself, so an operation can start a background job (a backup copy,
     /// a restore) that outlives its request.
     pub me: Weak<Ctx>,
-    /// The throttling buckets (`capacity`).
+    /// The throttling buckets and per-minute series (`capacity`).
     pub meter: Arc<Meter>,
+    /// Application Auto Scaling's targets, policies and activities.
+    pub autoscaling: crate::autoscaling::Autoscaling,
 }
 
 impl Ctx {

@@ -30,12 +30,21 @@ impl Engine {
         clock: Arc<dyn Clock>,
     ) -> Result<Engine, OpenError> {
         let store = Store::open(&config.backend)?;
+        let meter = Arc::new(crate::capacity::Meter::default());
+        let o = &config.capacity;
+        meter
+            .series
+            .configure(o.series, o.minute_ms, o.series_minutes);
+        meter.hot.configure(o.partition_limits, o.peak_rule);
+        let autoscaling = crate::autoscaling::Autoscaling::load(&store, meter.clone())
+            .map_err(|e| OpenError::Initialise(Box::new(e)))?;
         let ctx = Arc::new_cyclic(|me| Ctx {
             store,
             clock,
             config,
             me: me.clone(),
-            meter: Default::default(),
+            meter,
+            autoscaling,
         });
         let background = Background::start(ctx.clone());
         // Backups and restores a crash interrupted, found before any request can start one.
@@ -69,6 +78,12 @@ impl Engine {
     /// Runs one operation on a request body and returns the response body.
     pub async fn call(&self, op: Operation, body: &[u8]) -> ApiResult<Vec<u8>> {
         logged(api::dispatch(&self.ctx, op, body).await)
+    }
+
+    /// The per-minute capacity series of every table and GSI (`capacity::series`), as
+    /// the admin endpoint answers them.
+    pub fn capacity_series(&self) -> serde_json::Value {
+        self.ctx.meter.series.to_json()
     }
 
     /// Whether `op` is implemented (the others answer UnknownOperationException).

@@ -2,11 +2,12 @@
 //! (`wire`), the data model (`model`), expressions (`expr`), the catalog of tables
 //! (`catalog`), primary keys (`keys`), storage on redb (`storage`), the one write path
 //! (`write`), stream records (`streams`), the change feed (`changes`), Time to Live
-//! (`ttl`), backups and point-in-time recovery (`backup`), exports (`export`), imports (`import`), where their "S3 buckets" live (`buckets`), Kinesis destinations (`kinesis`), throttling (`capacity`), the progress of long jobs (`progress`), PartiQL (`partiql`), what
+//! (`ttl`), backups and point-in-time recovery (`backup`), exports (`export`), imports (`import`), where their "S3 buckets" live (`buckets`), Kinesis destinations (`kinesis`), throttling (`capacity`), Application Auto Scaling (`autoscaling`), the progress of long jobs (`progress`), PartiQL (`partiql`), what
 //! operations and background work share (`ctx`) and
 //! the operations (`api`), driven through [`Engine`].
 
 pub mod api;
+pub mod autoscaling;
 mod background;
 pub mod backup;
 pub mod buckets;

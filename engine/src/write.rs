@@ -127,7 +127,7 @@ pub fn apply_gated(
 ) -> ApiResult<Written> {
     let prepared = prepare(txn, now_ms, spec)?;
     if let Some(gate) = gate {
-        gate.admit_write(&prepared.cost(1.0), now_ms)?;
+        gate.admit_write(&prepared.key, &prepared.cost(1.0), now_ms)?;
     }
     commit(txn, prepared, &Origin::caller(now_ms))
 }

@@ -1,7 +1,7 @@
 //! The optional admin listener (`[admin] listen`, off by default; bind it to loopback or
 //! a private interface — it has no authentication of its own): `POST /invalidate-item`
 //! `{"TableName","Key"}`, `POST /invalidate-table` `{"TableName"}`, `POST /flush`, and
-//! `GET /stats` (JSON). It serves on its own port, so it never shares the DynamoDB
+//! `GET /stats` (JSON), `GET /capacity/series` (the engine's per-minute capacity series). It serves on its own port, so it never shares the DynamoDB
 //! front door's request path.
 //!
 //! What can be administered is the [`Administer`] trait (the cache implements it; the
@@ -37,6 +37,8 @@ pub enum Command {
     },
     Flush,
     Stats,
+    /// The engine's per-minute capacity series (`GET /capacity/series`).
+    CapacitySeries,
     /// Global tables: pause (or resume) shipping changes to a peer region.
     Replication {
         region: String,
@@ -113,10 +115,11 @@ pub fn decode(method: &Method, path: &str, body: &[u8]) -> Result<Command, Answe
             })
         }
         (&Method::GET, "/stats") => Ok(Command::Stats),
+        (&Method::GET, "/capacity/series") => Ok(Command::CapacitySeries),
         (
             _,
             "/invalidate-item" | "/invalidate-table" | "/flush" | "/stats" | "/global/pause"
-            | "/global/resume",
+            | "/global/resume" | "/capacity/series",
         ) => Err(Answer::bad(
             405,
             format!("{method} is not allowed on {path}"),

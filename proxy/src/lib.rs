@@ -14,6 +14,7 @@ pub mod error;
 pub mod global;
 pub mod kinesis;
 pub mod metrics;
+pub mod retry_after;
 pub mod server;
 pub mod service;
 pub mod stream_reader;

@@ -35,6 +35,9 @@ pub struct ServiceConfig {
     /// The identities whose requests are authorized by their policies (None: no key
     /// has policies, and the request path does nothing more).
     pub identities: Option<Arc<Identities>>,
+    /// `[capacity] retry_after`: `x-amz-retry-after` (ms) on throttling answers (None:
+    /// not sent, as DynamoDB).
+    pub retry_after_ms: Option<u64>,
 }
 
 pub struct Service<U> {
@@ -54,7 +57,25 @@ const XML_UNKNOWN: &str = "<UnknownOperationException/>\n";
 /// The admin listener reaches the upstream through the service.
 impl<U: Upstream + Administer> Administer for Service<U> {
     fn admin(&self, cmd: Command) -> impl std::future::Future<Output = Option<Answer>> + Send {
-        self.upstream.admin(cmd)
+        let series = matches!(cmd, Command::CapacitySeries).then(|| {
+            self.upstream
+                .capacity_series()
+                .map(Answer::ok)
+                .unwrap_or_else(|| {
+                    Answer::bad(
+                        404,
+                        "no capacity series: the upstream is not the embedded engine".into(),
+                    )
+                })
+        });
+        let upstream = (series.is_none()).then(|| self.upstream.admin(cmd));
+        async move {
+            match (series, upstream) {
+                (Some(a), _) => Some(a),
+                (None, Some(f)) => f.await,
+                (None, None) => None,
+            }
+        }
     }
 }
 
@@ -121,11 +142,16 @@ impl<U: Upstream> Service<U> {
         let (status, outcome, resp) = match routed {
             Ok(reply) => {
                 let outcome = ex.outcome.unwrap_or_else(|| reply.outcome.label());
-                (
-                    reply.status,
-                    outcome,
-                    json_reply(reply, &request_id, ex.reply_type, coding),
-                )
+                let retry_after = self
+                    .config
+                    .retry_after_ms
+                    .filter(|_| crate::retry_after::applies(reply.status, &reply.body));
+                let mut resp = json_reply(reply, &request_id, ex.reply_type, coding);
+                if let Some(ms) = retry_after {
+                    resp.headers_mut()
+                        .insert(crate::retry_after::HEADER, HeaderValue::from(ms));
+                }
+                (resp.status().as_u16(), outcome, resp)
             }
             Err(rejection) => {
                 let (status, resp) = rejection.render(&request_id, ex.reply_type, coding);

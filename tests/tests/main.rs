@@ -6,6 +6,7 @@
 //! checks it).
 
 mod auth;
+mod autoscaling;
 mod backups;
 mod cache;
 mod capacity;

@@ -19,6 +19,7 @@ pub mod ttl;
 
 use serde_json::Value;
 
+use crate::autoscaling::api as autoscaling;
 use crate::partiql;
 
 pub use crate::ctx::Ctx;
@@ -120,6 +121,13 @@ routes! {
         EnableKinesisStreamingDestination => kinesis::enable_kinesis_streaming_destination,
         DisableKinesisStreamingDestination => kinesis::disable_kinesis_streaming_destination,
         UpdateKinesisStreamingDestination => kinesis::update_kinesis_streaming_destination,
+        RegisterScalableTarget => autoscaling::register_scalable_target,
+        DescribeScalableTargets => autoscaling::describe_scalable_targets,
+        DeregisterScalableTarget => autoscaling::deregister_scalable_target,
+        PutScalingPolicy => autoscaling::put_scaling_policy,
+        DescribeScalingPolicies => autoscaling::describe_scaling_policies,
+        DeleteScalingPolicy => autoscaling::delete_scaling_policy,
+        DescribeScalingActivities => autoscaling::describe_scaling_activities,
     }
     not_built {
         CreateGlobalTable,

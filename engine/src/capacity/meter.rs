@@ -31,17 +31,28 @@ struct Key {
     axis: Axis,
 }
 
-/// The units a request puts on the table arm and on each GSI.
+/// The units a request puts on the table arm and on each GSI, and the partition-key
+/// hash of its item (`hot`'s per-key limits; None: several partitions or unknown).
 #[derive(Debug, Clone, Default)]
 pub struct Demand<'a> {
     pub table: f64,
     pub gsis: Vec<(&'a str, f64)>,
+    pub key: Option<u64>,
 }
 
-/// All buckets.
+impl Demand<'_> {
+    fn total(&self) -> f64 {
+        self.table + self.gsis.iter().map(|(_, u)| u).sum::<f64>()
+    }
+}
+
+/// All buckets, and the per-minute series (`series`).
 #[derive(Debug, Default)]
 pub struct Meter {
     buckets: Mutex<HashMap<Key, Bucket>>,
+    pub series: super::series::Series,
+    /// Per partition-key limits and the on-demand peak rule (optional).
+    pub hot: super::hot::Hot,
 }
 
 impl Meter {
@@ -73,6 +84,18 @@ impl Meter {
                 });
             }
         }
+        let (key, total) = (demand.key, demand.total());
+        self.hot.check(
+            def,
+            mode,
+            axis,
+            key,
+            demand.table,
+            total,
+            now_ms,
+            take,
+            false,
+        )?;
         if take {
             for (arm, _, rate, cap, units) in &arms {
                 bucket(&mut buckets, def.id, arm, axis, *rate, *cap, now_ms).take(*units);
@@ -91,6 +114,18 @@ impl Meter {
         now_ms: i64,
     ) {
         let arms = arms(def, mode, axis, demand);
+        let (key, total) = (demand.key, demand.total());
+        let _ = self.hot.check(
+            def,
+            mode,
+            axis,
+            key,
+            demand.table,
+            total,
+            now_ms,
+            false,
+            true,
+        );
         if let Ok(mut buckets) = self.buckets.lock() {
             for (arm, _, rate, cap, units) in &arms {
                 bucket(&mut buckets, def.id, arm, axis, *rate, *cap, now_ms).take(*units);
@@ -103,6 +138,7 @@ impl Meter {
         if let Ok(mut buckets) = self.buckets.lock() {
             buckets.retain(|k, _| k.table != table_id);
         }
+        self.hot.forget(table_id);
     }
 }
 

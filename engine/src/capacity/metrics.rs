@@ -24,6 +24,11 @@ pub const READ_ACCOUNT_LIMIT_THROTTLE_EVENTS: &str =
 pub const WRITE_ACCOUNT_LIMIT_THROTTLE_EVENTS: &str =
     "daxlite_dynamodb_write_account_limit_throttle_events";
 
+pub const READ_KEY_RANGE_THROTTLE_EVENTS: &str =
+    "daxlite_dynamodb_read_key_range_throughput_throttle_events";
+pub const WRITE_KEY_RANGE_THROTTLE_EVENTS: &str =
+    "daxlite_dynamodb_write_key_range_throughput_throttle_events";
+
 /// Counts one throttled event of `table`; `first` also counts the request.
 pub fn record(table: &str, operation: &'static str, t: &Throttle, first: bool) {
     if first {
@@ -41,6 +46,8 @@ pub fn record(table: &str, operation: &'static str, t: &Throttle, first: bool) {
         (Axis::Write, Limit::OnDemandMax) => WRITE_MAX_ON_DEMAND_THROTTLE_EVENTS,
         (Axis::Read, Limit::Account) => READ_ACCOUNT_LIMIT_THROTTLE_EVENTS,
         (Axis::Write, Limit::Account) => WRITE_ACCOUNT_LIMIT_THROTTLE_EVENTS,
+        (Axis::Read, Limit::KeyRange | Limit::OnDemandKeyRange) => READ_KEY_RANGE_THROTTLE_EVENTS,
+        (Axis::Write, Limit::KeyRange | Limit::OnDemandKeyRange) => WRITE_KEY_RANGE_THROTTLE_EVENTS,
     };
     for name in [events, by_reason] {
         match &t.index {

@@ -8,13 +8,19 @@
 //! debited after the read, possibly into debt); writes are priced exactly inside the
 //! writer, after the old item is loaded, and admitted only when the table's bucket and
 //! every touched GSI's bucket hold their cost.
+//!
+//! The same gate feeds the per-minute series (`series`) when they record (auto scaling
+//! has a target, or `[capacity] series` is on): a gate then opens even with throttling
+//! off, admits everything, and counts what each request consumed.
 
 pub mod bucket;
 pub mod budget;
 pub mod cost;
+pub mod hot;
 pub mod meter;
 pub mod metrics;
 pub mod report;
+pub mod series;
 pub mod throttle;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,6 +31,35 @@ use crate::wire::ApiError;
 pub use cost::{write_cost, WriteCost};
 pub use meter::{Demand, Meter};
 pub use throttle::{Axis, Throttle};
+
+/// `[capacity]`'s settings besides `throttling`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    /// Record the per-minute series even when no scalable target exists.
+    pub series: bool,
+    /// Minutes of series kept per table and GSI.
+    pub series_minutes: usize,
+    /// The length of a minute of the series and of the auto scaler, ms (tests and demos
+    /// shorten it to run minutes in seconds).
+    pub minute_ms: i64,
+    /// Per partition-key value limits (3,000 RCU / 1,000 WCU per second).
+    pub partition_limits: bool,
+    /// On-demand tables throttle above twice their previous peak (WarmThroughput is the
+    /// starting peak).
+    pub peak_rule: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            series: false,
+            series_minutes: series::KEEP_MINUTES,
+            minute_ms: series::MINUTE_MS,
+            partition_limits: false,
+            peak_rule: false,
+        }
+    }
+}
 
 /// The tag that overrides the throttling setting for one table.
 pub const THROTTLING_TAG: &str = "daxlite:throttling";
@@ -82,6 +117,8 @@ pub struct Gate {
     /// Whether this request's throttle was counted (clones share it: one count per
     /// table per request).
     counted: Arc<AtomicBool>,
+    /// The partition-key hash of the one item this gate is for (per-key limits).
+    key: Option<u64>,
 }
 
 impl Gate {
@@ -95,11 +132,12 @@ impl Gate {
         account: &str,
         op: &'static str,
     ) -> Option<Gate> {
-        if default == Throttling::Off && def.tags.is_empty() {
+        let watching = meter.series.watching();
+        if default == Throttling::Off && def.tags.is_empty() && !watching {
             return None;
         }
         match default.for_table(def) {
-            Throttling::Off => None,
+            Throttling::Off if !watching => None,
             mode => Some(Gate {
                 meter: meter.clone(),
                 def: def.clone(),
@@ -107,8 +145,15 @@ impl Gate {
                 arn: def.arn(region, account),
                 op,
                 counted: Arc::new(AtomicBool::new(false)),
+                key: None,
             }),
         }
+    }
+
+    /// This gate for one item of storage key `storage` (its partition's per-key limits).
+    pub fn for_key(mut self, storage: &[u8]) -> Gate {
+        self.key = hot::partition_of(storage);
+        self
     }
 
     /// Admits a read of the table (`gsi: None`; LSIs read the table's capacity) or of a
@@ -125,11 +170,14 @@ impl Gate {
                 &self.def,
                 self.mode,
                 Axis::Read,
-                &read_demand(gsi, min),
+                &read_demand(gsi, min, self.key),
                 now_ms,
                 false,
             )
-            .map_err(|t| self.error(&t))
+            .map_err(|t| {
+                self.count(&t, now_ms);
+                self.error(&t)
+            })
     }
 
     /// Checks that a read of at least `min` units fits (transactions: the reason is
@@ -140,20 +188,25 @@ impl Gate {
                 &self.def,
                 self.mode,
                 Axis::Read,
-                &read_demand(gsi, min),
+                &read_demand(gsi, min, self.key),
                 now_ms,
                 false,
             )
-            .inspect_err(|t| self.count(t))
+            .inspect_err(|t| self.count(t, now_ms))
     }
 
     /// Debits what a read consumed.
     pub fn debit_read(&self, gsi: Option<&str>, units: f64, now_ms: i64) {
+        if self.meter.series.watching() {
+            self.meter
+                .series
+                .consume(&self.def, gsi, Axis::Read, units, now_ms);
+        }
         self.meter.debit(
             &self.def,
             self.mode,
             Axis::Read,
-            &read_demand(gsi, units),
+            &read_demand(gsi, units, self.key),
             now_ms,
         );
     }
@@ -163,16 +216,34 @@ impl Gate {
         let demand = Demand {
             table: cost.table_bucket(),
             gsis: cost.gsis.iter().map(|(n, u)| (n.as_str(), *u)).collect(),
+            key: self.key,
         };
         self.meter
             .admit(&self.def, self.mode, Axis::Write, &demand, now_ms, take)
-            .inspect_err(|t| self.count(t))
+            .inspect_err(|t| self.count(t, now_ms))
     }
 
     /// Records a throttle in the metrics (the request once).
-    fn count(&self, t: &Throttle) {
+    fn count(&self, t: &Throttle, now_ms: i64) {
         let first = !self.counted.swap(true, Ordering::Relaxed);
         metrics::record(&self.def.name, self.op, t, first);
+        if self.meter.series.watching() {
+            self.meter
+                .series
+                .throttled(&self.def, t.index.as_deref(), t.axis, first, now_ms);
+        }
+    }
+
+    /// Counts a write's consumption in the series, per arm.
+    fn record_write(&self, cost: &WriteCost, now_ms: i64) {
+        if !self.meter.series.watching() {
+            return;
+        }
+        let s = &self.meter.series;
+        s.consume(&self.def, None, Axis::Write, cost.table_bucket(), now_ms);
+        for (g, u) in &cost.gsis {
+            s.consume(&self.def, Some(g), Axis::Write, *u, now_ms);
+        }
     }
 
     /// Debits a write admitted by [`Gate::check_write`].
@@ -180,15 +251,34 @@ impl Gate {
         let demand = Demand {
             table: cost.table_bucket(),
             gsis: cost.gsis.iter().map(|(n, u)| (n.as_str(), *u)).collect(),
+            key: self.key,
         };
         self.meter
             .debit(&self.def, self.mode, Axis::Write, &demand, now_ms);
+        self.record_write(cost, now_ms);
     }
 
-    /// Admits and debits a write, or answers the throttle error.
-    pub fn admit_write(&self, cost: &WriteCost, now_ms: i64) -> Result<(), ApiError> {
-        self.check_write(cost, now_ms, true)
-            .map_err(|t| self.error(&t))
+    /// Admits and debits a write of the item stored under `storage`, or answers the
+    /// throttle error.
+    pub fn admit_write(
+        &self,
+        storage: &[u8],
+        cost: &WriteCost,
+        now_ms: i64,
+    ) -> Result<(), ApiError> {
+        let demand = Demand {
+            table: cost.table_bucket(),
+            gsis: cost.gsis.iter().map(|(n, u)| (n.as_str(), *u)).collect(),
+            key: hot::partition_of(storage),
+        };
+        self.meter
+            .admit(&self.def, self.mode, Axis::Write, &demand, now_ms, true)
+            .map_err(|t| {
+                self.count(&t, now_ms);
+                self.error(&t)
+            })?;
+        self.record_write(cost, now_ms);
+        Ok(())
     }
 
     /// The error for a throttle of this table.
@@ -201,15 +291,17 @@ impl Gate {
     }
 }
 
-fn read_demand(gsi: Option<&str>, units: f64) -> Demand<'_> {
+fn read_demand(gsi: Option<&str>, units: f64, key: Option<u64>) -> Demand<'_> {
     match gsi {
         None => Demand {
             table: units,
             gsis: Vec::new(),
+            key,
         },
         Some(g) => Demand {
             table: 0.0,
             gsis: vec![(g, units)],
+            key: None,
         },
     }
 }

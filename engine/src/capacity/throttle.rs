@@ -22,6 +22,10 @@ pub enum Limit {
     OnDemandMax,
     /// The per-table account quota of on-demand tables (40,000 units/s, table + GSIs).
     Account,
+    /// One partition-key value's limit on a provisioned table (3,000 RCU / 1,000 WCU).
+    KeyRange,
+    /// The same on an on-demand table, or its "twice the previous peak" limit.
+    OnDemandKeyRange,
 }
 
 /// One throttle: the limit, the axis, and the GSI (`None`: the table).
@@ -36,6 +40,7 @@ pub const TABLE_PROVISIONED: &str = "The level of configured provisioned through
 pub const INDEX_PROVISIONED: &str = "The level of configured provisioned throughput for one or more global secondary indexes of the table was exceeded. Consider increasing your provisioning level for the under-provisioned global secondary indexes with the UpdateTable API";
 pub const ON_DEMAND_MAX: &str =
     "Throughput exceeds the maximum OnDemandThroughput configured on table or index";
+pub const HOT_KEY: &str = "Throughput exceeds the current capacity of your table or index. DynamoDB is automatically scaling your table or index so please try again shortly. If exceptions persist, check if you have a hot key: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html.";
 pub const ACCOUNT_LIMIT: &str = "Throughput exceeds the current throughput limit for your account. To request a limit increase, contact AWS Support at https://aws.amazon.com/support.";
 
 impl Throttle {
@@ -54,6 +59,7 @@ impl Throttle {
             Limit::Provisioned => "ProvisionedThroughputExceeded",
             Limit::OnDemandMax => "MaxOnDemandThroughputExceeded",
             Limit::Account => "AccountLimitExceeded",
+            Limit::KeyRange | Limit::OnDemandKeyRange => "KeyRangeThroughputExceeded",
         };
         format!("{arm}{axis}{what}")
     }
@@ -68,15 +74,19 @@ impl Throttle {
 
     pub fn code(&self) -> ErrorCode {
         match self.limit {
-            Limit::Provisioned => ErrorCode::ProvisionedThroughputExceededException,
-            Limit::OnDemandMax => ErrorCode::ThrottlingException,
+            Limit::Provisioned | Limit::KeyRange => {
+                ErrorCode::ProvisionedThroughputExceededException
+            }
+            Limit::OnDemandMax | Limit::OnDemandKeyRange => ErrorCode::ThrottlingException,
             Limit::Account => ErrorCode::RequestLimitExceeded,
         }
     }
 
     pub fn message(&self) -> &'static str {
         match (self.limit, &self.index) {
-            (Limit::Provisioned, None) => TABLE_PROVISIONED,
+            (Limit::Provisioned | Limit::KeyRange, None) => TABLE_PROVISIONED,
+            (Limit::KeyRange, Some(_)) => INDEX_PROVISIONED,
+            (Limit::OnDemandKeyRange, _) => HOT_KEY,
             (Limit::Provisioned, Some(_)) => INDEX_PROVISIONED,
             (Limit::OnDemandMax, _) => ON_DEMAND_MAX,
             (Limit::Account, _) => ACCOUNT_LIMIT,
@@ -98,7 +108,7 @@ impl Throttle {
     /// A transaction's cancellation reason code for this throttle.
     pub fn cancellation_code(&self) -> &'static str {
         match self.limit {
-            Limit::Provisioned => "ProvisionedThroughputExceeded",
+            Limit::Provisioned | Limit::KeyRange => "ProvisionedThroughputExceeded",
             _ => "ThrottlingError",
         }
     }

@@ -56,8 +56,22 @@ pub async fn execute_statement(ctx: &Ctx, body: &Map<String, Value>) -> ApiResul
             let hash = || read::request_hash(text, &st.raw_params);
             let resume = token.map(|t| read::decode_token(t, &hash())).transpose()?;
             let limit = limit.and_then(|l| usize::try_from(l).ok());
+            // SELECT is throttled as the read it is: admitted on its smallest cost,
+            // debited what the page read (on the GSI's buckets for a GSI).
+            let gate = ctx.gate(&def, "ExecuteStatement");
+            let gsi = plan
+                .index
+                .as_ref()
+                .filter(|ix| def.gsis.iter().any(|g| g.name == ix.name))
+                .map(|ix| ix.name.clone());
+            if let Some(g) = &gate {
+                g.admit_read(gsi.as_deref(), st.consistent, now)?;
+            }
             let page = read::run(&txn, &plan, limit, resume.as_ref())?;
             drop(txn);
+            if let Some(g) = &gate {
+                g.debit_read(gsi.as_deref(), page_units(&plan, &page, st.consistent), now);
+            }
             let hash = if page.next.is_some() {
                 hash()
             } else {
@@ -121,6 +135,16 @@ pub fn returned(
 }
 
 /// The answer to a SELECT, written directly: stored rows are copied as they are.
+/// The read units a SELECT page consumed.
+fn page_units(plan: &ReadPlan, page: &read::Page, consistent: bool) -> f64 {
+    match plan.access {
+        super::plan::Access::Get(_) => {
+            read_units((page.read > 0).then_some(page.bytes), consistent)
+        }
+        _ => read_units(Some(page.bytes), consistent),
+    }
+}
+
 fn read_answer(
     plan: &ReadPlan,
     page: read::Page,
@@ -149,12 +173,7 @@ fn read_answer(
         out.extend_from_slice(b",\"NextToken\":");
         serde_json::to_writer(&mut out, &read::encode_token(hash, r)).map_err(internal)?;
     }
-    let units = match plan.access {
-        super::plan::Access::Get(_) => {
-            read_units((page.read > 0).then_some(page.bytes), consistent)
-        }
-        _ => read_units(Some(page.bytes), consistent),
-    };
+    let units = page_units(plan, &page, consistent);
     if let Some(c) = consumed(mode, &plan.def.name, units) {
         out.extend_from_slice(b",\"ConsumedCapacity\":");
         serde_json::to_writer(&mut out, &c).map_err(internal)?;

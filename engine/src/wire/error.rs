@@ -56,6 +56,8 @@ pub enum ErrorCode {
     PolicyNotFoundException,
     InternalServerError,
     ServiceUnavailable,
+    // Application Auto Scaling (com.amazonaws.applicationautoscaling#)
+    ObjectNotFoundException,
 }
 
 impl ErrorCode {
@@ -103,6 +105,7 @@ impl ErrorCode {
             PolicyNotFoundException => "PolicyNotFoundException",
             InternalServerError => "InternalServerError",
             ServiceUnavailable => "ServiceUnavailable",
+            ObjectNotFoundException => "ObjectNotFoundException",
         }
     }
 
@@ -119,6 +122,7 @@ impl ErrorCode {
             | UnrecognizedClientException
             | AccessDeniedException
             | InternalFailure => "com.amazon.coral.service",
+            ObjectNotFoundException => "com.amazonaws.applicationautoscaling",
             _ => "com.amazonaws.dynamodb.v20120810",
         }
     }

@@ -13,6 +13,8 @@ pub enum OpKind {
     Control,
     /// DynamoDB Streams (`DynamoDBStreams_20120810.*`).
     Stream,
+    /// Application Auto Scaling (`AnyScaleFrontendService.*`), served on the same port.
+    Autoscaling,
     /// TransactGetItems / TransactWriteItems / ExecuteTransaction.
     Transaction,
 }
@@ -21,6 +23,8 @@ pub enum OpKind {
 pub const DYNAMODB_PREFIX: &str = "DynamoDB_20120810";
 /// The `X-Amz-Target` prefix of DynamoDB Streams.
 pub const STREAMS_PREFIX: &str = "DynamoDBStreams_20120810";
+/// The `X-Amz-Target` prefix of Application Auto Scaling (API 2016-02-06).
+pub const AUTOSCALING_PREFIX: &str = "AnyScaleFrontendService";
 
 macro_rules! operations {
     ($( $name:ident : $prefix:ident, $kind:ident, $cacheable:literal; )*) => {
@@ -132,6 +136,14 @@ operations! {
     DescribeStream: STREAMS_PREFIX, Stream, false;
     GetShardIterator: STREAMS_PREFIX, Stream, false;
     GetRecords: STREAMS_PREFIX, Stream, false;
+    // Application Auto Scaling (target tracking of DynamoDB capacity)
+    RegisterScalableTarget: AUTOSCALING_PREFIX, Autoscaling, false;
+    DescribeScalableTargets: AUTOSCALING_PREFIX, Autoscaling, false;
+    DeregisterScalableTarget: AUTOSCALING_PREFIX, Autoscaling, false;
+    PutScalingPolicy: AUTOSCALING_PREFIX, Autoscaling, false;
+    DescribeScalingPolicies: AUTOSCALING_PREFIX, Autoscaling, false;
+    DeleteScalingPolicy: AUTOSCALING_PREFIX, Autoscaling, false;
+    DescribeScalingActivities: AUTOSCALING_PREFIX, Autoscaling, false;
 }
 
 impl Operation {
@@ -162,6 +174,14 @@ mod tests {
             Some(Operation::ListStreams)
         );
         assert_eq!(Operation::from_target("GetItem"), None);
+        assert_eq!(
+            Operation::from_target("AnyScaleFrontendService.PutScalingPolicy"),
+            Some(Operation::PutScalingPolicy)
+        );
+        assert_eq!(
+            Operation::from_target("DynamoDB_20120810.PutScalingPolicy"),
+            None
+        );
         assert!(Operation::GetItem.cacheable() && !Operation::PutItem.cacheable());
     }
 }

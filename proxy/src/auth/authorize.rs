@@ -387,6 +387,19 @@ impl Builder<'_> {
             | EnableKinesisStreamingDestination
             | DisableKinesisStreamingDestination
             | UpdateKinesisStreamingDestination => on_table(op.name()),
+            // Application Auto Scaling's actions are its own, on resource "*" (scalable
+            // targets are named by namespace, resource ID and dimension, not by ARN).
+            RegisterScalableTarget
+            | DescribeScalableTargets
+            | DeregisterScalableTarget
+            | PutScalingPolicy
+            | DescribeScalingPolicies
+            | DeleteScalingPolicy
+            | DescribeScalingActivities => vec![Tuple {
+                action: format!("application-autoscaling:{}", op.name()),
+                resource: "*".to_string(),
+                ctx: self.identity.base_context(),
+            }],
         })
     }
 

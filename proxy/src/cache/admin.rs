@@ -26,6 +26,8 @@ impl<U: Upstream> Cached<U> {
             }
             Command::Stats => Answer::ok(self.stats()),
             Command::Replication { .. } => Answer::bad(404, "no [[global.peer]] here".into()),
+            // Answered by the service from the upstream; never sent here.
+            Command::CapacitySeries => Answer::bad(404, "no capacity series here".into()),
         }
     }
 

@@ -275,6 +275,10 @@ impl<U: Upstream> Upstream for Cached<U> {
         self.store.publish_gauges();
     }
 
+    fn capacity_series(&self) -> Option<serde_json::Value> {
+        self.inner.capacity_series()
+    }
+
     fn close(&self) {
         self.inner.close();
     }

@@ -141,6 +141,7 @@ impl RawEngine {
             export_s3: d().export_s3,
             // Set by `[capacity]` (`config::capacity`).
             throttling: d().throttling,
+            capacity: d().capacity,
         })
     }
 }

@@ -179,6 +179,8 @@ impl RawConfig {
         let mut engine = self.engine.validate(backend)?;
         (engine.export_root, engine.export_s3) = self.export.validate(&engine.region)?;
         engine.throttling = self.capacity.validate()?;
+        engine.capacity = self.capacity.options()?;
+        let retry_after_ms = self.capacity.retry_after_ms()?;
         let kinesis = self.kinesis.validate(&engine.region)?;
         engine.kinesis_transition_ms = kinesis.transition_ms;
         let log_level = self.log.validate()?;
@@ -206,6 +208,7 @@ impl RawConfig {
                 region: engine.region.clone(),
                 auth: auth.keys,
                 identities: auth.identities,
+                retry_after_ms,
             },
             engine,
             log_level,
@@ -271,6 +274,7 @@ impl Config {
                         region: engine.region.clone(),
                         auth: None,
                         identities: None,
+                        retry_after_ms: None,
                     },
                     engine,
                     log_level: RawLog::defaults().level(),

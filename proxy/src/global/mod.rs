@@ -210,6 +210,10 @@ impl Upstream for Global {
         self.inner.supports(op)
     }
 
+    fn capacity_series(&self) -> Option<serde_json::Value> {
+        self.inner.capacity_series()
+    }
+
     fn forwards_unknown(&self) -> bool {
         self.state.is_some()
     }

@@ -36,6 +36,10 @@ impl Upstream for Embedded {
         self.engine.supports(op)
     }
 
+    fn capacity_series(&self) -> Option<serde_json::Value> {
+        Some(self.engine.capacity_series())
+    }
+
     fn close(&self) {
         self.engine.close();
     }

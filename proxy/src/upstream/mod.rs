@@ -122,6 +122,12 @@ pub trait Upstream: Send + Sync + 'static {
     /// demand than to keep current on every request (the cache's size).
     fn refresh_gauges(&self) {}
 
+    /// The engine's per-minute capacity series (admin `GET /capacity/series`); None:
+    /// not an embedded engine.
+    fn capacity_series(&self) -> Option<serde_json::Value> {
+        None
+    }
+
     /// Runs when the server stops, after in-flight requests drained.
     fn close(&self) {}
 }

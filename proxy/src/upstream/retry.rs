@@ -114,7 +114,7 @@ pub fn idempotent(op: Option<Operation>, body: &[u8]) -> bool {
         _ => match op.kind() {
             OpKind::Read | OpKind::Stream => true,
             OpKind::Write | OpKind::Transaction => false,
-            OpKind::Control => {
+            OpKind::Control | OpKind::Autoscaling => {
                 let name = op.name();
                 name.starts_with("Describe") || name.starts_with("List") || name.starts_with("Get")
             }

@@ -77,7 +77,7 @@ pub async fn get_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Vec<u8>
     let now = ctx.now_ms();
     let def = ctx.data_table(&txn, name, now)?;
     let key = key_from_param(&def, &key)?;
-    let gate = ctx.gate(&def, "GetItem");
+    let gate = ctx.gate(&def, "GetItem").map(|g| g.for_key(&key.storage));
     if let Some(g) = &gate {
         g.admit_read(None, consistent, now)?;
     }

@@ -53,6 +53,7 @@ pub async fn delete_table(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Val
         })
         .await?;
     ctx.meter.forget(def.id);
+    ctx.meter.series.forget(&def.name);
     tracing::info!(table = %def.name, "table deleted");
     Ok(json!({ "TableDescription": description(ctx, &def, stats, now, Shape::Deleted) }))
 }

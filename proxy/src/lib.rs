@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod server;
 pub mod service;
 pub mod stream_reader;
+pub mod tls;
 pub mod triggers;
 pub mod upstream;
 
@@ -152,12 +153,17 @@ async fn serve<U: upstream::Upstream + admin::Administer>(
         ),
         None => None,
     };
+    let tls = match &config.tls {
+        Some(files) => Some(Arc::new(tls::Tls::load(files).map_err(StartError::Config)?)),
+        None => None,
+    };
     let service = service::Service::new(upstream, config.service.clone());
     Ok((
         server::serve(
             listener,
             admin.map(|l| (l, config.admin_token.clone().map(Arc::from))),
             Arc::clone(&service),
+            tls,
         ),
         service,
     ))

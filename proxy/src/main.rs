@@ -1,9 +1,10 @@
 //! The `daxlite` command: reads flags (DynamoDB Local's single-dash flags too), builds
-//! the validated config, starts the server, prints the start banner, and stops cleanly
-//! on SIGTERM or Ctrl-C. `daxlite export` / `daxlite import` run an export or import on
+//! the validated config, starts the server, prints the start banner, reloads the TLS
+//! certificate on SIGHUP, and stops cleanly on SIGTERM or Ctrl-C. `daxlite export` / `daxlite import` run an export or import on
 //! the data directory instead, with no server (`offline`).
 
 mod offline;
+mod policy_check;
 
 use std::path::PathBuf;
 
@@ -15,7 +16,7 @@ use daxlite::config::{RawConfig, TRANSIENT_DELAY_MS};
 #[command(name = "daxlite", version)]
 struct Cli {
     /// A TOML config file (default: config/daxlite.toml when it exists).
-    #[arg(long)]
+    #[arg(long, global = true)]
     config: Option<PathBuf>,
     /// The address to listen on.
     #[arg(long)]
@@ -44,12 +45,25 @@ struct Cli {
     /// Serve without the cache (engine only, or a plain re-signing pass-through).
     #[arg(long)]
     no_cache: bool,
+    /// Serve HTTPS with a self-signed certificate for localhost/127.0.0.1, generated into
+    /// the data directory (or a temporary folder with --in-memory); the banner names it.
+    #[arg(long)]
+    tls_self_signed: bool,
     /// Log filter, e.g. info or daxlite=debug.
     #[arg(long)]
     log_level: Option<String>,
-    /// Instead of serving: an export or import on the data directory.
+    /// Instead of serving: an export or import on the data directory, or a policy check.
     #[command(subcommand)]
-    command: Option<offline::Command>,
+    command: Option<Command>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    #[command(flatten)]
+    Offline(offline::Command),
+    /// What IAM would answer a request: allowed or denied, why, and the statement that
+    /// decided (exit 0 allowed, 1 denied, 2 error).
+    PolicyCheck(policy_check::PolicyCheckArgs),
 }
 
 /// Maps DynamoDB Local's single-dash flags onto ours so existing scripts keep working.
@@ -88,7 +102,31 @@ fn raw_from_cli(cli: &Cli) -> RawConfig {
 }
 
 fn load(cli: &Cli) -> Result<daxlite::Config, daxlite::StartError> {
-    load_raw(cli).map_err(daxlite::StartError::Config)
+    let mut config = load_raw(cli).map_err(daxlite::StartError::Config)?;
+    if cli.tls_self_signed {
+        if config.tls.is_some() {
+            return Err(daxlite::StartError::Config(
+                daxlite::config::ConfigError::setting(
+                    "server.tls_cert",
+                    "--tls-self-signed generates the certificate: leave server.tls_cert and server.tls_key unset",
+                ),
+            ));
+        }
+        let dir = match &config.engine.backend {
+            daxlite_engine::Backend::Dir(d) => d.clone(),
+            daxlite_engine::Backend::InMemory => {
+                std::env::temp_dir().join(format!("daxlite-tls-{}", std::process::id()))
+            }
+        };
+        let files = daxlite::tls::self_signed::ensure(&dir).map_err(|m| {
+            daxlite::StartError::Config(daxlite::config::ConfigError::setting(
+                "--tls-self-signed",
+                m,
+            ))
+        })?;
+        config.tls = Some(files);
+    }
+    Ok(config)
 }
 
 fn load_raw(cli: &Cli) -> Result<daxlite::Config, daxlite::config::ConfigError> {
@@ -111,6 +149,36 @@ fn load_raw(cli: &Cli) -> Result<daxlite::Config, daxlite::config::ConfigError> 
         .validate()
 }
 
+/// Reloads the TLS certificate and key on each SIGHUP (new connections get them; a
+/// failed reload keeps the old ones and logs why).
+fn reload_on_hangup(tls: std::sync::Arc<daxlite::tls::Tls>) {
+    #[cfg(unix)]
+    {
+        let hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup());
+        match hangup {
+            Ok(mut hangup) => {
+                tokio::spawn(async move {
+                    while hangup.recv().await.is_some() {
+                        match tls.reload() {
+                            Ok(()) => tracing::info!(
+                                cert = %tls.files().cert.display(),
+                                "SIGHUP: TLS certificate reloaded"
+                            ),
+                            Err(e) => tracing::error!(
+                                error = %e,
+                                "SIGHUP: TLS certificate not reloaded; the old one is still served"
+                            ),
+                        }
+                    }
+                });
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot listen for SIGHUP"),
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tls;
+}
+
 /// Installs the SIGTERM and Ctrl-C handlers now (before the banner, so a supervisor that
 /// signals as soon as it sees the banner is handled) and resolves when one fires.
 fn stop_signal() -> impl std::future::Future<Output = ()> {
@@ -131,13 +199,18 @@ fn stop_signal() -> impl std::future::Future<Output = ()> {
 }
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse_from(translate_args(std::env::args()));
+    let mut cli = Cli::parse_from(translate_args(std::env::args()));
     let config = match load(&cli) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("daxlite: {e}");
             return std::process::ExitCode::from(2);
         }
+    };
+    let command = match cli.command.take() {
+        Some(Command::PolicyCheck(args)) => return policy_check::run(&config, args),
+        Some(Command::Offline(c)) => Some(c),
+        None => None,
     };
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(&config.log_level))
@@ -153,7 +226,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(1);
         }
     };
-    if let Some(command) = cli.command {
+    if let Some(command) = command {
         return runtime.block_on(async move {
             let engine = match daxlite_engine::Engine::open(config.engine.clone()) {
                 Ok(e) => e,
@@ -190,8 +263,17 @@ fn main() -> std::process::ExitCode {
         } else {
             "no cache".to_string()
         };
+        let (scheme, tls) = match server.tls() {
+            Some(tls) => {
+                let cert = tls.files().cert.display().to_string();
+                tracing::info!(cert = %cert, "serving HTTPS; SIGHUP reloads the certificate");
+                reload_on_hangup(std::sync::Arc::clone(tls));
+                ("https", format!(", TLS certificate {cert}"))
+            }
+            None => ("http", String::new()),
+        };
         println!(
-            "daxlite listening on http://{} ({behind}, {cache})",
+            "daxlite listening on {scheme}://{} ({behind}, {cache}{tls})",
             server.addr
         );
         let stopper = server.stopper();

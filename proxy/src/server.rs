@@ -1,6 +1,7 @@
-//! The server loop: accepts connections (HTTP/1.1 keep-alive and h2), hands each request
-//! to the [`Service`], and shuts down gracefully — stop accepting, drain in-flight
-//! requests, then close the upstream (which stops the engine cleanly).
+//! The server loop: accepts connections (HTTP/1.1 keep-alive and h2; over TLS when
+//! `[server] tls_cert` is set, the handshake in each connection's own task), hands each
+//! request to the [`Service`], and shuts down gracefully — stop accepting, drain
+//! in-flight requests, then close the upstream (which stops the engine cleanly).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -18,6 +19,7 @@ use tokio::task::JoinHandle;
 use crate::admin::Administer;
 use crate::metrics as m;
 use crate::service::Service;
+use crate::tls::{SecureTransport, Tls, HANDSHAKE_TIMEOUT};
 use crate::upstream::Upstream;
 
 /// How long shutdown waits for in-flight requests.
@@ -32,6 +34,8 @@ pub struct RunningServer {
     task: JoinHandle<()>,
     /// Background tasks (triggers, stream followers) that end when the server stops.
     tasks: Vec<JoinHandle<()>>,
+    /// The TLS settings when serving HTTPS.
+    tls: Option<Arc<Tls>>,
 }
 
 impl RunningServer {
@@ -62,6 +66,11 @@ impl RunningServer {
         self
     }
 
+    /// The TLS settings when serving HTTPS (None: plain HTTP).
+    pub fn tls(&self) -> Option<&Arc<Tls>> {
+        self.tls.as_ref()
+    }
+
     /// A handle that asks the server to stop.
     pub fn stopper(&self) -> watch::Sender<bool> {
         self.stop.clone()
@@ -74,6 +83,7 @@ pub fn serve<U: Upstream + Administer>(
     listener: TcpListener,
     admin: Option<(TcpListener, Option<Arc<str>>)>,
     service: Arc<Service<U>>,
+    tls: Option<Arc<Tls>>,
 ) -> RunningServer {
     let addr = listener
         .local_addr()
@@ -88,6 +98,7 @@ pub fn serve<U: Upstream + Administer>(
             token,
         ))
     });
+    let tls_accept = tls.clone();
     let task = tokio::spawn(async move {
         let builder = Builder::new(TokioExecutor::new());
         let graceful = GracefulShutdown::new();
@@ -103,6 +114,10 @@ pub fn serve<U: Upstream + Administer>(
                         }
                     };
                     let _ = stream.set_nodelay(true);
+                    if let Some(tls) = &tls_accept {
+                        serve_tls(tls, stream, peer, &builder, &graceful, &service);
+                        continue;
+                    }
                     let svc = service.clone();
                     let handler = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
                         // The peer address, for `aws:SourceIp`.
@@ -142,5 +157,50 @@ pub fn serve<U: Upstream + Administer>(
         stop,
         task,
         tasks: Vec::new(),
+        tls,
     }
+}
+
+/// One TLS connection: the handshake (bounded by [`HANDSHAKE_TIMEOUT`]) and then the same
+/// HTTP/1.1 or h2 serving as plain connections, in its own task; its requests carry
+/// [`SecureTransport`].
+fn serve_tls<U: Upstream + Administer>(
+    tls: &Tls,
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    builder: &Builder<TokioExecutor>,
+    graceful: &GracefulShutdown,
+    service: &Arc<Service<U>>,
+) {
+    let acceptor = tls.acceptor();
+    let watcher = graceful.watcher();
+    let builder = builder.clone();
+    let svc = Arc::clone(service);
+    tokio::spawn(async move {
+        let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, %peer, "TLS handshake failed");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!(%peer, "TLS handshake timed out");
+                return;
+            }
+        };
+        let handler = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(peer);
+            req.extensions_mut().insert(SecureTransport);
+            let svc = svc.clone();
+            async move { Ok::<_, Infallible>(svc.handle(req).await) }
+        });
+        let conn = builder
+            .serve_connection(TokioIo::new(stream), handler)
+            .into_owned();
+        metrics::gauge!(m::CLIENT_CONNECTIONS).increment(1.0);
+        if let Err(e) = watcher.watch(conn).await {
+            tracing::debug!(error = %e, "connection ended with an error");
+        }
+        metrics::gauge!(m::CLIENT_CONNECTIONS).decrement(1.0);
+    });
 }

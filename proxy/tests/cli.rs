@@ -1,9 +1,15 @@
 //! The `daxlite` binary as users start it: the banner, DynamoDB Local's flags, invalid
-//! settings, and a clean stop on SIGTERM.
+//! settings, and a clean stop on SIGTERM; HTTPS (`cli/tls.rs`) and `policy-check`
+//! (`cli/policy_check.rs`).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+#[path = "cli/policy_check.rs"]
+mod policy_check;
+#[path = "cli/tls.rs"]
+mod tls;
 
 fn daxlite() -> Command {
     Command::new(env!("CARGO_BIN_EXE_daxlite"))

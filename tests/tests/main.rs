@@ -33,8 +33,10 @@ mod pitr;
 mod protocol;
 mod query;
 mod s3;
+mod simulate;
 mod streams;
 mod tables;
+mod tls;
 mod transactions;
 mod triggers;
 

@@ -87,7 +87,7 @@ impl Identity {
         if let Some(u) = &self.username {
             c.set("aws:username", vec![u.clone()]);
         }
-        // daxlite listens in plain HTTP only.
+        // Plain HTTP; the service sets "true" for requests that came over TLS.
         c.set("aws:SecureTransport", vec!["false".into()]);
         c
     }
@@ -111,5 +111,11 @@ impl Identities {
 
     pub fn is_empty(&self) -> bool {
         self.by_key.is_empty()
+    }
+
+    /// The identity whose principal ARN is `principal` (the simulator; not the request
+    /// path).
+    pub fn by_principal(&self, principal: &str) -> Option<&Arc<Identity>> {
+        self.by_key.values().find(|i| i.principal == principal)
     }
 }

@@ -7,6 +7,7 @@ pub mod identity;
 pub mod policy;
 pub mod resource;
 pub mod sigv4;
+pub mod simulate;
 
 use daxlite_engine::wire::{ApiError, ErrorCode};
 

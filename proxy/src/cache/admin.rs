@@ -26,6 +26,8 @@ impl<U: Upstream> Cached<U> {
             }
             Command::Stats => Answer::ok(self.stats()),
             Command::Replication { .. } => Answer::bad(404, "no [[global.peer]] here".into()),
+            // Answered by the service before it reaches the cache.
+            Command::Simulate(_) => Answer::bad(404, "the simulator is the service's".into()),
         }
     }
 

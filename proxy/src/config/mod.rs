@@ -42,7 +42,7 @@ pub use error::ConfigError;
 pub use export::RawExport;
 pub use global::{Peer, RawGlobal, RawPeer};
 pub use log::RawLog;
-pub use server::{RawServer, DEFAULT_MAX_BODY_BYTES};
+pub use server::{RawServer, TlsFiles, DEFAULT_MAX_BODY_BYTES};
 pub use storage::RawStorage;
 pub use upstream::{RawUpstream, UpstreamConfig};
 
@@ -191,6 +191,7 @@ impl RawConfig {
         let replication_delay = self.global.replication_delay();
         Ok(Config {
             listen: server.listen,
+            tls: server.tls,
             service: ServiceConfig {
                 max_body_bytes: server.max_body_bytes,
                 region: engine.region.clone(),
@@ -216,6 +217,8 @@ impl RawConfig {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
+    /// `[server] tls_cert` / `tls_key`: serve HTTPS (None: plain HTTP).
+    pub tls: Option<TlsFiles>,
     pub service: ServiceConfig,
     pub engine: EngineConfig,
     pub log_level: String,
@@ -253,6 +256,7 @@ impl Config {
                 let kinesis = crate::kinesis::KinesisConfig::fallback(&engine.region);
                 Config {
                     listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+                    tls: None,
                     service: ServiceConfig {
                         max_body_bytes: DEFAULT_MAX_BODY_BYTES,
                         region: engine.region.clone(),

@@ -55,12 +55,10 @@ const XML_UNKNOWN: &str = "<UnknownOperationException/>\n";
 /// The admin listener reaches the upstream through the service; the policy simulator is
 /// answered here, with the service's identities and resource-based policies.
 impl<U: Upstream + Administer> Administer for Service<U> {
-    fn admin(&self, cmd: Command) -> impl std::future::Future<Output = Option<Answer>> + Send {
-        async move {
-            match cmd {
-                Command::Simulate(q) => Some(self.simulate(&q).await),
-                cmd => self.upstream.admin(cmd).await,
-            }
+    async fn admin(&self, cmd: Command) -> Option<Answer> {
+        match cmd {
+            Command::Simulate(q) => Some(self.simulate(&q).await),
+            cmd => self.upstream.admin(cmd).await,
         }
     }
 }

@@ -3,9 +3,9 @@
 //! files refused at start naming the setting. Clients are plain rustls ones trusting
 //! exactly one certificate.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,7 +14,7 @@ use daxlite::tls::self_signed;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName};
 
-use super::daxlite;
+use super::{daxlite, spawn_banner};
 
 /// `GET /` over TLS trusting only `ca_pem`: the answer's first line, or why it failed.
 fn get_trusting(port: u16, ca_pem: &str) -> Result<String, String> {
@@ -47,15 +47,7 @@ fn get_trusting(port: u16, ca_pem: &str) -> Result<String, String> {
 
 /// Spawns daxlite with `args`; its banner line and the port in it.
 fn spawn(args: &[&str]) -> (Child, String, u16) {
-    let mut child = daxlite()
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let stdout = child.stdout.take().expect("no stdout");
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let (child, line) = spawn_banner(args);
     let port = line
         .strip_prefix("daxlite listening on https://127.0.0.1:")
         .and_then(|r| r.split(' ').next())
@@ -156,21 +148,19 @@ fn missing_or_malformed_pem_files_fail_at_start_naming_the_setting() {
     let dir = tempfile::tempdir().unwrap();
     let files = self_signed::ensure(dir.path()).unwrap();
     let config = config_file(dir.path(), &files);
+    let refused = || {
+        let out = daxlite()
+            .args(["--config", config.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
     std::fs::write(&files.key, "-----BEGIN PRIVATE KEY-----\nnot base64!\n").unwrap();
-    let out = daxlite()
-        .args(["--config", config.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused();
     assert!(err.starts_with("daxlite: server.tls_key: "), "{err}");
     std::fs::remove_file(&files.cert).unwrap();
-    let out = daxlite()
-        .args(["--config", config.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused();
     assert!(
         err.starts_with("daxlite: server.tls_cert: ") && err.contains("cannot read"),
         "{err}"

@@ -19,7 +19,8 @@ pub struct Identity {
     /// `aws:PrincipalArn`: the user ARN, or the role ARN for an assumed-role session.
     pub principal_arn: String,
     pub policies: Vec<Policy>,
-    /// Whether a policy reads `dynamodb:LeadingKeys` (the key schema is then needed).
+    /// Whether a policy reads `dynamodb:LeadingKeys` or `dynamodb:FullTableScan` (the key
+    /// schema is then needed).
     pub needs_leading_keys: bool,
 }
 
@@ -68,7 +69,9 @@ impl Identity {
             }
             _ => return Err(bad()),
         };
-        let needs_leading_keys = policies.iter().any(|p| p.uses_key("dynamodb:leadingkeys"));
+        let needs_leading_keys = policies
+            .iter()
+            .any(|p| p.uses_key("dynamodb:leadingkeys") || p.uses_key("dynamodb:fulltablescan"));
         Ok(Identity {
             principal: principal.to_string(),
             account: account.to_string(),

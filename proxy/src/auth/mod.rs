@@ -4,6 +4,7 @@
 
 pub mod authorize;
 pub mod identity;
+pub mod partiql_keys;
 pub mod policy;
 pub mod resource;
 pub mod sigv4;

@@ -1,7 +1,9 @@
 //! The optional admin listener (`[admin] listen`, off by default; bind it to loopback or
 //! a private interface — it has no authentication of its own): `POST /invalidate-item`
 //! `{"TableName","Key"}`, `POST /invalidate-table` `{"TableName"}`, `POST /flush`, and
-//! `GET /stats` (JSON), `GET /capacity/series` (the engine's per-minute capacity series). It serves on its own port, so it never shares the DynamoDB
+//! `GET /stats` (JSON), `GET /capacity/series` (the engine's per-minute capacity series),
+//! and `POST /simulate` (the policy simulator, answered by the service:
+//! `crate::auth::simulate`). It serves on its own port, so it never shares the DynamoDB
 //! front door's request path.
 //!
 //! What can be administered is the [`Administer`] trait (the cache implements it; the
@@ -44,6 +46,8 @@ pub enum Command {
         region: String,
         paused: bool,
     },
+    /// The policy simulator's question (`crate::auth::simulate::Query`).
+    Simulate(crate::auth::simulate::Query),
 }
 
 /// An admin answer: status and JSON.
@@ -116,10 +120,13 @@ pub fn decode(method: &Method, path: &str, body: &[u8]) -> Result<Command, Answe
         }
         (&Method::GET, "/stats") => Ok(Command::Stats),
         (&Method::GET, "/capacity/series") => Ok(Command::CapacitySeries),
+        (&Method::POST, "/simulate") => crate::auth::simulate::Query::from_json(&json()?)
+            .map(Command::Simulate)
+            .map_err(|m| Answer::bad(400, m)),
         (
             _,
             "/invalidate-item" | "/invalidate-table" | "/flush" | "/stats" | "/global/pause"
-            | "/global/resume" | "/capacity/series",
+            | "/global/resume" | "/capacity/series" | "/simulate",
         ) => Err(Answer::bad(
             405,
             format!("{method} is not allowed on {path}"),

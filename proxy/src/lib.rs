@@ -18,6 +18,7 @@ pub mod retry_after;
 pub mod server;
 pub mod service;
 pub mod stream_reader;
+pub mod tls;
 pub mod triggers;
 pub mod upstream;
 
@@ -157,6 +158,10 @@ async fn serve<U: upstream::Upstream + admin::Administer>(
         ),
         None => None,
     };
+    let tls = match &config.tls {
+        Some(files) => Some(Arc::new(tls::Tls::load(files).map_err(StartError::Config)?)),
+        None => None,
+    };
     let service = service::Service::new(upstream, config.service.clone());
     let console = console::Console::new(&config.console, &config.triggers);
     let server = server::serve(
@@ -164,6 +169,7 @@ async fn serve<U: upstream::Upstream + admin::Administer>(
         admin.map(|l| (l, config.admin_token.clone().map(Arc::from))),
         Arc::clone(&service),
         console.clone(),
+        tls,
     );
     let server = match console {
         Some(c) => {

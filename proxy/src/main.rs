@@ -1,13 +1,15 @@
 //! The `daxlite` command: reads flags (DynamoDB Local's single-dash flags too), builds
-//! the validated config, starts the server, prints the start banner, and stops cleanly
-//! on SIGTERM or Ctrl-C. `daxlite export` / `daxlite import` run an export or import on
-//! the data directory instead, with no server (`offline`); `daxlite health` probes a
-//! running server's `/health` (the container HEALTHCHECK); `daxlite mcp` serves the Model
-//! Context Protocol on stdio over a running server (`mcp`).
+//! the validated config, starts the server, prints the start banner, reloads the TLS
+//! certificate on SIGHUP, and stops cleanly on SIGTERM or Ctrl-C. `daxlite export` /
+//! `daxlite import` run an export or import on the data directory instead, with no server
+//! (`offline`); `daxlite policy-check` answers what IAM would (`policy_check`); `daxlite
+//! health` probes a running server's `/health` (the container HEALTHCHECK); `daxlite mcp`
+//! serves the Model Context Protocol on stdio over a running server (`mcp`).
 
 mod local_http;
 mod mcp;
 mod offline;
+mod policy_check;
 
 use std::path::PathBuf;
 
@@ -28,7 +30,7 @@ const VERSION: &str = concat!(
 #[command(name = "daxlite", version = VERSION)]
 struct Cli {
     /// A TOML config file (default: config/daxlite.toml when it exists).
-    #[arg(long)]
+    #[arg(long, global = true)]
     config: Option<PathBuf>,
     /// The address to listen on.
     #[arg(long)]
@@ -57,6 +59,10 @@ struct Cli {
     /// Serve without the cache (engine only, or a plain re-signing pass-through).
     #[arg(long)]
     no_cache: bool,
+    /// Serve HTTPS with a self-signed certificate for localhost/127.0.0.1, generated into
+    /// the data directory (or a temporary folder with --in-memory); the banner names it.
+    #[arg(long)]
+    tls_self_signed: bool,
     /// Log filter, e.g. info or daxlite=debug.
     #[arg(long)]
     log_level: Option<String>,
@@ -72,8 +78,8 @@ struct Cli {
     /// DynamoDB Local's -disableTelemetry: accepted; daxlite sends no telemetry at all.
     #[arg(long)]
     disable_telemetry: bool,
-    /// Instead of serving: an export or import on the data directory, a health probe, or
-    /// the MCP server.
+    /// Instead of serving: an export or import on the data directory, a policy check, a
+    /// health probe, or the MCP server.
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -82,6 +88,9 @@ struct Cli {
 enum Command {
     #[command(flatten)]
     Offline(offline::Command),
+    /// What IAM would answer a request: allowed or denied, why, and the statement that
+    /// decided (exit 0 allowed, 1 denied, 2 error).
+    PolicyCheck(policy_check::PolicyCheckArgs),
     /// GET a running server's /health; exit 0 on 200, 1 otherwise (for a container
     /// HEALTHCHECK on a base image without curl).
     Health(HealthArgs),
@@ -139,7 +148,31 @@ fn raw_from_cli(cli: &Cli) -> RawConfig {
 }
 
 fn load(cli: &Cli) -> Result<daxlite::Config, daxlite::StartError> {
-    load_raw(cli).map_err(daxlite::StartError::Config)
+    let mut config = load_raw(cli).map_err(daxlite::StartError::Config)?;
+    if cli.tls_self_signed {
+        if config.tls.is_some() {
+            return Err(daxlite::StartError::Config(
+                daxlite::config::ConfigError::setting(
+                    "server.tls_cert",
+                    "--tls-self-signed generates the certificate: leave server.tls_cert and server.tls_key unset",
+                ),
+            ));
+        }
+        let dir = match &config.engine.backend {
+            daxlite_engine::Backend::Dir(d) => d.clone(),
+            daxlite_engine::Backend::InMemory => {
+                std::env::temp_dir().join(format!("daxlite-tls-{}", std::process::id()))
+            }
+        };
+        let files = daxlite::tls::self_signed::ensure(&dir).map_err(|m| {
+            daxlite::StartError::Config(daxlite::config::ConfigError::setting(
+                "--tls-self-signed",
+                m,
+            ))
+        })?;
+        config.tls = Some(files);
+    }
+    Ok(config)
 }
 
 fn load_raw(cli: &Cli) -> Result<daxlite::Config, daxlite::config::ConfigError> {
@@ -160,6 +193,36 @@ fn load_raw(cli: &Cli) -> Result<daxlite::Config, daxlite::config::ConfigError> 
         .merge(&env)
         .merge(&raw_from_cli(cli))
         .validate()
+}
+
+/// Reloads the TLS certificate and key on each SIGHUP (new connections get them; a
+/// failed reload keeps the old ones and logs why).
+fn reload_on_hangup(tls: std::sync::Arc<daxlite::tls::Tls>) {
+    #[cfg(unix)]
+    {
+        let hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup());
+        match hangup {
+            Ok(mut hangup) => {
+                tokio::spawn(async move {
+                    while hangup.recv().await.is_some() {
+                        match tls.reload() {
+                            Ok(()) => tracing::info!(
+                                cert = %tls.files().cert.display(),
+                                "SIGHUP: TLS certificate reloaded"
+                            ),
+                            Err(e) => tracing::error!(
+                                error = %e,
+                                "SIGHUP: TLS certificate not reloaded; the old one is still served"
+                            ),
+                        }
+                    }
+                });
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot listen for SIGHUP"),
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tls;
 }
 
 /// Installs the SIGTERM and Ctrl-C handlers now (before the banner, so a supervisor that
@@ -206,6 +269,7 @@ fn describe(config: &daxlite::Config) -> String {
 enum Next {
     Exit(std::process::ExitCode),
     Offline(offline::Command),
+    PolicyCheck(policy_check::PolicyCheckArgs),
     CheckConfig,
 }
 
@@ -214,6 +278,7 @@ fn client_command(command: Command) -> Next {
     type Job = Box<dyn FnOnce(&tokio::runtime::Runtime) -> std::process::ExitCode>;
     let job: Job = match command {
         Command::Offline(c) => return Next::Offline(c),
+        Command::PolicyCheck(a) => return Next::PolicyCheck(a),
         Command::CheckConfig => return Next::CheckConfig,
         Command::Health(h) => Box::new(move |rt| rt.block_on(local_http::health(&h.url))),
         Command::Mcp(m) => Box::new(move |rt| mcp::run(m, rt)),
@@ -232,11 +297,12 @@ fn client_command(command: Command) -> Next {
 
 fn main() -> std::process::ExitCode {
     let mut cli = Cli::parse_from(translate_args(std::env::args()));
-    let (offline, check_only) = match cli.command.take().map(client_command) {
+    let (offline, check_only, policy) = match cli.command.take().map(client_command) {
         Some(Next::Exit(code)) => return code,
-        Some(Next::Offline(c)) => (Some(c), true),
-        Some(Next::CheckConfig) => (None, true),
-        None => (None, false),
+        Some(Next::Offline(c)) => (Some(c), true, None),
+        Some(Next::CheckConfig) => (None, true, None),
+        Some(Next::PolicyCheck(a)) => (None, true, Some(a)),
+        None => (None, false, None),
     };
     let config = match load(&cli) {
         Ok(c) => c,
@@ -245,6 +311,9 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
+    if let Some(args) = policy {
+        return policy_check::run(&config, args);
+    }
     if check_only && offline.is_none() {
         println!(
             "daxlite: config ok (listen {}, {})",
@@ -293,8 +362,17 @@ fn main() -> std::process::ExitCode {
                 return std::process::ExitCode::from(1);
             }
         };
+        let (scheme, tls) = match server.tls() {
+            Some(tls) => {
+                let cert = tls.files().cert.display().to_string();
+                tracing::info!(cert = %cert, "serving HTTPS; SIGHUP reloads the certificate");
+                reload_on_hangup(std::sync::Arc::clone(tls));
+                ("https", format!(", TLS certificate {cert}"))
+            }
+            None => ("http", String::new()),
+        };
         println!(
-            "daxlite listening on http://{} ({})",
+            "daxlite listening on {scheme}://{} ({}{tls})",
             server.addr,
             describe(&config)
         );

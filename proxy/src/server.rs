@@ -1,6 +1,7 @@
-//! The server loop: accepts connections (HTTP/1.1 keep-alive and h2), hands each request
-//! to the [`Service`], and shuts down gracefully — stop accepting, drain in-flight
-//! requests, then close the upstream (which stops the engine cleanly).
+//! The server loop: accepts connections (HTTP/1.1 keep-alive and h2; over TLS when
+//! `[server] tls_cert` is set, the handshake in each connection's own task), hands each
+//! request to the [`Service`], and shuts down gracefully — stop accepting, drain
+//! in-flight requests, then close the upstream (which stops the engine cleanly).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -19,6 +20,7 @@ use crate::admin::Administer;
 use crate::console::Console;
 use crate::metrics as m;
 use crate::service::Service;
+use crate::tls::{SecureTransport, Tls, HANDSHAKE_TIMEOUT};
 use crate::upstream::Upstream;
 
 /// How long shutdown waits for in-flight requests.
@@ -33,6 +35,8 @@ pub struct RunningServer {
     task: JoinHandle<()>,
     /// Background tasks (triggers, stream followers) that end when the server stops.
     tasks: Vec<JoinHandle<()>>,
+    /// The TLS settings when serving HTTPS.
+    tls: Option<Arc<Tls>>,
 }
 
 impl RunningServer {
@@ -63,6 +67,11 @@ impl RunningServer {
         self
     }
 
+    /// The TLS settings when serving HTTPS (None: plain HTTP).
+    pub fn tls(&self) -> Option<&Arc<Tls>> {
+        self.tls.as_ref()
+    }
+
     /// A handle that asks the server to stop.
     pub fn stopper(&self) -> watch::Sender<bool> {
         self.stop.clone()
@@ -77,6 +86,7 @@ pub fn serve<U: Upstream + Administer>(
     admin: Option<(TcpListener, Option<Arc<str>>)>,
     service: Arc<Service<U>>,
     console: Option<Arc<Console>>,
+    tls: Option<Arc<Tls>>,
 ) -> RunningServer {
     let addr = listener
         .local_addr()
@@ -91,6 +101,7 @@ pub fn serve<U: Upstream + Administer>(
             token,
         ))
     });
+    let tls_accept = tls.clone();
     let task = tokio::spawn(async move {
         let builder = Builder::new(TokioExecutor::new());
         let graceful = GracefulShutdown::new();
@@ -106,6 +117,10 @@ pub fn serve<U: Upstream + Administer>(
                         }
                     };
                     let _ = stream.set_nodelay(true);
+                    if let Some(tls) = &tls_accept {
+                        serve_tls(tls, stream, peer, &builder, &graceful, &service, console.clone());
+                        continue;
+                    }
                     let svc = service.clone();
                     let console = console.clone();
                     let handler = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
@@ -152,5 +167,57 @@ pub fn serve<U: Upstream + Administer>(
         stop,
         task,
         tasks: Vec::new(),
+        tls,
     }
+}
+
+/// One TLS connection: the handshake (bounded by [`HANDSHAKE_TIMEOUT`]) and then the same
+/// HTTP/1.1 or h2 serving as plain connections, in its own task; its requests carry
+/// [`SecureTransport`].
+fn serve_tls<U: Upstream + Administer>(
+    tls: &Tls,
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    builder: &Builder<TokioExecutor>,
+    graceful: &GracefulShutdown,
+    service: &Arc<Service<U>>,
+    console: Option<Arc<Console>>,
+) {
+    let acceptor = tls.acceptor();
+    let watcher = graceful.watcher();
+    let builder = builder.clone();
+    let svc = Arc::clone(service);
+    tokio::spawn(async move {
+        let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, %peer, "TLS handshake failed");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!(%peer, "TLS handshake timed out");
+                return;
+            }
+        };
+        let handler = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(peer);
+            req.extensions_mut().insert(SecureTransport);
+            let svc = svc.clone();
+            let console = console.clone();
+            async move {
+                if let Some(c) = console.filter(|_| Console::owns(req.uri().path())) {
+                    return Ok(c.handle(&svc, req).await);
+                }
+                Ok::<_, Infallible>(svc.handle(req).await)
+            }
+        });
+        let conn = builder
+            .serve_connection(TokioIo::new(stream), handler)
+            .into_owned();
+        metrics::gauge!(m::CLIENT_CONNECTIONS).increment(1.0);
+        if let Err(e) = watcher.watch(conn).await {
+            tracing::debug!(error = %e, "connection ended with an error");
+        }
+        metrics::gauge!(m::CLIENT_CONNECTIONS).decrement(1.0);
+    });
 }

@@ -19,6 +19,7 @@ use crate::auth::authorize::{self, KeyNames, Schemas};
 use crate::auth::identity::{Identities, Identity};
 use crate::auth::resource::{self, ResourcePolicies};
 use crate::auth::sigv4::{self, Keys};
+use crate::auth::simulate;
 use crate::metrics as m;
 use crate::upstream::{Reply, Request, Upstream};
 use crate::{compression, cors};
@@ -54,27 +55,24 @@ pub type HttpResponse = Response<Full<Bytes>>;
 
 const XML_UNKNOWN: &str = "<UnknownOperationException/>\n";
 
-/// The admin listener reaches the upstream through the service.
+/// The admin listener reaches the upstream through the service; the policy simulator is
+/// answered here, with the service's identities and resource-based policies.
 impl<U: Upstream + Administer> Administer for Service<U> {
-    fn admin(&self, cmd: Command) -> impl std::future::Future<Output = Option<Answer>> + Send {
-        let series = matches!(cmd, Command::CapacitySeries).then(|| {
-            self.upstream
-                .capacity_series()
-                .map(Answer::ok)
-                .unwrap_or_else(|| {
-                    Answer::bad(
-                        404,
-                        "no capacity series: the upstream is not the embedded engine".into(),
-                    )
-                })
-        });
-        let upstream = (series.is_none()).then(|| self.upstream.admin(cmd));
-        async move {
-            match (series, upstream) {
-                (Some(a), _) => Some(a),
-                (None, Some(f)) => f.await,
-                (None, None) => None,
-            }
+    async fn admin(&self, cmd: Command) -> Option<Answer> {
+        match cmd {
+            Command::Simulate(q) => Some(self.simulate(&q).await),
+            Command::CapacitySeries => Some(
+                self.upstream
+                    .capacity_series()
+                    .map(Answer::ok)
+                    .unwrap_or_else(|| {
+                        Answer::bad(
+                            404,
+                            "no capacity series: the upstream is not the embedded engine".into(),
+                        )
+                    }),
+            ),
+            cmd => self.upstream.admin(cmd).await,
         }
     }
 }
@@ -288,7 +286,11 @@ impl<U: Upstream> Service<U> {
                     .extensions
                     .get::<std::net::SocketAddr>()
                     .map(|a| a.ip());
-                self.authorize(identity, op, &body, peer).await?;
+                let secure = parts
+                    .extensions
+                    .get::<crate::tls::SecureTransport>()
+                    .is_some();
+                self.authorize(identity, op, &body, peer, secure).await?;
             }
         }
         let reply = self
@@ -356,6 +358,7 @@ impl<U: Upstream> Service<U> {
         op: Operation,
         body: &[u8],
         peer: Option<std::net::IpAddr>,
+        secure: bool,
     ) -> Result<(), ApiError> {
         let map: serde_json::Map<String, serde_json::Value> = if body.is_empty() {
             serde_json::Map::new()
@@ -413,6 +416,9 @@ impl<U: Upstream> Service<U> {
                     if let Some(ip) = &source {
                         t.ctx.set("aws:SourceIp", vec![ip.clone()]);
                     }
+                    if secure {
+                        t.ctx.set("aws:SecureTransport", vec!["true".into()]);
+                    }
                 }
                 let resource = self.resource_policies_for(&tuples).await;
                 authorize::check(identity, &tuples, &resource)?;
@@ -420,6 +426,33 @@ impl<U: Upstream> Service<U> {
             }
             None => Ok(()),
         }
+    }
+
+    /// `POST /admin/simulate`: what a request of `q` would get, resource-based policies
+    /// included.
+    async fn simulate(&self, q: &simulate::Query) -> Answer {
+        let subject = match simulate::resolve(
+            self.config.auth.as_deref(),
+            self.config.identities.as_deref(),
+            q,
+        ) {
+            Ok(s) => s,
+            Err(m) => return Answer::bad(400, m),
+        };
+        let tuple = authorize::Tuple {
+            action: q.action.clone(),
+            resource: q.resource.clone(),
+            ctx: Default::default(),
+        };
+        let policy = match subject {
+            simulate::Subject::Identity(_) => self
+                .resource_policies_for(std::slice::from_ref(&tuple))
+                .await
+                .pop()
+                .flatten(),
+            _ => None,
+        };
+        Answer::ok(simulate::decide(&subject, q, policy.as_ref()).to_json(q))
     }
 
     /// Verifies the signature when `[auth] verify` is on; nothing to do otherwise.

@@ -1,20 +1,28 @@
 //! The `daxlite` binary as users start it: the banner, DynamoDB Local's flags, invalid
-//! settings, and a clean stop on SIGTERM.
+//! settings, and a clean stop on SIGTERM; HTTPS (`cli/tls.rs`) and `policy-check`
+//! (`cli/policy_check.rs`).
+
+// Test code: a panic is how a test fails, helpers outside `#[test]` functions included
+// (clippy.toml's `allow-unwrap-in-tests` covers only the test functions).
+#![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "cli/policy_check.rs"]
+mod policy_check;
+#[path = "cli/tls.rs"]
+mod tls;
+
 fn daxlite() -> Command {
     Command::new(env!("CARGO_BIN_EXE_daxlite"))
 }
 
-#[test]
-fn starts_with_dynamodb_local_flags_prints_the_banner_and_stops_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap();
+/// Spawns daxlite with `args` and reads its banner (the first line it prints).
+fn spawn_banner(args: &[&str]) -> (std::process::Child, String) {
     let mut child = daxlite()
-        .args(["-port", "0", "-sharedDb", "-dbPath"])
-        .arg(dir.path())
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -22,6 +30,19 @@ fn starts_with_dynamodb_local_flags_prints_the_banner_and_stops_on_sigterm() {
     let stdout = child.stdout.take().expect("no stdout");
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line).unwrap();
+    (child, line)
+}
+
+#[test]
+fn starts_with_dynamodb_local_flags_prints_the_banner_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, line) = spawn_banner(&[
+        "-port",
+        "0",
+        "-sharedDb",
+        "-dbPath",
+        dir.path().to_str().unwrap(),
+    ]);
     assert!(
         line.starts_with("daxlite listening on http://127.0.0.1:"),
         "{line}"

@@ -30,6 +30,15 @@ pub async fn server_with_identities(
     identities: &[(&str, &str, Vec<String>)],
     account: Option<&str>,
 ) -> TestServer {
+    TestServer::start_with(config_with_identities(mode, identities, account), None).await
+}
+
+/// The config [`server_with_identities`] starts.
+pub fn config_with_identities(
+    mode: Mode,
+    identities: &[(&str, &str, Vec<String>)],
+    account: Option<&str>,
+) -> daxlite::Config {
     let mut creds = vec![serde_json::json!({"access_key": "AKIDTEST", "secret_key": "secret"})];
     for (ak, principal, policies) in identities {
         creds.push(serde_json::json!({
@@ -46,5 +55,5 @@ pub async fn server_with_identities(
     }
     config.service.auth = auth.keys;
     config.service.identities = auth.identities;
-    TestServer::start_with(config, None).await
+    config
 }

@@ -27,6 +27,7 @@ mod exports;
 mod global_tables;
 mod gsi_multi;
 mod iam;
+mod iam_partiql;
 mod iam_resource;
 mod imports;
 mod items;
@@ -38,8 +39,10 @@ mod protocol;
 mod query;
 mod reliability;
 mod s3;
+mod simulate;
 mod streams;
 mod tables;
+mod tls;
 mod transactions;
 mod triggers;
 

@@ -117,6 +117,25 @@ pub fn tables_needing_keys(op: Operation, body: &Map<String, Value>) -> Vec<Stri
         TransactGetItems | TransactWriteItems => transact_elements(body)
             .filter_map(|(_, e)| str_of(e, "TableName").map(|t| table_name(t).to_string()))
             .collect(),
+        ExecuteStatement | BatchExecuteStatement | ExecuteTransaction => {
+            let one = [Value::Object(body.clone())];
+            let list = match op {
+                ExecuteStatement => Some(&one[..]),
+                BatchExecuteStatement => body
+                    .get("Statements")
+                    .and_then(|v| v.as_array())
+                    .map(Vec::as_slice),
+                _ => body
+                    .get("TransactStatements")
+                    .and_then(|v| v.as_array())
+                    .map(Vec::as_slice),
+            };
+            list.into_iter()
+                .flatten()
+                .filter_map(|s| s.get("Statement").and_then(Value::as_str))
+                .filter_map(|s| partiql_target(s).1.map(|(t, _)| t))
+                .collect()
+        }
         _ => Vec::new(),
     }
 }
@@ -450,12 +469,34 @@ impl Builder<'_> {
     fn partiql_tuple(&self, s: &Map<String, Value>, enclosing: Option<&str>) -> Tuple {
         let text = str_of(s, "Statement").unwrap_or_default();
         let (verb, target) = partiql_target(text);
-        let resource = match target {
-            Some((t, Some(i))) => format!("{}/index/{i}", self.table_arn(&t)),
-            Some((t, None)) => self.table_arn(&t),
+        let resource = match &target {
+            Some((t, Some(i))) => format!("{}/index/{i}", self.table_arn(t)),
+            Some((t, None)) => self.table_arn(t),
             None => self.arn("table/*"),
         };
         let mut tu = self.tuple(verb, resource);
+        let known = target
+            .as_ref()
+            .and_then(|(t, index)| Some((index, self.keys.get(t.as_str())?)));
+        if let Some((index, k)) = known {
+            let pk = match index {
+                Some(i) => k.indexes.get(i).unwrap_or(&k.table),
+                None => &k.table,
+            };
+            let params = s
+                .get("Parameters")
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let pinned = super::partiql_keys::pinned(text, pk, params);
+            if verb == "PartiQLSelect" {
+                let full = if pinned.is_some() { "false" } else { "true" };
+                tu.ctx.set("dynamodb:FullTableScan", vec![full.into()]);
+            }
+            if let Some(values) = pinned {
+                tu.ctx.set("dynamodb:LeadingKeys", dedup(values));
+            }
+        }
         if let Some(enc) = enclosing {
             tu.ctx
                 .set("dynamodb:EnclosingOperation", vec![enc.to_string()]);

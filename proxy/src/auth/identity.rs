@@ -19,7 +19,8 @@ pub struct Identity {
     /// `aws:PrincipalArn`: the user ARN, or the role ARN for an assumed-role session.
     pub principal_arn: String,
     pub policies: Vec<Policy>,
-    /// Whether a policy reads `dynamodb:LeadingKeys` (the key schema is then needed).
+    /// Whether a policy reads `dynamodb:LeadingKeys` or `dynamodb:FullTableScan` (the key
+    /// schema is then needed).
     pub needs_leading_keys: bool,
 }
 
@@ -68,7 +69,9 @@ impl Identity {
             }
             _ => return Err(bad()),
         };
-        let needs_leading_keys = policies.iter().any(|p| p.uses_key("dynamodb:leadingkeys"));
+        let needs_leading_keys = policies
+            .iter()
+            .any(|p| p.uses_key("dynamodb:leadingkeys") || p.uses_key("dynamodb:fulltablescan"));
         Ok(Identity {
             principal: principal.to_string(),
             account: account.to_string(),
@@ -87,7 +90,7 @@ impl Identity {
         if let Some(u) = &self.username {
             c.set("aws:username", vec![u.clone()]);
         }
-        // daxlite listens in plain HTTP only.
+        // Plain HTTP; the service sets "true" for requests that came over TLS.
         c.set("aws:SecureTransport", vec!["false".into()]);
         c
     }
@@ -111,5 +114,11 @@ impl Identities {
 
     pub fn is_empty(&self) -> bool {
         self.by_key.is_empty()
+    }
+
+    /// The identity whose principal ARN is `principal` (the simulator; not the request
+    /// path).
+    pub fn by_principal(&self, principal: &str) -> Option<&Arc<Identity>> {
+        self.by_key.values().find(|i| i.principal == principal)
     }
 }

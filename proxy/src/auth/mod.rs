@@ -4,9 +4,11 @@
 
 pub mod authorize;
 pub mod identity;
+pub mod partiql_keys;
 pub mod policy;
 pub mod resource;
 pub mod sigv4;
+pub mod simulate;
 
 use daxlite_engine::wire::{ApiError, ErrorCode};
 

@@ -26,8 +26,9 @@ impl<U: Upstream> Cached<U> {
             }
             Command::Stats => Answer::ok(self.stats()),
             Command::Replication { .. } => Answer::bad(404, "no [[global.peer]] here".into()),
-            // Answered by the service from the upstream; never sent here.
+            // Answered by the service before it reaches the cache.
             Command::CapacitySeries => Answer::bad(404, "no capacity series here".into()),
+            Command::Simulate(_) => Answer::bad(404, "the simulator is the service's".into()),
         }
     }
 

@@ -44,7 +44,7 @@ pub use error::ConfigError;
 pub use export::RawExport;
 pub use global::{Peer, RawGlobal, RawPeer};
 pub use log::RawLog;
-pub use server::{RawServer, DEFAULT_MAX_BODY_BYTES};
+pub use server::{RawServer, TlsFiles, DEFAULT_MAX_BODY_BYTES};
 pub use storage::RawStorage;
 pub use upstream::{RawUpstream, UpstreamConfig};
 
@@ -203,6 +203,7 @@ impl RawConfig {
             .validate(server.listen, admin.token.as_deref())?;
         Ok(Config {
             listen: server.listen,
+            tls: server.tls,
             service: ServiceConfig {
                 max_body_bytes: server.max_body_bytes,
                 region: engine.region.clone(),
@@ -230,6 +231,8 @@ impl RawConfig {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
+    /// `[server] tls_cert` / `tls_key`: serve HTTPS (None: plain HTTP).
+    pub tls: Option<TlsFiles>,
     pub service: ServiceConfig,
     pub engine: EngineConfig,
     pub log_level: String,
@@ -269,6 +272,7 @@ impl Config {
                 let kinesis = crate::kinesis::KinesisConfig::fallback(&engine.region);
                 Config {
                     listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+                    tls: None,
                     service: ServiceConfig {
                         max_body_bytes: DEFAULT_MAX_BODY_BYTES,
                         region: engine.region.clone(),

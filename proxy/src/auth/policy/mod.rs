@@ -274,25 +274,49 @@ fn one_of(
     })
 }
 
+/// Where a decision came from: the policy's index in the list evaluated and the
+/// statement's index in it (both from 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decided {
+    pub policy: usize,
+    pub statement: usize,
+}
+
 /// The decision of `policies` for one tuple.
 pub fn evaluate(policies: &[Policy], action: &str, resource: &str, ctx: &Context) -> Decision {
+    evaluate_located(policies, action, resource, ctx).0
+}
+
+/// [`evaluate`] and the statement that decided: the first applicable Deny, else the
+/// first applicable Allow (None for the implicit deny).
+pub fn evaluate_located(
+    policies: &[Policy],
+    action: &str,
+    resource: &str,
+    ctx: &Context,
+) -> (Decision, Option<Decided>) {
     let action = action.to_ascii_lowercase();
-    let mut allowed = false;
-    for st in policies.iter().flat_map(|p| p.statements.iter()) {
-        if st.effect == Effect::Allow && allowed {
-            continue;
-        }
-        if st.applies(&action, resource, ctx) {
-            match st.effect {
-                Effect::Deny => return Decision::ExplicitDeny,
-                Effect::Allow => allowed = true,
+    let mut allowed = None;
+    for (pi, p) in policies.iter().enumerate() {
+        for (si, st) in p.statements.iter().enumerate() {
+            if st.effect == Effect::Allow && allowed.is_some() {
+                continue;
+            }
+            if st.applies(&action, resource, ctx) {
+                let at = Decided {
+                    policy: pi,
+                    statement: si,
+                };
+                match st.effect {
+                    Effect::Deny => return (Decision::ExplicitDeny, Some(at)),
+                    Effect::Allow => allowed = Some(at),
+                }
             }
         }
     }
-    if allowed {
-        Decision::Allow
-    } else {
-        Decision::ImplicitDeny
+    match allowed {
+        Some(at) => (Decision::Allow, Some(at)),
+        None => (Decision::ImplicitDeny, None),
     }
 }
 
@@ -305,29 +329,45 @@ pub fn evaluate_resource(
     resource: &str,
     ctx: &Context,
 ) -> Decision {
+    evaluate_resource_located(policies, caller, action, resource, ctx).0
+}
+
+/// [`evaluate_resource`] and the statement that decided.
+pub fn evaluate_resource_located(
+    policies: &[&Policy],
+    caller: Caller<'_>,
+    action: &str,
+    resource: &str,
+    ctx: &Context,
+) -> (Decision, Option<Decided>) {
     let action = action.to_ascii_lowercase();
-    let mut allowed = false;
-    for st in policies.iter().flat_map(|p| p.statements.iter()) {
-        let deny = st.effect == Effect::Deny;
-        if (!deny && allowed)
-            || !st
-                .principals
-                .as_ref()
-                .is_some_and(|p| p.covers(caller, deny))
-        {
-            continue;
-        }
-        if st.applies(&action, resource, ctx) {
-            if deny {
-                return Decision::ExplicitDeny;
+    let mut allowed = None;
+    for (pi, p) in policies.iter().enumerate() {
+        for (si, st) in p.statements.iter().enumerate() {
+            let deny = st.effect == Effect::Deny;
+            if (!deny && allowed.is_some())
+                || !st
+                    .principals
+                    .as_ref()
+                    .is_some_and(|p| p.covers(caller, deny))
+            {
+                continue;
             }
-            allowed = true;
+            if st.applies(&action, resource, ctx) {
+                let at = Decided {
+                    policy: pi,
+                    statement: si,
+                };
+                if deny {
+                    return (Decision::ExplicitDeny, Some(at));
+                }
+                allowed = Some(at);
+            }
         }
     }
-    if allowed {
-        Decision::Allow
-    } else {
-        Decision::ImplicitDeny
+    match allowed {
+        Some(at) => (Decision::Allow, Some(at)),
+        None => (Decision::ImplicitDeny, None),
     }
 }
 

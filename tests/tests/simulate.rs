@@ -1,0 +1,146 @@
+//! The policy simulator on the admin listener (`POST /simulate`, behind `[admin] token`):
+//! identity-based allow / explicit deny / implicit deny with the statement that decided,
+//! a condition answered from the given context, a resource-based policy read from the
+//! table (as the request path reads it), and bad questions refused with 400.
+
+use daxlite_tests::identities::{client_with, config_with_identities};
+use daxlite_tests::{client_for, create_pk_table, raw_at, Mode, TestServer};
+use serde_json::{json, Value};
+
+const ALICE: &str = "arn:aws:iam::000000000000:user/alice";
+const BOB: &str = "arn:aws:iam::000000000000:user/bob";
+const TOKEN: &str = "sim-token";
+
+fn arn(t: &str) -> String {
+    format!("arn:aws:dynamodb:us-east-1:000000000000:table/{t}")
+}
+
+async fn simulate(srv: &TestServer, token: &str, q: Value) -> (u16, Value) {
+    let auth = format!("Bearer {token}");
+    let reply = raw_at(
+        srv.admin.expect("admin listener"),
+        "POST",
+        "/simulate",
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+        ],
+        q.to_string().into_bytes(),
+    )
+    .await;
+    (reply.status, reply.json())
+}
+
+#[tokio::test]
+async fn simulate_names_the_deciding_statement_with_identity_and_resource_policies() {
+    let alice = r#"{"Version":"2012-10-17","Statement":[{"Sid":"Read","Effect":"Allow","Action":["dynamodb:GetItem","dynamodb:Query"],"Resource":"*"},{"Sid":"NoDelete","Effect":"Deny","Action":"dynamodb:DeleteItem","Resource":"*"},{"Sid":"TlsPut","Effect":"Allow","Action":"dynamodb:PutItem","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}]}"#;
+    let bob = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"dynamodb:ListTables","Resource":"*"}]}"#;
+    let mut config = config_with_identities(
+        Mode::Engine,
+        &[
+            ("ALICE", ALICE, vec![alice.into()]),
+            ("BOB", BOB, vec![bob.into()]),
+        ],
+        None,
+    );
+    config.admin = Some("127.0.0.1:0".parse().unwrap());
+    config.admin_token = Some(TOKEN.into());
+    let srv = TestServer::start_with(config, None).await;
+    let admin = client_for(&srv.url);
+    let t = create_pk_table(&admin, "sim", None).await;
+    let table = arn(&t);
+
+    let q =
+        |who: &str, action: &str| json!({"access_key": who, "action": action, "resource": table});
+    let (status, v) = simulate(&srv, TOKEN, q("ALICE", "dynamodb:Query")).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["decision"], "allowed");
+    assert_eq!(v["reason"], "allow");
+    assert_eq!(
+        v["statement"],
+        json!({"policy": "identity-based", "policy_index": 0, "statement_index": 0, "sid": "Read"})
+    );
+    assert_eq!(v["principal"], ALICE);
+
+    let (_, v) = simulate(&srv, TOKEN, q("ALICE", "dynamodb:DeleteItem")).await;
+    assert_eq!(
+        (&v["decision"], &v["reason"]),
+        (&json!("denied"), &json!("explicit deny"))
+    );
+    assert_eq!(v["statement"]["sid"], "NoDelete");
+    assert_eq!(v["statement"]["statement_index"], 1);
+
+    let (_, v) = simulate(&srv, TOKEN, q("ALICE", "dynamodb:PutItem")).await;
+    assert_eq!(v["reason"], "implicit deny");
+    assert_eq!(v["statement"], Value::Null);
+    assert_eq!(v["message"], format!("User: {ALICE} is not authorized to perform: dynamodb:PutItem on resource: {table} because no identity-based policy allows the dynamodb:PutItem action"));
+    let mut tls_put = q("ALICE", "dynamodb:PutItem");
+    tls_put["context"] = json!({"aws:SecureTransport": "true"});
+    let (_, v) = simulate(&srv, TOKEN, tls_put).await;
+    assert_eq!(v["statement"]["sid"], "TlsPut");
+
+    // The simulator agrees with a real request.
+    let err = client_with(&srv.url, "BOB")
+        .describe_table()
+        .table_name(&t)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(daxlite_tests::error_parts(&err).0, "AccessDeniedException");
+    let (_, v) = simulate(&srv, TOKEN, q("BOB", "dynamodb:DescribeTable")).await;
+    assert_eq!(v["reason"], "implicit deny");
+
+    // A resource-based policy on the table: an allow for bob, a deny for alice's Query.
+    let rbp = json!({"Version": "2012-10-17", "Statement": [
+        {"Sid": "BobDescribes", "Effect": "Allow", "Principal": {"AWS": BOB}, "Action": "dynamodb:DescribeTable", "Resource": table},
+        {"Sid": "NoAliceQuery", "Effect": "Deny", "Principal": {"AWS": ALICE}, "Action": "dynamodb:Query", "Resource": table}
+    ]});
+    admin
+        .put_resource_policy()
+        .resource_arn(&table)
+        .policy(rbp.to_string())
+        .send()
+        .await
+        .unwrap();
+    client_with(&srv.url, "BOB")
+        .describe_table()
+        .table_name(&t)
+        .send()
+        .await
+        .expect("allowed by the resource-based policy");
+    let (_, v) = simulate(
+        &srv,
+        TOKEN,
+        json!({"principal": BOB, "action": "dynamodb:DescribeTable", "resource": table}),
+    )
+    .await;
+    assert_eq!(v["decision"], "allowed", "{v}");
+    assert_eq!(
+        v["statement"],
+        json!({"policy": "resource-based", "policy_index": 0, "statement_index": 0, "sid": "BobDescribes"})
+    );
+    let (_, v) = simulate(&srv, TOKEN, q("ALICE", "dynamodb:Query")).await;
+    assert_eq!(v["reason"], "explicit deny");
+    assert_eq!(v["statement"]["policy"], "resource-based");
+    assert_eq!(v["statement"]["sid"], "NoAliceQuery");
+    assert!(v["message"]
+        .as_str()
+        .unwrap()
+        .ends_with("with an explicit deny in a resource-based policy"));
+
+    // The key without policies, and refusals.
+    let (_, v) = simulate(&srv, TOKEN, q("AKIDTEST", "dynamodb:DeleteTable")).await;
+    assert_eq!(v["decision"], "allowed");
+    assert!(v["note"].as_str().unwrap().contains("full access"));
+    let (status, v) = simulate(&srv, TOKEN, q("NOBODY", "dynamodb:Query")).await;
+    assert_eq!(status, 400, "{v}");
+    let (status, _) = simulate(
+        &srv,
+        TOKEN,
+        json!({"access_key": "ALICE", "resource": table}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (status, _) = simulate(&srv, "wrong", q("ALICE", "dynamodb:Query")).await;
+    assert_eq!(status, 401);
+}

@@ -11,6 +11,9 @@ pub const REQUESTS: &str = "daxlite_requests";
 pub const ERROR_REQUESTS: &str = "daxlite_error_requests";
 /// Requests answered with a 5xx.
 pub const FAULT_REQUESTS: &str = "daxlite_fault_requests";
+/// Error answers by operation and error type (`__type` without its namespace, e.g.
+/// `ConditionalCheckFailedException`); counted on the error path only.
+pub const ERRORS_BY_TYPE: &str = "daxlite_errors";
 /// Request duration in seconds, by operation and outcome.
 pub const REQUEST_DURATION: &str = "daxlite_request_duration_seconds";
 /// Open client connections.
@@ -89,14 +92,55 @@ fn start_upkeep(handle: PrometheusHandle) {
     }
 }
 
-/// Counts one answered request and records its duration.
-pub fn request_done(op: &'static str, status: u16, started: Instant, outcome: &'static str) {
+/// Counts one answered request (an error also by its type, when the answer names one)
+/// and records its duration.
+pub fn request_done(
+    op: &'static str,
+    status: u16,
+    started: Instant,
+    outcome: &'static str,
+    error_type: Option<&str>,
+) {
     metrics::counter!(REQUESTS, "operation" => op).increment(1);
     if (400..500).contains(&status) {
         metrics::counter!(ERROR_REQUESTS, "operation" => op).increment(1);
     } else if status >= 500 {
         metrics::counter!(FAULT_REQUESTS, "operation" => op).increment(1);
     }
+    if let Some(t) = error_type.filter(|_| status >= 400) {
+        metrics::counter!(ERRORS_BY_TYPE, "operation" => op, "type" => t.to_string()).increment(1);
+    }
     metrics::histogram!(REQUEST_DURATION, "operation" => op, "outcome" => outcome)
         .record(started.elapsed().as_secs_f64());
+}
+
+/// The error type a DynamoDB JSON error body names: its `__type` without the namespace
+/// (`com.amazonaws.dynamodb.v20120810#ResourceNotFoundException` → the part after `#`).
+/// Looks at the first 512 bytes only (`__type` leads the engine's and DynamoDB's bodies).
+pub fn error_type_of(body: &[u8]) -> Option<&str> {
+    const KEY: &[u8] = b"\"__type\":";
+    let head = &body[..body.len().min(512)];
+    let at = head.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
+    let rest = &head[at..];
+    let open = rest.iter().position(|b| *b == b'"')? + 1;
+    let len = rest[open..].iter().position(|b| *b == b'"')?;
+    let full = std::str::from_utf8(&rest[open..open + len]).ok()?;
+    Some(full.rsplit('#').next().unwrap_or(full))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_type_of;
+
+    #[test]
+    fn the_error_type_is_the_part_after_the_namespace() {
+        let body = br#"{"__type":"com.amazonaws.dynamodb.v20120810#ResourceNotFoundException","message":"x"}"#;
+        assert_eq!(error_type_of(body), Some("ResourceNotFoundException"));
+        let spaced =
+            br#"{"message":"x", "__type": "com.amazon.coral.validate#ValidationException"}"#;
+        assert_eq!(error_type_of(spaced), Some("ValidationException"));
+        assert_eq!(error_type_of(br#"{"__type":"Bare"}"#), Some("Bare"));
+        assert_eq!(error_type_of(br#"{"Item":{}}"#), None);
+        assert_eq!(error_type_of(br#"{"__type":"unterminated"#), None);
+    }
 }

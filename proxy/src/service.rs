@@ -137,8 +137,12 @@ impl<U: Upstream> Service<U> {
         let mut ex = Exchange::default();
         let routed = self.route(&parts, body, &request_id, &mut ex).await;
         let answered = routed.is_ok();
+        let mut error_type: Option<String> = None;
         let (status, outcome, resp) = match routed {
             Ok(reply) => {
+                if reply.status >= 400 {
+                    error_type = m::error_type_of(&reply.body).map(str::to_string);
+                }
                 let outcome = ex.outcome.unwrap_or_else(|| reply.outcome.label());
                 let retry_after = self
                     .config
@@ -152,13 +156,16 @@ impl<U: Upstream> Service<U> {
                 (resp.status().as_u16(), outcome, resp)
             }
             Err(rejection) => {
+                if let Rejection::Api(e) = &rejection {
+                    error_type = Some(e.code().name().to_string());
+                }
                 let (status, resp) = rejection.render(&request_id, ex.reply_type, coding);
                 (status, "rejected", resp)
             }
         };
         // Requests refused before their target was read are not counted.
         if let Some(label) = ex.label {
-            m::request_done(label, status, started, outcome);
+            m::request_done(label, status, started, outcome, error_type.as_deref());
         }
         if let Some(span) = &ex.span {
             span.record("outcome", outcome);

@@ -4,8 +4,8 @@
 
 pub mod identities;
 pub mod kinesalite;
-pub mod tools;
 pub mod linearizability;
+pub mod tools;
 
 use std::sync::Arc;
 

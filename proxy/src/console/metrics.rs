@@ -1,7 +1,7 @@
 //! The Metrics page: request rate per operation, latency percentiles per operation and
-//! outcome, and errors by operation and class (client 4xx, server 5xx, throttled) over
-//! the last minutes, from the sampler's ring; redrawn every second from
-//! `/console/api/metrics`.
+//! outcome, errors by operation and class (client 4xx, server 5xx, throttled) and by
+//! `__type`, and the capacity units consumed per table, over the last minutes, from the
+//! sampler's ring; redrawn every second from `/console/api/metrics`.
 
 use std::fmt::Write;
 
@@ -49,10 +49,31 @@ pub fn page(ring: &Ring) -> HttpResponse {
             esc(op), esc(outcome), q.p50, q.p90, q.p99
         );
     }
-    body.push_str(
-        "</tbody></table><p class=\"hint\">Errors are counted by operation and class; their <code>__type</code> is in each \
-request's log line. Consumed capacity is not recorded per request, so it is not charted here.</p>",
-    );
+    body.push_str("</tbody></table><h2>Errors by type (since start)</h2><table class=\"grid\" id=\"error-types\"><thead><tr><th>Type</th><th class=\"num\">Answers</th></tr></thead><tbody>");
+    for (t, n) in &last.errors_by_type {
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td class=\"num\">{n}</td></tr>",
+            esc(t)
+        );
+    }
+    body.push_str("</tbody></table><h2>Capacity consumed (since start)</h2>");
+    if last.consumed.is_empty() {
+        body.push_str("<p class=\"hint\" id=\"capacity-off\">No capacity recorded: set <code>[capacity] series = true</code> \
+(or register an auto scaling target) to record the units each table consumes.</p>");
+    } else {
+        body.push_str("<table class=\"grid\" id=\"capacity\"><thead><tr><th>Table</th><th>Axis</th><th class=\"num\">Units</th></tr></thead><tbody>");
+        for (k, n) in &last.consumed {
+            let (table, axis) = k.rsplit_once(' ').unwrap_or((k, ""));
+            let _ = write!(
+                body,
+                "<tr><td>{}</td><td>{}</td><td class=\"num\">{n}</td></tr>",
+                esc(table),
+                esc(axis)
+            );
+        }
+        body.push_str("</tbody></table>");
+    }
     page::html(
         StatusCode::OK,
         page::layout("Metrics", "/console/metrics", &body),
@@ -79,6 +100,8 @@ pub fn api(ring: &Ring) -> HttpResponse {
             "client_errors": ring.rates(KEEP, |s| &s.client_errors),
             "server_errors": ring.rates(KEEP, |s| &s.server_errors),
             "throttled": ring.rates(KEEP, |s| &s.throttled),
+            "errors_by_type": ring.rates(KEEP, |s| &s.errors_by_type),
+            "consumed": ring.rates(KEEP, |s| &s.consumed),
             "p99": p99,
             "latency": sampler::latency_json(&last),
         }),

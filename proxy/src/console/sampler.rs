@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{json, Map, Value};
 
 use crate::metrics as m;
+use daxlite_engine::capacity::series::{CONSUMED_READ, CONSUMED_WRITE};
 
 /// Samples kept: five minutes at one a second.
 pub const KEEP: usize = 300;
@@ -34,6 +35,11 @@ pub struct Sample {
     pub client_errors: BTreeMap<String, u64>,
     pub server_errors: BTreeMap<String, u64>,
     pub throttled: BTreeMap<String, u64>,
+    /// Error answers by `__type` (without its namespace).
+    pub errors_by_type: BTreeMap<String, u64>,
+    /// Capacity units consumed, by `table read` / `table write` (recorded by the engine
+    /// while `[capacity] series` is on or an auto scaling target exists).
+    pub consumed: BTreeMap<String, u64>,
     /// Cache hits and misses by table (items, Query and Scan pages together).
     pub hits: BTreeMap<String, u64>,
     pub misses: BTreeMap<String, u64>,
@@ -141,6 +147,9 @@ pub fn parse(text: &str, at_ms: u64) -> Sample {
             m::ERROR_REQUESTS => add(&mut s.client_errors, label("operation")),
             m::FAULT_REQUESTS => add(&mut s.server_errors, label("operation")),
             m::THROTTLED_REQUESTS => add(&mut s.throttled, label("operation")),
+            m::ERRORS_BY_TYPE => add(&mut s.errors_by_type, label("type")),
+            CONSUMED_READ => add(&mut s.consumed, format!("{} read", label("table"))),
+            CONSUMED_WRITE => add(&mut s.consumed, format!("{} write", label("table"))),
             m::ITEM_CACHE_HITS | m::QUERY_CACHE_HITS | m::SCAN_CACHE_HITS => {
                 add(&mut s.hits, label("table"))
             }

@@ -391,3 +391,38 @@ async fn a_form_posted_from_another_site_is_refused() {
     assert!(metrics["requests"]["t"].is_array(), "{metrics}");
     server.stop().await;
 }
+
+/// The Metrics page counts error answers by their `__type`: a GetItem on a missing table
+/// shows up as ResourceNotFoundException within a few samples.
+#[tokio::test]
+async fn the_metrics_page_counts_errors_by_type() {
+    let server = TestServer::start(Mode::Cached).await;
+    let sdk = server.client();
+    let err = sdk
+        .get_item()
+        .table_name("console_no_such_table")
+        .key("pk", AttributeValue::S("a".into()))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{err:?}").contains("ResourceNotFoundException"),
+        "{err:?}"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let page = get(server.addr, "/console/metrics").await.text();
+        let table = page.split("id=\"error-types\"").nth(1).unwrap_or("");
+        if table.contains("<td>ResourceNotFoundException</td>") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no ResourceNotFoundException row: {page}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let api: Value = get(server.addr, "/console/api/metrics").await.json();
+    assert!(api["errors_by_type"].is_object(), "{api}");
+    server.stop().await;
+}

@@ -121,20 +121,7 @@ pub fn serve<U: Upstream + Administer>(
                         serve_tls(tls, stream, peer, &builder, &graceful, &service, console.clone());
                         continue;
                     }
-                    let svc = service.clone();
-                    let console = console.clone();
-                    let handler = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-                        // The peer address, for `aws:SourceIp`.
-                        req.extensions_mut().insert(peer);
-                        let svc = svc.clone();
-                        let console = console.clone();
-                        async move {
-                            if let Some(c) = console.filter(|_| Console::owns(req.uri().path())) {
-                                return Ok(c.handle(&svc, req).await);
-                            }
-                            Ok::<_, Infallible>(svc.handle(req).await)
-                        }
-                    });
+                    let handler = handler(&service, console.clone(), peer, false);
                     let conn = builder.serve_connection(TokioIo::new(stream), handler).into_owned();
                     let conn = graceful.watch(conn);
                     tokio::spawn(async move {
@@ -171,6 +158,39 @@ pub fn serve<U: Upstream + Administer>(
     }
 }
 
+/// The per-connection request handler: marks each request with the peer address (for
+/// `aws:SourceIp`) and, on TLS, [`SecureTransport`]; sends `/console/` paths to the
+/// console when there is one, everything else to the service.
+fn handler<U: Upstream + Administer>(
+    service: &Arc<Service<U>>,
+    console: Option<Arc<Console>>,
+    peer: SocketAddr,
+    secure: bool,
+) -> impl hyper::service::Service<
+    hyper::Request<hyper::body::Incoming>,
+    Response = crate::service::HttpResponse,
+    Error = Infallible,
+    Future = impl std::future::Future<Output = Result<crate::service::HttpResponse, Infallible>>
+                 + Send
+                 + 'static,
+> + Clone {
+    let svc = Arc::clone(service);
+    service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+        req.extensions_mut().insert(peer);
+        if secure {
+            req.extensions_mut().insert(SecureTransport);
+        }
+        let svc = svc.clone();
+        let console = console.clone();
+        async move {
+            if let Some(c) = console.filter(|_| Console::owns(req.uri().path())) {
+                return Ok(c.handle(&svc, req).await);
+            }
+            Ok::<_, Infallible>(svc.handle(req).await)
+        }
+    })
+}
+
 /// One TLS connection: the handshake (bounded by [`HANDSHAKE_TIMEOUT`]) and then the same
 /// HTTP/1.1 or h2 serving as plain connections, in its own task; its requests carry
 /// [`SecureTransport`].
@@ -199,18 +219,7 @@ fn serve_tls<U: Upstream + Administer>(
                 return;
             }
         };
-        let handler = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-            req.extensions_mut().insert(peer);
-            req.extensions_mut().insert(SecureTransport);
-            let svc = svc.clone();
-            let console = console.clone();
-            async move {
-                if let Some(c) = console.filter(|_| Console::owns(req.uri().path())) {
-                    return Ok(c.handle(&svc, req).await);
-                }
-                Ok::<_, Infallible>(svc.handle(req).await)
-            }
-        });
+        let handler = handler(&svc, console, peer, true);
         let conn = builder
             .serve_connection(TokioIo::new(stream), handler)
             .into_owned();

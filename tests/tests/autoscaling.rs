@@ -11,6 +11,11 @@ use daxlite_engine::clock::ManualClock;
 use daxlite_tests::{call, ddb_test, raw_at, Mode, TestServer};
 use serde_json::{json, Value};
 
+// The DynamoDB calls of the capacity suites: `ok` asserts a 200, `create` makes a
+// provisioned table keyed on `pk`.
+use crate::capacity::ok as ddb;
+use crate::capacity_update::create as table;
+
 const T0: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 const MINUTE: i64 = 60_000;
 
@@ -45,31 +50,6 @@ async fn aas_err(s: &TestServer, op: &str, body: Value, ty: &str, msg: &str) {
     assert_eq!(status, 400, "{op}: {v}");
     assert_eq!(v["__type"], ty, "{op}: {v}");
     assert_eq!(v["message"], msg, "{op}: {v}");
-}
-
-async fn ddb(s: &TestServer, op: &str, body: Value) -> Value {
-    let r = call(
-        s.addr,
-        &format!("DynamoDB_20120810.{op}"),
-        &body.to_string(),
-    )
-    .await;
-    assert_eq!(r.status, 200, "{op}: {}", r.text());
-    r.json()
-}
-
-async fn table(s: &TestServer, name: &str, rcu: i64, wcu: i64) {
-    ddb(
-        s,
-        "CreateTable",
-        json!({
-            "TableName": name,
-            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
-            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-            "ProvisionedThroughput": {"ReadCapacityUnits": rcu, "WriteCapacityUnits": wcu},
-        }),
-    )
-    .await;
 }
 
 async fn throughput(s: &TestServer, name: &str) -> Value {

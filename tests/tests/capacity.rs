@@ -16,7 +16,7 @@ async fn server(mode: Mode, throttling: Throttling, clock: &ManualClock) -> Test
     TestServer::start_with(config, Some(clock.clone())).await
 }
 
-async fn ok(s: &TestServer, op: &str, body: Value) -> Value {
+pub(crate) async fn ok(s: &TestServer, op: &str, body: Value) -> Value {
     let r = call(
         s.addr,
         &format!("DynamoDB_20120810.{op}"),

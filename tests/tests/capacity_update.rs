@@ -26,7 +26,7 @@ async fn ok(s: &TestServer, op: &str, body: Value) -> Value {
     v
 }
 
-async fn create(s: &TestServer, name: &str, rcu: i64, wcu: i64) {
+pub(crate) async fn create(s: &TestServer, name: &str, rcu: i64, wcu: i64) {
     ok(
         s,
         "CreateTable",

@@ -124,9 +124,9 @@ ddb_test!(refuses_what_aws_refuses, |mode| async move {
         "TargetTrackingScalingPolicyConfiguration": {"TargetValue": 70.0,
             "PredefinedMetricSpecification": {"PredefinedMetricType": "DynamoDBReadCapacityUtilization"}}});
     aas_err(&s, "PutScalingPolicy", with(target("val", "Read"), policy.clone()), NOT_FOUND,
-        "No scalable target found for service namespace: dynamodb, resource ID: table/val, scalable dimension: dynamodb:table:ReadCapacityUnits").await;
+        "No scalable target registered for service namespace: dynamodb, resource ID: table/val, scalable dimension: dynamodb:table:ReadCapacityUnits").await;
     aas_err(&s, "DeregisterScalableTarget", target("val", "Write"), NOT_FOUND,
-        "No scalable target found for service namespace: dynamodb, resource ID: table/val, scalable dimension: dynamodb:table:WriteCapacityUnits").await;
+        "No scalable target registered for service namespace: dynamodb, resource ID: table/val, scalable dimension: dynamodb:table:WriteCapacityUnits").await;
     aas_err(&s, "DeleteScalingPolicy", with(target("val", "Read"), json!({"PolicyName": "p"})), NOT_FOUND,
         "No scaling policy found for service namespace: dynamodb, resource ID: table/val, scalable dimension: dynamodb:table:ReadCapacityUnits, policy name: p").await;
     aas_ok(

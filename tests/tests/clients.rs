@@ -8,6 +8,9 @@
 //! tests/clients/python/requirements.txt and tests/clients/js/package.json, installed
 //! into target/clients/ on first use; a missing python3, node or npm FAILS, loudly.
 //! One server mode (the cache, as users run daxlite); the suites prove it transparent.
+//! boto3 also drives Application Auto Scaling (tests/clients/python/autoscaling.py) in
+//! two phases around a restart on one data directory: targets, policies, activities and
+//! the decrease counter survive it.
 
 use std::process::Command;
 
@@ -67,4 +70,24 @@ async fn dynamodb_admin_lists_tables_and_items() {
     let cmd = node("admin.mjs", &server.url, "clients_admin");
     let v = scenario(cmd, "dynamodb-admin pages").await;
     assert_eq!(v["items"], 2);
+}
+
+fn python_aas(phase: &str, url: &str) -> Command {
+    let mut cmd = Command::new(python_bin().join("python"));
+    cmd.arg(repo_file("tests/clients/python/autoscaling.py"))
+        .args([phase, url, "clients_aas"]);
+    cmd
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boto3_drives_application_auto_scaling_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_on_disk(Mode::Cached, dir.path()).await;
+    let v = scenario(python_aas("before", &server.url), "boto3 auto scaling").await;
+    assert_eq!((v["targets"].clone(), v["activities"].clone()), (2.into(), 2.into()));
+    server.stop().await;
+    let server = TestServer::start_on_disk(Mode::Cached, dir.path()).await;
+    let v = scenario(python_aas("after", &server.url), "boto3 auto scaling, restarted").await;
+    assert_eq!(v["targets"], 2);
+    server.stop().await;
 }

@@ -135,7 +135,7 @@ fn target_not_found(k: &Key) -> ApiError {
     ApiError::new(
         ErrorCode::ObjectNotFoundException,
         format!(
-            "No scalable target found for service namespace: dynamodb, resource ID: {}, scalable dimension: {}",
+            "No scalable target registered for service namespace: dynamodb, resource ID: {}, scalable dimension: {}",
             k.resource_id,
             k.dimension.as_str()
         ),

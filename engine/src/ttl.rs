@@ -85,11 +85,13 @@ pub async fn sweep(ctx: &Ctx) -> ApiResult<usize> {
     if found.is_empty() {
         return Ok(0);
     }
-    ctx.store
+    let deleted: Vec<String> = ctx
+        .store
         .write(move |txn| {
-            let mut deleted = 0;
+            let mut deleted = Vec::new();
             for (def, attribute, item) in found {
                 let key = key_from_item(&def, &item)?;
+                let table = def.name.clone();
                 let still_expired =
                     move |old: Option<&Item>| Ok(old.is_some_and(|i| expired(i, &attribute, now)));
                 let spec = WriteSpec {
@@ -101,7 +103,7 @@ pub async fn sweep(ctx: &Ctx) -> ApiResult<usize> {
                 };
                 // A condition failure means the item changed since the scan: skip it.
                 match apply_as(txn, Origin::time_to_live(now), spec) {
-                    Ok(_) => deleted += 1,
+                    Ok(_) => deleted.push(table),
                     Err(e) if e.code() == ErrorCode::ConditionalCheckFailedException => {}
                     Err(e) if e.code() == ErrorCode::ResourceNotFoundException => {}
                     Err(e) => return Err(e),
@@ -109,7 +111,20 @@ pub async fn sweep(ctx: &Ctx) -> ApiResult<usize> {
             }
             Ok(deleted)
         })
-        .await
+        .await?;
+    // Counted once committed (TimeToLiveDeletedItemCount), per table.
+    let n = deleted.len();
+    let mut by_table: Vec<(String, u64)> = Vec::new();
+    for t in deleted {
+        match by_table.iter_mut().find(|(name, _)| *name == t) {
+            Some(slot) => slot.1 += 1,
+            None => by_table.push((t, 1)),
+        }
+    }
+    for (t, k) in by_table {
+        crate::capacity::requests::ttl_deleted(t, k);
+    }
+    Ok(n)
 }
 
 /// The expired items to delete, from one snapshot.

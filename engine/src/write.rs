@@ -107,14 +107,22 @@ pub async fn write_one_gated(
     spec: WriteSpec,
     gate: Option<Gate>,
 ) -> ApiResult<Written> {
-    match gate {
+    // Only a conditional write can fail its condition (ConditionalCheckFailedRequests).
+    let conditional = spec.condition.is_some().then(|| spec.table.name.clone());
+    let out = match gate {
         None => write_one(store, now_ms, spec).await,
         Some(gate) => {
             store
                 .write(move |txn| apply_gated(txn, now_ms, spec, Some(&gate)))
                 .await
         }
+    };
+    if let (Err(e), Some(table)) = (&out, conditional) {
+        if e.code() == ErrorCode::ConditionalCheckFailedException {
+            crate::capacity::requests::condition_failed(table);
+        }
     }
+    out
 }
 
 /// [`apply`], with the write priced and admitted by `gate` after every check and before

@@ -552,7 +552,7 @@ ddb_test!(
 );
 
 /// The server's `/metrics` text.
-async fn metrics_text(s: &TestServer) -> String {
+pub(crate) async fn metrics_text(s: &TestServer) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut conn = tokio::net::TcpStream::connect(s.addr)
         .await

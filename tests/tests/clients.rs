@@ -84,10 +84,17 @@ async fn boto3_drives_application_auto_scaling_across_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start_on_disk(Mode::Cached, dir.path()).await;
     let v = scenario(python_aas("before", &server.url), "boto3 auto scaling").await;
-    assert_eq!((v["targets"].clone(), v["activities"].clone()), (2.into(), 2.into()));
+    assert_eq!(
+        (v["targets"].clone(), v["activities"].clone()),
+        (2.into(), 2.into())
+    );
     server.stop().await;
     let server = TestServer::start_on_disk(Mode::Cached, dir.path()).await;
-    let v = scenario(python_aas("after", &server.url), "boto3 auto scaling, restarted").await;
+    let v = scenario(
+        python_aas("after", &server.url),
+        "boto3 auto scaling, restarted",
+    )
+    .await;
     assert_eq!(v["targets"], 2);
     server.stop().await;
 }

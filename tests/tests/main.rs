@@ -10,6 +10,7 @@ mod autoscaling;
 mod backups;
 mod cache;
 mod capacity;
+mod capacity_keys;
 mod capacity_update;
 mod clients;
 mod coherence;

@@ -20,6 +20,7 @@ pub mod hot;
 pub mod meter;
 pub mod metrics;
 pub mod report;
+pub mod requests;
 pub mod series;
 pub mod throttle;
 
@@ -152,8 +153,13 @@ impl Gate {
 
     /// This gate for one item of storage key `storage` (its partition's per-key limits).
     pub fn for_key(mut self, storage: &[u8]) -> Gate {
-        self.key = hot::partition_of(storage);
+        self.set_key(storage);
         self
+    }
+
+    /// Points this gate at the partition of storage key `storage` (a batch's next key).
+    pub fn set_key(&mut self, storage: &[u8]) {
+        self.key = hot::partition_of(storage);
     }
 
     /// Admits a read of the table (`gsi: None`; LSIs read the table's capacity) or of a

@@ -185,14 +185,19 @@ fn run(ctx: &Ctx, reads: Vec<TableRead<'_>>, mode: CapacityMode) -> ApiResult<Va
     // at all was read, the first throttle is the answer.
     let mut throttled: Option<crate::wire::ApiError> = None;
     let mut processed = 0usize;
-    for (r, (keys, gate)) in reads.iter().zip(resolved) {
+    for (r, (keys, mut gate)) in reads.iter().zip(resolved) {
         let mut found = Vec::new();
         let mut units = 0.0;
         let mut left = Vec::new();
+        // Past the response size every key stays unprocessed; a throttled key alone does
+        // (another key may have its own partition's units).
         for (key, raw) in keys.iter().zip(&r.keys) {
-            if !left.is_empty() || bytes >= MAX_GET_RESPONSE_BYTES {
+            if bytes >= MAX_GET_RESPONSE_BYTES {
                 left.push(serde_json::to_value(raw).map_err(crate::storage::internal)?);
                 continue;
+            }
+            if let Some(g) = gate.as_mut() {
+                g.set_key(&key.storage);
             }
             if let Some(Err(e)) = gate.as_ref().map(|g| g.admit_read(None, r.consistent, now)) {
                 throttled.get_or_insert(e);

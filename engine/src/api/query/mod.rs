@@ -113,17 +113,24 @@ fn check_gsi_reads(
 }
 
 /// Reads one page under throttling (`capacity`): admitted on its smallest cost, debited
-/// what it read (GSI pages on the GSI's bucket, table and LSI pages on the table's).
+/// what it read (GSI pages on the GSI's bucket, table and LSI pages on the table's, and
+/// with `partition` — a Query's table storage-key prefix — on that key's per-key limit).
 fn metered_page(
     ctx: &crate::api::Ctx,
     txn: &redb::ReadTransaction,
     plan: &page::Plan<'_>,
     now: i64,
     op: &'static str,
+    partition: Option<&[u8]>,
 ) -> ApiResult<page::Page> {
-    let Some(gate) = ctx.gate(plan.def, op) else {
-        return page::run(txn, plan);
+    let Some(mut gate) = ctx.gate(plan.def, op) else {
+        let page = page::run(txn, plan)?;
+        crate::capacity::requests::returned(&plan.def.name, op, page.count);
+        return Ok(page);
     };
+    if let (Some(p), false) = (partition, plan.is_gsi) {
+        gate.set_key(p);
+    }
     let gsi = match (plan.index, plan.is_gsi) {
         (Some(ix), true) => Some(ix.name.as_str()),
         _ => None,
@@ -131,6 +138,7 @@ fn metered_page(
     gate.admit_read(gsi, plan.consistent, now)?;
     let page = page::run(txn, plan)?;
     gate.debit_read(gsi, page::units(page.bytes, plan.consistent), now);
+    crate::capacity::requests::returned(&plan.def.name, op, page.count);
     Ok(page)
 }
 

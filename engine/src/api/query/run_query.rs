@@ -132,7 +132,12 @@ pub async fn query(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Vec<u8>> {
         want,
         consistent: c.consistent,
     };
-    let page = super::metered_page(ctx, &txn, &plan, now, "Query")?;
+    // Table and LSI pages count against the queried partition key's limit.
+    let partition = kc
+        .hash
+        .first()
+        .and_then(|h| crate::keys::storage_key(def.id, h, None));
+    let page = super::metered_page(ctx, &txn, &plan, now, "Query", partition.as_deref())?;
     page::respond(&plan, page, c.capacity)
 }
 

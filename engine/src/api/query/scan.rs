@@ -96,7 +96,7 @@ pub async fn scan(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Vec<u8>> {
         want,
         consistent: c.consistent,
     };
-    let page = super::metered_page(ctx, &txn, &plan, now, "Scan")?;
+    let page = super::metered_page(ctx, &txn, &plan, now, "Scan", None)?;
     page::respond(&plan, page, c.capacity)
 }
 

@@ -100,10 +100,15 @@ pub async fn transact_get_items(ctx: &Ctx, body: &Map<String, Value>) -> ApiResu
     for (i, a) in actions.iter().enumerate() {
         let def = ctx.data_table(&txn, a.table, now)?;
         match key_from_param(&def, &a.key) {
-            Ok(k) => keys.push(k),
+            Ok(k) => {
+                gates.push(
+                    ctx.gate(&def, "TransactGetItems")
+                        .map(|g| g.for_key(&k.storage)),
+                );
+                keys.push(k);
+            }
             Err(e) => return Err(validation_cancel(actions.len(), i, &e)),
         }
-        gates.push(ctx.gate(&def, "TransactGetItems"));
     }
     let mut seen = HashSet::new();
     if !keys.iter().all(|k| seen.insert(k.storage.clone())) {

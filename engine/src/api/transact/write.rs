@@ -41,9 +41,14 @@ pub async fn transact_write_items(ctx: &Ctx, body: &Map<String, Value>) -> ApiRe
     let now = ctx.now_ms();
     let (defs, keys, specs) = resolve(ctx, &req, now)?;
     let token = req.token.map(str::to_string);
+    // Each action's gate carries its item's partition (per-key limits).
     let gates: Vec<Option<Gate>> = defs
         .iter()
-        .map(|d| ctx.gate(d, "TransactWriteItems"))
+        .zip(&keys)
+        .map(|(d, k)| {
+            ctx.gate(d, "TransactWriteItems")
+                .map(|g| g.for_key(&k.storage))
+        })
         .collect();
     let outcome = ctx
         .store

@@ -293,6 +293,10 @@ pub struct BenchArgs {
     /// Seed for keys and values (printed; a run replays from it).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Report the read capacity each daxlite target's engine consumed, per 1,000 reads
+    /// (spawned daxlites run with the capacity series on; a cache hit consumes nothing).
+    #[arg(long)]
+    pub report_capacity: bool,
     #[command(flatten)]
     pub output: Outputs,
 }

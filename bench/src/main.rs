@@ -6,6 +6,7 @@ mod capacity;
 mod chart;
 mod cli;
 mod client;
+mod consumed;
 mod crash;
 mod keys;
 mod limit_server;
@@ -130,7 +131,12 @@ fn spawn_targets(a: &cli::CompareArgs) -> Result<Vec<Target>, String> {
                     Some(f) => f,
                     None => *features.insert(spawn::daxlite_features(&bin)?),
                 };
-                spawn::spawn_daxlite(&bin, m, f)?
+                let (args, note) = spawn::daxlite_args(m, f)?;
+                let envs: Vec<(String, String)> = match a.bench.report_capacity {
+                    true => vec![(consumed::ENV.0.into(), consumed::ENV.1.into())],
+                    false => Vec::new(),
+                };
+                (spawn::spawn_daxlite_with(&bin, &args, &envs)?, note)
             }
         };
         let label = match &mode {
@@ -261,6 +267,16 @@ async fn bench_async(mut targets: Vec<Target>, args: &BenchArgs) -> Result<(), S
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
+    // --report-capacity: each daxlite's consumed read units before the rounds.
+    let mut units_before: Vec<Option<f64>> = Vec::new();
+    for t in &targets {
+        units_before.push(
+            match args.report_capacity && !t.is_limit && t.skipped.is_none() {
+                true => Some(consumed::read_units(&t.url, &args.table).await?),
+                false => None,
+            },
+        );
+    }
     for r in 0..rounds {
         for (i, t) in targets.iter_mut().enumerate() {
             if t.skipped.is_some() {
@@ -293,6 +309,14 @@ async fn bench_async(mut targets: Vec<Target>, args: &BenchArgs) -> Result<(), S
 
     let mut reports: Vec<report::TargetReport> = targets.iter().map(report::summarize).collect();
     report::add_ratios(&mut reports);
+    let reads_per_op = consumed::reads_per_op(args);
+    for ((r, t), before) in reports.iter_mut().zip(&targets).zip(&units_before) {
+        let reads = r.ops as f64 * reads_per_op;
+        if let (Some(before), true) = (before, reads > 0.0) {
+            let after = consumed::read_units(&t.url, &args.table).await?;
+            r.rcu_per_1000_reads = Some((after - before) / reads * 1000.0);
+        }
+    }
     let settings = json!({
         "workload": args.workload,
         "read_ratio": args.read_ratio,
@@ -311,6 +335,7 @@ async fn bench_async(mut targets: Vec<Target>, args: &BenchArgs) -> Result<(), S
         "bench_threads": args.threads,
         "sign_every_request": args.sign_every_request,
         "seed": seed,
+        "report_capacity": args.report_capacity,
     });
     let full = report::Report {
         command: std::env::args().collect::<Vec<_>>().join(" "),

@@ -88,6 +88,8 @@ pub struct TargetReport {
     pub ops_ratio_to_first: Option<f64>,
     /// Server CPU per request relative to the limit server's.
     pub cpu_ratio_to_limit: Option<f64>,
+    /// `--report-capacity`: read units the target's engine consumed per 1,000 reads.
+    pub rcu_per_1000_reads: Option<f64>,
     pub rounds: Vec<RoundReport>,
 }
 
@@ -160,6 +162,7 @@ pub fn summarize(t: &Target) -> TargetReport {
         bench_cpu_us_per_op: per_op(bench_cpu, ops),
         ops_ratio_to_first: None,
         cpu_ratio_to_limit: None,
+        rcu_per_1000_reads: None,
         rounds: t.rounds.iter().map(round_report).collect(),
     }
 }
@@ -251,6 +254,18 @@ pub fn table(report: &Report) -> String {
             opt(t.server_cpu_us_per_op, 1),
             opt(t.cpu_ratio_to_limit, 2),
             t.bench_cpu_us_per_op,
+        );
+    }
+    let rcu: Vec<String> = report
+        .targets
+        .iter()
+        .filter_map(|t| Some(format!("{} {:.1}", t.name, t.rcu_per_1000_reads?)))
+        .collect();
+    if !rcu.is_empty() {
+        let _ = writeln!(
+            s,
+            "RCU consumed by the engine per 1,000 reads: {}",
+            rcu.join(", ")
         );
     }
     for t in &report.targets {
@@ -359,6 +374,7 @@ mod tests {
             bench_cpu_us_per_op: 5.0,
             ops_ratio_to_first: None,
             cpu_ratio_to_limit: None,
+            rcu_per_1000_reads: None,
             rounds: vec![],
         }
     }

@@ -117,18 +117,6 @@ pub fn daxlite_args(
     Ok((args, note))
 }
 
-/// Starts daxlite in `mode`.
-pub fn spawn_daxlite(
-    bin: &Path,
-    mode: &DaxliteMode,
-    f: DaxliteFeatures,
-) -> Result<(Spawned, Option<String>), String> {
-    let (args, note) = daxlite_args(mode, f)?;
-    let mut cmd = Command::new(bin);
-    cmd.args(&args);
-    Ok((start(cmd, "daxlite listening on ")?, note))
-}
-
 /// Starts daxlite with exactly `args` and extra environment variables (the soak).
 pub fn spawn_daxlite_with(
     bin: &Path,

@@ -133,7 +133,8 @@ impl Series {
         }
     }
 
-    /// Counts consumed units of a table (`index: None`) or GSI.
+    /// Counts consumed units of a table (`index: None`) or GSI. On `/metrics` the running
+    /// total is a gauge, so fractional units (0.5 per eventually consistent read) stay exact.
     pub fn consume(
         &self,
         def: &TableDef,
@@ -155,14 +156,14 @@ impl Series {
         };
         match index {
             Some(i) => {
-                metrics::counter!(format!("{name}_total"), "table" => def.name.clone(), "index" => i.to_string())
-                    .increment(units.ceil() as u64);
+                metrics::gauge!(format!("{name}_total"), "table" => def.name.clone(), "index" => i.to_string())
+                    .increment(units);
                 metrics::gauge!(prov, "table" => def.name.clone(), "index" => i.to_string())
                     .set(pval as f64);
             }
             None => {
-                metrics::counter!(format!("{name}_total"), "table" => def.name.clone())
-                    .increment(units.ceil() as u64);
+                metrics::gauge!(format!("{name}_total"), "table" => def.name.clone())
+                    .increment(units);
                 metrics::gauge!(prov, "table" => def.name.clone()).set(pval as f64);
             }
         }

@@ -53,7 +53,7 @@ pub fn main(args: &CapacityArgs) -> Result<(), String> {
     for scaling in [false, true] {
         rows.push(runtime.block_on(run(args, &bin, scaling))?);
     }
-    let [json_path, txt_path, _] = args.output.paths(&args.output.stem("capacity"))?;
+    let [json_path, txt_path, svg_path] = args.output.paths(&args.output.stem("capacity"))?;
     let table = summary(&rows);
     std::fs::write(&txt_path, &table)
         .map_err(|e| format!("cannot write {}: {e}", txt_path.display()))?;
@@ -64,8 +64,18 @@ pub fn main(args: &CapacityArgs) -> Result<(), String> {
         serde_json::to_vec_pretty(&doc).unwrap_or_default(),
     )
     .map_err(|e| format!("cannot write {}: {e}", json_path.display()))?;
+    let title = format!(
+        "{} WCU bulk load, {} s, {} writers, {} attempts (daxlite-bench capacity)",
+        args.wcu, args.seconds, args.connections, args.max_attempts
+    );
+    crate::capacity_chart::write(&svg_path, &title, &rows)?;
     println!("{table}");
-    println!("wrote {}, {}", txt_path.display(), json_path.display());
+    println!(
+        "wrote {}, {}, {}",
+        txt_path.display(),
+        json_path.display(),
+        svg_path.display()
+    );
     Ok(())
 }
 
@@ -288,16 +298,16 @@ fn summary(rows: &[Value]) -> String {
             } else {
                 "off"
             },
-            r["items_written"],
+            r["items_written"].as_u64().unwrap_or(0),
             r["items_per_s"].as_f64().unwrap_or(0.0),
-            r["calls"],
-            r["throttled_calls"],
-            r["sdk_retries"],
-            r["retries_exhausted"],
-            r["unprocessed_resubmitted"],
+            r["calls"].as_u64().unwrap_or(0),
+            r["throttled_calls"].as_u64().unwrap_or(0),
+            r["sdk_retries"].as_u64().unwrap_or(0),
+            r["retries_exhausted"].as_u64().unwrap_or(0),
+            r["unprocessed_resubmitted"].as_u64().unwrap_or(0),
             r["p50_ms"].as_f64().unwrap_or(0.0),
             r["p99_ms"].as_f64().unwrap_or(0.0),
-            r["final_wcu"]
+            r["final_wcu"].as_u64().unwrap_or(0)
         ));
     }
     for r in rows.iter().filter(|r| r["auto_scaling"] == true) {

@@ -3,6 +3,7 @@
 //! interleaved rounds, and writes a table, a JSON file and an SVG chart.
 
 mod capacity;
+mod capacity_chart;
 mod chart;
 mod cli;
 mod client;

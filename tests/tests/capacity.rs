@@ -568,7 +568,7 @@ pub(crate) async fn metrics_text(s: &TestServer) -> String {
 }
 
 /// The value of series `name` whose labels include every one of `labels`.
-fn series(text: &str, name: &str, labels: &[&str]) -> f64 {
+pub(crate) fn series(text: &str, name: &str, labels: &[&str]) -> f64 {
     text.lines()
         .filter(|l| l.starts_with(&format!("{name}{{")))
         .filter(|l| labels.iter().all(|lab| l.contains(lab)))

@@ -11,7 +11,7 @@ use daxlite_engine::clock::ManualClock;
 use daxlite_tests::{call, Mode, RawReply, TestServer};
 use serde_json::{json, Value};
 
-use crate::capacity::ok;
+use crate::capacity::{ok, series};
 use crate::capacity_update::create;
 
 const T0: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
@@ -151,15 +151,6 @@ async fn reads_and_transactions_count_against_one_partition_key() {
         .await;
     }
     s.stop().await;
-}
-
-/// The value of series `name` whose labels include every one of `labels`.
-fn series(text: &str, name: &str, labels: &[&str]) -> f64 {
-    text.lines()
-        .filter(|l| l.starts_with(&format!("{name}{{")))
-        .filter(|l| labels.iter().all(|lab| l.contains(lab)))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
 }
 
 #[tokio::test]

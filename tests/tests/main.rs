@@ -27,6 +27,7 @@ mod exports;
 mod global_tables;
 mod gsi_multi;
 mod iam;
+mod iam_accounts;
 mod iam_partiql;
 mod iam_resource;
 mod imports;

@@ -489,7 +489,11 @@ impl Builder<'_> {
                 .and_then(Value::as_array)
                 .map(Vec::as_slice)
                 .unwrap_or_default();
-            let pinned = super::partiql_keys::pinned(text, pk, params);
+            let pinned = if verb == "PartiQLInsert" {
+                super::partiql_keys::inserted(text, pk, params)
+            } else {
+                super::partiql_keys::pinned(text, pk, params)
+            };
             if verb == "PartiQLSelect" {
                 let full = if pinned.is_some() { "false" } else { "true" };
                 tu.ctx.set("dynamodb:FullTableScan", vec![full.into()]);

@@ -15,23 +15,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use daxlite_tests::linearizability::{check, Kind, Op};
+use daxlite_tests::tools::binary;
 use daxlite_tests::{call, call_ok, Mode, TestServer};
 use serde_json::{json, Value};
 
 // ---- crash harness ------------------------------------------------------------------
-
-/// A workspace binary built by `.ci/run`'s `cargo build -p daxlite -p daxlite-bench`.
-fn binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(|d| d.parent()).unwrap();
-    let bin = dir.join(name);
-    assert!(
-        bin.is_file(),
-        "{} is missing: build it first (cargo build -p daxlite -p daxlite-bench)",
-        bin.display()
-    );
-    bin
-}
 
 fn crash(args: &[&str]) -> (bool, String) {
     let out = std::process::Command::new(binary("daxlite-bench"))

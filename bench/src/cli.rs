@@ -175,7 +175,9 @@ pub struct RunArgs {
 pub struct CompareArgs {
     /// What to spawn, comma separated, in order: `cached` (daxlite, cache over its engine),
     /// `uncached` (daxlite --no-cache: engine only), `over=URL` (daxlite's cache in front of
-    /// URL), `limit` (the limit server), `ddb-local=URL` or `NAME=URL` (already running).
+    /// URL), `limit` (the limit server), `ddb-local=URL` or `NAME=URL` (already running);
+    /// `cached-verify`/`uncached-verify` add `[auth] verify = true` with the bench's key,
+    /// `cached-iam`/`uncached-iam` also give that key a policy (`--policy-statements`).
     #[arg(long, value_delimiter = ',', default_value = "limit,uncached")]
     pub spawn: Vec<String>,
     /// The daxlite binary (default: next to this one, then `daxlite` on PATH).
@@ -184,6 +186,10 @@ pub struct CompareArgs {
     /// The PID of a server given as `NAME=URL`, `name=PID`.
     #[arg(long = "pid", value_name = "NAME=PID")]
     pub pids: Vec<String>,
+    /// Statements of the identity policy the `-iam` spawn modes give the bench's key
+    /// (`cached-iam`, `uncached-iam`; `-verify` modes verify signatures without policies).
+    #[arg(long, default_value_t = 10)]
+    pub policy_statements: usize,
     #[command(flatten)]
     pub bench: BenchArgs,
 }

@@ -165,4 +165,6 @@ mod tests {
 }
 
 #[cfg(test)]
+mod cost_tests;
+#[cfg(test)]
 mod mutation_tests;

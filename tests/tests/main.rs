@@ -27,7 +27,7 @@ mod exports;
 mod global_tables;
 mod gsi_multi;
 mod iam;
-mod iam_accounts;
+mod iam_cases;
 mod iam_partiql;
 mod iam_resource;
 mod imports;

@@ -469,15 +469,7 @@ ddb_test!(
 );
 
 async fn create_named(client: &Client, t: &str) {
-    client
-        .create_table()
-        .table_name(t)
-        .attribute_definitions(attr("pk", ScalarAttributeType::S))
-        .key_schema(key("pk", KeyType::Hash))
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .expect("create table");
+    daxlite_tests::create_named_pk_table(client, t, None).await;
 }
 
 /// The bench's authorization modes (RELIABILITY.md's cache-hit authorization figure):

@@ -9,13 +9,10 @@
 //! resource-based policy allows the … action`). A plain table name is the caller's own
 //! account's table.
 
-use aws_sdk_dynamodb::types::{
-    AttributeValue, BillingMode, KeyType, Put, ReturnValue, ScalarAttributeType, Tag,
-    TransactWriteItem,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, Tag, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use daxlite_tests::identities::{client_with, server_with_identities};
-use daxlite_tests::{attr, client_for, ddb_test, error_parts, key, unique_name};
+use daxlite_tests::{client_for, ddb_test, error_parts, unique_name};
 
 /// The engine's (the tables') account.
 const OWNER: &str = "123456789012";
@@ -49,15 +46,7 @@ fn no_identity(action: &str) -> String {
 }
 
 async fn create(client: &Client, t: &str) {
-    client
-        .create_table()
-        .table_name(t)
-        .attribute_definitions(attr("pk", ScalarAttributeType::S))
-        .key_schema(key("pk", KeyType::Hash))
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .expect("create table");
+    daxlite_tests::create_named_pk_table(client, t, None).await;
 }
 
 async fn tags(client: &Client, arn: &str) -> Result<Vec<String>, (String, String)> {

@@ -15,6 +15,16 @@ fn arn(t: &str) -> String {
     format!("arn:aws:dynamodb:us-east-1:000000000000:table/{t}")
 }
 
+async fn put_policy(admin: &aws_sdk_dynamodb::Client, arn: &str, doc: &Value) {
+    admin
+        .put_resource_policy()
+        .resource_arn(arn)
+        .policy(doc.to_string())
+        .send()
+        .await
+        .unwrap();
+}
+
 async fn simulate(srv: &TestServer, token: &str, q: Value) -> (u16, Value) {
     let auth = format!("Bearer {token}");
     let reply = raw_at(
@@ -95,13 +105,7 @@ async fn simulate_names_the_deciding_statement_with_identity_and_resource_polici
         {"Sid": "BobDescribes", "Effect": "Allow", "Principal": {"AWS": BOB}, "Action": "dynamodb:DescribeTable", "Resource": table},
         {"Sid": "NoAliceQuery", "Effect": "Deny", "Principal": {"AWS": ALICE}, "Action": "dynamodb:Query", "Resource": table}
     ]});
-    admin
-        .put_resource_policy()
-        .resource_arn(&table)
-        .policy(rbp.to_string())
-        .send()
-        .await
-        .unwrap();
+    put_policy(&admin, &table, &rbp).await;
     client_with(&srv.url, "BOB")
         .describe_table()
         .table_name(&t)
@@ -182,13 +186,7 @@ async fn policy_check_reads_resource_policies_from_the_data_dir() {
         {"Sid": "AliceGets", "Effect": "Allow", "Principal": {"AWS": ALICE}, "Action": "dynamodb:GetItem", "Resource": table},
         {"Sid": "NoDeletes", "Effect": "Deny", "Principal": "*", "Action": "dynamodb:DeleteItem", "Resource": table}
     ]});
-    admin
-        .put_resource_policy()
-        .resource_arn(&table)
-        .policy(rbp.to_string())
-        .send()
-        .await
-        .unwrap();
+    put_policy(&admin, &table, &rbp).await;
     let file = dir.path().join("daxlite.toml");
     let toml = format!(
         "[storage]\ndata_dir = {data:?}\n\n[auth]\nverify = true\ncredentials = [{{ access_key = \"ALICE\", secret_key = \"secret\", principal = \"{ALICE}\", policies = [{alice:?}] }}]\n",

@@ -1,6 +1,7 @@
 //! IAM.md §6 cases not covered by the other IAM suites (7 NotResource, 9
-//! EnclosingOperation, 14 ReturnValues, 18 SecureTransport deny, 19 Null aws:username
-//! for an assumed role, 20 ListTables' `table/*` resource), and cross-account
+//! EnclosingOperation, 10 Query is not PartiQLSelect, 14 ReturnValues, 18
+//! SecureTransport deny, 19 Null aws:username for an assumed role, 20 ListTables'
+//! `table/*` resource), and cross-account
 //! authorization as IAM does it: a caller of another account than the resource's (a
 //! table ARN naming the other account, as cross-account DynamoDB calls must) needs an
 //! allow in its identity policy AND in the table's resource-based policy; an explicit
@@ -179,7 +180,7 @@ ddb_test!(
     }
 );
 
-ddb_test!(spec_cases_7_9_14_18_19_20, |mode| async move {
+ddb_test!(spec_cases_7_9_10_14_18_19_20, |mode| async move {
     let music = unique_name("cases-music");
     let games = unique_name("cases-games");
     let (m, g) = (arn_in(OWNER, &music), arn_in(OWNER, &games));
@@ -232,6 +233,14 @@ ddb_test!(spec_cases_7_9_14_18_19_20, |mode| async move {
             user("u"),
             policy(&format!(
                 r#"{all},{{"Effect":"Deny","Action":"dynamodb:*","Resource":"*","Condition":{{"Null":{{"aws:username":"true"}}}}}}"#
+            )),
+        ),
+        // 10: Query does not grant PartiQL's SELECT.
+        (
+            "Q",
+            user("q"),
+            policy(&format!(
+                r#"{{"Effect":"Allow","Action":"dynamodb:Query","Resource":"{m}"}}"#
             )),
         ),
         // 20: ListTables on a name pattern never matches its `table/*` resource.
@@ -308,6 +317,23 @@ ddb_test!(spec_cases_7_9_14_18_19_20, |mode| async move {
         .send()
         .await
         .expect("inside TransactWriteItems");
+
+    // 10
+    let err = c("Q")
+        .execute_statement()
+        .statement(format!(r#"SELECT * FROM "{music}" WHERE pk = 'a'"#))
+        .send()
+        .await
+        .expect_err("PartiQLSelect is its own action");
+    assert_eq!(
+        error_parts(&err),
+        denied(
+            &user("q"),
+            "dynamodb:PartiQLSelect",
+            &m,
+            &no_identity("dynamodb:PartiQLSelect")
+        )
+    );
 
     // 14
     let update = |rv: Option<ReturnValue>| {

@@ -225,6 +225,12 @@ pub enum WorkloadKind {
     /// ExecuteStatement `INSERT INTO ... VALUE {...}` of a key never written before
     /// (INSERT is never an upsert).
     PartiqlInsert,
+    /// PutItem of a fresh key, then DeleteItem of it, on each connection in turn: every
+    /// DeleteItem removes an existing item (DeleteItem's cost = 2 × this − `put-new`).
+    Delete,
+    /// BatchWriteItem of `--batch` items with keys never written before (a bulk load:
+    /// items/s = ops/s × batch).
+    BatchWrite,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -247,7 +253,7 @@ pub struct BenchArgs {
     /// Items per partition key (the `query` workload reads one partition).
     #[arg(long, default_value_t = 10)]
     pub items_per_partition: u64,
-    /// Keys per BatchGetItem / items per Scan page.
+    /// Keys per BatchGetItem / items per Scan page / items per BatchWriteItem (at most 25).
     #[arg(long, default_value_t = 25)]
     pub batch: usize,
     /// Skip the (untimed) preload: table creation and loading every item.

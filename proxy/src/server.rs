@@ -111,7 +111,10 @@ pub fn serve<U: Upstream + Administer>(
     let mut builder = Builder::new(TokioExecutor::new());
     if let Some(t) = limits.header_read_timeout {
         // hyper panics on a header timeout without a timer.
-        builder.http1().timer(TokioTimer::new()).header_read_timeout(t);
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(t);
     }
     let task = tokio::spawn(async move {
         let graceful = GracefulShutdown::new();
@@ -226,7 +229,12 @@ impl<U: Upstream + Administer> Conn<U> {
     /// [`HANDSHAKE_TIMEOUT`]); in plain HTTP, with `[limits] header_read_timeout`, the
     /// first byte must arrive within it (hyper's own timer covers the rest of each head);
     /// then HTTP/1.1 or h2.
-    async fn run(self, stream: tokio::net::TcpStream, tls: Option<Arc<Tls>>, first: Option<Duration>) {
+    async fn run(
+        self,
+        stream: tokio::net::TcpStream,
+        tls: Option<Arc<Tls>>,
+        first: Option<Duration>,
+    ) {
         let peer = self.peer;
         match tls {
             Some(tls) => {
@@ -240,7 +248,10 @@ impl<U: Upstream + Administer> Conn<U> {
             None => {
                 if let Some(limit) = first {
                     let mut byte = [0u8; 1];
-                    if !matches!(tokio::time::timeout(limit, stream.peek(&mut byte)).await, Ok(Ok(_))) {
+                    if !matches!(
+                        tokio::time::timeout(limit, stream.peek(&mut byte)).await,
+                        Ok(Ok(_))
+                    ) {
                         tracing::debug!(%peer, "no request within header_read_timeout");
                         return;
                     }
@@ -254,7 +265,13 @@ impl<U: Upstream + Administer> Conn<U> {
     where
         S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
-        let handler = handler(&self.service, self.console, self.peer, secure, self.admission);
+        let handler = handler(
+            &self.service,
+            self.console,
+            self.peer,
+            secure,
+            self.admission,
+        );
         let conn = self
             .builder
             .serve_connection(TokioIo::new(stream), handler)

@@ -50,13 +50,30 @@ pub enum Anomaly {
     /// A cycle that needs an rw edge.
     G2(Vec<usize>),
     /// Transaction `reader` read `value`, appended by the aborted `writer`.
-    G1a { reader: usize, writer: usize, value: u64 },
+    G1a {
+        reader: usize,
+        writer: usize,
+        value: u64,
+    },
     /// Transaction `reader` read `value` as the last of `key`, an intermediate append of `writer`.
-    G1b { reader: usize, writer: usize, key: String, value: u64 },
+    G1b {
+        reader: usize,
+        writer: usize,
+        key: String,
+        value: u64,
+    },
     /// A read value no transaction appended.
-    Garbage { reader: usize, key: String, value: u64 },
+    Garbage {
+        reader: usize,
+        key: String,
+        value: u64,
+    },
     /// Two reads of `key` that are not prefixes of one order.
-    IncompatibleOrder { key: String, a: Vec<u64>, b: Vec<u64> },
+    IncompatibleOrder {
+        key: String,
+        a: Vec<u64>,
+        b: Vec<u64>,
+    },
 }
 
 impl fmt::Display for Anomaly {
@@ -86,13 +103,16 @@ pub fn check(history: &[Txn]) -> Vec<Anomaly> {
             }
         }
     }
-    let observed: HashSet<u64> = reads(history).flat_map(|(_, _, l)| l.iter().copied()).collect();
+    let observed: HashSet<u64> = reads(history)
+        .flat_map(|(_, _, l)| l.iter().copied())
+        .collect();
     let counts = |i: usize| match history[i].outcome {
         Outcome::Committed => true,
         Outcome::Aborted => false,
-        Outcome::Unknown => history[i].ops.iter().any(
-            |m| matches!(m, Mop::Append { value, .. } if observed.contains(value)),
-        ),
+        Outcome::Unknown => history[i]
+            .ops
+            .iter()
+            .any(|m| matches!(m, Mop::Append { value, .. } if observed.contains(value))),
     };
     // Version orders: the longest read per key; every read a prefix of it.
     let mut order: BTreeMap<&str, &[u64]> = BTreeMap::new();
@@ -116,17 +136,28 @@ pub fn check(history: &[Txn]) -> Vec<Anomaly> {
         }
         for v in list {
             match writer.get(v) {
-                None => out.push(Anomaly::Garbage { reader, key: key.into(), value: *v }),
-                Some(&w) if history[w].outcome == Outcome::Aborted => {
-                    out.push(Anomaly::G1a { reader, writer: w, value: *v })
-                }
+                None => out.push(Anomaly::Garbage {
+                    reader,
+                    key: key.into(),
+                    value: *v,
+                }),
+                Some(&w) if history[w].outcome == Outcome::Aborted => out.push(Anomaly::G1a {
+                    reader,
+                    writer: w,
+                    value: *v,
+                }),
                 Some(_) => {}
             }
         }
         if let Some(last) = list.last() {
             if let Some(&w) = writer.get(last) {
                 if w != reader && last_append.get(&(w, key)) != Some(last) {
-                    out.push(Anomaly::G1b { reader, writer: w, key: key.into(), value: *last });
+                    out.push(Anomaly::G1b {
+                        reader,
+                        writer: w,
+                        key: key.into(),
+                        value: *last,
+                    });
                 }
             }
         }
@@ -195,7 +226,12 @@ fn components(
     let next = |v: usize| -> Vec<usize> {
         edges
             .get(&v)
-            .map(|es| es.iter().filter(|(_, e)| *e <= allowed).map(|(w, _)| *w).collect())
+            .map(|es| {
+                es.iter()
+                    .filter(|(_, e)| *e <= allowed)
+                    .map(|(w, _)| *w)
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let (mut index, mut low, mut on) = (vec![usize::MAX; n], vec![0; n], vec![false; n]);
@@ -253,13 +289,22 @@ mod tests {
     use super::*;
 
     fn append(key: &str, value: u64) -> Mop {
-        Mop::Append { key: key.into(), value }
+        Mop::Append {
+            key: key.into(),
+            value,
+        }
     }
     fn read(key: &str, list: &[u64]) -> Mop {
-        Mop::Read { key: key.into(), list: list.to_vec() }
+        Mop::Read {
+            key: key.into(),
+            list: list.to_vec(),
+        }
     }
     fn txn(ops: Vec<Mop>) -> Txn {
-        Txn { ops, outcome: Outcome::Committed }
+        Txn {
+            ops,
+            outcome: Outcome::Committed,
+        }
     }
 
     #[test]
@@ -269,8 +314,14 @@ mod tests {
             txn(vec![read("x", &[1]), read("y", &[2])]),
             txn(vec![append("x", 3)]),
             txn(vec![read("x", &[1, 3]), read("y", &[2])]),
-            Txn { ops: vec![append("y", 9)], outcome: Outcome::Aborted },
-            Txn { ops: vec![append("y", 10)], outcome: Outcome::Unknown },
+            Txn {
+                ops: vec![append("y", 9)],
+                outcome: Outcome::Aborted,
+            },
+            Txn {
+                ops: vec![append("y", 10)],
+                outcome: Outcome::Unknown,
+            },
         ];
         assert_eq!(check(&h), vec![]);
     }
@@ -285,7 +336,10 @@ mod tests {
             txn(vec![read("x", &[]), read("y", &[2])]),
         ];
         let found = check(&h);
-        assert!(matches!(found.as_slice(), [Anomaly::G2(c)] if c.len() == 4), "{found:?}");
+        assert!(
+            matches!(found.as_slice(), [Anomaly::G2(c)] if c.len() == 4),
+            "{found:?}"
+        );
     }
 
     #[test]
@@ -294,20 +348,30 @@ mod tests {
             txn(vec![append("x", 1), read("y", &[2])]),
             txn(vec![append("y", 2), read("x", &[1])]),
         ];
-        assert!(matches!(check(&g1c).as_slice(), [Anomaly::G1c(_)]), "{:?}", check(&g1c));
+        assert!(
+            matches!(check(&g1c).as_slice(), [Anomaly::G1c(_)]),
+            "{:?}",
+            check(&g1c)
+        );
         let g0 = vec![
             txn(vec![append("x", 1), append("y", 4)]),
             txn(vec![append("x", 2), append("y", 3)]),
             txn(vec![read("x", &[1, 2]), read("y", &[3, 4])]),
         ];
         let found = check(&g0);
-        assert!(found.iter().any(|a| matches!(a, Anomaly::G0(_))), "{found:?}");
+        assert!(
+            found.iter().any(|a| matches!(a, Anomaly::G0(_))),
+            "{found:?}"
+        );
     }
 
     #[test]
     fn aborted_intermediate_garbage_and_forked_reads_are_found() {
         let h = vec![
-            Txn { ops: vec![append("x", 1)], outcome: Outcome::Aborted },
+            Txn {
+                ops: vec![append("x", 1)],
+                outcome: Outcome::Aborted,
+            },
             txn(vec![read("x", &[1])]),
             txn(vec![append("y", 2), append("y", 3)]),
             txn(vec![read("y", &[2])]),
@@ -315,9 +379,20 @@ mod tests {
             txn(vec![read("w", &[]), read("w", &[])]),
         ];
         let found = check(&h);
-        assert!(found.contains(&Anomaly::G1a { reader: 1, writer: 0, value: 1 }), "{found:?}");
-        assert!(found.iter().any(|a| matches!(a, Anomaly::G1b { value: 2, .. })));
-        assert!(found.iter().any(|a| matches!(a, Anomaly::Garbage { value: 7, .. })));
+        assert!(
+            found.contains(&Anomaly::G1a {
+                reader: 1,
+                writer: 0,
+                value: 1
+            }),
+            "{found:?}"
+        );
+        assert!(found
+            .iter()
+            .any(|a| matches!(a, Anomaly::G1b { value: 2, .. })));
+        assert!(found
+            .iter()
+            .any(|a| matches!(a, Anomaly::Garbage { value: 7, .. })));
         let forked = vec![
             txn(vec![append("x", 1)]),
             txn(vec![append("x", 2)]),

@@ -82,11 +82,21 @@ async fn a_slowloris_head_is_cut_off_after_header_read_timeout() {
             break;
         }
     }
-    assert!(closed, "a dripped head was still read after {:?}", started.elapsed());
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(
+        closed,
+        "a dripped head was still read after {:?}",
+        started.elapsed()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
     // An idle keep-alive connection is closed after the same time; a prompt client is served.
     let mut ok = TcpStream::connect(s.addr).await.unwrap();
-    ok.write_all(format!("{}{{}}", head(2)).as_bytes()).await.unwrap();
+    ok.write_all(format!("{}{{}}", head(2)).as_bytes())
+        .await
+        .unwrap();
     let (answer, closed) = read_until_closed(&mut ok, Duration::from_secs(3)).await;
     assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"));
     assert!(closed, "the idle keep-alive connection stays open");
@@ -120,14 +130,19 @@ async fn a_slow_body_is_answered_408_after_body_read_timeout() {
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
     assert!(closed, "the connection stays open after 408");
     let took = started.elapsed();
-    assert!(took >= Duration::from_millis(250) && took < Duration::from_secs(2), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(250) && took < Duration::from_secs(2),
+        "{took:?}"
+    );
     s.stop().await;
 }
 
 /// Starts a ListTables call whose 2-byte body is held back: it is in flight until `finish`.
 async fn held_call(addr: SocketAddr) -> TcpStream {
     let mut c = TcpStream::connect(addr).await.unwrap();
-    c.write_all(format!("{}{{", head(2)).as_bytes()).await.unwrap();
+    c.write_all(format!("{}{{", head(2)).as_bytes())
+        .await
+        .unwrap();
     c
 }
 
@@ -209,7 +224,9 @@ async fn max_in_flight_per_connection_bounds_h2_streams() {
     let first = tokio::spawn(send.send_request(request(body)));
     tokio::time::sleep(Duration::from_millis(100)).await;
     let (second_body, body) = channel();
-    second_body.unbounded_send(Bytes::from_static(b"{}")).unwrap();
+    second_body
+        .unbounded_send(Bytes::from_static(b"{}"))
+        .unwrap();
     drop(second_body);
     let second = send.send_request(request(body)).await.unwrap();
     assert_eq!(second.status(), 400);
@@ -217,7 +234,9 @@ async fn max_in_flight_per_connection_bounds_h2_streams() {
     assert!(String::from_utf8_lossy(&text).contains("ThrottlingException"));
     // Another connection is not bounded by this one's stream.
     call_ok(s.addr, "DynamoDB_20120810.ListTables", "{}").await;
-    first_body.unbounded_send(Bytes::from_static(b"{}")).unwrap();
+    first_body
+        .unbounded_send(Bytes::from_static(b"{}"))
+        .unwrap();
     drop(first_body);
     let first = first.await.unwrap().unwrap();
     assert_eq!(first.status(), 200);
@@ -245,7 +264,10 @@ async fn connections_beyond_max_connections_wait_for_a_slot() {
     third.write_all(get).await.unwrap();
     let mut buf = [0u8; 1024];
     let early = tokio::time::timeout(Duration::from_millis(400), third.read(&mut buf)).await;
-    assert!(early.is_err(), "a third connection was served beyond the cap");
+    assert!(
+        early.is_err(),
+        "a third connection was served beyond the cap"
+    );
     drop(open.pop());
     let n = tokio::time::timeout(Duration::from_secs(3), third.read(&mut buf))
         .await
@@ -310,7 +332,11 @@ async fn calls_beyond_a_slow_upstreams_bound_are_shed_at_once() {
             waited += 1;
         }
     }
-    assert_eq!((shed, waited), (16, 4), "2 in flight + 2 queued, the rest shed");
+    assert_eq!(
+        (shed, waited),
+        (16, 4),
+        "2 in flight + 2 queued, the rest shed"
+    );
     front.shutdown().await;
     task.abort();
 }
@@ -322,12 +348,10 @@ async fn get_after_upstream_stops(stale: bool) -> daxlite_tests::RawReply {
     let mut config = Config::ephemeral();
     config.cache.item_ttl = Duration::from_millis(200);
     config.cache.stale_for = stale.then_some(Duration::from_secs(60));
-    let front = daxlite::start_with_remote(
-        &config,
-        remote(upstream.addr, Duration::from_secs(1), None),
-    )
-    .await
-    .unwrap();
+    let front =
+        daxlite::start_with_remote(&config, remote(upstream.addr, Duration::from_secs(1), None))
+            .await
+            .unwrap();
     let client = daxlite_tests::client_for(&format!("http://{}", front.addr));
     let t = create_pk_table(&client, "stale", None).await;
     let put = format!(r#"{{"TableName":"{t}","Item":{{"pk":{{"S":"a"}},"v":{{"S":"one"}}}}}}"#);

@@ -253,7 +253,9 @@ impl<U: Upstream> Cached<U> {
             },
         };
         if reply.is_fault() {
-            if let Some(stale) = self.stale_answer(&cache_key, epoch, proj.as_ref(), capacity, &table) {
+            if let Some(stale) =
+                self.stale_answer(&cache_key, epoch, proj.as_ref(), capacity, &table)
+            {
                 return stale;
             }
         }

@@ -67,9 +67,7 @@ pub struct Store {
 
 impl Store {
     pub fn new(config: &CacheConfig) -> Store {
-        let fresh_for = config
-            .stale_for
-            .and_then(|_| nonzero(config.item_ttl));
+        let fresh_for = config.stale_for.and_then(|_| nonzero(config.item_ttl));
         let held = fresh_for.map(|f| f.saturating_add(config.stale_for.unwrap_or_default()));
         let ttl = Ttl {
             item: held.or(nonzero(config.item_ttl)),

@@ -33,6 +33,8 @@ section! {
 
 /// What answers behind the cache.
 #[derive(Debug, Clone)]
+// Built once at start and moved, never copied per request: the size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum UpstreamConfig {
     /// The engine in this process.
     Embedded,
@@ -53,8 +55,12 @@ fn region_of_host(host: &str) -> Option<String> {
 /// None for any other host, whose Streams API is served at the same URL.
 fn streams_endpoint(host: &str) -> Option<http::Uri> {
     let region = region_of_host(host)?;
-    let tail = host.strip_prefix("dynamodb.")?.strip_prefix(region.as_str())?;
-    format!("https://streams.dynamodb.{region}{tail}").parse().ok()
+    let tail = host
+        .strip_prefix("dynamodb.")?
+        .strip_prefix(region.as_str())?;
+    format!("https://streams.dynamodb.{region}{tail}")
+        .parse()
+        .ok()
 }
 
 /// An http:// or https:// URL with a host, or an error naming `setting`.
@@ -165,8 +171,10 @@ mod tests {
             max_queued: Some(16),
             ..RawUpstream::default()
         });
-        assert!(set.is_some_and(|r| r.streams_url.is_some_and(|u| u.port_u16() == Some(9000))
-            && r.shed == Some((8, 16))));
+        assert!(set.is_some_and(
+            |r| r.streams_url.is_some_and(|u| u.port_u16() == Some(9000))
+                && r.shed == Some((8, 16))
+        ));
         let bad = RawUpstream {
             url: Some("http://127.0.0.1:8001".into()),
             streams_url: Some("ftp://x".into()),

@@ -338,8 +338,12 @@ mod loopback_tests {
 
     #[test]
     fn streams_targets_are_recognised() {
-        assert!(super::is_streams_target("DynamoDBStreams_20120810.GetRecords"));
+        assert!(super::is_streams_target(
+            "DynamoDBStreams_20120810.GetRecords"
+        ));
         assert!(!super::is_streams_target("DynamoDB_20120810.GetItem"));
-        assert!(!super::is_streams_target("DynamoDBStreams_20120810x.GetRecords"));
+        assert!(!super::is_streams_target(
+            "DynamoDBStreams_20120810x.GetRecords"
+        ));
     }
 }

@@ -8,9 +8,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Get, TransactGetItem, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Get, TransactGetItem, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 use daxlite_tests::isolation::{check, Anomaly, Mop, Outcome, Txn};
 use daxlite_tests::{create_pk_table, error_parts, Mode, TestServer};
@@ -37,7 +35,10 @@ fn append_update(table: &str, key: &str, value: u64) -> TransactWriteItem {
         .update_expression("SET #l = list_append(if_not_exists(#l, :e), :v)")
         .expression_attribute_names("#l", "l")
         .expression_attribute_values(":e", AttributeValue::L(vec![]))
-        .expression_attribute_values(":v", AttributeValue::L(vec![AttributeValue::N(value.to_string())]))
+        .expression_attribute_values(
+            ":v",
+            AttributeValue::L(vec![AttributeValue::N(value.to_string())]),
+        )
         .build()
         .unwrap();
     TransactWriteItem::builder().update(update).build()
@@ -68,7 +69,10 @@ async fn write_txn(c: &Client, table: &str, keys: &[usize], value: u64) -> Txn {
     };
     let ops = keys
         .iter()
-        .map(|k| Mop::Append { key: key_name(*k), value })
+        .map(|k| Mop::Append {
+            key: key_name(*k),
+            value,
+        })
         .collect();
     Txn { ops, outcome }
 }
@@ -89,9 +93,15 @@ async fn read_txn(c: &Client, table: &str) -> Option<Txn> {
         .responses()
         .iter()
         .enumerate()
-        .map(|(k, r)| Mop::Read { key: key_name(k), list: list_of(r.item()) })
+        .map(|(k, r)| Mop::Read {
+            key: key_name(k),
+            list: list_of(r.item()),
+        })
         .collect();
-    Some(Txn { ops, outcome: Outcome::Committed })
+    Some(Txn {
+        ops,
+        outcome: Outcome::Committed,
+    })
 }
 
 async fn history(mode: Mode) -> (Vec<Txn>, Vec<Anomaly>) {
@@ -143,14 +153,21 @@ async fn serializable(mode: Mode) {
     let aborted = h.iter().filter(|t| t.outcome == Outcome::Aborted).count();
     let reads = h
         .iter()
-        .filter(|t| t.ops.iter().any(|m| matches!(m, Mop::Read { list, .. } if !list.is_empty())))
+        .filter(|t| {
+            t.ops
+                .iter()
+                .any(|m| matches!(m, Mop::Read { list, .. } if !list.is_empty()))
+        })
         .count();
     println!(
         "{mode:?}: {} transactions ({committed} committed, {aborted} cancelled), {reads} reads that saw appends, {} anomalies",
         h.len(),
         found.len()
     );
-    assert!(reads > 0, "no read observed an append: the history checks nothing");
+    assert!(
+        reads > 0,
+        "no read observed an append: the history checks nothing"
+    );
     assert!(found.is_empty(), "anomalies: {found:?}");
 }
 
@@ -180,7 +197,10 @@ async fn the_isolation_checker_catches_the_seeded_read_skew() {
                 .send()
                 .await
                 .unwrap();
-            Mop::Read { key: key_name(k), list: list_of(out.item()) }
+            Mop::Read {
+                key: key_name(k),
+                list: list_of(out.item()),
+            }
         }
     };
     // The seeded bug: one "read transaction" whose two reads straddle a write transaction.
@@ -190,7 +210,10 @@ async fn the_isolation_checker_catches_the_seeded_read_skew() {
     let last = read_txn(&c, &table).await.expect("the final read");
     let history = vec![
         writer,
-        Txn { ops: vec![first, second], outcome: Outcome::Committed },
+        Txn {
+            ops: vec![first, second],
+            outcome: Outcome::Committed,
+        },
         last,
     ];
     let found = check(&history);

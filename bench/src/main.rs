@@ -10,6 +10,7 @@ mod crash;
 mod keys;
 mod limit_server;
 mod measure;
+mod overload;
 mod report;
 mod sign;
 mod soak;
@@ -39,6 +40,7 @@ fn main() -> ExitCode {
         Command::Soak(a) => soak::main(&a),
         Command::Crash(a) => crash::main(&a),
         Command::Capacity(a) => capacity::main(&a),
+        Command::Overload(a) => overload::main(&a),
         Command::Run(a) => {
             given_targets(&a.targets, &a.pids, &a.bench).and_then(|t| bench(t, &a.bench))
         }

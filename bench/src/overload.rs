@@ -14,23 +14,15 @@ use bytes::Bytes;
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 
+use crate::capacity::req;
 use crate::cli::OverloadArgs;
 use crate::client::Endpoint;
 use crate::sign::Signer;
 use crate::soak::sample::rss_bytes;
 use crate::spawn;
-use crate::workload::{Expect, Req};
 
 const TABLE: &str = "daxlite-overload";
 const KEYS: usize = 1000;
-
-fn req(op: &'static str, body: Value) -> Req {
-    Req {
-        op,
-        body: Bytes::from(body.to_string()),
-        expect: Expect::Ok,
-    }
-}
 
 #[derive(Default)]
 struct Tally {

@@ -31,6 +31,31 @@ pub enum Command {
     /// Bulk-load a table provisioned at a few WCU with throttling on, without and with
     /// auto scaling, retrying as the SDK's standard mode does.
     Capacity(CapacityArgs),
+    /// Drive daxlite with `[limits] max_in_flight` at 10× its bound: latency of the
+    /// admitted requests, the refusals, and memory.
+    Overload(OverloadArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OverloadArgs {
+    /// The server's `[limits] max_in_flight`.
+    #[arg(long, default_value_t = 8)]
+    pub max_in_flight: u32,
+    /// Concurrent connections as a multiple of the bound, each with one request in flight.
+    #[arg(long, default_value_t = 10)]
+    pub factor: usize,
+    /// Seconds of load.
+    #[arg(long, default_value_t = 10.0, value_parser = parse_seconds)]
+    pub seconds: f64,
+    /// `get` (cached GetItem: handlers rarely wait, so few are in flight at once) or `put`
+    /// (PutItem: each handler waits for its commit, so the bound is reached).
+    #[arg(long, default_value = "put")]
+    pub op: String,
+    /// The daxlite binary (default: next to this one, then `daxlite` on PATH).
+    #[arg(long)]
+    pub daxlite: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: Outputs,
 }
 
 #[derive(Debug, Args)]

@@ -11,6 +11,7 @@ mod iam;
 mod keys;
 mod limit_server;
 mod measure;
+mod overload;
 mod report;
 mod sign;
 mod soak;
@@ -40,6 +41,7 @@ fn main() -> ExitCode {
         Command::Soak(a) => soak::main(&a),
         Command::Crash(a) => crash::main(&a),
         Command::Capacity(a) => capacity::main(&a),
+        Command::Overload(a) => overload::main(&a),
         Command::Run(a) => {
             given_targets(&a.targets, &a.pids, &a.bench).and_then(|t| bench(t, &a.bench))
         }

@@ -3,6 +3,7 @@
 //! exactly how users reach daxlite.
 
 pub mod identities;
+pub mod isolation;
 pub mod kinesalite;
 pub mod linearizability;
 pub mod tools;

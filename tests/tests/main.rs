@@ -33,6 +33,7 @@ mod iam_resource;
 mod imports;
 mod items;
 mod kinesis;
+mod overload;
 mod partiql;
 mod persistence;
 mod pitr;

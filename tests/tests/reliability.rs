@@ -7,7 +7,8 @@
 //!   against the engine and through the cache in `coherent` mode; in `dax` mode the
 //!   checker finds the stale Query page;
 //! - every cargo-fuzz corpus file replays through its target's body;
-//! - random requests at the HTTP front door never get a 5xx, a panic or a hang.
+//! - random requests at the HTTP front door never get a 5xx, a panic or a hang;
+//! - transactions show no G0 / G1 / G2 anomaly (`reliability/isolation.rs`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -18,6 +19,9 @@ use daxlite_tests::linearizability::{check, Kind, Op};
 use daxlite_tests::tools::binary;
 use daxlite_tests::{call, call_ok, Mode, TestServer};
 use serde_json::{json, Value};
+
+#[path = "reliability/isolation.rs"]
+mod isolation;
 
 // ---- crash harness ------------------------------------------------------------------
 

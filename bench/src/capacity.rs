@@ -25,11 +25,13 @@ use crate::workload::{Expect, Req};
 
 const TABLE: &str = "daxlite-capacity";
 
-fn req(op: &'static str, body: Value) -> Req {
+/// A request that must succeed (also the overload scenario's).
+pub(crate) fn req(op: &'static str, body: Value) -> Req {
     Req {
         op,
         body: Bytes::from(body.to_string()),
         expect: Expect::Ok,
+        then: None,
     }
 }
 

@@ -31,6 +31,31 @@ pub enum Command {
     /// Bulk-load a table provisioned at a few WCU with throttling on, without and with
     /// auto scaling, retrying as the SDK's standard mode does.
     Capacity(CapacityArgs),
+    /// Drive daxlite with `[limits] max_in_flight` at 10× its bound: latency of the
+    /// admitted requests, the refusals, and memory.
+    Overload(OverloadArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OverloadArgs {
+    /// The server's `[limits] max_in_flight`.
+    #[arg(long, default_value_t = 8)]
+    pub max_in_flight: u32,
+    /// Concurrent connections as a multiple of the bound, each with one request in flight.
+    #[arg(long, default_value_t = 10)]
+    pub factor: usize,
+    /// Seconds of load.
+    #[arg(long, default_value_t = 10.0, value_parser = parse_seconds)]
+    pub seconds: f64,
+    /// `get` (cached GetItem: handlers rarely wait, so few are in flight at once) or `put`
+    /// (PutItem: each handler waits for its commit, so the bound is reached).
+    #[arg(long, default_value = "put")]
+    pub op: String,
+    /// The daxlite binary (default: next to this one, then `daxlite` on PATH).
+    #[arg(long)]
+    pub daxlite: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: Outputs,
 }
 
 #[derive(Debug, Args)]
@@ -175,7 +200,9 @@ pub struct RunArgs {
 pub struct CompareArgs {
     /// What to spawn, comma separated, in order: `cached` (daxlite, cache over its engine),
     /// `uncached` (daxlite --no-cache: engine only), `over=URL` (daxlite's cache in front of
-    /// URL), `limit` (the limit server), `ddb-local=URL` or `NAME=URL` (already running).
+    /// URL), `limit` (the limit server), `ddb-local=URL` or `NAME=URL` (already running);
+    /// `cached-verify`/`uncached-verify` add `[auth] verify = true` with the bench's key,
+    /// `cached-iam`/`uncached-iam` also give that key a policy (`--policy-statements`).
     #[arg(long, value_delimiter = ',', default_value = "limit,uncached")]
     pub spawn: Vec<String>,
     /// The daxlite binary (default: next to this one, then `daxlite` on PATH).
@@ -184,6 +211,10 @@ pub struct CompareArgs {
     /// The PID of a server given as `NAME=URL`, `name=PID`.
     #[arg(long = "pid", value_name = "NAME=PID")]
     pub pids: Vec<String>,
+    /// Statements of the identity policy the `-iam` spawn modes give the bench's key
+    /// (`cached-iam`, `uncached-iam`; `-verify` modes verify signatures without policies).
+    #[arg(long, default_value_t = 10)]
+    pub policy_statements: usize,
     #[command(flatten)]
     pub bench: BenchArgs,
 }
@@ -219,6 +250,12 @@ pub enum WorkloadKind {
     /// ExecuteStatement `INSERT INTO ... VALUE {...}` of a key never written before
     /// (INSERT is never an upsert).
     PartiqlInsert,
+    /// PutItem of a fresh key, then DeleteItem of it, on each connection in turn: every
+    /// DeleteItem removes an existing item (DeleteItem's cost = 2 × this − `put-new`).
+    Delete,
+    /// BatchWriteItem of `--batch` items with keys never written before (a bulk load:
+    /// items/s = ops/s × batch).
+    BatchWrite,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -241,7 +278,7 @@ pub struct BenchArgs {
     /// Items per partition key (the `query` workload reads one partition).
     #[arg(long, default_value_t = 10)]
     pub items_per_partition: u64,
-    /// Keys per BatchGetItem / items per Scan page.
+    /// Keys per BatchGetItem / items per Scan page / items per BatchWriteItem (at most 25).
     #[arg(long, default_value_t = 25)]
     pub batch: usize,
     /// Skip the (untimed) preload: table creation and loading every item.

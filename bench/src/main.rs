@@ -9,9 +9,11 @@ mod cli;
 mod client;
 mod consumed;
 mod crash;
+mod iam;
 mod keys;
 mod limit_server;
 mod measure;
+mod overload;
 mod report;
 mod sign;
 mod soak;
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         Command::Soak(a) => soak::main(&a),
         Command::Crash(a) => crash::main(&a),
         Command::Capacity(a) => capacity::main(&a),
+        Command::Overload(a) => overload::main(&a),
         Command::Run(a) => {
             given_targets(&a.targets, &a.pids, &a.bench).and_then(|t| bench(t, &a.bench))
         }
@@ -108,10 +111,16 @@ fn spawn_targets(a: &cli::CompareArgs) -> Result<Vec<Target>, String> {
             Some((n, v)) => (n, Some(v)),
             None => (spec, None),
         };
-        let mode = match (name, value) {
+        let (base, auth) = iam::split_mode(name);
+        let mode = match (base, value) {
             ("limit", None) => None,
             ("cached", None) => Some(spawn::DaxliteMode::Cached),
             ("uncached", None) => Some(spawn::DaxliteMode::Uncached),
+            (_, _) if auth.is_some() => {
+                return Err(format!(
+                    "spawn mode {name:?}: -verify and -iam go with cached or uncached"
+                ))
+            }
             ("over", Some(url)) => Some(spawn::DaxliteMode::Over(url.to_string())),
             ("ddb-local", None) => {
                 return Err("give DynamoDB Local's URL: ddb-local=http://127.0.0.1:8100 (start it with \
@@ -123,7 +132,7 @@ fn spawn_targets(a: &cli::CompareArgs) -> Result<Vec<Target>, String> {
                 targets.push(t);
                 continue;
             }
-            (n, None) => return Err(format!("unknown spawn mode {n:?} (cached, uncached, over=URL, limit, NAME=URL)")),
+            (n, None) => return Err(format!("unknown spawn mode {n:?} (cached, uncached, cached-verify, cached-iam, uncached-verify, uncached-iam, over=URL, limit, NAME=URL)")),
         };
         let (spawned, note) = match &mode {
             None => (spawn::spawn_limit(a.bench.item_size)?, None),
@@ -132,12 +141,30 @@ fn spawn_targets(a: &cli::CompareArgs) -> Result<Vec<Target>, String> {
                     Some(f) => f,
                     None => *features.insert(spawn::daxlite_features(&bin)?),
                 };
-                let (args, note) = spawn::daxlite_args(m, f)?;
+                let (mut args, note) = spawn::daxlite_args(m, f)?;
                 let envs: Vec<(String, String)> = match a.bench.report_capacity {
                     true => vec![(consumed::ENV.0.into(), consumed::ENV.1.into())],
                     false => Vec::new(),
                 };
-                (spawn::spawn_daxlite_with(&bin, &args, &envs)?, note)
+                match auth {
+                    None => (spawn::spawn_daxlite_with(&bin, &args, &envs)?, note),
+                    Some(auth) => {
+                        let policy = iam::policy(a.policy_statements.max(1), &a.bench.table);
+                        let text = iam::config_text(
+                            auth,
+                            &a.bench.access_key,
+                            &a.bench.secret_key,
+                            &policy,
+                        );
+                        let file = iam::write_config(&std::env::temp_dir(), name, &text)?;
+                        args.push("--config".into());
+                        args.push(file.display().to_string());
+                        let spawned = spawn::spawn_daxlite_with(&bin, &args, &envs);
+                        // Read at start; nothing reads it again.
+                        let _ = std::fs::remove_file(&file);
+                        (spawned?, note)
+                    }
+                }
             }
         };
         let label = match &mode {

@@ -12,7 +12,7 @@ use rand::rngs::SmallRng;
 use rand::SeedableRng;
 
 use crate::client::Conn;
-use crate::workload::{check, Failure, Workload};
+use crate::workload::{check, Failure, Req, Workload};
 
 /// Latencies are recorded in microseconds, up to a minute, 3 significant digits.
 pub fn new_histogram() -> Histogram<u64> {
@@ -157,6 +157,7 @@ async fn worker(
     let mut ops = 0;
     let mut errors: BTreeMap<String, u64> = BTreeMap::new();
     let mut unknown_operation = false;
+    let mut pending: Option<Req> = None;
     let interval = plan
         .rate
         .map(|r| Duration::from_secs_f64(1.0 / r.max(0.001)));
@@ -188,7 +189,11 @@ async fn worker(
                 Instant::now()
             }
         };
-        let req = workload.next(&mut rng);
+        let req = match pending.take() {
+            Some(r) => r,
+            None => workload.next(&mut rng),
+        };
+        pending = req.then.as_deref().cloned();
         let outcome = conn.call(&req).await;
         let micros = t0.elapsed().as_micros() as u64;
         hist.saturating_record(micros.max(1));

@@ -171,6 +171,7 @@ mod tests {
             op: "GetItem",
             body: Bytes::from_static(br#"{"TableName":"t","Key":{"pk":{"S":"a"}}}"#),
             expect: Expect::Ok,
+            then: None,
         }
     }
 

@@ -25,6 +25,8 @@ pub enum Expect {
     Count(usize),
     /// A Query/Scan answer with at most this many items.
     AtMost(usize),
+    /// A BatchWriteItem answer with no UnprocessedItems.
+    AllWritten,
 }
 
 /// One request to send.
@@ -34,6 +36,9 @@ pub struct Req {
     pub op: &'static str,
     pub body: Bytes,
     pub expect: Expect,
+    /// The request the same connection sends next (the `delete` workload deletes the item
+    /// its previous request wrote).
+    pub then: Option<std::sync::Arc<Req>>,
 }
 
 /// The `X-Amz-Target` header value of an operation name, e.g. `DynamoDB_20120810.GetItem`.
@@ -244,6 +249,22 @@ impl Workload {
                 req("PutItem", &body, Expect::Ok)
             }
             WorkloadKind::PartiqlInsert => self.partiql_insert(&self.fresh_item(rng)),
+            WorkloadKind::Delete => {
+                let item = self.fresh_item(rng);
+                let key = json!({"pk": item["pk"], "sk": item["sk"]});
+                let delete = json!({"TableName": self.table, "Key": key});
+                let put = json!({"TableName": self.table, "Item": item});
+                let mut first = req("PutItem", &put, Expect::Ok);
+                first.then = Some(std::sync::Arc::new(req("DeleteItem", &delete, Expect::Ok)));
+                first
+            }
+            WorkloadKind::BatchWrite => {
+                let puts: Vec<Value> = (0..self.batch.min(25))
+                    .map(|_| json!({"PutRequest": {"Item": self.fresh_item(rng)}}))
+                    .collect();
+                let body = json!({"RequestItems": {self.table.clone(): puts}});
+                req("BatchWriteItem", &body, Expect::AllWritten)
+            }
             WorkloadKind::Mixed => {
                 if rng.random_bool(self.read_ratio) {
                     self.get(self.items.sample(rng))
@@ -260,6 +281,7 @@ fn req(op: &'static str, body: &Value, expect: Expect) -> Req {
         op,
         body: Bytes::from(body.to_string()),
         expect,
+        then: None,
     }
 }
 
@@ -308,6 +330,22 @@ pub fn check(expect: Expect, status: u16, body: &[u8]) -> Result<(), Failure> {
     }
     match expect {
         Expect::Ok => Ok(()),
+        Expect::AllWritten => {
+            let v: Value = serde_json::from_slice(body)
+                .map_err(|_| Failure::Content("BatchWriteItem: body is not JSON".into()))?;
+            let left: usize = v
+                .get("UnprocessedItems")
+                .and_then(Value::as_object)
+                .map(|t| t.values().filter_map(Value::as_array).map(Vec::len).sum())
+                .unwrap_or(0);
+            if left == 0 {
+                Ok(())
+            } else {
+                Err(Failure::Content(format!(
+                    "BatchWriteItem: {left} items unprocessed"
+                )))
+            }
+        }
         // Cheap on purpose: the key `"Item":` appears only when the item exists.
         Expect::Item => {
             if contains(body, b"\"Item\"") {
@@ -387,12 +425,62 @@ mod tests {
         assert!(check(Expect::Count(3), 200, br#"{"Items":[{},{}]}"#).is_err());
         assert_eq!(check(Expect::Count(1), 200, br#"{"Items":[{}]}"#), Ok(()));
         assert_eq!(
+            check(Expect::AllWritten, 200, br#"{"UnprocessedItems":{}}"#),
+            Ok(())
+        );
+        assert!(check(
+            Expect::AllWritten,
+            200,
+            br#"{"UnprocessedItems":{"t":[{"PutRequest":{}}]}}"#
+        )
+        .is_err());
+
+        assert_eq!(
             check(
                 Expect::Items(2),
                 200,
                 br#"{"Responses":{"t":[{}]},"UnprocessedKeys":{"t":{"Keys":[{}]}}}"#
             ),
             Ok(())
+        );
+    }
+
+    fn args(extra: &[&str]) -> BenchArgs {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Only {
+            #[command(flatten)]
+            bench: BenchArgs,
+        }
+        let argv = std::iter::once("x").chain(extra.iter().copied());
+        match Only::try_parse_from(argv) {
+            Ok(o) => o.bench,
+            Err(e) => panic!("bench arguments do not parse: {e}"),
+        }
+    }
+
+    #[test]
+    fn delete_deletes_the_item_its_put_wrote_and_batch_write_caps_at_25() {
+        use rand::SeedableRng;
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
+        let w = Workload::new(&args(&["--workload", "delete"]));
+        let put = w.next(&mut rng);
+        let delete = put.then.clone().expect("a DeleteItem follows the PutItem");
+        assert_eq!((put.op, delete.op), ("PutItem", "DeleteItem"));
+        let item: Value = serde_json::from_slice(&put.body).unwrap();
+        let key: Value = serde_json::from_slice(&delete.body).unwrap();
+        assert_eq!(key["Key"]["pk"], item["Item"]["pk"]);
+        assert_eq!(key["Key"]["sk"], item["Item"]["sk"]);
+        assert!(delete.then.is_none());
+        assert_ne!(w.next(&mut rng).body, put.body, "every put is a fresh key");
+
+        let w = Workload::new(&args(&["--workload", "batch-write", "--batch", "100"]));
+        let batch: Value = serde_json::from_slice(&w.next(&mut rng).body).unwrap();
+        assert_eq!(
+            batch["RequestItems"]["daxlite-bench"]
+                .as_array()
+                .map(Vec::len),
+            Some(25)
         );
     }
 }

@@ -14,6 +14,7 @@ pub mod error;
 pub mod global;
 pub mod kinesis;
 pub mod metrics;
+pub mod overload;
 pub mod retry_after;
 pub mod server;
 pub mod service;
@@ -170,6 +171,7 @@ async fn serve<U: upstream::Upstream + admin::Administer>(
         Arc::clone(&service),
         console.clone(),
         tls,
+        &config.limits,
     );
     let server = match console {
         Some(c) => {

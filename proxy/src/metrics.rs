@@ -20,6 +20,12 @@ pub const REQUEST_DURATION: &str = "daxlite_request_duration_seconds";
 pub const CLIENT_CONNECTIONS: &str = "daxlite_client_connections";
 /// Throttling answers from the upstream, by operation.
 pub const THROTTLED_REQUESTS: &str = "daxlite_throttled_requests";
+/// Requests refused by an overload bound, by `reason` (in_flight, connection_in_flight,
+/// upstream_queue).
+pub const OVERLOAD_REFUSED: &str = "daxlite_overload_refused";
+/// GetItem answers served from an expired cache entry because the upstream failed
+/// (`[cache] serve_stale_on_error`).
+pub const STALE_SERVED: &str = "daxlite_cache_stale_served";
 /// Upstream call duration in seconds, by operation (remote upstreams; every attempt).
 pub const UPSTREAM_DURATION: &str = "daxlite_upstream_duration_seconds";
 /// GetItem / BatchGetItem keys answered from the item cache.

@@ -2,6 +2,8 @@
 //! `[server] tls_cert` is set, the handshake in each connection's own task), hands each
 //! request to the [`Service`], and shuts down gracefully — stop accepting, drain
 //! in-flight requests, then close the upstream (which stops the engine cleanly).
+//! `[limits]` adds its gates here (`crate::overload`): the connection cap before accept,
+//! the first-byte and header read timeouts per connection, the in-flight bounds per request.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -9,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
@@ -19,6 +21,7 @@ use tokio::task::JoinHandle;
 use crate::admin::Administer;
 use crate::console::Console;
 use crate::metrics as m;
+use crate::overload::{Admission, Gates, Limits};
 use crate::service::Service;
 use crate::tls::{SecureTransport, Tls, HANDSHAKE_TIMEOUT};
 use crate::upstream::Upstream;
@@ -87,6 +90,7 @@ pub fn serve<U: Upstream + Administer>(
     service: Arc<Service<U>>,
     console: Option<Arc<Console>>,
     tls: Option<Arc<Tls>>,
+    limits: &Limits,
 ) -> RunningServer {
     let addr = listener
         .local_addr()
@@ -102,10 +106,25 @@ pub fn serve<U: Upstream + Administer>(
         ))
     });
     let tls_accept = tls.clone();
+    let gates = Gates::new(limits);
+    let first_byte = limits.header_read_timeout;
+    let mut builder = Builder::new(TokioExecutor::new());
+    if let Some(t) = limits.header_read_timeout {
+        // hyper panics on a header timeout without a timer.
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(t);
+    }
     let task = tokio::spawn(async move {
-        let builder = Builder::new(TokioExecutor::new());
         let graceful = GracefulShutdown::new();
         loop {
+            // `[limits] max_connections`: wait for a slot before accepting (the kernel's
+            // backlog holds the rest).
+            let slot = tokio::select! {
+                slot = gates.connection_slot() => slot,
+                _ = stopped.changed() => break,
+            };
             tokio::select! {
                 accepted = listener.accept() => {
                     let (stream, peer) = match accepted {
@@ -117,20 +136,16 @@ pub fn serve<U: Upstream + Administer>(
                         }
                     };
                     let _ = stream.set_nodelay(true);
-                    if let Some(tls) = &tls_accept {
-                        serve_tls(tls, stream, peer, &builder, &graceful, &service, console.clone());
-                        continue;
-                    }
-                    let handler = handler(&service, console.clone(), peer, false);
-                    let conn = builder.serve_connection(TokioIo::new(stream), handler).into_owned();
-                    let conn = graceful.watch(conn);
-                    tokio::spawn(async move {
-                        metrics::gauge!(m::CLIENT_CONNECTIONS).increment(1.0);
-                        if let Err(e) = conn.await {
-                            tracing::debug!(error = %e, "connection ended with an error");
-                        }
-                        metrics::gauge!(m::CLIENT_CONNECTIONS).decrement(1.0);
-                    });
+                    let conn = Conn {
+                        builder: builder.clone(),
+                        watcher: graceful.watcher(),
+                        service: Arc::clone(&service),
+                        console: console.clone(),
+                        admission: gates.admission(),
+                        slot,
+                        peer,
+                    };
+                    tokio::spawn(conn.run(stream, tls_accept.clone(), first_byte));
                 }
                 _ = stopped.changed() => break,
             }
@@ -158,14 +173,16 @@ pub fn serve<U: Upstream + Administer>(
     }
 }
 
-/// The per-connection request handler: marks each request with the peer address (for
-/// `aws:SourceIp`) and, on TLS, [`SecureTransport`]; sends `/console/` paths to the
-/// console when there is one, everything else to the service.
+/// The per-connection request handler: admits the request by `[limits]` (ThrottlingException
+/// at once beyond a bound), marks it with the peer address (for `aws:SourceIp`) and, on TLS,
+/// [`SecureTransport`]; sends `/console/` paths to the console when there is one,
+/// everything else to the service.
 fn handler<U: Upstream + Administer>(
     service: &Arc<Service<U>>,
     console: Option<Arc<Console>>,
     peer: SocketAddr,
     secure: bool,
+    admission: Admission,
 ) -> impl hyper::service::Service<
     hyper::Request<hyper::body::Incoming>,
     Response = crate::service::HttpResponse,
@@ -176,6 +193,7 @@ fn handler<U: Upstream + Administer>(
 > + Clone {
     let svc = Arc::clone(service);
     service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+        let admitted = admission.try_admit();
         req.extensions_mut().insert(peer);
         if secure {
             req.extensions_mut().insert(SecureTransport);
@@ -183,6 +201,9 @@ fn handler<U: Upstream + Administer>(
         let svc = svc.clone();
         let console = console.clone();
         async move {
+            let Some(_admitted) = admitted else {
+                return Ok(svc.overloaded(req.headers()));
+            };
             if let Some(c) = console.filter(|_| Console::owns(req.uri().path())) {
                 return Ok(c.handle(&svc, req).await);
             }
@@ -191,42 +212,75 @@ fn handler<U: Upstream + Administer>(
     })
 }
 
-/// One TLS connection: the handshake (bounded by [`HANDSHAKE_TIMEOUT`]) and then the same
-/// HTTP/1.1 or h2 serving as plain connections, in its own task; its requests carry
-/// [`SecureTransport`].
-fn serve_tls<U: Upstream + Administer>(
-    tls: &Tls,
-    stream: tokio::net::TcpStream,
-    peer: SocketAddr,
-    builder: &Builder<TokioExecutor>,
-    graceful: &GracefulShutdown,
-    service: &Arc<Service<U>>,
+/// One accepted connection and what serving it needs.
+struct Conn<U> {
+    builder: Builder<TokioExecutor>,
+    watcher: hyper_util::server::graceful::Watcher,
+    service: Arc<Service<U>>,
     console: Option<Arc<Console>>,
-) {
-    let acceptor = tls.acceptor();
-    let watcher = graceful.watcher();
-    let builder = builder.clone();
-    let svc = Arc::clone(service);
-    tokio::spawn(async move {
-        let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-            Ok(Ok(s)) => s,
-            Ok(Err(e)) => {
-                tracing::debug!(error = %e, %peer, "TLS handshake failed");
-                return;
+    admission: Admission,
+    /// The `[limits] max_connections` slot, held until the connection ends.
+    slot: Option<tokio::sync::OwnedSemaphorePermit>,
+    peer: SocketAddr,
+}
+
+impl<U: Upstream + Administer> Conn<U> {
+    /// Serves the connection in its own task: over TLS, the handshake first (bounded by
+    /// [`HANDSHAKE_TIMEOUT`]); in plain HTTP, with `[limits] header_read_timeout`, the
+    /// first byte must arrive within it (hyper's own timer covers the rest of each head);
+    /// then HTTP/1.1 or h2.
+    async fn run(
+        self,
+        stream: tokio::net::TcpStream,
+        tls: Option<Arc<Tls>>,
+        first: Option<Duration>,
+    ) {
+        let peer = self.peer;
+        match tls {
+            Some(tls) => {
+                let acceptor = tls.acceptor();
+                match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                    Ok(Ok(s)) => self.serve(s, true).await,
+                    Ok(Err(e)) => tracing::debug!(error = %e, %peer, "TLS handshake failed"),
+                    Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                }
             }
-            Err(_) => {
-                tracing::debug!(%peer, "TLS handshake timed out");
-                return;
+            None => {
+                if let Some(limit) = first {
+                    let mut byte = [0u8; 1];
+                    if !matches!(
+                        tokio::time::timeout(limit, stream.peek(&mut byte)).await,
+                        Ok(Ok(_))
+                    ) {
+                        tracing::debug!(%peer, "no request within header_read_timeout");
+                        return;
+                    }
+                }
+                self.serve(stream, false).await
             }
-        };
-        let handler = handler(&svc, console, peer, true);
-        let conn = builder
+        }
+    }
+
+    async fn serve<S>(self, stream: S, secure: bool)
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let handler = handler(
+            &self.service,
+            self.console,
+            self.peer,
+            secure,
+            self.admission,
+        );
+        let conn = self
+            .builder
             .serve_connection(TokioIo::new(stream), handler)
             .into_owned();
         metrics::gauge!(m::CLIENT_CONNECTIONS).increment(1.0);
-        if let Err(e) = watcher.watch(conn).await {
+        if let Err(e) = self.watcher.watch(conn).await {
             tracing::debug!(error = %e, "connection ended with an error");
         }
         metrics::gauge!(m::CLIENT_CONNECTIONS).decrement(1.0);
-    });
+        drop(self.slot);
+    }
 }

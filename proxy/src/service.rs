@@ -39,6 +39,8 @@ pub struct ServiceConfig {
     /// `[capacity] retry_after`: `x-amz-retry-after` (ms) on throttling answers (None:
     /// not sent, as DynamoDB).
     pub retry_after_ms: Option<u64>,
+    /// `[limits] body_read_timeout`: how long a body may take to arrive (None: no bound).
+    pub body_read_timeout: Option<std::time::Duration>,
 }
 
 pub struct Service<U> {
@@ -102,6 +104,37 @@ impl<U: Upstream> Service<U> {
         let cors = cors::is_cors(&parts.headers);
         let mut resp = self.answer(parts, body, &request_id, started).await;
         if cors {
+            cors::add_simple(resp.headers_mut());
+        }
+        resp
+    }
+
+    /// The answer to a request refused by an overload bound (`crate::overload`):
+    /// ThrottlingException in the client's JSON flavour, with `x-amz-retry-after` when
+    /// `[capacity] retry_after` is set. Nothing of the request is read.
+    pub fn overloaded(&self, headers: &HeaderMap) -> HttpResponse {
+        let reply_type = match headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|t| t.split(';').next())
+            .map(str::trim)
+        {
+            Some("application/x-amz-json-1.1") => "application/x-amz-json-1.1",
+            Some("application/json") => "application/json",
+            _ => "application/x-amz-json-1.0",
+        };
+        let reply = Reply::error(&crate::overload::throttled());
+        let mut resp = json_reply(
+            reply,
+            &request_id(),
+            HeaderValue::from_static(reply_type),
+            None,
+        );
+        if let Some(ms) = self.config.retry_after_ms {
+            resp.headers_mut()
+                .insert(crate::retry_after::HEADER, HeaderValue::from(ms));
+        }
+        if cors::is_cors(headers) {
             cors::add_simple(resp.headers_mut());
         }
         resp
@@ -195,10 +228,14 @@ impl<U: Upstream> Service<U> {
         if declared.is_some_and(|n| n > self.config.max_body_bytes as u64) {
             return Err(Rejection::TooLarge);
         }
-        let body = match Limited::new(body, self.config.max_body_bytes)
-            .collect()
-            .await
-        {
+        let collect = Limited::new(body, self.config.max_body_bytes).collect();
+        let collected = match self.config.body_read_timeout {
+            None => collect.await,
+            Some(limit) => tokio::time::timeout(limit, collect)
+                .await
+                .map_err(|_| Rejection::BodyTimeout)?,
+        };
+        let body = match collected {
             Ok(collected) => collected.to_bytes(),
             Err(e)
                 if e.downcast_ref::<http_body_util::LengthLimitError>()
@@ -605,6 +642,9 @@ enum Rejection {
     TooLarge,
     /// 400 with an empty body: the body could not be read.
     Unreadable,
+    /// 408 with an empty body and `connection: close`: the body did not arrive within
+    /// `[limits] body_read_timeout`.
+    BodyTimeout,
     /// 404 with DynamoDB's XML UnknownOperationException: not a POST of a JSON type.
     NotDynamoDb,
     /// A DynamoDB JSON error.
@@ -631,6 +671,12 @@ impl Rejection {
                 400,
                 plain(StatusCode::BAD_REQUEST, request_id, Bytes::new(), None),
             ),
+            Rejection::BodyTimeout => {
+                let mut resp = plain(StatusCode::REQUEST_TIMEOUT, request_id, Bytes::new(), None);
+                resp.headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                (408, resp)
+            }
             Rejection::NotDynamoDb => (
                 404,
                 plain(

@@ -3,6 +3,7 @@
 //! exactly how users reach daxlite.
 
 pub mod identities;
+pub mod isolation;
 pub mod kinesalite;
 pub mod linearizability;
 pub mod tools;
@@ -182,11 +183,21 @@ pub async fn create_pk_table(
     prefix: &str,
     sort: Option<aws_sdk_dynamodb::types::ScalarAttributeType>,
 ) -> String {
-    use aws_sdk_dynamodb::types::{BillingMode, KeyType, ScalarAttributeType};
     let name = unique_name(prefix);
+    create_named_pk_table(client, &name, sort).await;
+    name
+}
+
+/// [`create_pk_table`] with the name given.
+pub async fn create_named_pk_table(
+    client: &Client,
+    name: &str,
+    sort: Option<aws_sdk_dynamodb::types::ScalarAttributeType>,
+) {
+    use aws_sdk_dynamodb::types::{BillingMode, KeyType, ScalarAttributeType};
     let mut req = client
         .create_table()
-        .table_name(&name)
+        .table_name(name)
         .attribute_definitions(attr("pk", ScalarAttributeType::S))
         .key_schema(key("pk", KeyType::Hash))
         .billing_mode(BillingMode::PayPerRequest);
@@ -196,7 +207,6 @@ pub async fn create_pk_table(
             .key_schema(key("sk", KeyType::Range));
     }
     req.send().await.expect("create table");
-    name
 }
 
 /// A table name unique within the process.

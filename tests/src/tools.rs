@@ -24,6 +24,20 @@ pub fn target_dir() -> PathBuf {
         .unwrap_or_else(|| manifest_dir().join("../target"))
 }
 
+/// A workspace binary built by `.ci/run`'s `cargo build -p daxlite -p daxlite-bench`,
+/// next to the running test binary; a missing one fails the test saying how to build it.
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    let dir = exe.parent().and_then(|d| d.parent()).unwrap_or(&exe);
+    let bin = dir.join(name);
+    assert!(
+        bin.is_file(),
+        "{} is missing: build it first (cargo build -p daxlite -p daxlite-bench)",
+        bin.display()
+    );
+    bin
+}
+
 /// A file of the repository, by its path from the workspace root.
 pub fn repo_file(path: &str) -> PathBuf {
     manifest_dir().join("..").join(path)

@@ -469,13 +469,51 @@ ddb_test!(
 );
 
 async fn create_named(client: &Client, t: &str) {
-    client
-        .create_table()
-        .table_name(t)
-        .attribute_definitions(attr("pk", ScalarAttributeType::S))
-        .key_schema(key("pk", KeyType::Hash))
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .expect("create table");
+    daxlite_tests::create_named_pk_table(client, t, None).await;
+}
+
+/// The bench's authorization modes (RELIABILITY.md's cache-hit authorization figure):
+/// `daxlite-bench compare --spawn cached-verify,cached-iam --policy-statements 10` starts
+/// daxlite with signature verification, and with a 10-statement policy on the bench's
+/// key; every signed GetItem is allowed (0 errors) and both report server CPU per request.
+#[test]
+fn bench_policy_modes_run_clean() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(daxlite_tests::tools::binary("daxlite-bench"))
+        .args(["compare", "--daxlite"])
+        .arg(daxlite_tests::tools::binary("daxlite"))
+        .args([
+            "--spawn",
+            "cached-verify,cached-iam",
+            "--policy-statements",
+            "10",
+            "--workload",
+            "get",
+            "--keys",
+            "50",
+            "--ops",
+            "400",
+            "--rounds",
+            "1",
+            "--warmup",
+            "0.1",
+            "--connections",
+            "2",
+            "--out",
+        ])
+        .arg(out_dir.path())
+        .output()
+        .expect("run daxlite-bench");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_dir.path().join("get.json")).unwrap()).unwrap();
+    let targets = json["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 2);
+    for t in targets {
+        assert_eq!(t["errors"], 0, "{t}");
+        assert_eq!(t["ops"], 400, "{t}");
+        assert!(t["server_cpu_us_per_op"].as_f64().is_some(), "{t}");
+    }
+    assert!(targets[1]["origin"].as_str().unwrap().contains("--config"));
 }

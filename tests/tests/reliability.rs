@@ -7,7 +7,8 @@
 //!   against the engine and through the cache in `coherent` mode; in `dax` mode the
 //!   checker finds the stale Query page;
 //! - every cargo-fuzz corpus file replays through its target's body;
-//! - random requests at the HTTP front door never get a 5xx, a panic or a hang.
+//! - random requests at the HTTP front door never get a 5xx, a panic or a hang;
+//! - transactions show no G0 / G1 / G2 anomaly (`reliability/isolation.rs`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -15,23 +16,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use daxlite_tests::linearizability::{check, Kind, Op};
+use daxlite_tests::tools::binary;
 use daxlite_tests::{call, call_ok, Mode, TestServer};
 use serde_json::{json, Value};
 
-// ---- crash harness ------------------------------------------------------------------
+#[path = "reliability/isolation.rs"]
+mod isolation;
 
-/// A workspace binary built by `.ci/run`'s `cargo build -p daxlite -p daxlite-bench`.
-fn binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(|d| d.parent()).unwrap();
-    let bin = dir.join(name);
-    assert!(
-        bin.is_file(),
-        "{} is missing: build it first (cargo build -p daxlite -p daxlite-bench)",
-        bin.display()
-    );
-    bin
-}
+// ---- crash harness ------------------------------------------------------------------
 
 fn crash(args: &[&str]) -> (bool, String) {
     let out = std::process::Command::new(binary("daxlite-bench"))

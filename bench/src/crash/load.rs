@@ -30,6 +30,7 @@ pub fn req(op: &'static str, body: &Value) -> Req {
         op,
         body: Bytes::from(body.to_string()),
         expect: Expect::Ok,
+        then: None,
     }
 }
 

@@ -28,6 +28,7 @@ fn req(op: &'static str, body: &Value) -> Req {
         op,
         body: Bytes::from(body.to_string()),
         expect: Expect::Ok,
+        then: None,
     }
 }
 

@@ -7,7 +7,7 @@
 
 mod chart;
 mod mix;
-mod sample;
+pub(crate) mod sample;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};

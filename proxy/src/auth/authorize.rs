@@ -9,8 +9,9 @@ use std::sync::{Arc, RwLock};
 use daxlite_engine::wire::{ApiError, ErrorCode, Operation};
 use serde_json::{Map, Value};
 
+use super::decide;
 use super::identity::Identity;
-use super::policy::{evaluate, evaluate_resource, Caller, Context, Decision, Policy};
+use super::policy::{evaluate, evaluate_resource, Context, Decision, Policy};
 
 /// One authorization question.
 #[derive(Debug, Clone)]
@@ -488,7 +489,11 @@ impl Builder<'_> {
                 .and_then(Value::as_array)
                 .map(Vec::as_slice)
                 .unwrap_or_default();
-            let pinned = super::partiql_keys::pinned(text, pk, params);
+            let pinned = if verb == "PartiQLInsert" {
+                super::partiql_keys::inserted(text, pk, params)
+            } else {
+                super::partiql_keys::pinned(text, pk, params)
+            };
             if verb == "PartiQLSelect" {
                 let full = if pinned.is_some() { "false" } else { "true" };
                 tu.ctx.set("dynamodb:FullTableScan", vec![full.into()]);
@@ -783,43 +788,27 @@ fn names_of(body: &Map<String, Value>) -> Vec<String> {
 
 /// The decision for the tuples, in request order: the first one denied answers.
 /// `resource[i]` is the resource-based policy governing `tuples[i]`'s resource, if any:
-/// an explicit deny in either kind of policy wins, then an allow from either.
+/// an explicit deny in either kind of policy wins, then an allow from either (both
+/// across accounts: [`decide::combine`]).
 pub fn check(
     identity: &Identity,
     tuples: &[Tuple],
     resource: &[Option<Arc<Policy>>],
 ) -> Result<(), ApiError> {
-    let caller = Caller {
-        principal: &identity.principal,
-        principal_arn: &identity.principal_arn,
-        account: &identity.account,
-    };
     for (i, t) in tuples.iter().enumerate() {
+        let caller = identity.caller(&t.resource);
         let by_identity = evaluate(&identity.policies, &t.action, &t.resource, &t.ctx);
         let by_resource = match resource.get(i).and_then(Option::as_deref) {
             Some(p) => evaluate_resource(&[p], caller, &t.action, &t.resource, &t.ctx),
             None => Decision::ImplicitDeny,
         };
-        let why = match (by_identity, by_resource) {
-            (Decision::ExplicitDeny, _) => {
-                "with an explicit deny in an identity-based policy".to_string()
-            }
-            (_, Decision::ExplicitDeny) => {
-                "with an explicit deny in a resource-based policy".to_string()
-            }
-            (Decision::Allow, _) | (_, Decision::Allow) => continue,
-            _ => format!(
-                "because no identity-based policy allows the {} action",
-                t.action
-            ),
-        };
-        return Err(ApiError::new(
-            ErrorCode::AccessDeniedException,
-            format!(
-                "User: {} is not authorized to perform: {} on resource: {} {why}",
-                identity.principal, t.action, t.resource
-            ),
-        ));
+        let outcome = decide::combine(by_identity, by_resource, caller.cross_account);
+        if let Some(why) = outcome.reason(&t.action) {
+            return Err(ApiError::new(
+                ErrorCode::AccessDeniedException,
+                decide::message(&identity.principal, &t.action, &t.resource, &why),
+            ));
+        }
     }
     Ok(())
 }

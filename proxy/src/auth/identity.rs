@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::policy::{Context, Policy};
+use super::policy::{Caller, Context, Policy};
 
 /// One access key's identity, for authorization.
 #[derive(Debug)]
@@ -82,6 +82,23 @@ impl Identity {
         })
     }
 
+    /// The caller as resource-based policies see it, for a tuple on `resource`.
+    pub fn caller(&self, resource: &str) -> Caller<'_> {
+        Caller {
+            principal: &self.principal,
+            principal_arn: &self.principal_arn,
+            account: &self.account,
+            cross_account: self.is_cross_account(resource),
+        }
+    }
+
+    /// Whether `resource` is an ARN of another account than this identity's (a table
+    /// ARN of another account given as `TableName`, `ResourceArn`, ...). A resource
+    /// without an account (`*`) is the caller's own.
+    pub fn is_cross_account(&self, resource: &str) -> bool {
+        resource_account(resource).is_some_and(|a| a != self.account)
+    }
+
     /// The global condition keys every request of this identity carries.
     pub fn base_context(&self) -> Context {
         let mut c = Context::default();
@@ -94,6 +111,16 @@ impl Identity {
         c.set("aws:SecureTransport", vec!["false".into()]);
         c
     }
+}
+
+/// The account segment of an ARN (`arn:aws:dynamodb:r:{account}:...`); None for `*` or
+/// an ARN without one.
+pub fn resource_account(resource: &str) -> Option<&str> {
+    let mut parts = resource.splitn(6, ':');
+    if parts.next() != Some("arn") {
+        return None;
+    }
+    parts.nth(3).filter(|a| !a.is_empty())
 }
 
 /// The identities that have policies, by access key.

@@ -3,6 +3,7 @@
 //! Signature verification against configured keys (`[auth] verify`) is in [`sigv4`].
 
 pub mod authorize;
+pub mod decide;
 pub mod identity;
 pub mod partiql_keys;
 pub mod policy;
@@ -163,5 +164,7 @@ mod tests {
     }
 }
 
+#[cfg(test)]
+mod cost_tests;
 #[cfg(test)]
 mod mutation_tests;

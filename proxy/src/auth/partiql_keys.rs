@@ -2,7 +2,8 @@
 //! `dynamodb:LeadingKeys` and `dynamodb:FullTableScan` (a SELECT "must read the whole
 //! table" when no top-level `pk = v` / `pk IN [..]` restricts it). Conservative: an `OR`
 //! at the top level of the WHERE clause, or a value that is not a literal or a `?`
-//! parameter, means nothing is pinned down (a full scan).
+//! parameter, means nothing is pinned down (a full scan). An INSERT's partition-key
+//! value is read from its `VALUE {...}` tuple instead ([`inserted`]).
 
 use serde_json::Value;
 
@@ -145,6 +146,46 @@ pub fn pinned(text: &str, pk: &str, params: &[Value]) -> Option<Vec<String>> {
     None
 }
 
+/// The partition-key value an `INSERT INTO "T" VALUE {'pk': v, ...}` writes (None when
+/// the tuple has no top-level `pk` or its value is not a literal or a `?` parameter: the
+/// engine refuses such an insert, as the key must be a scalar).
+pub fn inserted(text: &str, pk: &str, params: &[Value]) -> Option<Vec<String>> {
+    let toks = tokens(text);
+    let value_at = toks
+        .iter()
+        .position(|t| matches!(t, Tok::Name { upper, .. } if upper == "VALUE"))?;
+    let open = value_at + 1;
+    if toks.get(open) != Some(&Tok::Punct('{')) {
+        return None;
+    }
+    let mut depth = 0i32;
+    for (i, t) in toks.iter().enumerate().skip(open) {
+        match t {
+            Tok::Punct('{' | '[' | '(') => depth += 1,
+            Tok::Punct('}' | ']' | ')') => {
+                depth -= 1;
+                if depth == 0 {
+                    return None;
+                }
+            }
+            // A top-level attribute name is a string literal followed by `:`.
+            Tok::Lit(name)
+                if depth == 1
+                    && name == pk
+                    && toks.get(i + 1) == Some(&Tok::Punct(':'))
+                    && matches!(toks.get(i - 1), Some(Tok::Punct('{' | ','))) =>
+            {
+                return toks
+                    .get(i + 2)
+                    .and_then(|v| value(v, params))
+                    .map(|v| vec![v]);
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,5 +216,25 @@ mod tests {
             p(r#"SELECT * FROM Music WHERE (Artist = 'A' OR 1 = 1) AND Artist = 'B'"#),
             one("B")
         );
+    }
+
+    #[test]
+    fn an_insert_names_its_partition_key_in_the_value_tuple() {
+        let p = |t: &str| inserted(t, "pk", &[json!({"S": "x"}), json!({"S": "P"})]);
+        let one = |s: &str| Some(vec![s.to_string()]);
+        assert_eq!(
+            p(r#"INSERT INTO "T" VALUE {'pk': 'alice', 'n': 1}"#),
+            one("alice")
+        );
+        assert_eq!(p(r#"insert into T value {'a': ?, 'pk' : ?}"#), one("P"));
+        assert_eq!(p(r#"INSERT INTO T VALUE {'pk': 7}"#), one("7"));
+        // A nested `pk` or a value that is a pk name is not the key.
+        assert_eq!(
+            p(r#"INSERT INTO T VALUE {'m': {'pk': 'a'}, 'x': 'pk'}"#),
+            None
+        );
+        assert_eq!(p(r#"INSERT INTO T VALUE {'pk': ['a']}"#), None);
+        assert_eq!(p(r#"INSERT INTO T VALUE {'a': 1}"#), None);
+        assert_eq!(p("INSERT INTO T"), None);
     }
 }

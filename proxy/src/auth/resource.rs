@@ -10,7 +10,7 @@ use daxlite_engine::wire::{ApiError, ErrorCode, Operation};
 use serde_json::{Map, Value};
 
 use super::identity::Identity;
-use super::policy::{evaluate_resource, Caller, Context, Decision, Policy};
+use super::policy::{evaluate_resource, Context, Decision, Policy};
 
 /// The ARN whose resource-based policy governs `resource`: the table ARN for a table or
 /// index, the stream ARN for a stream; None for anything else (backups, exports, global
@@ -161,11 +161,7 @@ pub fn check_new_policy(
         .and_then(Value::as_bool)
         .unwrap_or(false);
     if op == Operation::PutResourcePolicy && !confirmed {
-        let caller = Caller {
-            principal: &identity.principal,
-            principal_arn: &identity.principal_arn,
-            account: &identity.account,
-        };
+        let caller = identity.caller(&arn);
         let ctx: Context = identity.base_context();
         if evaluate_resource(&[&policy], caller, "dynamodb:PutResourcePolicy", &arn, &ctx)
             == Decision::ExplicitDeny

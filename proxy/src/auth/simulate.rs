@@ -9,10 +9,9 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use super::authorize::{self, Tuple};
+use super::decide::{self, Kind, Outcome};
 use super::identity::{Identities, Identity};
-use super::policy::{
-    evaluate_located, evaluate_resource_located, Caller, Decided, Decision, Policy,
-};
+use super::policy::{evaluate_located, evaluate_resource_located, Decided, Decision, Policy};
 use super::sigv4::Keys;
 
 /// One question.
@@ -207,11 +206,7 @@ pub fn decide(subject: &Subject, q: &Query, resource_policy: Option<&Arc<Policy>
     for (k, v) in &q.context {
         ctx.set(k, v.clone());
     }
-    let caller = Caller {
-        principal: &identity.principal,
-        principal_arn: &identity.principal_arn,
-        account: &identity.account,
-    };
+    let caller = identity.caller(&q.resource);
     let (by_id, id_at) = evaluate_located(&identity.policies, &q.action, &q.resource, &ctx);
     let (by_res, res_at) = match resource_policy {
         Some(p) => evaluate_resource_located(&[p], caller, &q.action, &q.resource, &ctx),
@@ -228,13 +223,17 @@ pub fn decide(subject: &Subject, q: &Query, resource_policy: Option<&Arc<Policy>
     let from = |kind: &'static str, list: &[&Policy], at: Option<Decided>| {
         at.map(|at| (kind, at, sid_of(list, at)))
     };
-    let (decision, statement) = match (by_id, by_res) {
-        (Decision::ExplicitDeny, _) => (by_id, from("identity-based", &ids, id_at)),
-        (_, Decision::ExplicitDeny) => (by_res, from("resource-based", &res, res_at)),
-        (Decision::Allow, _) => (by_id, from("identity-based", &ids, id_at)),
-        (_, Decision::Allow) => (by_res, from("resource-based", &res, res_at)),
-        _ => (Decision::ImplicitDeny, None),
+    let outcome = decide::combine(by_id, by_res, caller.cross_account);
+    let statement = match outcome {
+        Outcome::Allow(Kind::Identity) | Outcome::Deny(Kind::Identity) => {
+            from(Kind::Identity.label(), &ids, id_at)
+        }
+        Outcome::Allow(Kind::Resource) | Outcome::Deny(Kind::Resource) => {
+            from(Kind::Resource.label(), &res, res_at)
+        }
+        Outcome::NotAllowed(_) => None,
     };
+    let decision = outcome.decision();
     // The message the request would get, from the request path's own check.
     let tuple = Tuple {
         action: q.action.clone(),
@@ -326,6 +325,29 @@ mod tests {
         let json = v.to_json(&query("dynamodb:PutItem", T));
         assert_eq!(json["decision"], "denied");
         assert_eq!(json["reason"], "implicit deny");
+    }
+
+    #[test]
+    fn another_accounts_resource_needs_its_resource_policy_too() {
+        let s = identity(&[
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"dynamodb:*","Resource":"*"}]}"#,
+        ]);
+        let foreign = "arn:aws:dynamodb:us-east-1:444455556666:table/Music";
+        let v = decide(&s, &query("dynamodb:GetItem", foreign), None);
+        assert_eq!((v.decision, &v.statement), (Decision::ImplicitDeny, &None));
+        assert_eq!(
+            v.message.as_deref(),
+            Some("User: arn:aws:iam::123456789012:user/alice is not authorized to perform: dynamodb:GetItem on resource: arn:aws:dynamodb:us-east-1:444455556666:table/Music because no resource-based policy allows the dynamodb:GetItem action")
+        );
+        let rbp = Arc::new(
+            Policy::parse_resource(
+                r#"{"Version":"2012-10-17","Statement":[{"Sid":"acct","Effect":"Allow","Principal":{"AWS":"123456789012"},"Action":"dynamodb:GetItem","Resource":"*"}]}"#,
+            )
+            .unwrap(),
+        );
+        let v = decide(&s, &query("dynamodb:GetItem", foreign), Some(&rbp));
+        assert!(v.allowed(), "{v:?}");
+        assert_eq!(v.statement.map(|s| s.0), Some("identity-based"));
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! absent item is `{}`, a page is a Query or Scan answer; [`Entry::item_json`] is the one
 //! place that knows where the item sits inside the bytes.
 
+use std::time::Instant;
+
 use bytes::Bytes;
 use daxlite_engine::model::value::item_to_json_bytes;
 use daxlite_engine::model::Item;
@@ -36,6 +38,8 @@ pub struct Entry {
     pub generation: u64,
     /// Which generation a page depends on (items: unused).
     pub scope: Scope,
+    /// When the entry was made (freshness, with `serve_stale_on_error`).
+    pub filled: Instant,
 }
 
 impl Entry {
@@ -47,6 +51,7 @@ impl Entry {
             epoch,
             generation: 0,
             scope: Scope::Table,
+            filled: Instant::now(),
         }
     }
 
@@ -63,6 +68,7 @@ impl Entry {
             epoch,
             generation: 0,
             scope: Scope::Table,
+            filled: Instant::now(),
         }
     }
 
@@ -74,6 +80,7 @@ impl Entry {
             epoch,
             generation,
             scope,
+            filled: Instant::now(),
         }
     }
 

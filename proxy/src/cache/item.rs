@@ -252,7 +252,30 @@ impl<U: Upstream> Cached<U> {
                 None => self.inner.call(req).await,
             },
         };
+        if reply.is_fault() {
+            if let Some(stale) =
+                self.stale_answer(&cache_key, epoch, proj.as_ref(), capacity, &table)
+            {
+                return stale;
+            }
+        }
         reply.outcome(Outcome::Miss)
+    }
+
+    /// `serve_stale_on_error`: the answer from an expired entry still held for `key`, when
+    /// the upstream failed (5xx, unreachable, timed out). None: off, or nothing held.
+    fn stale_answer(
+        &self,
+        key: &CacheKey,
+        epoch: u64,
+        proj: Option<&Projection>,
+        capacity: Capacity,
+        table: &str,
+    ) -> Option<Reply> {
+        let entry = self.store.get_stale(key).filter(|e| e.epoch == epoch)?;
+        let body = answer(&entry, proj, capacity, table)?;
+        metrics::counter!(crate::metrics::STALE_SERVED).increment(1);
+        Some(Reply::ok(body).outcome(Outcome::Hit))
     }
 }
 

@@ -61,6 +61,9 @@ pub struct CacheConfig {
     pub negative_ttl: Option<Duration>,
     pub max_bytes: u64,
     pub consistency: Consistency,
+    /// `[cache] serve_stale_on_error`: how long past `item_ttl` an item entry is kept to
+    /// answer GetItem when the upstream fails (None: off, as DAX).
+    pub stale_for: Option<Duration>,
 }
 
 /// The cache in front of `U`.

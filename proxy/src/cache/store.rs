@@ -1,7 +1,9 @@
 //! The one moka cache behind both the item cache and the query cache: one byte budget
 //! (`max_bytes`) through a weigher (key bytes + body bytes + fixed overhead), per-entry
 //! expiry by kind (item, absent item, page), TinyLFU eviction. Entries are response bytes
-//! ready to send, plus the table epoch / generation they were filled under.
+//! ready to send, plus the table epoch / generation they were filled under. With
+//! `serve_stale_on_error`, item entries are held `stale_for` past `item_ttl`: [`Store::get`]
+//! then checks freshness itself and [`Store::get_stale`] reaches the expired ones.
 
 use std::time::{Duration, Instant};
 
@@ -59,12 +61,16 @@ pub fn weight(k: &CacheKey, v: &Entry) -> u32 {
 pub struct Store {
     cache: Cache<CacheKey, Entry>,
     max_bytes: u64,
+    /// With `serve_stale_on_error`: how long an item entry is fresh (it is held longer).
+    fresh_for: Option<Duration>,
 }
 
 impl Store {
     pub fn new(config: &CacheConfig) -> Store {
+        let fresh_for = config.stale_for.and_then(|_| nonzero(config.item_ttl));
+        let held = fresh_for.map(|f| f.saturating_add(config.stale_for.unwrap_or_default()));
         let ttl = Ttl {
-            item: nonzero(config.item_ttl),
+            item: held.or(nonzero(config.item_ttl)),
             negative: config.negative_ttl.and_then(nonzero),
             query: nonzero(config.query_ttl),
         };
@@ -81,10 +87,23 @@ impl Store {
         Store {
             cache,
             max_bytes: config.max_bytes,
+            fresh_for,
         }
     }
 
+    /// The live entry for `k` (an item held only for stale serving is not live).
     pub fn get(&self, k: &CacheKey) -> Option<Entry> {
+        let e = self.cache.get(k)?;
+        match self.fresh_for {
+            Some(fresh) if e.kind == EntryKind::Present && e.filled.elapsed() > fresh => None,
+            _ => Some(e),
+        }
+    }
+
+    /// The entry for `k` even if it is past its freshness (held for
+    /// `serve_stale_on_error`); None when stale serving is off.
+    pub fn get_stale(&self, k: &CacheKey) -> Option<Entry> {
+        self.fresh_for?;
         self.cache.get(k)
     }
 

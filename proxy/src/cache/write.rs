@@ -108,10 +108,13 @@ impl<U: Upstream> Cached<U> {
         };
         let table = parsed.table.clone();
         let schema = self.schemas.get(&self.inner, &table).await;
+        // PutItem's item, decoded once: it gives the key and, after the write, the entry.
+        let put_item = match req.op {
+            Operation::PutItem => parsed.item.as_ref().and_then(decode_attrs),
+            _ => None,
+        };
         let written = schema.as_ref().and_then(|s| match req.op {
-            Operation::PutItem => {
-                Written::of(&table, s, &decode_attrs(parsed.item.as_ref()?)?, false)
-            }
+            Operation::PutItem => Written::of(&table, s, put_item.as_ref()?, false),
             _ => Written::of(&table, s, &decode_attrs(parsed.key.as_ref()?)?, true),
         });
         let Some(written) = written else {
@@ -143,11 +146,7 @@ impl<U: Upstream> Cached<U> {
             None
         } else {
             match req.op {
-                Operation::PutItem => parsed
-                    .item
-                    .as_ref()
-                    .and_then(decode_attrs)
-                    .map(|i| Entry::present(&i, epoch)),
+                Operation::PutItem => put_item.as_ref().map(|i| Entry::present(i, epoch)),
                 Operation::DeleteItem => Some(Entry::absent(epoch)),
                 _ if keeps_new => attributes_entry(&reply.body, epoch),
                 _ => None,

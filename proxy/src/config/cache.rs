@@ -1,5 +1,5 @@
 //! `[cache]`: the DAX-style cache's TTLs, byte budget, consistency mode and stream
-//! following. Owns the defaults of [`CacheConfig`] and [`FollowConfig`].
+//! following, and `serve_stale_on_error` (beyond DAX). Owns the defaults of [`CacheConfig`] and [`FollowConfig`].
 
 use std::time::Duration;
 
@@ -32,6 +32,11 @@ section! {
         follow_streams: bool = false;
         /// How often the streams are polled.
         follow_interval: String = "1s".into();
+        /// Answer GetItem from an expired (still held) item when the upstream fails
+        /// (beyond DAX; off by default).
+        serve_stale_on_error: bool = false;
+        /// How long past item_ttl an item is held for that.
+        stale_for: String = "1h".into();
     }
 }
 
@@ -86,6 +91,10 @@ impl RawCache {
             negative_ttl,
             max_bytes,
             consistency,
+            stale_for: match self.serve_stale_on_error() {
+                false => None,
+                true => Some(duration("cache.stale_for", &self.stale_for())?),
+            },
         };
         let follow = FollowConfig {
             enabled: self.follow_streams(),
@@ -111,6 +120,7 @@ impl RawCache {
                 negative_ttl: None,
                 max_bytes: 1,
                 consistency: Consistency::Coherent,
+                stale_for: None,
             },
             FollowConfig {
                 enabled: false,

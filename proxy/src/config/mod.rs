@@ -27,6 +27,7 @@ pub mod engine;
 pub mod error;
 pub mod export;
 pub mod global;
+pub mod limits;
 pub mod log;
 pub mod section;
 pub mod server;
@@ -43,6 +44,7 @@ pub use engine::{RawEngine, TRANSIENT_DELAY_MS};
 pub use error::ConfigError;
 pub use export::RawExport;
 pub use global::{Peer, RawGlobal, RawPeer};
+pub use limits::RawLimits;
 pub use log::RawLog;
 pub use server::{RawServer, TlsFiles, DEFAULT_MAX_BODY_BYTES};
 pub use storage::RawStorage;
@@ -88,6 +90,8 @@ pub struct RawConfig {
     pub global: RawGlobal,
     #[serde(default)]
     pub console: RawConsole,
+    #[serde(default)]
+    pub limits: RawLimits,
 }
 
 impl RawConfig {
@@ -108,6 +112,7 @@ impl RawConfig {
             kinesis: RawKinesis::defaults(),
             global: RawGlobal::default(),
             console: RawConsole::defaults(),
+            limits: RawLimits::defaults(),
         }
     }
 
@@ -147,6 +152,7 @@ impl RawConfig {
             kinesis: RawKinesis::from_env(get)?,
             global: RawGlobal::default(),
             console: RawConsole::from_env(get)?,
+            limits: RawLimits::from_env(get)?,
         })
     }
 
@@ -168,6 +174,7 @@ impl RawConfig {
         self.kinesis.merge(&over.kinesis);
         self.global.merge(&over.global);
         self.console.merge(&over.console);
+        self.limits.merge(&over.limits);
         self
     }
 
@@ -175,6 +182,7 @@ impl RawConfig {
     /// builds the validated config.
     pub fn validate(self) -> Result<Config, ConfigError> {
         let server = self.server.validate()?;
+        let limits = self.limits.validate()?;
         let backend = self.storage.validate()?;
         let mut engine = self.engine.validate(backend)?;
         (engine.export_root, engine.export_s3) = self.export.validate(&engine.region)?;
@@ -210,7 +218,9 @@ impl RawConfig {
                 auth: auth.keys,
                 identities: auth.identities,
                 retry_after_ms,
+                body_read_timeout: limits.body_read_timeout,
             },
+            limits,
             engine,
             log_level,
             upstream,
@@ -234,6 +244,8 @@ pub struct Config {
     /// `[server] tls_cert` / `tls_key`: serve HTTPS (None: plain HTTP).
     pub tls: Option<TlsFiles>,
     pub service: ServiceConfig,
+    /// `[limits]`: overload and slow-client bounds (all off by default).
+    pub limits: crate::overload::Limits,
     pub engine: EngineConfig,
     pub log_level: String,
     pub upstream: UpstreamConfig,
@@ -279,7 +291,9 @@ impl Config {
                         auth: None,
                         identities: None,
                         retry_after_ms: None,
+                        body_read_timeout: None,
                     },
+                    limits: crate::overload::Limits::default(),
                     engine,
                     log_level: RawLog::defaults().level(),
                     upstream: UpstreamConfig::Embedded,
@@ -315,6 +329,7 @@ pub fn settings() -> Vec<section::Setting> {
         RawPeer::settings(),
         RawGlobal::settings(),
         RawConsole::settings(),
+        RawLimits::settings(),
     ]
     .concat()
 }

@@ -5,6 +5,9 @@
 //! never be forwarded as is (credentials and signing in [`super::signing`], shared with
 //! the Kinesis publisher). The body goes out byte for byte; the upstream's status, body
 //! and `x-amzn-RequestId` come back untouched. Retries follow [`super::retry`].
+//! DynamoDB Streams calls go to `streams_url` when one is set (AWS serves the Streams API
+//! on its own endpoint); with `max_in_flight`, calls beyond the bound and its queue are
+//! shed at once with ThrottlingException ([`crate::overload::Shedder`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +42,10 @@ pub struct RemoteConfig {
     pub retry: RetryPolicy,
     /// Idle keep-alive connections kept per host.
     pub max_idle_connections: usize,
+    /// Where DynamoDB Streams calls go (None: `url`).
+    pub streams_url: Option<Uri>,
+    /// `(max_in_flight, max_queued)`: load shedding (None: unbounded).
+    pub shed: Option<(usize, usize)>,
 }
 
 impl RemoteConfig {
@@ -50,6 +57,8 @@ impl RemoteConfig {
             connect_timeout: Duration::from_secs(2),
             retry: RetryPolicy::default(),
             max_idle_connections: 64,
+            streams_url: None,
+            shed: None,
         }
     }
 }
@@ -63,8 +72,10 @@ pub struct Remote {
 struct Inner {
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     uri: Uri,
-    uri_text: String,
-    host: HeaderValue,
+    main: Endpoint,
+    /// DynamoDB Streams calls' endpoint, when it is not `main`.
+    streams: Option<Endpoint>,
+    shedder: Option<crate::overload::Shedder>,
     config: RemoteConfig,
     budget: RetryBudget,
     credentials: CredentialSource,
@@ -91,12 +102,11 @@ impl Remote {
         config: RemoteConfig,
         credentials: CredentialSource,
     ) -> Result<Remote, String> {
-        let host = config
-            .url
-            .authority()
-            .ok_or_else(|| format!("upstream: {} has no host", config.url))?;
-        let host = HeaderValue::from_str(host.as_str())
-            .map_err(|_| format!("upstream: {} has an invalid host", config.url))?;
+        let main = Endpoint::of(&config.url)?;
+        let streams = config.streams_url.as_ref().map(Endpoint::of).transpose()?;
+        let shedder = config
+            .shed
+            .map(|(n, queued)| crate::overload::Shedder::new(n, queued));
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_nodelay(true);
@@ -111,17 +121,13 @@ impl Remote {
             .pool_idle_timeout(Duration::from_secs(60))
             .pool_max_idle_per_host(config.max_idle_connections)
             .build(https);
-        let uri = config.url.clone();
-        let mut uri_text = uri.to_string();
-        if uri.path() == "/" && !uri_text.ends_with('/') {
-            uri_text.push('/');
-        }
         Ok(Remote {
             inner: Arc::new(Inner {
                 client,
-                uri,
-                uri_text,
-                host,
+                uri: config.url.clone(),
+                main,
+                streams,
+                shedder,
                 budget: RetryBudget::new(500),
                 config,
                 credentials,
@@ -137,6 +143,13 @@ impl Remote {
     pub async fn send(&self, op: Option<Operation>, target: &str, body: Bytes) -> Reply {
         let inner = &self.inner;
         let op_name = op.map(Operation::name).unwrap_or("unknown");
+        let _ticket = match &inner.shedder {
+            None => None,
+            Some(s) => match s.enter().await {
+                Some(t) => Some(t),
+                None => return Reply::error(&crate::overload::throttled()),
+            },
+        };
         let idempotent = idempotent(op, &body);
         let write = is_write(op);
         let mut retries = 0u32;
@@ -183,16 +196,20 @@ impl Remote {
 
     async fn attempt(&self, target: &str, body: &Bytes) -> Result<Reply, AttemptError> {
         let inner = &self.inner;
+        let endpoint = match &inner.streams {
+            Some(e) if is_streams_target(target) => e,
+            _ => &inner.main,
+        };
         let mut req = http::Request::builder()
             .method(http::Method::POST)
-            .uri(inner.uri.clone())
-            .header(header::HOST, inner.host.clone())
+            .uri(endpoint.uri.clone())
+            .header(header::HOST, endpoint.host.clone())
             .header(header::CONTENT_TYPE, "application/x-amz-json-1.0")
             .header("x-amz-target", target)
             .body(Full::new(body.clone()))
             .map_err(|e| AttemptError::NotSent(e.to_string()))?;
         let credentials = inner.credentials.get().await;
-        self.sign(&mut req, credentials, body)
+        self.sign(&mut req, credentials, &endpoint.uri_text, body)
             .map_err(AttemptError::NotSent)?;
         let resp = inner.client.request(req).await.map_err(|e| {
             if e.is_connect() {
@@ -221,11 +238,46 @@ impl Remote {
         &self,
         req: &mut http::Request<Full<Bytes>>,
         credentials: Credentials,
+        uri: &str,
         body: &[u8],
     ) -> Result<(), String> {
-        let (region, uri) = (&self.inner.config.region, &self.inner.uri_text);
+        // DynamoDB Streams signs with the service name `dynamodb` too.
+        let region = &self.inner.config.region;
         signing::sign(req, credentials, region, "dynamodb", uri, body)
     }
+}
+
+/// One endpoint calls are sent to: its URI, the URI as signed, and its Host header.
+struct Endpoint {
+    uri: Uri,
+    uri_text: String,
+    host: HeaderValue,
+}
+
+impl Endpoint {
+    fn of(uri: &Uri) -> Result<Endpoint, String> {
+        let host = uri
+            .authority()
+            .ok_or_else(|| format!("upstream: {uri} has no host"))?;
+        let host = HeaderValue::from_str(host.as_str())
+            .map_err(|_| format!("upstream: {uri} has an invalid host"))?;
+        let mut uri_text = uri.to_string();
+        if uri.path() == "/" && !uri_text.ends_with('/') {
+            uri_text.push('/');
+        }
+        Ok(Endpoint {
+            uri: uri.clone(),
+            uri_text,
+            host,
+        })
+    }
+}
+
+/// Whether `target` is a DynamoDB Streams call (`DynamoDBStreams_20120810.*`).
+fn is_streams_target(target: &str) -> bool {
+    target
+        .strip_prefix(daxlite_engine::wire::operation::STREAMS_PREFIX)
+        .is_some_and(|rest| rest.starts_with('.'))
 }
 
 enum AttemptError {
@@ -282,5 +334,16 @@ mod loopback_tests {
             let uri: super::Uri = url.parse().unwrap();
             assert_eq!(super::super::signing::is_loopback(&uri), local, "{url}");
         }
+    }
+
+    #[test]
+    fn streams_targets_are_recognised() {
+        assert!(super::is_streams_target(
+            "DynamoDBStreams_20120810.GetRecords"
+        ));
+        assert!(!super::is_streams_target("DynamoDB_20120810.GetItem"));
+        assert!(!super::is_streams_target(
+            "DynamoDBStreams_20120810x.GetRecords"
+        ));
     }
 }

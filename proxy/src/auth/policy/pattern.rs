@@ -2,6 +2,8 @@
 //! policy variables `${key}` (with `${*}`, `${?}`, `${$}` escapes and `${key, 'default'}`),
 //! resolved against a request's [`Context`] and matched as globs.
 
+use std::borrow::Cow;
+
 use super::context::Context;
 
 /// One piece of a parsed policy string.
@@ -30,6 +32,9 @@ pub struct Pattern {
     toks: Vec<Tok>,
     /// The string as written (for messages).
     pub text: String,
+    /// Without variables: the glob and the literal, resolved once at parse time (the
+    /// request path then matches without allocating).
+    fixed: Option<(Vec<G>, String)>,
 }
 
 impl Pattern {
@@ -74,10 +79,18 @@ impl Pattern {
             });
             i += 1;
         }
-        Pattern {
+        let mut p = Pattern {
             toks,
             text: s.to_string(),
+            fixed: None,
+        };
+        if !p.has_vars() {
+            let empty = Context::default();
+            if let (Some(glob), Some(literal)) = (p.resolve(&empty), p.resolve_literal(&empty)) {
+                p.fixed = Some((glob, literal.into_owned()));
+            }
         }
+        p
     }
 
     /// Whether the pattern uses a policy variable.
@@ -104,8 +117,11 @@ impl Pattern {
     }
 
     /// The resolved pattern as a plain string (wildcards as their characters).
-    pub fn resolve_literal(&self, ctx: &Context) -> Option<String> {
-        Some(
+    pub fn resolve_literal(&self, ctx: &Context) -> Option<Cow<'_, str>> {
+        if let Some((_, literal)) = &self.fixed {
+            return Some(Cow::Borrowed(literal));
+        }
+        Some(Cow::Owned(
             self.resolve(ctx)?
                 .into_iter()
                 .map(|g| match g {
@@ -114,31 +130,29 @@ impl Pattern {
                     G::One => '?',
                 })
                 .collect(),
-        )
+        ))
     }
 
     /// Whether `text` matches (variables resolved from `ctx`; `fold`: compare the text
     /// lower-cased, for patterns parsed with `fold`).
     pub fn matches(&self, text: &str, ctx: &Context, fold: bool) -> bool {
-        let Some(glob) = self.resolve(ctx) else {
-            return false;
-        };
-        if fold {
-            let lower: Vec<char> = text.chars().map(|c| c.to_ascii_lowercase()).collect();
-            glob_match(&glob, &lower)
-        } else {
-            let chars: Vec<char> = text.chars().collect();
-            glob_match(&glob, &chars)
+        match &self.fixed {
+            Some((glob, _)) => glob_match(glob, text, fold),
+            None => match self.resolve(ctx) {
+                Some(glob) => glob_match(&glob, text, fold),
+                None => false,
+            },
         }
     }
 }
 
-/// Glob matching with `*` and `?` (iterative, with one backtrack point: linear space,
-/// no recursion).
-pub fn glob_match(pat: &[G], text: &[char]) -> bool {
+/// Glob matching with `*` and `?` over `text`'s characters (lower-cased when `fold`),
+/// iterative with one backtrack point: no allocation, no recursion.
+pub fn glob_match(pat: &[G], text: &str, fold: bool) -> bool {
     let (mut p, mut t) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
+    while let Some(c) = text.get(t..).and_then(|r| r.chars().next()) {
+        let c = if fold { c.to_ascii_lowercase() } else { c };
         match pat.get(p) {
             Some(G::Star) => {
                 star = Some((p, t));
@@ -146,17 +160,22 @@ pub fn glob_match(pat: &[G], text: &[char]) -> bool {
             }
             Some(G::One) => {
                 p += 1;
-                t += 1;
+                t += c.len_utf8();
             }
-            Some(G::Ch(c)) if *c == text[t] => {
+            Some(G::Ch(x)) if *x == c => {
                 p += 1;
-                t += 1;
+                t += c.len_utf8();
             }
             _ => match star {
                 Some((sp, st)) => {
+                    let next = st
+                        + text
+                            .get(st..)
+                            .and_then(|r| r.chars().next())
+                            .map_or(1, char::len_utf8);
                     p = sp + 1;
-                    t = st + 1;
-                    star = Some((sp, st + 1));
+                    t = next;
+                    star = Some((sp, next));
                 }
                 None => return false,
             },

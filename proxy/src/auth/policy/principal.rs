@@ -15,6 +15,10 @@ pub struct Caller<'a> {
     /// The user ARN, or the role ARN of a session.
     pub principal_arn: &'a str,
     pub account: &'a str,
+    /// The resource belongs to another account than the caller's: an entry naming the
+    /// caller's account then grants (to that account, whose identity policies must
+    /// allow too) instead of only delegating.
+    pub cross_account: bool,
 }
 
 /// One entry of a principal list.
@@ -120,7 +124,8 @@ impl Principals {
     }
 
     /// Whether the statement covers the caller. For an Allow, an account entry only
-    /// delegates (no grant); for a Deny it covers every principal of that account.
+    /// delegates (no grant) in the same account and grants to the account across
+    /// accounts; for a Deny it covers every principal of that account.
     pub fn covers(&self, c: Caller<'_>, deny: bool) -> bool {
         let best = self
             .list
@@ -133,7 +138,7 @@ impl Principals {
             });
         let named = match best {
             Match::Caller => true,
-            Match::Account => deny || self.negated,
+            Match::Account => deny || self.negated || c.cross_account,
             Match::No => false,
         };
         named != self.negated
@@ -148,6 +153,7 @@ mod tests {
         principal: "arn:aws:iam::123456789012:user/alice",
         principal_arn: "arn:aws:iam::123456789012:user/alice",
         account: "123456789012",
+        cross_account: false,
     };
 
     fn p(v: &str, negated: bool) -> Principals {
@@ -176,8 +182,16 @@ mod tests {
             principal: "arn:aws:sts::123456789012:assumed-role/r/s",
             principal_arn: "arn:aws:iam::123456789012:role/r",
             account: "123456789012",
+            cross_account: false,
         };
         assert!(p(r#"{"AWS":"arn:aws:iam::123456789012:role/r"}"#, false).covers(session, false));
+        // Across accounts an account entry grants to the account.
+        let foreign = Caller {
+            cross_account: true,
+            ..ALICE
+        };
+        assert!(p(r#"{"AWS":"123456789012"}"#, false).covers(foreign, false));
+        assert!(!p(r#"{"AWS":"123456789012"}"#, true).covers(foreign, false));
         assert!(Principals::parse(&Value::Bool(true), false).is_err());
         assert!(Principals::parse(&serde_json::json!({"AWS":"bob"}), false).is_err());
     }

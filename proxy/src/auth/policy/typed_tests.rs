@@ -192,6 +192,7 @@ fn resource_policies_name_principals() {
         principal,
         principal_arn: principal,
         account: "123456789012",
+        cross_account: false,
     };
     let alice = caller("arn:aws:iam::123456789012:user/alice");
     let bob = caller("arn:aws:iam::123456789012:user/bob");

@@ -21,7 +21,7 @@ pub fn reads_per_op(args: &BenchArgs) -> f64 {
         WorkloadKind::BatchGet => args.batch as f64,
         WorkloadKind::Mixed => args.read_ratio,
         WorkloadKind::Put | WorkloadKind::Update | WorkloadKind::PutNew => 0.0,
-        WorkloadKind::PartiqlInsert => 0.0,
+        WorkloadKind::PartiqlInsert | WorkloadKind::Delete | WorkloadKind::BatchWrite => 0.0,
     }
 }
 

@@ -31,6 +31,39 @@ pub enum Command {
     /// Bulk-load a table provisioned at a few WCU with throttling on, without and with
     /// auto scaling, retrying as the SDK's standard mode does.
     Capacity(CapacityArgs),
+    /// Spawn 2 or 3 daxlite regions with a global table, write at a fixed rate into
+    /// one, and measure the replication lag and the sending region's CPU per write.
+    Global(GlobalArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Writes per second offered to the first region (open loop).
+    #[arg(long, default_value_t = 2000)]
+    pub rate: u64,
+    /// Seconds of load per phase (regional table, then global table).
+    #[arg(long, default_value_t = 10.0, value_parser = parse_seconds)]
+    pub seconds: f64,
+    /// Regions (daxlite processes): 2 or 3.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(2..=3))]
+    pub regions: u8,
+    /// Keep-alive connections writing into the first region.
+    #[arg(long, default_value_t = 16)]
+    pub connections: usize,
+    /// Every n-th write is probed: GetItem in the second region until it shows.
+    #[arg(long, default_value_t = 10)]
+    pub sample_every: u64,
+    /// Padding bytes per item.
+    #[arg(long, default_value_t = 100)]
+    pub item_size: usize,
+    /// Keep the regions' data in memory (`--in-memory`) instead of temp data dirs.
+    #[arg(long)]
+    pub in_memory: bool,
+    /// The daxlite binary (default: next to this one, then `daxlite` on PATH).
+    #[arg(long)]
+    pub daxlite: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: Outputs,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ mod chart;
 mod cli;
 mod client;
 mod crash;
+mod global;
 mod keys;
 mod limit_server;
 mod measure;
@@ -39,6 +40,7 @@ fn main() -> ExitCode {
         Command::Soak(a) => soak::main(&a),
         Command::Crash(a) => crash::main(&a),
         Command::Capacity(a) => capacity::main(&a),
+        Command::Global(a) => global::main(&a),
         Command::Run(a) => {
             given_targets(&a.targets, &a.pids, &a.bench).and_then(|t| bench(t, &a.bench))
         }

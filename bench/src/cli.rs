@@ -51,7 +51,7 @@ pub struct GlobalArgs {
     #[arg(long, default_value_t = 16)]
     pub connections: usize,
     /// Every n-th write is probed: GetItem in the second region until it shows.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 50)]
     pub sample_every: u64,
     /// Padding bytes per item.
     #[arg(long, default_value_t = 100)]

@@ -34,6 +34,8 @@ const REGIONAL: &str = "bench-regional";
 const STREAMED: &str = "bench-streamed";
 /// How long a probe looks for a write in the second region before giving up.
 const PROBE_GIVE_UP: Duration = Duration::from_secs(30);
+/// How often a probe looks (the lag's resolution, with one GetItem's round trip).
+const POLL: Duration = Duration::from_millis(2);
 
 fn req(op: &'static str, body: Value) -> Req {
     Req {
@@ -46,7 +48,11 @@ fn req(op: &'static str, body: Value) -> Req {
 async fn call_ok(conn: &mut Conn, r: &Req) -> Result<Value, String> {
     let (status, body) = conn.call(r).await?;
     if status != 200 {
-        return Err(format!("{} failed: {}", r.op, String::from_utf8_lossy(&body)));
+        return Err(format!(
+            "{} failed: {}",
+            r.op,
+            String::from_utf8_lossy(&body)
+        ));
     }
     serde_json::from_slice(&body).map_err(|e| format!("{}: {e}", r.op))
 }
@@ -103,8 +109,11 @@ pub fn main(args: &GlobalArgs) -> Result<(), String> {
         "sender_extra_cpu_per_write": extra_cpu(&regional, &global),
         "sender_extra_cpu_per_write_vs_streamed": extra_cpu(&streamed, &global),
     });
-    std::fs::write(&json_path, serde_json::to_vec_pretty(&doc).unwrap_or_default())
-        .map_err(|e| format!("cannot write {}: {e}", json_path.display()))?;
+    std::fs::write(
+        &json_path,
+        serde_json::to_vec_pretty(&doc).unwrap_or_default(),
+    )
+    .map_err(|e| format!("cannot write {}: {e}", json_path.display()))?;
     chart::write(&svg_path, build, args.rate, &global)?;
     println!("{table}");
     println!(
@@ -162,8 +171,11 @@ async fn start_regions(args: &GlobalArgs, bin: &Path, dir: &Path) -> Result<Vec<
             argv.push(dir.join(format!("{name}-data")).display().to_string());
         }
         // Credentials for the peer calls' signatures (no lookup of instance metadata).
-        let envs = [("AWS_ACCESS_KEY_ID", "daxlitebench"), ("AWS_SECRET_ACCESS_KEY", "daxlitebench")]
-            .map(|(k, v)| (k.to_string(), v.to_string()));
+        let envs = [
+            ("AWS_ACCESS_KEY_ID", "daxlitebench"),
+            ("AWS_SECRET_ACCESS_KEY", "daxlitebench"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
         let server = spawn::spawn_daxlite_with(bin, &argv, &envs)?;
         let signer = Signer::new("daxlitebench", "daxlitebench", name, false);
         let endpoint = Arc::new(Endpoint::new(&server.url, signer)?);
@@ -203,7 +215,8 @@ async fn make_global(conn: &mut Conn, regions: &[Region]) -> Result<(), String> 
         loop {
             let d = call_ok(conn, &req("DescribeTable", json!({"TableName": GLOBAL}))).await?;
             let active = d["Table"]["Replicas"].as_array().is_some_and(|rs| {
-                rs.iter().any(|x| x["RegionName"] == r.name && x["ReplicaStatus"] == "ACTIVE")
+                rs.iter()
+                    .any(|x| x["RegionName"] == r.name && x["ReplicaStatus"] == "ACTIVE")
             });
             if active {
                 break;
@@ -362,7 +375,7 @@ async fn look(
         if acked.elapsed() > PROBE_GIVE_UP {
             break None;
         }
-        tokio::time::sleep(Duration::from_millis(1)).await;
+        tokio::time::sleep(POLL).await;
     };
     if let Ok(mut p) = pool.lock() {
         p.push(conn);
@@ -391,7 +404,9 @@ async fn get_metrics(authority: &str) -> Result<String, String> {
         .await
         .map_err(|e| e.to_string())?;
     let head = format!("GET /metrics HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
-    s.write_all(head.as_bytes()).await.map_err(|e| e.to_string())?;
+    s.write_all(head.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     s.read_to_end(&mut out).await.map_err(|e| e.to_string())?;
     Ok(String::from_utf8_lossy(&out).into_owned())
@@ -465,9 +480,14 @@ fn summary(args: &GlobalArgs, build: &str, phases: [&Phase; 3], metric: &Value) 
     out.push_str(&format!(
         "replication lag, ack in {} → visible in {} (GetItem probes: {} samples, {} unseen): \
          p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms\n",
-        REGIONS[0], REGIONS[1], q["samples"], g.unseen,
-        q["p50"].as_f64().unwrap_or(0.0), q["p90"].as_f64().unwrap_or(0.0),
-        q["p99"].as_f64().unwrap_or(0.0), q["max"].as_f64().unwrap_or(0.0)
+        REGIONS[0],
+        REGIONS[1],
+        q["samples"],
+        g.unseen,
+        q["p50"].as_f64().unwrap_or(0.0),
+        q["p90"].as_f64().unwrap_or(0.0),
+        q["p99"].as_f64().unwrap_or(0.0),
+        q["max"].as_f64().unwrap_or(0.0)
     ));
     out.push_str(&format!(
         "sending region's extra CPU per write for replication: {:+.0} % against the regional \

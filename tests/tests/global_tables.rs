@@ -375,5 +375,7 @@ async fn create_pk_table_named(client: &Client, name: &str) {
 mod chaos;
 #[path = "global_tables/replication.rs"]
 mod replication;
+#[path = "global_tables/sigkill.rs"]
+mod sigkill;
 #[path = "global_tables/support.rs"]
 mod support;

@@ -302,7 +302,7 @@ async fn phase(
                         continue;
                     }
                 }
-                if probe && (i * writers as u64 + w as u64) % every == 0 {
+                if probe && (i * writers as u64 + w as u64).is_multiple_of(every) {
                     let acked = Instant::now();
                     let (peer, lags, unseen, pool) =
                         (peer.clone(), lags.clone(), unseen.clone(), pool.clone());

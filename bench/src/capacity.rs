@@ -25,7 +25,7 @@ use crate::workload::{Expect, Req};
 
 const TABLE: &str = "daxlite-capacity";
 
-fn req(op: &'static str, body: Value) -> Req {
+pub(crate) fn req(op: &'static str, body: Value) -> Req {
     Req {
         op,
         body: Bytes::from(body.to_string()),
@@ -69,7 +69,7 @@ pub fn main(args: &CapacityArgs) -> Result<(), String> {
     Ok(())
 }
 
-async fn call_ok(conn: &mut Conn, r: &Req) -> Result<Value, String> {
+pub(crate) async fn call_ok(conn: &mut Conn, r: &Req) -> Result<Value, String> {
     let (status, body) = conn.call(r).await?;
     if status != 200 {
         return Err(format!(

@@ -17,12 +17,12 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::capacity::{call_ok, req};
 use crate::cli::GlobalArgs;
 use crate::client::{Conn, Endpoint};
 use crate::measure::pid_cpu;
 use crate::sign::Signer;
 use crate::spawn::{self, Spawned};
-use crate::workload::{Expect, Req};
 
 mod chart;
 
@@ -36,26 +36,6 @@ const STREAMED: &str = "bench-streamed";
 const PROBE_GIVE_UP: Duration = Duration::from_secs(30);
 /// How often a probe looks (the lag's resolution, with one GetItem's round trip).
 const POLL: Duration = Duration::from_millis(2);
-
-fn req(op: &'static str, body: Value) -> Req {
-    Req {
-        op,
-        body: Bytes::from(body.to_string()),
-        expect: Expect::Ok,
-    }
-}
-
-async fn call_ok(conn: &mut Conn, r: &Req) -> Result<Value, String> {
-    let (status, body) = conn.call(r).await?;
-    if status != 200 {
-        return Err(format!(
-            "{} failed: {}",
-            r.op,
-            String::from_utf8_lossy(&body)
-        ));
-    }
-    serde_json::from_slice(&body).map_err(|e| format!("{}: {e}", r.op))
-}
 
 /// One region's process.
 struct Region {

@@ -102,24 +102,26 @@ pub async fn describe_global_table(_ctx: &Ctx, body: &Map<String, Value>) -> Api
     Err(not_found(name))
 }
 
-pub async fn describe_global_table_settings(
-    _ctx: &Ctx,
-    body: &Map<String, Value>,
-) -> ApiResult<Value> {
+/// Describe/UpdateGlobalTableSettings: no legacy global table exists.
+async fn settings(body: &Map<String, Value>) -> ApiResult<Value> {
     let mut v = Violations::new();
     let name = global_table_name(Obj(body), &mut v)?;
     v.finish()?;
     Err(settings_not_found(name))
 }
 
+pub async fn describe_global_table_settings(
+    _ctx: &Ctx,
+    body: &Map<String, Value>,
+) -> ApiResult<Value> {
+    settings(body).await
+}
+
 pub async fn update_global_table_settings(
     _ctx: &Ctx,
     body: &Map<String, Value>,
 ) -> ApiResult<Value> {
-    let mut v = Violations::new();
-    let name = global_table_name(Obj(body), &mut v)?;
-    v.finish()?;
-    Err(settings_not_found(name))
+    settings(body).await
 }
 
 /// `us-east-1`, `ap-southeast-2`, `us-gov-west-1`: lowercase words, then a number.

@@ -81,7 +81,7 @@ pub fn main(args: &CapacityArgs) -> Result<(), String> {
     Ok(())
 }
 
-async fn call_ok(conn: &mut Conn, r: &Req) -> Result<Value, String> {
+pub(crate) async fn call_ok(conn: &mut Conn, r: &Req) -> Result<Value, String> {
     let (status, body) = conn.call(r).await?;
     if status != 200 {
         return Err(format!(

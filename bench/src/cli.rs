@@ -34,6 +34,9 @@ pub enum Command {
     /// Drive daxlite with `[limits] max_in_flight` at 10× its bound: latency of the
     /// admitted requests, the refusals, and memory.
     Overload(OverloadArgs),
+    /// Spawn 2 or 3 daxlite regions with a global table, write at a fixed rate into
+    /// one, and measure the replication lag and the sending region's CPU per write.
+    Global(GlobalArgs),
 }
 
 #[derive(Debug, Args)]
@@ -51,6 +54,36 @@ pub struct OverloadArgs {
     /// (PutItem: each handler waits for its commit, so the bound is reached).
     #[arg(long, default_value = "put")]
     pub op: String,
+    /// The daxlite binary (default: next to this one, then `daxlite` on PATH).
+    #[arg(long)]
+    pub daxlite: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: Outputs,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Writes per second offered to the first region (open loop).
+    #[arg(long, default_value_t = 2000)]
+    pub rate: u64,
+    /// Seconds of load per phase (regional table, then global table).
+    #[arg(long, default_value_t = 10.0, value_parser = parse_seconds)]
+    pub seconds: f64,
+    /// Regions (daxlite processes): 2 or 3.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(2..=3))]
+    pub regions: u8,
+    /// Keep-alive connections writing into the first region.
+    #[arg(long, default_value_t = 16)]
+    pub connections: usize,
+    /// Every n-th write is probed: GetItem in the second region until it shows.
+    #[arg(long, default_value_t = 50)]
+    pub sample_every: u64,
+    /// Padding bytes per item.
+    #[arg(long, default_value_t = 100)]
+    pub item_size: usize,
+    /// Keep the regions' data in memory (`--in-memory`) instead of temp data dirs.
+    #[arg(long)]
+    pub in_memory: bool,
     /// The daxlite binary (default: next to this one, then `daxlite` on PATH).
     #[arg(long)]
     pub daxlite: Option<PathBuf>,

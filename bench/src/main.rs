@@ -9,6 +9,7 @@ mod cli;
 mod client;
 mod consumed;
 mod crash;
+mod global;
 mod iam;
 mod keys;
 mod limit_server;
@@ -44,6 +45,7 @@ fn main() -> ExitCode {
         Command::Crash(a) => crash::main(&a),
         Command::Capacity(a) => capacity::main(&a),
         Command::Overload(a) => overload::main(&a),
+        Command::Global(a) => global::main(&a),
         Command::Run(a) => {
             given_targets(&a.targets, &a.pids, &a.bench).and_then(|t| bench(t, &a.bench))
         }

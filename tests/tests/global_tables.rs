@@ -375,5 +375,62 @@ async fn create_pk_table_named(client: &Client, name: &str) {
 mod chaos;
 #[path = "global_tables/replication.rs"]
 mod replication;
+#[path = "global_tables/sigkill.rs"]
+mod sigkill;
 #[path = "global_tables/support.rs"]
 mod support;
+
+/// The legacy 2017.11.29 operations answer as AWS does today (spec §1.4).
+#[tokio::test]
+async fn legacy_global_table_operations_answer_as_aws_does_today() {
+    let server = TestServer::start(Mode::Cached).await;
+    let c = server.client();
+    let table = create_pk_table(&c, "legacy-gt", None).await;
+    let err = c
+        .create_global_table()
+        .global_table_name(&table)
+        .replication_group(
+            aws_sdk_dynamodb::types::Replica::builder()
+                .region_name("us-east-1")
+                .build(),
+        )
+        .send()
+        .await
+        .expect_err("create");
+    assert_eq!(
+        error_parts(&err),
+        (
+            "ValidationException".to_string(),
+            daxlite_engine::api::legacy_global::NOT_SUPPORTED.to_string()
+        )
+    );
+    let err = c
+        .describe_global_table()
+        .global_table_name(&table)
+        .send()
+        .await
+        .expect_err("describe");
+    assert_eq!(
+        error_parts(&err),
+        (
+            "GlobalTableNotFoundException".to_string(),
+            format!("Global table not found: Global table with name: '{table}' does not exist.")
+        )
+    );
+    let err = c
+        .describe_global_table_settings()
+        .global_table_name(&table)
+        .send()
+        .await
+        .expect_err("settings");
+    assert_eq!(
+        error_parts(&err),
+        (
+            "GlobalTableNotFoundException".to_string(),
+            format!("Global table with name: '{table}' does not exist.")
+        )
+    );
+    let list = c.list_global_tables().send().await.expect("list");
+    assert!(list.global_tables().is_empty());
+    server.stop().await;
+}

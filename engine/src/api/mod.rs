@@ -9,6 +9,7 @@ pub mod export;
 pub mod import;
 pub mod item;
 pub mod kinesis;
+pub mod legacy_global;
 pub mod query;
 pub mod streams;
 pub mod table;
@@ -128,14 +129,14 @@ routes! {
         DescribeScalingPolicies => autoscaling::describe_scaling_policies,
         DeleteScalingPolicy => autoscaling::delete_scaling_policy,
         DescribeScalingActivities => autoscaling::describe_scaling_activities,
+        CreateGlobalTable => legacy_global::create_global_table,
+        DescribeGlobalTable => legacy_global::describe_global_table,
+        DescribeGlobalTableSettings => legacy_global::describe_global_table_settings,
+        ListGlobalTables => legacy_global::list_global_tables,
+        UpdateGlobalTable => legacy_global::update_global_table,
+        UpdateGlobalTableSettings => legacy_global::update_global_table_settings,
     }
     not_built {
-        CreateGlobalTable,
-        DescribeGlobalTable,
-        DescribeGlobalTableSettings,
-        ListGlobalTables,
-        UpdateGlobalTable,
-        UpdateGlobalTableSettings,
         DescribeTableReplicaAutoScaling,
         UpdateTableReplicaAutoScaling,
         DescribeContributorInsights,

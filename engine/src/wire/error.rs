@@ -54,6 +54,7 @@ pub enum ErrorCode {
     ExpiredIteratorException,
     TrimmedDataAccessException,
     PolicyNotFoundException,
+    GlobalTableNotFoundException,
     InternalServerError,
     ServiceUnavailable,
     // Application Auto Scaling (com.amazonaws.applicationautoscaling#)
@@ -103,6 +104,7 @@ impl ErrorCode {
             ExpiredIteratorException => "ExpiredIteratorException",
             TrimmedDataAccessException => "TrimmedDataAccessException",
             PolicyNotFoundException => "PolicyNotFoundException",
+            GlobalTableNotFoundException => "GlobalTableNotFoundException",
             InternalServerError => "InternalServerError",
             ServiceUnavailable => "ServiceUnavailable",
             ObjectNotFoundException => "ObjectNotFoundException",

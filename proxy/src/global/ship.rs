@@ -5,6 +5,12 @@
 //! acknowledged — so delivery is at least once (harmless: applying a version twice is a
 //! no-op) and a peer that was down, paused or restarted catches up from there.
 //!
+//! The shipper wakes on the engine's change feed (a commit of any table), so a change
+//! leaves as soon as it is committed; what committed meanwhile goes in the next batch.
+//! Saving the position is kept off that path: an acknowledged position is saved at most
+//! every `SAVE_EVERY`, concurrently with the next batch's call, or when the shipper goes
+//! idle (a restart re-ships at most that window: harmless, see above).
+//!
 //! Changes that came from another region are skipped (no re-replication), and so are
 //! changes stamped at or before `since` (made before the peer joined; the backfill copied
 //! their result). `[global] replication_delay_ms` holds each change back until that long
@@ -27,6 +33,8 @@ use crate::upstream::{Embedded, Remote};
 const BATCH: usize = 200;
 /// How long an idle shipper waits for the change feed before looking again.
 const IDLE: Duration = Duration::from_millis(250);
+/// How often an acknowledged position is saved at most while changes keep coming.
+const SAVE_EVERY: Duration = Duration::from_millis(200);
 /// The longest wait between retries to an unreachable peer.
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
@@ -50,6 +58,12 @@ fn now_ms() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+async fn save_some(engine: &Engine, key: &str, pos: Option<Position>) {
+    if let Some(p) = pos {
+        save(engine, key, &p).await;
+    }
 }
 
 async fn save(engine: &Engine, key: &str, pos: &Position) {
@@ -114,7 +128,9 @@ pub async fn run(
     let delay = state.delay.as_millis() as i64;
     let mut backoff = Duration::from_millis(20);
     let mut warned = false;
-    let mut skipped = 0usize;
+    // The position acknowledged but not saved yet, and when one was saved last.
+    let mut unsaved: Option<Position> = None;
+    let mut saved_at = std::time::Instant::now();
     loop {
         if paused.borrow_and_update().contains(&region) {
             let _ = paused.changed().await;
@@ -137,6 +153,11 @@ pub async fn run(
             tracing::warn!(%table, %region, "global tables: changes were trimmed past stream retention before they were shipped");
         }
         let Some(first) = batch.changes.first() else {
+            if let Some(p) = unsaved.take() {
+                save(&engine, &key, &p).await;
+                saved_at = std::time::Instant::now();
+                continue;
+            }
             tokio::select! {
                 _ = feed.recv() => {}
                 _ = tokio::time::sleep(IDLE) => {}
@@ -160,9 +181,22 @@ pub async fn run(
             .copied()
             .filter(|c| c.from.is_none() && c.clock > pos.since)
             .collect();
+        // Due to be saved: the last acknowledged position, saved while this batch is sent.
+        let saving = if saved_at.elapsed() >= SAVE_EVERY {
+            unsaved.take()
+        } else {
+            None
+        };
+        if saving.is_some() {
+            saved_at = std::time::Instant::now();
+        }
         if !ship.is_empty() {
             let body = ship.iter().map(|c| shipped(c)).collect();
-            if let Err(e) = inbound::send_changes(&peer, &table, &state.own, body).await {
+            let (sent, ()) = tokio::join!(
+                inbound::send_changes(&peer, &table, &state.own, body),
+                save_some(&engine, &key, saving)
+            );
+            if let Err(e) = sent {
                 tracing::debug!(%table, %region, error = %e, "global tables: shipping failed; retrying");
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {}
@@ -177,16 +211,12 @@ pub async fn run(
                 metrics::histogram!(m::GLOBAL_REPLICATION_LATENCY, "region" => region.clone())
                     .record((done - c.at_ms).max(0) as f64);
             }
+        } else {
+            save_some(&engine, &key, saving).await;
         }
         if let Some(last) = due.last() {
             pos.seq = last.seq;
-        }
-        // Skipped changes (replicated here, or older than `since`) are saved now and then
-        // only: re-reading them after a restart is harmless.
-        skipped += due.len() - ship.len();
-        if !ship.is_empty() || skipped >= BATCH {
-            skipped = 0;
-            save(&engine, &key, &pos).await;
+            unsaved = Some(pos.clone());
         }
     }
 }

@@ -130,8 +130,8 @@ ddb_test!(
         let s = TestServer::start(mode).await;
         let r = call(
             s.addr,
-            "DynamoDB_20120810.CreateGlobalTable",
-            r#"{"GlobalTableName":"abc","ReplicationGroup":[{"RegionName":"us-east-1"}]}"#,
+            "DynamoDB_20120810.DescribeContributorInsights",
+            r#"{"TableName":"abc"}"#,
         )
         .await;
         assert_error(

@@ -189,6 +189,17 @@ pub struct SoakArgs {
     /// Seed of the request mix.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Run the cache and the engine as two processes and inject faults in turn: upstream
+    /// restarts (SIGKILL), client disconnects mid-request, TTL storms. Errors inside a
+    /// fault's window are reported as injected; any other error fails `--check`.
+    #[arg(long)]
+    pub faults: bool,
+    /// Seconds between faults (with `--faults`).
+    #[arg(long, default_value_t = 60.0, value_parser = parse_seconds)]
+    pub fault_every: f64,
+    /// Expired items written by one TTL storm (with `--faults`).
+    #[arg(long, default_value_t = 5_000)]
+    pub storm_items: u64,
     #[command(flatten)]
     pub output: Outputs,
 }

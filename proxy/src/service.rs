@@ -99,10 +99,10 @@ impl<U: Upstream> Service<U> {
     /// rejection and records the request's span outcome and metrics.
     pub async fn handle(&self, req: http::Request<Incoming>) -> HttpResponse {
         let started = Instant::now();
-        let request_id = request_id();
+        let request_id = RequestId::new();
         let (parts, body) = req.into_parts();
         let cors = cors::is_cors(&parts.headers);
-        let mut resp = self.answer(parts, body, &request_id, started).await;
+        let mut resp = self.answer(parts, body, request_id.as_str(), started).await;
         if cors {
             cors::add_simple(resp.headers_mut());
         }
@@ -126,7 +126,7 @@ impl<U: Upstream> Service<U> {
         let reply = Reply::error(&crate::overload::throttled());
         let mut resp = json_reply(
             reply,
-            &request_id(),
+            RequestId::new().as_str(),
             HeaderValue::from_static(reply_type),
             None,
         );
@@ -166,9 +166,8 @@ impl<U: Upstream> Service<U> {
             return self.handle_get(parts.uri.path(), host, request_id);
         }
         let coding = compression::negotiate(&parts.headers);
-        let request_id = request_id.to_string();
         let mut ex = Exchange::default();
-        let routed = self.route(&parts, body, &request_id, &mut ex).await;
+        let routed = self.route(&parts, body, request_id, &mut ex).await;
         let answered = routed.is_ok();
         let mut error_type: Option<String> = None;
         let (status, outcome, resp) = match routed {
@@ -181,7 +180,7 @@ impl<U: Upstream> Service<U> {
                     .config
                     .retry_after_ms
                     .filter(|_| crate::retry_after::applies(reply.status, &reply.body));
-                let mut resp = json_reply(reply, &request_id, ex.reply_type, coding);
+                let mut resp = json_reply(reply, request_id, ex.reply_type, coding);
                 if let Some(ms) = retry_after {
                     resp.headers_mut()
                         .insert(crate::retry_after::HEADER, HeaderValue::from(ms));
@@ -192,7 +191,7 @@ impl<U: Upstream> Service<U> {
                 if let Rejection::Api(e) = &rejection {
                     error_type = Some(e.code().name().to_string());
                 }
-                let (status, resp) = rejection.render(&request_id, ex.reply_type, coding);
+                let (status, resp) = rejection.render(request_id, ex.reply_type, coding);
                 (status, "rejected", resp)
             }
         };
@@ -781,44 +780,53 @@ fn oversized_head(parts: &http::request::Parts) -> Option<StatusCode> {
     None
 }
 
-/// A 52-character request id in DynamoDB's alphabet (upper-case letters and digits).
-/// Unique, not secret: a per-thread splitmix64 stream seeded once from the OS, so no
-/// system call per request.
-fn request_id() -> String {
-    use std::cell::Cell;
-    const ALPHABET: &[u8; 36] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    thread_local! {
-        static STATE: Cell<u64> = Cell::new(uuid::Uuid::new_v4().as_u64_pair().0);
-    }
-    let mut out = String::with_capacity(52);
-    STATE.with(|state| {
-        let mut word = 0u64;
-        for i in 0..52 {
-            if i % 12 == 0 {
-                let s = state.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
-                state.set(s);
-                let mut z = s;
-                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-                word = z ^ (z >> 31);
-            }
-            out.push(char::from(ALPHABET[(word % 36) as usize]));
-            word /= 36;
+/// A 52-character request id in DynamoDB's alphabet (upper-case letters and digits),
+/// kept on the stack. Unique, not secret: a per-thread splitmix64 stream seeded once from
+/// the OS, so no system call and no allocation per request.
+struct RequestId([u8; 52]);
+
+impl RequestId {
+    fn new() -> RequestId {
+        use std::cell::Cell;
+        const ALPHABET: &[u8; 36] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+        thread_local! {
+            static STATE: Cell<u64> = Cell::new(uuid::Uuid::new_v4().as_u64_pair().0);
         }
-    });
-    out
+        let mut out = [b'0'; 52];
+        STATE.with(|state| {
+            let mut word = 0u64;
+            for (i, byte) in out.iter_mut().enumerate() {
+                if i % 12 == 0 {
+                    let s = state.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
+                    state.set(s);
+                    let mut z = s;
+                    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                    word = z ^ (z >> 31);
+                }
+                *byte = ALPHABET[(word % 36) as usize];
+                word /= 36;
+            }
+        });
+        RequestId(out)
+    }
+
+    fn as_str(&self) -> &str {
+        // Every byte is from ALPHABET, so this never falls back.
+        std::str::from_utf8(&self.0).unwrap_or("0")
+    }
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn request_ids_are_52_uppercase_alphanumerics() {
-        let id = super::request_id();
+        let id = super::RequestId::new().as_str().to_string();
         assert_eq!(id.len(), 52);
         assert!(id
             .bytes()
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
-        assert_ne!(id, super::request_id());
+        assert_ne!(id, super::RequestId::new().as_str());
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! The soak's SVG plot: RSS (solid) and the bound (dashed) per mode over time, with the
-//! live data and the data file's size.
+//! The soak's SVG plots: RSS (solid) and the bound (dashed) per mode over time, with the
+//! live data and the data file's size; and (`write_latency`) p99 latency and errors per interval.
 
 use std::path::Path;
 
@@ -93,6 +93,134 @@ pub fn write(path: &Path, reports: &[ModeReport]) -> Result<(), String> {
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .position(SeriesLabelPosition::UpperLeft)
+        .draw()
+        .map_err(|e| err(&e))?;
+    root.present().map_err(|e| err(&e))
+}
+
+/// The latency plot: each interval's p99 per mode (top) and the errors per interval,
+/// injected and other (bottom), with a mark at every injected fault.
+pub fn write_latency(path: &Path, reports: &[ModeReport]) -> Result<(), String> {
+    let err = |e: &dyn std::fmt::Display| format!("chart {}: {e}", path.display());
+    let root = SVGBackend::new(path, (900, 560)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let (top, bottom) = root.split_vertically(340);
+    let t_max = reports
+        .iter()
+        .flat_map(|r| r.samples.iter().map(|s| s.t_s))
+        .fold(1.0, f64::max);
+    let ms_max = reports
+        .iter()
+        .flat_map(|r| r.samples.iter().map(|s| s.p99_us as f64 / 1000.0))
+        .fold(1.0, f64::max)
+        * 1.1;
+    let mut chart = ChartBuilder::on(&top)
+        .caption("daxlite soak: p99 latency and errors", ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(30)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0f64..t_max, 0f64..ms_max)
+        .map_err(|e| err(&e))?;
+    chart
+        .configure_mesh()
+        .y_desc("p99 ms per interval")
+        .draw()
+        .map_err(|e| err(&e))?;
+    for (i, r) in reports.iter().enumerate() {
+        let color = COLORS[i % COLORS.len()];
+        let p99: Vec<(f64, f64)> = r
+            .samples
+            .iter()
+            .map(|s| (s.t_s, s.p99_us as f64 / 1000.0))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(p99, color.stroke_width(2)))
+            .map_err(|e| err(&e))?
+            .label(format!("{} p99", r.mode))
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+            });
+        for f in &r.faults {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    vec![(f.t_s, 0.0), (f.t_s, ms_max)],
+                    4,
+                    4,
+                    color.mix(0.4).into(),
+                ))
+                .map_err(|e| err(&e))?;
+        }
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()
+        .map_err(|e| err(&e))?;
+
+    // Errors per interval: the cumulative counters' differences.
+    let per_interval = |r: &ModeReport, injected: bool| -> Vec<(f64, f64)> {
+        let mut last = 0u64;
+        r.samples
+            .iter()
+            .map(|s| {
+                let n = if injected {
+                    s.injected_errors
+                } else {
+                    s.errors - s.injected_errors.min(s.errors)
+                };
+                let d = n.saturating_sub(last);
+                last = n;
+                (s.t_s, d as f64)
+            })
+            .collect()
+    };
+    let e_max = reports
+        .iter()
+        .flat_map(|r| {
+            per_interval(r, true)
+                .into_iter()
+                .chain(per_interval(r, false))
+        })
+        .map(|(_, n)| n)
+        .fold(1.0, f64::max)
+        * 1.1;
+    let mut errors = ChartBuilder::on(&bottom)
+        .margin(12)
+        .x_label_area_size(35)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0f64..t_max, 0f64..e_max)
+        .map_err(|e| err(&e))?;
+    errors
+        .configure_mesh()
+        .x_desc("seconds")
+        .y_desc("errors per interval")
+        .draw()
+        .map_err(|e| err(&e))?;
+    for (i, r) in reports.iter().enumerate() {
+        let color = COLORS[i % COLORS.len()];
+        errors
+            .draw_series(LineSeries::new(per_interval(r, true), color.mix(0.5)))
+            .map_err(|e| err(&e))?
+            .label(format!("{} injected", r.mode))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.mix(0.5)));
+        errors
+            .draw_series(LineSeries::new(
+                per_interval(r, false),
+                color.stroke_width(2),
+            ))
+            .map_err(|e| err(&e))?
+            .label(format!("{} other", r.mode))
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+            });
+    }
+    errors
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperRight)
         .draw()
         .map_err(|e| err(&e))?;
     root.present().map_err(|e| err(&e))

@@ -105,6 +105,22 @@ impl Mix {
         )
     }
 
+    /// One BatchWriteItem of a TTL storm: `n` (≤ 25) already-expired items on keys outside
+    /// the key space (`storm<round>-<i>`), which the sweeper must delete.
+    pub fn storm_batch<R: Rng + ?Sized>(&self, rng: &mut R, round: u64, first: u64, n: u64) -> Req {
+        let puts: Vec<Value> = (first..first + n.min(25))
+            .map(|i| {
+                let mut item = self.item(rng, i % PER_PARTITION, true);
+                item["pk"] = json!({"S": format!("storm{round}-{}", i / PER_PARTITION)});
+                json!({"PutRequest": {"Item": item}})
+            })
+            .collect();
+        req(
+            "BatchWriteItem",
+            &json!({"RequestItems": {self.table.clone(): puts}}),
+        )
+    }
+
     /// The next request of the mix.
     pub fn next<R: Rng + ?Sized>(&self, rng: &mut R, serial: u64) -> Req {
         let i = rng.random_range(0..self.keys);
@@ -199,6 +215,26 @@ mod tests {
             ops.insert(r.op);
         }
         assert_eq!(ops.len(), 7, "{ops:?}");
+    }
+
+    #[test]
+    fn a_storm_batch_writes_expired_items_outside_the_key_space() {
+        let mix = Mix::new("t", 100, 200);
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
+        let r = mix.storm_batch(&mut rng, 3, 20, 40);
+        let v: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+        let puts = v["RequestItems"]["t"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(puts.len(), 25);
+        for p in &puts {
+            let item = &p["PutRequest"]["Item"];
+            assert!(item["pk"]["S"]
+                .as_str()
+                .is_some_and(|k| k.starts_with("storm3-")));
+            assert_eq!(item["exp"]["N"], "1000000000");
+        }
     }
 
     #[test]

@@ -3,9 +3,12 @@
 //! sampling the server's RSS and data-file size every interval. Prints a progress line per
 //! sample and a summary table, writes JSON and an SVG plot of RSS over time, and with
 //! `--check` fails when a sample after warm-up exceeds the memory bound:
-//! `factor × (table + index bytes + stream cap) + cache budget + overhead`.
+//! `factor × (table + index bytes + stream cap) + cache budget + overhead`. With
+//! `--faults` the cache and the engine are two processes and [`faults`] injects upstream
+//! restarts, client disconnects and TTL storms; only errors outside a fault's window fail.
 
 mod chart;
+mod faults;
 mod mix;
 pub(crate) mod sample;
 
@@ -14,6 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use hdrhistogram::Histogram;
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
 use serde::Serialize;
@@ -22,6 +26,7 @@ use crate::cli::SoakArgs;
 use crate::client::Endpoint;
 use crate::sign::Signer;
 use crate::spawn::{self, Spawned};
+use faults::{FaultEvent, Upstream, Window};
 use mix::Mix;
 use sample::Sample;
 
@@ -32,7 +37,11 @@ pub struct ModeReport {
     pub command: String,
     pub ops: u64,
     pub errors: u64,
+    /// Errors inside a fault's window (with `--faults`).
+    pub injected_errors: u64,
     pub ops_per_s: f64,
+    /// The highest per-interval p99 latency, microseconds.
+    pub p99_max_us: u64,
     pub bound_bytes: u64,
     pub max_rss_bytes: u64,
     pub max_rss_after_warmup_bytes: u64,
@@ -40,6 +49,7 @@ pub struct ModeReport {
     pub final_file_bytes: Option<u64>,
     pub within_bound: bool,
     pub samples: Vec<Sample>,
+    pub faults: Vec<FaultEvent>,
     pub first_error: Option<String>,
 }
 
@@ -63,6 +73,8 @@ pub fn main(args: &SoakArgs) -> Result<(), String> {
         "stream_max_bytes": args.stream_max_bytes,
         "cache_max_bytes": args.cache_max_bytes,
         "seed": args.seed,
+        "faults": args.faults,
+        "fault_every_s": args.fault_every,
         "modes": reports,
     });
     std::fs::write(
@@ -71,15 +83,18 @@ pub fn main(args: &SoakArgs) -> Result<(), String> {
     )
     .map_err(|e| format!("cannot write {}: {e}", json_path.display()))?;
     chart::write(&svg_path, &reports)?;
+    let latency_svg = svg_path.with_extension("latency.svg");
+    chart::write_latency(&latency_svg, &reports)?;
     let table = summary(&reports);
     std::fs::write(&txt_path, &table)
         .map_err(|e| format!("cannot write {}: {e}", txt_path.display()))?;
     println!("{table}");
     println!(
-        "wrote {}, {}, {}",
+        "wrote {}, {}, {}, {}",
         txt_path.display(),
         json_path.display(),
-        svg_path.display()
+        svg_path.display(),
+        latency_svg.display()
     );
     if args.check {
         for r in &reports {
@@ -91,11 +106,11 @@ pub fn main(args: &SoakArgs) -> Result<(), String> {
                     mb(r.bound_bytes)
                 ));
             }
-            if r.errors > 0 {
+            if r.errors > r.injected_errors {
                 return Err(format!(
-                    "{}: {} failed requests, first: {}",
+                    "{}: {} failed requests outside the faults' windows, first: {}",
                     r.mode,
-                    r.errors,
+                    r.errors - r.injected_errors,
                     r.first_error.clone().unwrap_or_default()
                 ));
             }
@@ -110,16 +125,30 @@ fn mb(bytes: u64) -> String {
 
 fn summary(reports: &[ModeReport]) -> String {
     let mut out = format!(
-        "{:<8} {:>9} {:>8} {:>7} {:>10} {:>10} {:>10} {:>10} {:>8}\n",
-        "mode", "ops", "ops/s", "errors", "live MB", "RSS max", "bound MB", "file MB", "holds"
+        "{:<8} {:>9} {:>8} {:>7} {:>8} {:>7} {:>10} {:>10} {:>10} {:>10} {:>8}\n",
+        "mode",
+        "ops",
+        "ops/s",
+        "errors",
+        "injected",
+        "faults",
+        "p99 max ms",
+        "live MB",
+        "RSS max",
+        "bound MB",
+        "file MB",
+        "holds"
     );
     for r in reports {
         out.push_str(&format!(
-            "{:<8} {:>9} {:>8.0} {:>7} {:>10} {:>10} {:>10} {:>10} {:>8}\n",
+            "{:<8} {:>9} {:>8.0} {:>7} {:>8} {:>7} {:>10.1} {:>10} {:>10} {:>10} {:>10} {:>8}\n",
             r.mode,
             r.ops,
             r.ops_per_s,
             r.errors,
+            r.injected_errors,
+            r.faults.len(),
+            r.p99_max_us as f64 / 1000.0,
             mb(r.final_live_bytes),
             mb(r.max_rss_after_warmup_bytes),
             mb(r.bound_bytes),
@@ -130,16 +159,10 @@ fn summary(reports: &[ModeReport]) -> String {
     out
 }
 
-/// The daxlite arguments and environment of a storage mode.
-fn server_command(mode: &str) -> Result<(Vec<String>, Option<PathBuf>), String> {
-    let mut argv: Vec<String> = ["--port", "0", "--log-level", "warn"]
-        .map(String::from)
-        .to_vec();
+/// The storage arguments of a mode (`--in-memory`, or `--data-dir` of a fresh temp dir).
+fn storage_args(mode: &str) -> Result<(Vec<String>, Option<PathBuf>), String> {
     match mode {
-        "memory" => {
-            argv.push("--in-memory".into());
-            Ok((argv, None))
-        }
+        "memory" => Ok((vec!["--in-memory".into()], None)),
         "disk" => {
             let dir = std::env::temp_dir().join(format!(
                 "daxlite-soak-{}-{}",
@@ -150,12 +173,20 @@ fn server_command(mode: &str) -> Result<(Vec<String>, Option<PathBuf>), String> 
                     .unwrap_or(0)
             ));
             let _ = std::fs::remove_dir_all(&dir);
-            argv.push("--data-dir".into());
-            argv.push(dir.display().to_string());
-            Ok((argv, Some(dir)))
+            Ok((
+                vec!["--data-dir".into(), dir.display().to_string()],
+                Some(dir),
+            ))
         }
         other => Err(format!("--modes: unknown mode {other:?} (memory, disk)")),
     }
+}
+
+/// The processes of one mode's run: daxlite with its embedded engine, or (with
+/// `--faults`) daxlite's cache in front of an engine process that the schedule restarts.
+struct Servers {
+    front: Spawned,
+    upstream: Option<Upstream>,
 }
 
 async fn run_mode(
@@ -163,8 +194,8 @@ async fn run_mode(
     bin: &std::path::Path,
     mode: &str,
 ) -> Result<ModeReport, String> {
-    let (argv, dir) = server_command(mode)?;
-    let envs = vec![
+    let (storage, dir) = storage_args(mode)?;
+    let mut envs = vec![
         (
             "DAXLITE_STREAM_MAX_BYTES".to_string(),
             args.stream_max_bytes.to_string(),
@@ -178,9 +209,34 @@ async fn run_mode(
             "1000".to_string(),
         ),
     ];
-    let server = spawn::spawn_daxlite_with(bin, &argv, &envs)?;
-    let result = drive(args, mode, &server, dir.as_deref()).await;
-    drop(server);
+    let base: Vec<String> = ["--port", "0", "--log-level", "warn"]
+        .map(String::from)
+        .to_vec();
+    let servers = if args.faults {
+        let upstream = Upstream::start(bin, &storage, &envs)?;
+        envs.extend(
+            [
+                ("AWS_ACCESS_KEY_ID", "daxlitesoak"),
+                ("AWS_SECRET_ACCESS_KEY", "daxlitesoak"),
+                ("AWS_REGION", "us-east-1"),
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
+        let mut argv = base;
+        argv.extend(["--upstream".to_string(), upstream.url.clone()]);
+        Servers {
+            front: spawn::spawn_daxlite_with(bin, &argv, &envs)?,
+            upstream: Some(upstream),
+        }
+    } else {
+        let mut argv = base;
+        argv.extend(storage);
+        Servers {
+            front: spawn::spawn_daxlite_with(bin, &argv, &envs)?,
+            upstream: None,
+        }
+    };
+    let result = drive(args, mode, servers, dir.as_deref()).await;
     if let Some(dir) = dir {
         let _ = std::fs::remove_dir_all(dir);
     }
@@ -190,9 +246,16 @@ async fn run_mode(
 async fn drive(
     args: &SoakArgs,
     mode: &str,
-    server: &Spawned,
+    servers: Servers,
     dir: Option<&std::path::Path>,
 ) -> Result<ModeReport, String> {
+    let Servers { front, upstream } = servers;
+    let server = &front;
+    let command = match &upstream {
+        Some(u) => format!("{}  (upstream: {})", server.command, u.command()),
+        None => server.command.clone(),
+    };
+    let upstream_pid = upstream.as_ref().map(|u| u.pid.clone());
     let signer = Signer::new("daxlitesoak", "daxlitesoak", "us-east-1", false);
     let endpoint = Arc::new(Endpoint::new(&server.url, signer)?);
     let mix = Arc::new(Mix::new("daxlite-soak", args.keys, args.item_size));
@@ -213,15 +276,36 @@ async fn drive(
 
     let ops = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
+    let injected = Arc::new(AtomicU64::new(0));
+    let window = Arc::new(Window::default());
+    let latency = Arc::new(std::sync::Mutex::new(new_histogram()?));
     let first_error = Arc::new(std::sync::Mutex::new(None::<String>));
-    let deadline = Instant::now() + Duration::from_secs_f64(args.duration);
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs_f64(args.duration);
+    let schedule = upstream.map(|u| {
+        let s = faults::Schedule {
+            every: Duration::from_secs_f64(args.fault_every),
+            storm_items: args.storm_items,
+            deadline,
+            started,
+            window: window.clone(),
+            front: endpoint.clone(),
+            mix: mix.clone(),
+            seed,
+            errors: errors.clone(),
+        };
+        tokio::spawn(faults::run(s, u))
+    });
     let mut workers = Vec::new();
     for w in 0..args.connections {
-        let (endpoint, mix, ops, errors, first_error) = (
+        let (endpoint, mix, ops, errors, injected, window, latency, first_error) = (
             endpoint.clone(),
             mix.clone(),
             ops.clone(),
             errors.clone(),
+            injected.clone(),
+            window.clone(),
+            latency.clone(),
             first_error.clone(),
         );
         let mut rng = SmallRng::seed_from_u64(seed.wrapping_mul(31).wrapping_add(w as u64));
@@ -231,14 +315,28 @@ async fn drive(
             while Instant::now() < deadline {
                 serial += 1;
                 let req = mix.next(&mut rng, serial);
-                let (status, body) = conn.call(&req).await?;
+                let sent = Instant::now();
+                let failure = match conn.call(&req).await {
+                    Ok((200, _)) => None,
+                    Ok((status, body)) => Some(format!(
+                        "{} {status}: {}",
+                        req.op,
+                        String::from_utf8_lossy(&body)
+                    )),
+                    Err(e) => Some(format!("{}: {e}", req.op)),
+                };
                 ops.fetch_add(1, Ordering::Relaxed);
-                if status != 200 {
+                if let Ok(mut h) = latency.lock() {
+                    let _ = h.record(sent.elapsed().as_micros() as u64);
+                }
+                if let Some(failure) = failure {
                     errors.fetch_add(1, Ordering::Relaxed);
-                    if let Ok(mut first) = first_error.lock() {
-                        first.get_or_insert_with(|| {
-                            format!("{} {status}: {}", req.op, String::from_utf8_lossy(&body))
-                        });
+                    if window.covers(started) {
+                        injected.fetch_add(1, Ordering::Relaxed);
+                        // The upstream is down: do not spin on it.
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    } else if let Ok(mut first) = first_error.lock() {
+                        first.get_or_insert(failure);
                     }
                 }
             }
@@ -246,35 +344,50 @@ async fn drive(
         }));
     }
 
-    let started = Instant::now();
     let mut samples = Vec::new();
     let file = dir.map(|d| d.join("daxlite.redb"));
     let mut last_ops = 0;
     loop {
         tokio::time::sleep(Duration::from_secs_f64(args.sample_interval)).await;
         let elapsed = started.elapsed().as_secs_f64();
-        let (status, body) = admin.call(&mix.describe_table()).await?;
-        let live = if status == 200 {
-            mix::live_bytes(&body)
-        } else {
-            0
+        // While the upstream restarts DescribeTable fails: keep the last live figure.
+        let live = match admin.call(&mix.describe_table()).await {
+            Ok((200, body)) => mix::live_bytes(&body),
+            _ => samples.last().map(|s: &Sample| s.live_bytes).unwrap_or(0),
         };
         let total = ops.load(Ordering::Relaxed);
+        let upstream_rss = upstream_pid
+            .as_ref()
+            .and_then(|p| sample::rss_bytes(p.load(Ordering::Relaxed)))
+            .unwrap_or(0);
+        let p99_us = latency
+            .lock()
+            .map(|mut h| {
+                let p = h.value_at_quantile(0.99);
+                h.reset();
+                p
+            })
+            .unwrap_or(0);
         let s = Sample {
             t_s: elapsed,
-            rss_bytes: sample::rss_bytes(server.pid).unwrap_or(0),
+            rss_bytes: sample::rss_bytes(server.pid).unwrap_or(0) + upstream_rss,
             file_bytes: file.as_deref().and_then(sample::file_bytes),
             live_bytes: live,
             ops: total,
+            p99_us,
+            errors: errors.load(Ordering::Relaxed),
+            injected_errors: injected.load(Ordering::Relaxed),
         };
         eprintln!(
-            "{mode}: t={:>5.0}s  rss={:>7} MB  live={:>7} MB  file={:>7} MB  {:>6.0} ops/s  errors={}",
+            "{mode}: t={:>5.0}s  rss={:>7} MB  live={:>7} MB  file={:>7} MB  {:>6.0} ops/s  p99={:>6.1} ms  errors={} (injected {})",
             s.t_s,
             mb(s.rss_bytes),
             mb(s.live_bytes),
             s.file_bytes.map(mb).unwrap_or_else(|| "-".into()),
             (total - last_ops) as f64 / args.sample_interval,
-            errors.load(Ordering::Relaxed)
+            p99_us as f64 / 1000.0,
+            s.errors,
+            s.injected_errors
         );
         last_ops = total;
         samples.push(s);
@@ -289,22 +402,32 @@ async fn drive(
             Err(e) => return Err(format!("{mode}: worker panicked: {e}")),
         }
     }
+    let faults = match schedule {
+        Some(task) => task
+            .await
+            .map_err(|e| format!("{mode}: fault schedule panicked: {e}"))??,
+        None => Vec::new(),
+    };
     let total_ops = ops.load(Ordering::Relaxed);
     let elapsed = started.elapsed().as_secs_f64().max(0.001);
     let final_live = samples.last().map(|s| s.live_bytes).unwrap_or(0);
     let max_live = samples.iter().map(|s| s.live_bytes).max().unwrap_or(0);
+    // With --faults two processes share the bound: the overhead counts once for each.
+    let processes = if args.faults { 2 } else { 1 };
     let bound = (args.rss_factor * (max_live + args.stream_max_bytes) as f64) as u64
         + args.cache_max_bytes
-        + args.rss_overhead_mb * 1_048_576;
+        + processes * args.rss_overhead_mb * 1_048_576;
     let warm = samples.iter().filter(|s| s.t_s >= args.warmup);
     let max_after = warm.map(|s| s.rss_bytes).max().unwrap_or(0);
     let first_error = first_error.lock().ok().and_then(|f| f.clone());
     Ok(ModeReport {
         mode: mode.to_string(),
-        command: server.command.clone(),
+        command,
         ops: total_ops,
         errors: errors.load(Ordering::Relaxed),
+        injected_errors: injected.load(Ordering::Relaxed),
         ops_per_s: total_ops as f64 / elapsed,
+        p99_max_us: samples.iter().map(|s| s.p99_us).max().unwrap_or(0),
         bound_bytes: bound,
         max_rss_bytes: samples.iter().map(|s| s.rss_bytes).max().unwrap_or(0),
         max_rss_after_warmup_bytes: max_after,
@@ -312,8 +435,13 @@ async fn drive(
         final_file_bytes: samples.last().and_then(|s| s.file_bytes),
         within_bound: max_after <= bound,
         samples,
+        faults,
         first_error,
     })
+}
+
+fn new_histogram() -> Result<Histogram<u64>, String> {
+    Histogram::new_with_bounds(1, 120_000_000, 3).map_err(|e| format!("histogram: {e}"))
 }
 
 /// Puts every item of the key space once, on `connections` connections.

@@ -10,6 +10,11 @@ pub struct Sample {
     pub file_bytes: Option<u64>,
     pub live_bytes: u64,
     pub ops: u64,
+    /// p99 latency of the requests answered during this interval, microseconds.
+    pub p99_us: u64,
+    /// Failed requests so far, and how many of them fell in a fault's window.
+    pub errors: u64,
+    pub injected_errors: u64,
 }
 
 /// VmRSS of `pid` in bytes.

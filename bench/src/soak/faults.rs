@@ -4,7 +4,8 @@
 //!
 //! 1. **upstream restart**: the engine process is killed (SIGKILL) and started again on
 //!    the same port and data directory (in memory its data is gone, as with
-//!    `--in-memory`); the cache answers errors while it is down;
+//!    `--in-memory`, and the table is created again); the cache answers errors while it
+//!    is down;
 //! 2. **client disconnects**: connections that send half a request body and close, and
 //!    connections that send a whole request and close before the answer;
 //! 3. **TTL storm**: `--storm-items` already-expired items written at once on keys outside
@@ -152,10 +153,17 @@ pub struct Schedule {
     pub seed: u64,
     /// The soak's failed-request counter (a failed storm write outside a window counts).
     pub errors: Arc<AtomicU64>,
+    /// The upstream keeps its data in memory: after a restart the table is created again
+    /// (as a test suite against `--in-memory` would), inside the fault's window.
+    pub recreate_table: bool,
 }
 
-/// Runs the schedule until the deadline; the events it injected.
-pub async fn run(s: Schedule, mut upstream: Upstream) -> Result<Vec<FaultEvent>, String> {
+/// Runs the schedule until the deadline; the events it injected, and the upstream (the
+/// caller stops it once its clients are done).
+pub async fn run(
+    s: Schedule,
+    mut upstream: Upstream,
+) -> Result<(Vec<FaultEvent>, Upstream), String> {
     let mut events = Vec::new();
     let mut round = 0u64;
     loop {
@@ -176,11 +184,13 @@ pub async fn run(s: Schedule, mut upstream: Upstream) -> Result<Vec<FaultEvent>,
                 .map_err(|e| format!("restart task: {e}"))?;
                 upstream = upstream_back;
                 let took = result?;
+                let mut detail = format!("SIGKILL, listening again after {} ms", took.as_millis());
+                if s.recreate_table {
+                    recreate_table(&s).await?;
+                    detail.push_str("; its data was in memory: table created again");
+                }
                 s.window.close_after(s.started, GRACE);
-                (
-                    "upstream restart",
-                    format!("SIGKILL, listening again after {} ms", took.as_millis()),
-                )
+                ("upstream restart", detail)
             }
             1 => ("client disconnects", disconnects(&s.front.authority).await),
             _ => ("TTL storm", storm(&s, round).await?),
@@ -189,8 +199,36 @@ pub async fn run(s: Schedule, mut upstream: Upstream) -> Result<Vec<FaultEvent>,
         events.push(FaultEvent { t_s, kind, detail });
         round += 1;
     }
-    drop(upstream);
-    Ok(events)
+    Ok((events, upstream))
+}
+
+/// CreateTable and UpdateTimeToLive through the cache, retried until the new upstream
+/// answers them.
+async fn recreate_table(s: &Schedule) -> Result<(), String> {
+    let begun = Instant::now();
+    for req in [s.mix.create_table(), s.mix.enable_ttl()] {
+        loop {
+            let answer = match s.front.connect().await {
+                Ok(mut conn) => conn.call(&req).await,
+                Err(e) => Err(e),
+            };
+            match answer {
+                Ok((200, _)) => break,
+                _ if begun.elapsed() < Duration::from_secs(30) => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Ok((status, body)) => {
+                    return Err(format!(
+                        "{} after the restart: {status} {}",
+                        req.op,
+                        String::from_utf8_lossy(&body)
+                    ))
+                }
+                Err(e) => return Err(format!("{} after the restart: {e}", req.op)),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Half the connections send a head promising 1,000 body bytes, send 10 and close; the

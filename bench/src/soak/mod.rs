@@ -293,6 +293,7 @@ async fn drive(
             mix: mix.clone(),
             seed,
             errors: errors.clone(),
+            recreate_table: mode == "memory",
         };
         tokio::spawn(faults::run(s, u))
     });
@@ -402,11 +403,15 @@ async fn drive(
             Err(e) => return Err(format!("{mode}: worker panicked: {e}")),
         }
     }
-    let faults = match schedule {
-        Some(task) => task
-            .await
-            .map_err(|e| format!("{mode}: fault schedule panicked: {e}"))??,
-        None => Vec::new(),
+    // The upstream stops when this function returns, after its clients.
+    let (faults, _upstream) = match schedule {
+        Some(task) => {
+            let (events, upstream) = task
+                .await
+                .map_err(|e| format!("{mode}: fault schedule panicked: {e}"))??;
+            (events, Some(upstream))
+        }
+        None => (Vec::new(), None),
     };
     let total_ops = ops.load(Ordering::Relaxed);
     let elapsed = started.elapsed().as_secs_f64().max(0.001);

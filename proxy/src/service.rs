@@ -300,7 +300,9 @@ impl<U: Upstream> Service<U> {
                 .into());
         };
         ex.label = Some(op.name());
-        let span = tracing::info_span!(
+        // Debug level: at info the fmt layer formats these fields for every request
+        // (4.6 µs of a 25 µs GetItem), for logs that print nothing per request.
+        let span = tracing::debug_span!(
             "request",
             operation = op.name(),
             table = tracing::field::Empty,

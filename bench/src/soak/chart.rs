@@ -9,6 +9,54 @@ use super::ModeReport;
 
 const COLORS: [RGBColor; 4] = [RGBColor(31, 119, 180), RGBColor(214, 39, 40), GREEN, BLACK];
 
+type TimeChart<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// A chart of seconds (x, from 0 to `t_max`) against `y_desc` (from 0 to `y_max`), its
+/// mesh drawn.
+fn time_chart<'a, 'b>(
+    area: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    caption: Option<&str>,
+    (t_max, y_max): (f64, f64),
+    (x_desc, y_desc): (&str, &str),
+) -> Result<TimeChart<'a, 'b>, String> {
+    let err = |e: &dyn std::fmt::Display| format!("chart: {e}");
+    let mut builder = ChartBuilder::on(area);
+    if let Some(c) = caption {
+        builder.caption(c, ("sans-serif", 18));
+    }
+    let mut chart = builder
+        .margin(12)
+        .x_label_area_size(35)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0f64..t_max, 0f64..y_max)
+        .map_err(|e| err(&e))?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .draw()
+        .map_err(|e| err(&e))?;
+    Ok(chart)
+}
+
+/// The series' legend box at `position`.
+fn legend<'a, 'b: 'a>(
+    chart: &mut TimeChart<'a, 'b>,
+    position: SeriesLabelPosition,
+) -> Result<(), String> {
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .position(position)
+        .draw()
+        .map_err(|e| format!("chart legend: {e}"))
+}
+
 pub fn write(path: &Path, reports: &[ModeReport]) -> Result<(), String> {
     let err = |e: &dyn std::fmt::Display| format!("chart {}: {e}", path.display());
     let root = SVGBackend::new(path, (900, 480)).into_drawing_area();
@@ -28,22 +76,12 @@ pub fn write(path: &Path, reports: &[ModeReport]) -> Result<(), String> {
         })
         .fold(1.0, f64::max)
         * 1.1;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            "daxlite soak: resident memory over time",
-            ("sans-serif", 18),
-        )
-        .margin(12)
-        .x_label_area_size(35)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0f64..t_max, 0f64..y_max)
-        .map_err(|e| err(&e))?;
-    chart
-        .configure_mesh()
-        .x_desc("seconds")
-        .y_desc("MB")
-        .draw()
-        .map_err(|e| err(&e))?;
+    let mut chart = time_chart(
+        &root,
+        Some("daxlite soak: resident memory over time"),
+        (t_max, y_max),
+        ("seconds", "MB"),
+    )?;
     for (i, r) in reports.iter().enumerate() {
         let color = COLORS[i % COLORS.len()];
         let rss: Vec<(f64, f64)> = r.samples.iter().map(|s| (s.t_s, mb(s.rss_bytes))).collect();
@@ -88,13 +126,7 @@ pub fn write(path: &Path, reports: &[ModeReport]) -> Result<(), String> {
             .label(format!("{} bound", r.mode))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color));
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperLeft)
-        .draw()
-        .map_err(|e| err(&e))?;
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     root.present().map_err(|e| err(&e))
 }
 
@@ -114,18 +146,12 @@ pub fn write_latency(path: &Path, reports: &[ModeReport]) -> Result<(), String> 
         .flat_map(|r| r.samples.iter().map(|s| s.p99_us as f64 / 1000.0))
         .fold(1.0, f64::max)
         * 1.1;
-    let mut chart = ChartBuilder::on(&top)
-        .caption("daxlite soak: p99 latency and errors", ("sans-serif", 18))
-        .margin(12)
-        .x_label_area_size(30)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0f64..t_max, 0f64..ms_max)
-        .map_err(|e| err(&e))?;
-    chart
-        .configure_mesh()
-        .y_desc("p99 ms per interval")
-        .draw()
-        .map_err(|e| err(&e))?;
+    let mut chart = time_chart(
+        &top,
+        Some("daxlite soak: p99 latency and errors"),
+        (t_max, ms_max),
+        ("", "p99 ms per interval"),
+    )?;
     for (i, r) in reports.iter().enumerate() {
         let color = COLORS[i % COLORS.len()];
         let p99: Vec<(f64, f64)> = r
@@ -151,13 +177,7 @@ pub fn write_latency(path: &Path, reports: &[ModeReport]) -> Result<(), String> 
                 .map_err(|e| err(&e))?;
         }
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()
-        .map_err(|e| err(&e))?;
+    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
 
     // Errors per interval: the cumulative counters' differences.
     let per_interval = |r: &ModeReport, injected: bool| -> Vec<(f64, f64)> {
@@ -186,18 +206,12 @@ pub fn write_latency(path: &Path, reports: &[ModeReport]) -> Result<(), String> 
         .map(|(_, n)| n)
         .fold(1.0, f64::max)
         * 1.1;
-    let mut errors = ChartBuilder::on(&bottom)
-        .margin(12)
-        .x_label_area_size(35)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0f64..t_max, 0f64..e_max)
-        .map_err(|e| err(&e))?;
-    errors
-        .configure_mesh()
-        .x_desc("seconds")
-        .y_desc("errors per interval")
-        .draw()
-        .map_err(|e| err(&e))?;
+    let mut errors = time_chart(
+        &bottom,
+        None,
+        (t_max, e_max),
+        ("seconds", "errors per interval"),
+    )?;
     for (i, r) in reports.iter().enumerate() {
         let color = COLORS[i % COLORS.len()];
         errors
@@ -216,12 +230,6 @@ pub fn write_latency(path: &Path, reports: &[ModeReport]) -> Result<(), String> 
                 PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
             });
     }
-    errors
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()
-        .map_err(|e| err(&e))?;
+    legend(&mut errors, SeriesLabelPosition::UpperRight)?;
     root.present().map_err(|e| err(&e))
 }

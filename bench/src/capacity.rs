@@ -72,12 +72,7 @@ pub fn main(args: &CapacityArgs) -> Result<(), String> {
     );
     crate::capacity_chart::write(&svg_path, &title, &rows)?;
     println!("{table}");
-    println!(
-        "wrote {}, {}, {}",
-        txt_path.display(),
-        json_path.display(),
-        svg_path.display()
-    );
+    println!("{}", crate::cli::wrote(&[&txt_path, &json_path, &svg_path]));
     Ok(())
 }
 

@@ -406,3 +406,9 @@ impl Outputs {
         Ok(["json", "txt", "svg"].map(|ext| self.out.join(format!("{stem}.{ext}"))))
     }
 }
+
+/// `wrote a, b, c`: the files a command wrote, as one line.
+pub fn wrote(paths: &[&std::path::Path]) -> String {
+    let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    format!("wrote {}", names.join(", "))
+}

@@ -95,12 +95,7 @@ pub fn main(args: &GlobalArgs) -> Result<(), String> {
     .map_err(|e| format!("cannot write {}: {e}", json_path.display()))?;
     chart::write(&svg_path, build, args.rate, &global)?;
     println!("{table}");
-    println!(
-        "wrote {}, {}, {}",
-        txt_path.display(),
-        json_path.display(),
-        svg_path.display()
-    );
+    println!("{}", crate::cli::wrote(&[&txt_path, &json_path, &svg_path]));
     Ok(())
 }
 

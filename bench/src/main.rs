@@ -406,12 +406,7 @@ async fn bench_async(mut targets: Vec<Target>, args: &BenchArgs) -> Result<(), S
             .unwrap_or_else(|| ", uniform".into())
     );
     chart::write(&svg_path, &title, &full.targets)?;
-    eprintln!(
-        "wrote {}, {}, {}",
-        table_path.display(),
-        json_path.display(),
-        svg_path.display()
-    );
+    eprintln!("{}", cli::wrote(&[&table_path, &json_path, &svg_path]));
     drop(targets);
     Ok(())
 }

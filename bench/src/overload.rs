@@ -61,7 +61,7 @@ pub fn main(args: &OverloadArgs) -> Result<(), String> {
     )
     .map_err(|e| format!("cannot write {}: {e}", json_path.display()))?;
     print!("{text}");
-    println!("wrote {}, {}", txt_path.display(), json_path.display());
+    println!("{}", crate::cli::wrote(&[&txt_path, &json_path]));
     Ok(())
 }
 

@@ -90,11 +90,8 @@ pub fn main(args: &SoakArgs) -> Result<(), String> {
         .map_err(|e| format!("cannot write {}: {e}", txt_path.display()))?;
     println!("{table}");
     println!(
-        "wrote {}, {}, {}, {}",
-        txt_path.display(),
-        json_path.display(),
-        svg_path.display(),
-        latency_svg.display()
+        "{}",
+        crate::cli::wrote(&[&txt_path, &json_path, &svg_path, &latency_svg])
     );
     if args.check {
         for r in &reports {

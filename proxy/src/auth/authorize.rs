@@ -219,7 +219,7 @@ impl Builder<'_> {
                     None => "ALL_ATTRIBUTES".into(),
                 };
                 tu.ctx.set("dynamodb:Select", vec![select]);
-                copy(&mut tu.ctx, body, "ReturnConsumedCapacity");
+                copy_return_consumed_capacity(&mut tu.ctx, body);
                 if op == Query {
                     if let Some(k) = self.keys.get(table_name(t)) {
                         let pk = match str_of(body, "IndexName") {
@@ -288,7 +288,7 @@ impl Builder<'_> {
                     if pk.is_some() {
                         tu.ctx.set("dynamodb:LeadingKeys", dedup(leading));
                     }
-                    copy(&mut tu.ctx, body, "ReturnConsumedCapacity");
+                    copy_return_consumed_capacity(&mut tu.ctx, body);
                     out.push(tu);
                 }
                 out
@@ -458,7 +458,7 @@ impl Builder<'_> {
             let rv = str_of(e, "ReturnValues").unwrap_or("NONE");
             tu.ctx.set("dynamodb:ReturnValues", vec![rv.to_string()]);
         }
-        copy(&mut tu.ctx, e, "ReturnConsumedCapacity");
+        copy_return_consumed_capacity(&mut tu.ctx, e);
         if let Some(enc) = enclosing {
             tu.ctx
                 .set("dynamodb:EnclosingOperation", vec![enc.to_string()]);
@@ -598,9 +598,10 @@ pub fn iso_time(epoch_secs: i64) -> String {
     )
 }
 
-fn copy(ctx: &mut Context, body: &Map<String, Value>, field: &str) {
-    if let Some(v) = str_of(body, field) {
-        ctx.set(&format!("dynamodb:{field}"), vec![v.to_string()]);
+/// `dynamodb:ReturnConsumedCapacity` from the request's member of that name.
+fn copy_return_consumed_capacity(ctx: &mut Context, body: &Map<String, Value>) {
+    if let Some(v) = str_of(body, "ReturnConsumedCapacity") {
+        ctx.set("dynamodb:ReturnConsumedCapacity", vec![v.to_string()]);
     }
 }
 

@@ -204,7 +204,7 @@ pub fn decide(subject: &Subject, q: &Query, resource_policy: Option<&Arc<Policy>
     ctx.set("aws:CurrentTime", vec![authorize::iso_time(now as i64)]);
     ctx.set("aws:EpochTime", vec![now.to_string()]);
     for (k, v) in &q.context {
-        ctx.set(k, v.clone());
+        ctx.set(k.clone(), v.clone());
     }
     let caller = identity.caller(&q.resource);
     let (by_id, id_at) = evaluate_located(&identity.policies, &q.action, &q.resource, &ctx);

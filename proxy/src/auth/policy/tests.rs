@@ -9,7 +9,7 @@ use super::*;
 fn ctx(pairs: &[(&str, &[&str])]) -> Context {
     let mut c = Context::default();
     for (k, v) in pairs {
-        c.set(k, v.iter().map(|s| s.to_string()).collect());
+        c.set(k.to_string(), v.iter().map(|s| s.to_string()).collect());
     }
     c
 }

@@ -452,8 +452,7 @@ impl<U: Upstream> Service<U> {
                 let now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .unwrap_or_default();
-                let epoch = now.as_secs().to_string();
-                let current = authorize::iso_time(now.as_secs() as i64);
+                let (current, epoch) = authorize::time_keys(now.as_secs());
                 let source = peer.map(|p| p.to_canonical().to_string());
                 for t in &mut tuples {
                     t.ctx.set("aws:CurrentTime", vec![current.clone()]);

@@ -176,7 +176,10 @@ impl Builder<'_> {
         if t.starts_with("arn:") {
             t.to_string()
         } else {
-            self.arn(&format!("table/{t}"))
+            format!(
+                "arn:aws:dynamodb:{}:{}:table/{t}",
+                self.region, self.identity.account
+            )
         }
     }
 
@@ -577,6 +580,26 @@ fn ident(s: &str) -> (Option<String>, &str) {
     }
 }
 
+/// `aws:CurrentTime` and `aws:EpochTime` of the second `epoch_secs`, formatted once per
+/// second per thread (every request of that second shares them).
+pub fn time_keys(epoch_secs: u64) -> (String, String) {
+    use std::cell::RefCell;
+    thread_local! {
+        static LAST: RefCell<(u64, String, String)> = const { RefCell::new((u64::MAX, String::new(), String::new())) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if last.0 != epoch_secs {
+            *last = (
+                epoch_secs,
+                iso_time(epoch_secs as i64),
+                epoch_secs.to_string(),
+            );
+        }
+        (last.1.clone(), last.2.clone())
+    })
+}
+
 /// `aws:CurrentTime`: ISO 8601 UTC, seconds precision (`2024-01-31T12:34:56Z`).
 pub fn iso_time(epoch_secs: i64) -> String {
     let (days, rem) = (epoch_secs.div_euclid(86_400), epoch_secs.rem_euclid(86_400));
@@ -817,6 +840,18 @@ pub fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_keys_follow_the_second() {
+        assert_eq!(
+            time_keys(1_706_704_496),
+            ("2024-01-31T12:34:56Z".to_string(), "1706704496".to_string())
+        );
+        assert_eq!(
+            time_keys(1_706_704_497),
+            ("2024-01-31T12:34:57Z".to_string(), "1706704497".to_string())
+        );
+    }
 
     #[test]
     fn iso_times() {

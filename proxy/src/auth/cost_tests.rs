@@ -40,10 +40,10 @@ fn authorize_once(identity: &Identity, keys: &HashMap<String, Arc<KeyNames>>, bo
     let Some(mut tuples) = builder.tuples(Operation::GetItem, &map) else {
         return false;
     };
-    let now = 1_706_704_496;
+    let (current, epoch) = authorize::time_keys(1_706_704_496);
     for t in &mut tuples {
-        t.ctx.set("aws:CurrentTime", vec![authorize::iso_time(now)]);
-        t.ctx.set("aws:EpochTime", vec![now.to_string()]);
+        t.ctx.set("aws:CurrentTime", vec![current.clone()]);
+        t.ctx.set("aws:EpochTime", vec![epoch.clone()]);
         t.ctx.set("aws:SourceIp", vec!["127.0.0.1".into()]);
     }
     authorize::check(identity, &tuples, &[None]).is_ok()

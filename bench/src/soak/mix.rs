@@ -15,6 +15,17 @@ const PER_PARTITION: u64 = 10;
 /// Distinct GSI partition values.
 const GSI_VALUES: u64 = 64;
 
+/// A TTL value an hour in the past: expired, so the sweeper deletes the item. (DynamoDB
+/// ignores expiry times more than five years in the past, so an older constant would
+/// never expire.)
+fn expired_at() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+        .saturating_sub(3600)
+}
+
 /// The table and request builder of one soak.
 #[derive(Debug, Clone)]
 pub struct Mix {
@@ -92,7 +103,7 @@ impl Mix {
         item["l"] = json!({"N": rng.random_range(0..1_000_000u32).to_string()});
         item["payload"] = json!({"S": self.payload});
         if expired {
-            item["exp"] = json!({"N": "1000000000"});
+            item["exp"] = json!({"N": expired_at().to_string()});
         }
         item
     }
@@ -119,6 +130,18 @@ impl Mix {
             "BatchWriteItem",
             &json!({"RequestItems": {self.table.clone(): puts}}),
         )
+    }
+
+    /// One page of a consistent Scan counting the items TTL storms left
+    /// (`begins_with(pk, "storm")`), from `start`.
+    pub fn count_storm_items(&self, start: Option<&Value>) -> Req {
+        let mut body = json!({"TableName": self.table, "Select": "COUNT", "ConsistentRead": true,
+            "FilterExpression": "begins_with(pk, :s)",
+            "ExpressionAttributeValues": {":s": {"S": "storm"}}});
+        if let Some(k) = start {
+            body["ExclusiveStartKey"] = k.clone();
+        }
+        req("Scan", &body)
     }
 
     /// The next request of the mix.
@@ -233,7 +256,15 @@ mod tests {
             assert!(item["pk"]["S"]
                 .as_str()
                 .is_some_and(|k| k.starts_with("storm3-")));
-            assert_eq!(item["exp"]["N"], "1000000000");
+            let exp: u64 = item["exp"]["N"]
+                .as_str()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            let now = expired_at() + 3600;
+            assert!(
+                exp < now && exp + 5 * 365 * 86_400 > now,
+                "expired, within five years: {exp}"
+            );
         }
     }
 

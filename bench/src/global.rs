@@ -99,21 +99,9 @@ pub fn main(args: &GlobalArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// Free loopback ports, one per region (bound then released: the peers need each
-/// other's URL before they start).
-fn free_ports(n: usize) -> Result<Vec<u16>, String> {
-    let listeners: Vec<std::net::TcpListener> = (0..n)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| format!("bind: {e}")))
-        .collect::<Result<_, _>>()?;
-    listeners
-        .iter()
-        .map(|l| l.local_addr().map(|a| a.port()).map_err(|e| e.to_string()))
-        .collect()
-}
-
 async fn start_regions(args: &GlobalArgs, bin: &Path, dir: &Path) -> Result<Vec<Region>, String> {
     let n = args.regions as usize;
-    let ports = free_ports(n)?;
+    let ports = spawn::free_ports(n)?;
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut regions = Vec::new();
     for (i, name) in REGIONS.iter().take(n).enumerate() {

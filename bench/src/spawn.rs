@@ -131,6 +131,18 @@ pub fn spawn_daxlite_with(
     start(cmd, "daxlite listening on ")
 }
 
+/// `n` free loopback ports (all bound at once, so they differ, then released: a process
+/// started right after can listen on them).
+pub fn free_ports(n: usize) -> Result<Vec<u16>, String> {
+    let listeners: Vec<std::net::TcpListener> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| format!("bind: {e}")))
+        .collect::<Result<_, _>>()?;
+    listeners
+        .iter()
+        .map(|l| l.local_addr().map(|a| a.port()).map_err(|e| e.to_string()))
+        .collect()
+}
+
 /// Starts this binary's limit server.
 pub fn spawn_limit(item_size: usize) -> Result<Spawned, String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;

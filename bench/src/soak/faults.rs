@@ -86,7 +86,7 @@ impl Upstream {
         storage_argv: &[String],
         envs: &[(String, String)],
     ) -> Result<Upstream, String> {
-        let port = free_port()?;
+        let port = spawn::free_ports(1)?.pop().ok_or("no free port")?;
         let mut argv: Vec<String> = vec![
             "--port".into(),
             port.to_string(),
@@ -132,13 +132,6 @@ impl Upstream {
             .map(|p| p.command.clone())
             .unwrap_or_default()
     }
-}
-
-fn free_port() -> Result<u16, String> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| format!("bind: {e}"))?;
-    l.local_addr()
-        .map(|a| a.port())
-        .map_err(|e| format!("local_addr: {e}"))
 }
 
 /// What the schedule needs from the soak.

@@ -395,6 +395,62 @@ impl TableStatus {
 }
 
 impl TableDef {
+    /// An on-demand table named `name` with these key attributes and nothing else (no
+    /// indexes, stream or tags), id 7: what the import readers' fuzz target and unit tests
+    /// check items against.
+    pub fn plain(
+        name: &str,
+        hash: (&str, ScalarType),
+        range: Option<(&str, ScalarType)>,
+    ) -> TableDef {
+        let mut attributes = vec![AttributeDef {
+            name: hash.0.into(),
+            kind: hash.1,
+        }];
+        if let Some((n, k)) = range {
+            attributes.push(AttributeDef {
+                name: n.into(),
+                kind: k,
+            });
+        }
+        TableDef {
+            id: 7,
+            name: name.into(),
+            uuid: String::new(),
+            attributes,
+            keys: KeySchema {
+                hash: hash.0.into(),
+                range: range.map(|(n, _)| n.to_string()),
+            },
+            billing: BillingMode::PayPerRequest,
+            billing_explicit: true,
+            last_pay_per_request_ms: None,
+            throughput: Throughput::new(0, 0),
+            on_demand: None,
+            lsis: vec![],
+            gsis: vec![],
+            stream: None,
+            latest_stream: None,
+            sse: None,
+            table_class: None,
+            deletion_protection: false,
+            tags: vec![],
+            created_ms: 0,
+            active_at_ms: 0,
+            updating_until_ms: 0,
+            lifecycle: Lifecycle::Live,
+            warm: (0, 0),
+            replicated: false,
+            pitr: None,
+            restore: None,
+            kinesis: Vec::new(),
+            resource_policy: None,
+            stream_policies: Vec::new(),
+            warm_updating_until_ms: 0,
+            ppr_switches_ms: Vec::new(),
+        }
+    }
+
     pub fn status(&self, now_ms: i64) -> TableStatus {
         match self.lifecycle {
             Lifecycle::Deleting { .. } => TableStatus::Deleting,

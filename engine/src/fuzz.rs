@@ -21,6 +21,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("expr_update", expr_update),
     ("number", number),
     ("partiql", partiql),
+    ("import_readers", import_readers),
     ("request_body", request_body),
 ];
 
@@ -131,4 +132,43 @@ pub fn request_body(data: &[u8]) {
             assert!(e.status() < 500, "{op:?}: {e}");
         }
     });
+}
+
+/// The import readers (DynamoDB JSON, CSV with two delimiters, ION, and JSON/ION behind
+/// GZIP/ZSTD; the first byte chooses) never panic on any object, and every item they
+/// return is one the table accepts: both keys present with their declared types, within
+/// DynamoDB's item size.
+pub fn import_readers(data: &[u8]) {
+    use crate::catalog::{ScalarType, TableDef};
+    use crate::import::{ion, read};
+    let Some((&selector, bytes)) = data.split_first() else {
+        return;
+    };
+    let def = TableDef::plain("fuzz", ("pk", ScalarType::S), Some(("sk", ScalarType::N)));
+    let text = || std::str::from_utf8(bytes).ok();
+    let (items, _) = match selector % 7 {
+        0 => read::dynamodb_json(&def, bytes),
+        1 => text().map_or((Vec::new(), None), |t| read::csv(&def, t, ',', None)),
+        2 => text().map_or((Vec::new(), None), |t| {
+            read::csv(&def, t, ';', Some(&["pk".into(), "sk".into(), "x".into()]))
+        }),
+        3 => ion::items(&def, bytes),
+        4 => match read::decompress("GZIP", bytes) {
+            Ok(raw) => read::dynamodb_json(&def, &raw),
+            Err(_) => (Vec::new(), None),
+        },
+        5 => match read::decompress("ZSTD", bytes) {
+            Ok(raw) => ion::items(&def, &raw),
+            Err(_) => (Vec::new(), None),
+        },
+        _ => match read::decompress("NONE", bytes) {
+            Ok(raw) => read::dynamodb_json(&def, &raw),
+            Err(_) => (Vec::new(), None),
+        },
+    };
+    for item in &items {
+        if let Err(why) = read::check_item(&def, item) {
+            panic!("an imported item the table refuses: {why}");
+        }
+    }
 }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod console;
 pub mod cors;
 pub mod error;
+pub mod fuzz;
 pub mod global;
 pub mod kinesis;
 pub mod metrics;

@@ -16,6 +16,7 @@ use tracing::Instrument;
 use crate::admin::{Administer, Answer, Command};
 use crate::auth;
 use crate::auth::authorize::{self, KeyNames, Schemas};
+use crate::auth::decisions;
 use crate::auth::identity::{Identities, Identity};
 use crate::auth::resource::{self, ResourcePolicies};
 use crate::auth::sigv4::{self, Keys};
@@ -51,6 +52,9 @@ pub struct Service<U> {
     schemas: Schemas,
     /// Parsed resource-based policies (used only with policies).
     resource_policies: ResourcePolicies,
+    /// Bumped whenever `schemas` or `resource_policies` forget: remembered authorization
+    /// decisions older than it are not used.
+    decided: decisions::Generation,
 }
 
 pub type HttpResponse = Response<Full<Bytes>>;
@@ -87,6 +91,7 @@ impl<U: Upstream> Service<U> {
             prometheus: m::prometheus(),
             schemas: Schemas::default(),
             resource_policies: ResourcePolicies::default(),
+            decided: decisions::Generation::default(),
         })
     }
 
@@ -322,9 +327,9 @@ impl<U: Upstream> Service<U> {
         self.verify(&header, parts, raw_body.as_deref())?;
         // 5. Authorization by the caller's policies, before the cache is consulted.
         if let Some(ids) = &self.config.identities {
-            // Any caller's table change (policies or not) makes learned key schemas stale.
-            self.schemas.observe(op);
-            self.resource_policies.observe(op);
+            // Any caller's table change (policies or not) makes learned key schemas stale,
+            // and with them every remembered decision.
+            self.observe(op);
             let access_key = header.credential.split('/').next().unwrap_or_default();
             if let Some(identity) = ids.get(access_key) {
                 let peer = parts
@@ -335,7 +340,28 @@ impl<U: Upstream> Service<U> {
                     .extensions
                     .get::<crate::tls::SecureTransport>()
                     .is_some();
-                self.authorize(identity, op, &body, peer, secure).await?;
+                let request = decisions::Request {
+                    op,
+                    body: &body,
+                    peer,
+                    secure,
+                };
+                let generation = self.decided.current();
+                match identity.decisions.get(&request, generation) {
+                    Some(decision) => decision?,
+                    None => {
+                        let mut learned = false;
+                        let decision = self
+                            .authorize(identity, op, &body, peer, secure, &mut learned)
+                            .await;
+                        // A decision made while learning from the upstream (which may
+                        // have failed) is not remembered; the next one will be.
+                        if !learned {
+                            identity.decisions.put(&request, generation, &decision);
+                        }
+                        decision?
+                    }
+                }
             }
         }
         let reply = self
@@ -345,16 +371,26 @@ impl<U: Upstream> Service<U> {
             .await;
         if self.config.identities.is_some() {
             // Again once the change is made: a fetch racing it is not kept.
-            self.resource_policies.observe(op);
+            self.observe(op);
         }
         Ok(reply)
     }
 
+    /// Forgets what `op` may change: learned key schemas and resource-based policies,
+    /// and so every remembered decision.
+    fn observe(&self, op: Operation) {
+        let schemas = self.schemas.observe(op);
+        if self.resource_policies.observe(op) || schemas {
+            self.decided.bump();
+        }
+    }
+
     /// The resource-based policy governing each tuple's resource (cached; read from the
-    /// upstream with GetResourcePolicy on a miss).
+    /// upstream with GetResourcePolicy on a miss; `learned` set when it was).
     async fn resource_policies_for(
         &self,
         tuples: &[authorize::Tuple],
+        learned: &mut bool,
     ) -> Vec<Option<Arc<crate::auth::policy::Policy>>> {
         let mut out = Vec::with_capacity(tuples.len());
         for t in tuples {
@@ -369,14 +405,15 @@ impl<U: Upstream> Service<U> {
                 }
                 Err(g) => g,
             };
+            *learned = true;
             let req = serde_json::json!({ "ResourceArn": arn }).to_string();
-            let reply = self
-                .upstream
-                .call(Request {
-                    op: Operation::GetResourcePolicy,
-                    body: Bytes::from(req),
-                })
-                .await;
+            // Boxed: a miss is rare, and the upstream's future inline would make every
+            // authorized request's future that much larger to move.
+            let reply = Box::pin(self.upstream.call(Request {
+                op: Operation::GetResourcePolicy,
+                body: Bytes::from(req),
+            }))
+            .await;
             match resource::from_reply(reply.is_success(), &reply.body) {
                 Some(known) => {
                     self.resource_policies.fill(arn, generation, known.clone());
@@ -404,6 +441,7 @@ impl<U: Upstream> Service<U> {
         body: &[u8],
         peer: Option<std::net::IpAddr>,
         secure: bool,
+        learned: &mut bool,
     ) -> Result<(), ApiError> {
         let map: serde_json::Map<String, serde_json::Value> = if body.is_empty() {
             serde_json::Map::new()
@@ -421,14 +459,14 @@ impl<U: Upstream> Service<U> {
                     keys.insert(table, k);
                     continue;
                 }
+                *learned = true;
                 let req = serde_json::json!({ "TableName": table }).to_string();
-                let reply = self
-                    .upstream
-                    .call(Request {
-                        op: Operation::DescribeTable,
-                        body: Bytes::from(req),
-                    })
-                    .await;
+                // Boxed, like the resource policy's fetch: learned once per table.
+                let reply = Box::pin(self.upstream.call(Request {
+                    op: Operation::DescribeTable,
+                    body: Bytes::from(req),
+                }))
+                .await;
                 if !reply.is_success() {
                     // No such table: the key is absent, and the upstream answers the
                     // request with ResourceNotFoundException.
@@ -442,33 +480,56 @@ impl<U: Upstream> Service<U> {
                 }
             }
         }
-        let builder = authorize::Builder {
-            region: &self.config.region,
-            identity,
-            keys: &keys,
-        };
-        match builder.tuples(op, &map) {
-            Some(mut tuples) => {
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap_or_default();
-                let (current, epoch) = authorize::time_keys(now.as_secs());
-                let source = peer.map(|p| p.to_canonical().to_string());
-                for t in &mut tuples {
-                    t.ctx.set("aws:CurrentTime", vec![current.clone()]);
-                    t.ctx.set("aws:EpochTime", vec![epoch.clone()]);
-                    if let Some(ip) = &source {
-                        t.ctx.set("aws:SourceIp", vec![ip.clone()]);
-                    }
-                    if secure {
-                        t.ctx.set("aws:SecureTransport", vec!["true".into()]);
-                    }
-                }
-                let resource = self.resource_policies_for(&tuples).await;
-                authorize::check(identity, &tuples, &resource)?;
-                resource::check_new_policy(op, &map, identity, &self.config.region)
+        // The contexts hold only the keys the identity's policies read, unless a
+        // resource-based policy governing the request reads others: then once more in full.
+        let mut full = false;
+        loop {
+            let builder = authorize::Builder {
+                region: &self.config.region,
+                identity,
+                keys: &keys,
+                full,
+            };
+            let Some(mut tuples) = builder.tuples(op, &map) else {
+                return Ok(());
+            };
+            for t in &mut tuples {
+                self.add_request_keys(&mut t.ctx, peer, secure);
             }
-            None => Ok(()),
+            let resource = self.resource_policies_for(&tuples, learned).await;
+            let more = resource
+                .iter()
+                .flatten()
+                .any(|p| p.keys_read().any(|k| !identity.reads(k)));
+            if more && !full {
+                full = true;
+                continue;
+            }
+            authorize::check(identity, &tuples, &resource)?;
+            return resource::check_new_policy(op, &map, identity, &self.config.region);
+        }
+    }
+
+    /// The condition keys that come from the request's connection and time.
+    fn add_request_keys(
+        &self,
+        ctx: &mut crate::auth::policy::Context,
+        peer: Option<std::net::IpAddr>,
+        secure: bool,
+    ) {
+        if ctx.wants("aws:CurrentTime") || ctx.wants("aws:EpochTime") {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            let (current, epoch) = authorize::time_keys(now.as_secs());
+            ctx.set("aws:CurrentTime", vec![current]);
+            ctx.set("aws:EpochTime", vec![epoch]);
+        }
+        if let Some(ip) = peer {
+            ctx.set_with("aws:SourceIp", || vec![ip.to_canonical().to_string()]);
+        }
+        if secure {
+            ctx.set("aws:SecureTransport", vec!["true".into()]);
         }
     }
 
@@ -490,7 +551,7 @@ impl<U: Upstream> Service<U> {
         };
         let policy = match subject {
             simulate::Subject::Identity(_) => self
-                .resource_policies_for(std::slice::from_ref(&tuple))
+                .resource_policies_for(std::slice::from_ref(&tuple), &mut false)
                 .await
                 .pop()
                 .flatten(),

@@ -474,3 +474,58 @@ ddb_test!(locking_yourself_out_needs_confirmation, |mode| async move {
     );
     srv.stop().await;
 });
+
+// The decisions daxlite remembers for repeated requests (a cache's hits) never outlive a
+// change of the resource-based policy: the same GetItem, byte for byte, is allowed,
+// denied once a policy denies it, and allowed again once the policy is gone.
+ddb_test!(
+    remembered_decisions_follow_policy_changes,
+    |mode| async move {
+        let t = unique_name("rbp-remember");
+        let arn = table_arn(&t);
+        let bob_all = policy(r#"{"Effect":"Allow","Action":"dynamodb:*","Resource":"*"}"#);
+        let srv = server(mode, &[("BOB", BOB, vec![bob_all])]).await;
+        let admin = client_for(&srv.url);
+        create_named(&admin, &t, None).await;
+        admin
+            .put_item()
+            .table_name(&t)
+            .item("pk", s("a"))
+            .send()
+            .await
+            .expect("admin writes");
+        let bob = client_with(&srv.url, "BOB");
+        let get = || bob.get_item().table_name(&t).key("pk", s("a")).send();
+        for _ in 0..3 {
+            assert!(get().await.expect("allowed").item().is_some());
+        }
+        let deny = policy(&format!(
+            r#"{{"Effect":"Deny","Principal":{{"AWS":"{BOB}"}},"Action":"dynamodb:GetItem","Resource":"{arn}"}}"#
+        ));
+        admin
+            .put_resource_policy()
+            .resource_arn(&arn)
+            .policy(deny)
+            .send()
+            .await
+            .expect("put policy");
+        for _ in 0..2 {
+            let err = get().await.expect_err("denied now");
+            assert_eq!(
+                error_parts(&err),
+                (
+                    "AccessDeniedException".into(),
+                    denied_by(BOB, "dynamodb:GetItem", &arn, RBP_DENY)
+                )
+            );
+        }
+        admin
+            .delete_resource_policy()
+            .resource_arn(&arn)
+            .send()
+            .await
+            .expect("delete policy");
+        assert!(get().await.expect("allowed again").item().is_some());
+        srv.stop().await;
+    }
+);

@@ -228,30 +228,39 @@ async fn in_dax_mode_the_checker_finds_the_stale_query_page() {
 
 // ---- fuzz corpora -------------------------------------------------------------------
 
-#[test]
-fn every_fuzz_corpus_file_replays_through_its_target() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../engine/fuzz/corpus");
+/// Replays every file of `<crate>/fuzz/corpus/<target>` through its target; every target
+/// has a corpus. Returns the number of files replayed.
+fn replay(corpus: &str, targets: &[(&str, fn(&[u8]))]) -> usize {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(corpus);
     let mut replayed = 0;
     for dir in std::fs::read_dir(&root).unwrap() {
         let dir = dir.unwrap().path();
         let name = dir.file_name().unwrap().to_string_lossy().to_string();
-        let (_, target) = daxlite_engine::fuzz::TARGETS
+        let (_, target) = targets
             .iter()
             .find(|(n, _)| *n == name)
-            .unwrap_or_else(|| {
-                panic!("corpus {name} has no target in daxlite_engine::fuzz::TARGETS")
-            });
+            .unwrap_or_else(|| panic!("corpus {corpus}/{name} has no target"));
         for file in std::fs::read_dir(&dir).unwrap() {
             let data = std::fs::read(file.unwrap().path()).unwrap();
             target(&data);
             replayed += 1;
         }
     }
-    for (name, _) in daxlite_engine::fuzz::TARGETS {
-        assert!(root.join(name).is_dir(), "target {name} has no corpus");
+    for (name, _) in targets {
+        assert!(
+            root.join(name).is_dir(),
+            "target {name} has no corpus in {corpus}"
+        );
     }
-    println!("replayed {replayed} corpus files");
-    assert!(replayed >= daxlite_engine::fuzz::TARGETS.len());
+    println!("replayed {replayed} corpus files of {corpus}");
+    assert!(replayed >= targets.len());
+    replayed
+}
+
+#[test]
+fn every_fuzz_corpus_file_replays_through_its_target() {
+    replay("../engine/fuzz/corpus", daxlite_engine::fuzz::TARGETS);
+    replay("../proxy/fuzz/corpus", daxlite::fuzz::TARGETS);
 }
 
 // ---- random requests at the front door ----------------------------------------------

@@ -2,59 +2,11 @@
 //! and the first that must fail, and the storage-key layout.
 
 use super::*;
-use crate::catalog::{
-    AttributeDef, BillingMode, IndexDef, IndexKeys, KeySchema, Lifecycle, Projection,
-    ProjectionType, Throughput,
-};
+use crate::catalog::{AttributeDef, IndexDef, IndexKeys, Projection, ProjectionType};
 use crate::model::Number;
 
 pub(crate) fn table(range: Option<(&str, ScalarType)>) -> TableDef {
-    let mut attributes = vec![AttributeDef {
-        name: "pk".into(),
-        kind: ScalarType::S,
-    }];
-    if let Some((n, k)) = range {
-        attributes.push(AttributeDef {
-            name: n.into(),
-            kind: k,
-        });
-    }
-    TableDef {
-        id: 7,
-        name: "t".into(),
-        uuid: String::new(),
-        attributes,
-        keys: KeySchema {
-            hash: "pk".into(),
-            range: range.map(|(n, _)| n.to_string()),
-        },
-        billing: BillingMode::PayPerRequest,
-        billing_explicit: true,
-        last_pay_per_request_ms: None,
-        throughput: Throughput::new(0, 0),
-        on_demand: None,
-        lsis: vec![],
-        gsis: vec![],
-        stream: None,
-        latest_stream: None,
-        sse: None,
-        table_class: None,
-        deletion_protection: false,
-        tags: vec![],
-        created_ms: 0,
-        active_at_ms: 0,
-        updating_until_ms: 0,
-        lifecycle: Lifecycle::Live,
-        warm: (0, 0),
-        replicated: false,
-        pitr: None,
-        restore: None,
-        kinesis: Vec::new(),
-        resource_policy: None,
-        stream_policies: Vec::new(),
-        warm_updating_until_ms: 0,
-        ppr_switches_ms: Vec::new(),
-    }
+    TableDef::plain("t", ("pk", ScalarType::S), range)
 }
 
 fn s(x: &str) -> AttributeValue {

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use super::decide;
 use super::identity::Identity;
-use super::policy::{evaluate, evaluate_resource, Context, Decision, Policy};
+use super::policy::{evaluate_resource, Context, Decision, Policy};
 
 /// One authorization question.
 #[derive(Debug, Clone)]
@@ -76,8 +76,9 @@ impl Schemas {
         }
     }
 
-    /// Called for every request with policies on: table-changing operations forget.
-    pub fn observe(&self, op: Operation) {
+    /// Called for every request with policies on: table-changing operations forget
+    /// (true when it did).
+    pub fn observe(&self, op: Operation) -> bool {
         use Operation::*;
         if matches!(
             op,
@@ -91,7 +92,9 @@ impl Schemas {
             if let Ok(mut m) = self.known.write() {
                 m.clear();
             }
+            return true;
         }
+        false
     }
 }
 
@@ -162,6 +165,9 @@ pub struct Builder<'a> {
     pub region: &'a str,
     pub identity: &'a Identity,
     pub keys: &'a HashMap<String, Arc<KeyNames>>,
+    /// Every condition key in the contexts; otherwise only those the identity's policies
+    /// read ([`Identity::context`]).
+    pub full: bool,
 }
 
 impl Builder<'_> {
@@ -187,7 +193,7 @@ impl Builder<'_> {
         Tuple {
             action: format!("dynamodb:{action}"),
             resource,
-            ctx: self.identity.base_context(),
+            ctx: self.identity.context(self.full),
         }
     }
 
@@ -211,17 +217,18 @@ impl Builder<'_> {
                     None => self.table_arn(t),
                 };
                 let mut tu = self.tuple(op.name(), resource);
-                let names = names_of(body);
-                set_attrs(&mut tu.ctx, names);
-                let projected = body.contains_key("ProjectionExpression")
-                    || body.contains_key("AttributesToGet");
-                let select = match str_of(body, "Select") {
-                    Some(s) => s.to_string(),
-                    None if projected => "SPECIFIC_ATTRIBUTES".into(),
-                    None if body.contains_key("IndexName") => "ALL_PROJECTED_ATTRIBUTES".into(),
-                    None => "ALL_ATTRIBUTES".into(),
-                };
-                tu.ctx.set("dynamodb:Select", vec![select]);
+                tu.ctx
+                    .set_with("dynamodb:Attributes", || dedup(names_of(body)));
+                tu.ctx.set_with("dynamodb:Select", || {
+                    let projected = body.contains_key("ProjectionExpression")
+                        || body.contains_key("AttributesToGet");
+                    vec![match str_of(body, "Select") {
+                        Some(s) => s.to_string(),
+                        None if projected => "SPECIFIC_ATTRIBUTES".into(),
+                        None if body.contains_key("IndexName") => "ALL_PROJECTED_ATTRIBUTES".into(),
+                        None => "ALL_ATTRIBUTES".into(),
+                    }]
+                });
                 copy_return_consumed_capacity(&mut tu.ctx, body);
                 if op == Query {
                     if let Some(k) = self.keys.get(table_name(t)) {
@@ -230,7 +237,7 @@ impl Builder<'_> {
                             None => &k.table,
                         };
                         tu.ctx
-                            .set("dynamodb:LeadingKeys", query_pk_values(body, pk));
+                            .set_with("dynamodb:LeadingKeys", || query_pk_values(body, pk));
                     }
                 }
                 vec![tu]
@@ -257,17 +264,16 @@ impl Builder<'_> {
                         }
                         if let Some(r) = req {
                             attrs.extend(names_of(r));
-                            let projected = r.contains_key("ProjectionExpression")
-                                || r.contains_key("AttributesToGet");
-                            tu.ctx.set(
-                                "dynamodb:Select",
+                            tu.ctx.set_with("dynamodb:Select", || {
+                                let projected = r.contains_key("ProjectionExpression")
+                                    || r.contains_key("AttributesToGet");
                                 vec![if projected {
                                     "SPECIFIC_ATTRIBUTES"
                                 } else {
                                     "ALL_ATTRIBUTES"
                                 }
-                                .into()],
-                            );
+                                .into()]
+                            });
                         }
                     } else {
                         for w in req
@@ -287,9 +293,9 @@ impl Builder<'_> {
                             }
                         }
                     }
-                    set_attrs(&mut tu.ctx, attrs);
+                    tu.ctx.set_with("dynamodb:Attributes", || dedup(attrs));
                     if pk.is_some() {
-                        tu.ctx.set("dynamodb:LeadingKeys", dedup(leading));
+                        tu.ctx.set_with("dynamodb:LeadingKeys", || dedup(leading));
                     }
                     copy_return_consumed_capacity(&mut tu.ctx, body);
                     out.push(tu);
@@ -421,7 +427,7 @@ impl Builder<'_> {
             | DescribeScalingActivities => vec![Tuple {
                 action: format!("application-autoscaling:{}", op.name()),
                 resource: "*".to_string(),
-                ctx: self.identity.base_context(),
+                ctx: self.identity.context(self.full),
             }],
         })
     }
@@ -434,37 +440,38 @@ impl Builder<'_> {
             .get("Key")
             .or_else(|| e.get("Item"))
             .and_then(Value::as_object);
-        let mut attrs: Vec<String> = item
-            .map(|i| i.keys().cloned().collect())
-            .unwrap_or_default();
-        attrs.extend(names_of(e));
-        set_attrs(&mut tu.ctx, attrs);
+        tu.ctx.set_with("dynamodb:Attributes", || {
+            let mut attrs: Vec<String> = item
+                .map(|i| i.keys().cloned().collect())
+                .unwrap_or_default();
+            attrs.extend(names_of(e));
+            dedup(attrs)
+        });
         if let (Some(k), Some(item)) = (self.keys.get(table_name(t)), item) {
-            tu.ctx.set(
-                "dynamodb:LeadingKeys",
-                key_value(item, &k.table).into_iter().collect(),
-            );
+            tu.ctx.set_with("dynamodb:LeadingKeys", || {
+                key_value(item, &k.table).into_iter().collect()
+            });
         }
         if action == "GetItem" {
-            let projected =
-                e.contains_key("ProjectionExpression") || e.contains_key("AttributesToGet");
-            tu.ctx.set(
-                "dynamodb:Select",
+            tu.ctx.set_with("dynamodb:Select", || {
+                let projected =
+                    e.contains_key("ProjectionExpression") || e.contains_key("AttributesToGet");
                 vec![if projected {
                     "SPECIFIC_ATTRIBUTES"
                 } else {
                     "ALL_ATTRIBUTES"
                 }
-                .into()],
-            );
+                .into()]
+            });
         } else {
-            let rv = str_of(e, "ReturnValues").unwrap_or("NONE");
-            tu.ctx.set("dynamodb:ReturnValues", vec![rv.to_string()]);
+            tu.ctx.set_with("dynamodb:ReturnValues", || {
+                vec![str_of(e, "ReturnValues").unwrap_or("NONE").to_string()]
+            });
         }
         copy_return_consumed_capacity(&mut tu.ctx, e);
         if let Some(enc) = enclosing {
             tu.ctx
-                .set("dynamodb:EnclosingOperation", vec![enc.to_string()]);
+                .set_with("dynamodb:EnclosingOperation", || vec![enc.to_string()]);
         }
         tu
     }
@@ -482,7 +489,8 @@ impl Builder<'_> {
         let known = target
             .as_ref()
             .and_then(|(t, index)| Some((index, self.keys.get(t.as_str())?)));
-        if let Some((index, k)) = known {
+        let wanted = tu.ctx.wants("dynamodb:FullTableScan") || tu.ctx.wants("dynamodb:LeadingKeys");
+        if let Some((index, k)) = known.filter(|_| wanted) {
             let pk = match index {
                 Some(i) => k.indexes.get(i).unwrap_or(&k.table),
                 None => &k.table,
@@ -507,7 +515,7 @@ impl Builder<'_> {
         }
         if let Some(enc) = enclosing {
             tu.ctx
-                .set("dynamodb:EnclosingOperation", vec![enc.to_string()]);
+                .set_with("dynamodb:EnclosingOperation", || vec![enc.to_string()]);
         }
         tu
     }
@@ -624,7 +632,7 @@ pub fn iso_time(epoch_secs: i64) -> String {
 /// `dynamodb:ReturnConsumedCapacity` from the request's member of that name.
 fn copy_return_consumed_capacity(ctx: &mut Context, body: &Map<String, Value>) {
     if let Some(v) = str_of(body, "ReturnConsumedCapacity") {
-        ctx.set("dynamodb:ReturnConsumedCapacity", vec![v.to_string()]);
+        ctx.set_with("dynamodb:ReturnConsumedCapacity", || vec![v.to_string()]);
     }
 }
 
@@ -632,10 +640,6 @@ fn dedup(mut v: Vec<String>) -> Vec<String> {
     v.sort();
     v.dedup();
     v
-}
-
-fn set_attrs(ctx: &mut Context, attrs: Vec<String>) {
-    ctx.set("dynamodb:Attributes", dedup(attrs));
 }
 
 /// A key attribute's value as a condition string: S verbatim, N as sent, B base64.
@@ -821,7 +825,7 @@ pub fn check(
 ) -> Result<(), ApiError> {
     for (i, t) in tuples.iter().enumerate() {
         let caller = identity.caller(&t.resource);
-        let by_identity = evaluate(&identity.policies, &t.action, &t.resource, &t.ctx);
+        let by_identity = identity.evaluate(&t.action, &t.resource, &t.ctx);
         let by_resource = match resource.get(i).and_then(Option::as_deref) {
             Some(p) => evaluate_resource(&[p], caller, &t.action, &t.resource, &t.ctx),
             None => Decision::ImplicitDeny,

@@ -5,7 +5,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::policy::{Caller, Context, Policy};
+use daxlite_engine::wire::Operation;
+
+use super::decisions::Decisions;
+use super::policy::{evaluate, Caller, Context, Decision, Effect, Policy};
 
 /// One access key's identity, for authorization.
 #[derive(Debug)]
@@ -22,6 +25,14 @@ pub struct Identity {
     /// Whether a policy reads `dynamodb:LeadingKeys` or `dynamodb:FullTableScan` (the key
     /// schema is then needed).
     pub needs_leading_keys: bool,
+    /// Every condition key (lower case) the policies can read: the request path builds
+    /// only these.
+    pub reads: Arc<[String]>,
+    /// The policies compiled by action: for each action a request can name (lower case),
+    /// the (policy, statement) indexes whose Action/NotAction covers it, in order.
+    by_action: HashMap<String, Vec<(usize, usize)>>,
+    /// Decisions remembered for repeated requests (a cache's hits).
+    pub decisions: Decisions,
 }
 
 /// The default principal of an access key.
@@ -72,6 +83,17 @@ impl Identity {
         let needs_leading_keys = policies
             .iter()
             .any(|p| p.uses_key("dynamodb:leadingkeys") || p.uses_key("dynamodb:fulltablescan"));
+        let mut reads: Vec<String> = policies
+            .iter()
+            .flat_map(Policy::keys_read)
+            .map(str::to_string)
+            .collect();
+        reads.sort();
+        reads.dedup();
+        let by_action = compile_actions(&policies);
+        let timed = reads
+            .iter()
+            .any(|k| k == "aws:currenttime" || k == "aws:epochtime");
         Ok(Identity {
             principal: principal.to_string(),
             account: account.to_string(),
@@ -79,7 +101,75 @@ impl Identity {
             principal_arn,
             policies,
             needs_leading_keys,
+            reads: reads.into(),
+            by_action,
+            decisions: Decisions::new(!timed),
         })
+    }
+
+    /// Whether the identity's policies can read condition key `key` (lower case).
+    pub fn reads(&self, key: &str) -> bool {
+        self.reads.iter().any(|k| k == key)
+    }
+
+    /// The identity policies' decision for one tuple: [`evaluate`] over the statements
+    /// whose action covers `action` (the same decision, without matching every
+    /// statement's actions again).
+    pub fn evaluate(&self, action: &str, resource: &str, ctx: &Context) -> Decision {
+        let mut buf = [0u8; 96];
+        let lower = action
+            .as_bytes()
+            .get(..buf.len().min(action.len()))
+            .filter(|b| b.len() == action.len())
+            .map(|b| {
+                let out = &mut buf[..b.len()];
+                out.copy_from_slice(b);
+                out.make_ascii_lowercase();
+                &*out
+            })
+            .and_then(|b| std::str::from_utf8(b).ok());
+        let Some(candidates) = lower.and_then(|a| self.by_action.get(a)) else {
+            return evaluate(&self.policies, action, resource, ctx);
+        };
+        let mut allowed = false;
+        for &(p, s) in candidates {
+            let Some(st) = self.policies.get(p).and_then(|p| p.statements.get(s)) else {
+                continue;
+            };
+            if st.effect == Effect::Allow && allowed {
+                continue;
+            }
+            if st.applies_to(resource, ctx) {
+                match st.effect {
+                    Effect::Deny => return Decision::ExplicitDeny,
+                    Effect::Allow => allowed = true,
+                }
+            }
+        }
+        if allowed {
+            Decision::Allow
+        } else {
+            Decision::ImplicitDeny
+        }
+    }
+
+    /// The context of one tuple: the global keys every request of this identity carries,
+    /// limited to the keys its policies read unless `full` (the simulator, and requests
+    /// on a resource whose resource-based policy reads other keys).
+    pub fn context(&self, full: bool) -> Context {
+        let mut c = if full {
+            Context::default()
+        } else {
+            Context::limited(self.reads.clone())
+        };
+        c.set_with("aws:PrincipalArn", || vec![self.principal_arn.clone()]);
+        c.set_with("aws:PrincipalAccount", || vec![self.account.clone()]);
+        if let Some(u) = &self.username {
+            c.set_with("aws:username", || vec![u.clone()]);
+        }
+        // Plain HTTP; the service sets "true" for requests that came over TLS.
+        c.set_with("aws:SecureTransport", || vec!["false".into()]);
+        c
     }
 
     /// The caller as resource-based policies see it, for a tuple on `resource`.
@@ -99,18 +189,56 @@ impl Identity {
         resource_account(resource).is_some_and(|a| a != self.account)
     }
 
-    /// The global condition keys every request of this identity carries.
+    /// The global condition keys every request of this identity carries (all of them).
     pub fn base_context(&self) -> Context {
-        let mut c = Context::default();
-        c.set("aws:PrincipalArn", vec![self.principal_arn.clone()]);
-        c.set("aws:PrincipalAccount", vec![self.account.clone()]);
-        if let Some(u) = &self.username {
-            c.set("aws:username", vec![u.clone()]);
-        }
-        // Plain HTTP; the service sets "true" for requests that came over TLS.
-        c.set("aws:SecureTransport", vec!["false".into()]);
-        c
+        self.context(true)
     }
+}
+
+/// Every action a request tuple can name, lower case: `dynamodb:` and
+/// `application-autoscaling:` with each operation's name, the PartiQL verbs and
+/// ConditionCheckItem.
+fn request_actions() -> impl Iterator<Item = String> {
+    let ops = Operation::ALL.iter().flat_map(|op| {
+        [
+            format!("dynamodb:{}", op.name()),
+            format!("application-autoscaling:{}", op.name()),
+        ]
+    });
+    let more = [
+        "PartiQLSelect",
+        "PartiQLInsert",
+        "PartiQLUpdate",
+        "PartiQLDelete",
+        "ConditionCheckItem",
+    ]
+    .into_iter()
+    .map(|a| format!("dynamodb:{a}"));
+    ops.chain(more).map(|a| a.to_ascii_lowercase())
+}
+
+/// For each request action, the statements whose Action/NotAction covers it (actions
+/// take no policy variables, so this does not depend on the request).
+fn compile_actions(policies: &[Policy]) -> HashMap<String, Vec<(usize, usize)>> {
+    let empty = Context::default();
+    request_actions()
+        .map(|action| {
+            let covering = policies
+                .iter()
+                .enumerate()
+                .flat_map(|(p, policy)| {
+                    policy
+                        .statements
+                        .iter()
+                        .enumerate()
+                        .map(move |(s, st)| (p, s, st))
+                })
+                .filter(|(_, _, st)| st.actions.matches(&action, &empty, true))
+                .map(|(p, s, _)| (p, s))
+                .collect();
+            (action, covering)
+        })
+        .collect()
 }
 
 /// The account segment of an ARN (`arn:aws:dynamodb:r:{account}:...`); None for `*` or

@@ -4,6 +4,7 @@
 
 pub mod authorize;
 pub mod decide;
+pub mod decisions;
 pub mod identity;
 pub mod partiql_keys;
 pub mod policy;

@@ -73,8 +73,8 @@ impl ResourcePolicies {
     }
 
     /// Called before and after every request when policies are on: an operation that
-    /// can create, change or drop a resource policy forgets them all.
-    pub fn observe(&self, op: Operation) {
+    /// can create, change or drop a resource policy forgets them all (true when it did).
+    pub fn observe(&self, op: Operation) -> bool {
         use Operation::*;
         if matches!(
             op,
@@ -91,7 +91,9 @@ impl ResourcePolicies {
                 s.generation += 1;
                 s.known.clear();
             }
+            return true;
         }
+        false
     }
 }
 

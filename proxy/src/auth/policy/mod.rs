@@ -55,7 +55,7 @@ pub struct Patterns {
 }
 
 impl Patterns {
-    fn matches(&self, text: &str, ctx: &Context, fold: bool) -> bool {
+    pub fn matches(&self, text: &str, ctx: &Context, fold: bool) -> bool {
         self.list.iter().any(|p| p.matches(text, ctx, fold)) != self.negated
     }
 }
@@ -76,9 +76,12 @@ pub struct Statement {
 impl Statement {
     /// Whether the statement applies to the tuple (`action` lower-cased).
     pub fn applies(&self, action_lc: &str, resource: &str, ctx: &Context) -> bool {
-        self.actions.matches(action_lc, ctx, true)
-            && self.resources.matches(resource, ctx, false)
-            && self.conditions.iter().all(|c| c.holds(ctx))
+        self.actions.matches(action_lc, ctx, true) && self.applies_to(resource, ctx)
+    }
+
+    /// Whether the statement applies to `resource` and `ctx`, its actions matched already.
+    pub fn applies_to(&self, resource: &str, ctx: &Context) -> bool {
+        self.resources.matches(resource, ctx, false) && self.conditions.iter().all(|c| c.holds(ctx))
     }
 }
 
@@ -155,6 +158,23 @@ impl Policy {
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Policy { statements })
+    }
+
+    /// Every condition key (lower case) the policy can read: the keys of its conditions
+    /// and of the policy variables in its resources and condition values. Context keys
+    /// outside this set cannot change any decision of the policy.
+    pub fn keys_read(&self) -> impl Iterator<Item = &str> {
+        self.statements.iter().flat_map(|s| {
+            let conditions = s.conditions.iter().flat_map(|c| {
+                std::iter::once(c.key.as_str()).chain(c.values.iter().flat_map(|v| v.variables()))
+            });
+            s.resources
+                .list
+                .iter()
+                .chain(&s.actions.list)
+                .flat_map(|p| p.variables())
+                .chain(conditions)
+        })
     }
 
     /// Whether any condition of the policy reads `key` (lower-case).

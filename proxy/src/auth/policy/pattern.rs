@@ -35,6 +35,77 @@ pub struct Pattern {
     /// Without variables: the glob and the literal, resolved once at parse time (the
     /// request path then matches without allocating).
     fixed: Option<(Vec<G>, String)>,
+    /// Without variables: the literal text before the first wildcard and after the last
+    /// (the whole pattern when it has none), so most non-matching texts are refused by
+    /// two comparisons before the glob runs.
+    ends: Option<Ends>,
+}
+
+/// A fixed pattern's literal ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Ends {
+    prefix: String,
+    suffix: String,
+    /// No `*` or `?`: the pattern matches `prefix` only.
+    exact: bool,
+    /// The glob between the ends (from the first wildcard to the last).
+    middle: Vec<G>,
+}
+
+impl Ends {
+    fn of(glob: &[G]) -> Ends {
+        let lit = |g: &[G]| -> String {
+            g.iter()
+                .map(|g| match g {
+                    G::Ch(c) => *c,
+                    _ => '*',
+                })
+                .collect()
+        };
+        let first = glob.iter().position(|g| !matches!(g, G::Ch(_)));
+        match first {
+            None => Ends {
+                prefix: lit(glob),
+                suffix: String::new(),
+                exact: true,
+                middle: Vec::new(),
+            },
+            Some(first) => {
+                let last = glob
+                    .iter()
+                    .rposition(|g| !matches!(g, G::Ch(_)))
+                    .unwrap_or(first);
+                Ends {
+                    prefix: lit(&glob[..first]),
+                    suffix: lit(&glob[last + 1..]),
+                    exact: false,
+                    middle: glob[first..=last].to_vec(),
+                }
+            }
+        }
+    }
+
+    /// Whether `text` matches (compared as is: for patterns without `fold`): the ends
+    /// compared as strings, the glob run only on what lies between them.
+    fn matches(&self, text: &str) -> bool {
+        if self.exact {
+            return text == self.prefix;
+        }
+        if self.middle.iter().all(|g| *g == G::Star) {
+            return text.len() >= self.prefix.len() + self.suffix.len()
+                && text.starts_with(&self.prefix)
+                && text.ends_with(&self.suffix);
+        }
+        match text
+            .strip_prefix(self.prefix.as_str())
+            .and_then(|t| t.strip_suffix(self.suffix.as_str()))
+        {
+            Some(between) if text.len() >= self.prefix.len() + self.suffix.len() => {
+                glob_match(&self.middle, between, false)
+            }
+            _ => false,
+        }
+    }
 }
 
 impl Pattern {
@@ -83,11 +154,14 @@ impl Pattern {
             toks,
             text: s.to_string(),
             fixed: None,
+            ends: None,
         };
         if !p.has_vars() {
             let empty = Context::default();
             if let (Some(glob), Some(literal)) = (p.resolve(&empty), p.resolve_literal(&empty)) {
-                p.fixed = Some((glob, literal.into_owned()));
+                let literal = literal.into_owned();
+                p.ends = Some(Ends::of(&glob));
+                p.fixed = Some((glob, literal));
             }
         }
         p
@@ -121,23 +195,34 @@ impl Pattern {
         if let Some((_, literal)) = &self.fixed {
             return Some(Cow::Borrowed(literal));
         }
-        Some(Cow::Owned(
-            self.resolve(ctx)?
-                .into_iter()
-                .map(|g| match g {
-                    G::Ch(c) => c,
-                    G::Star => '*',
-                    G::One => '?',
-                })
-                .collect(),
-        ))
+        let mut out = String::with_capacity(self.text.len());
+        for t in &self.toks {
+            match t {
+                Tok::Lit(c) => out.push(*c),
+                Tok::Star => out.push('*'),
+                Tok::One => out.push('?'),
+                Tok::Var(key, default) => out.push_str(ctx.single(key).or(default.as_deref())?),
+            }
+        }
+        Some(Cow::Owned(out))
+    }
+
+    /// The condition keys (lower case) of the policy variables in the pattern.
+    pub fn variables(&self) -> impl Iterator<Item = &str> {
+        self.toks.iter().filter_map(|t| match t {
+            Tok::Var(k, _) => Some(k.as_str()),
+            _ => None,
+        })
     }
 
     /// Whether `text` matches (variables resolved from `ctx`; `fold`: compare the text
     /// lower-cased, for patterns parsed with `fold`).
     pub fn matches(&self, text: &str, ctx: &Context, fold: bool) -> bool {
         match &self.fixed {
-            Some((glob, _)) => glob_match(glob, text, fold),
+            Some((glob, _)) => match &self.ends {
+                Some(ends) if !fold => ends.matches(text),
+                _ => glob_match(glob, text, fold),
+            },
             None => match self.resolve(ctx) {
                 Some(glob) => glob_match(&glob, text, fold),
                 None => false,

@@ -358,6 +358,15 @@ fn word() -> impl Strategy<Value = String> {
 fn action() -> impl Strategy<Value = String> {
     prop_oneof![
         Just("*".to_string()),
+        prop_oneof![
+            Just("dynamodb:GetItem"),
+            Just("dynamodb:Get*"),
+            Just("dynamodb:*Item"),
+            Just("DynamoDB:query"),
+            Just("dynamodb:PartiQL*"),
+            Just("application-autoscaling:*"),
+        ]
+        .prop_map(str::to_string),
         word().prop_map(|w| format!("dynamodb:{w}")),
         word().prop_map(|w| format!("DynamoDB:{}", w.to_uppercase())),
     ]
@@ -424,6 +433,59 @@ proptest! {
         let doc = to_json(&stmts);
         let policy = Policy::parse(&doc).map_err(|e| TestCaseError::fail(format!("{doc}: {e}")))?;
         prop_assert_eq!(evaluate(&[policy], &act, &res, &c), ref_decide(&stmts, &act, &res, &c), "{}", doc);
+    }
+}
+
+/// A request action: one daxlite's tuples name (the identity's compiled path), or any
+/// string (its fallback).
+fn request_action() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop_oneof![
+            Just("dynamodb:GetItem"),
+            Just("dynamodb:Query"),
+            Just("dynamodb:PutItem"),
+            Just("dynamodb:PartiQLSelect"),
+            Just("dynamodb:ConditionCheckItem"),
+            Just("application-autoscaling:DescribeScalableTargets"),
+        ]
+        .prop_map(str::to_string),
+        "dynamodb:[abAB:]{0,4}",
+    ]
+}
+
+proptest! {
+    /// What the request path uses: the statements compiled by action, and a context
+    /// holding only the keys the policies read (an unread key `k3` is dropped) — the same
+    /// decision as the reference on the full context.
+    #[test]
+    fn compiled_identity_agrees_with_the_reference(
+        stmts in proptest::collection::vec(stmt(), 1..5),
+        act in request_action(),
+        res in "[ab:]{0,5}",
+        k1 in proptest::option::of(proptest::collection::vec("[ab:]{0,3}", 0..3)),
+        k2 in proptest::option::of(proptest::collection::vec("[ab:]{0,3}", 0..3)),
+        k3 in proptest::collection::vec("[ab:]{0,3}", 0..3),
+    ) {
+        let doc = to_json(&stmts);
+        let policy = Policy::parse(&doc).map_err(|e| TestCaseError::fail(format!("{doc}: {e}")))?;
+        let identity = crate::auth::identity::Identity::new(
+            "arn:aws:iam::123456789012:user/u",
+            vec![policy],
+        )
+        .map_err(TestCaseError::fail)?;
+        let mut full = Context::default();
+        let mut limited = identity.context(false);
+        for c in [&mut full, &mut limited] {
+            if let Some(v) = &k1 { c.set("k1", v.clone()); }
+            if let Some(v) = &k2 { c.set("K2", v.clone()); }
+            c.set("k3", k3.clone());
+        }
+        prop_assert!(limited.get("k3").is_none(), "k3 is read by no policy");
+        prop_assert_eq!(
+            identity.evaluate(&act, &res, &limited),
+            ref_decide(&stmts, &act, &res, &full),
+            "{}", doc
+        );
     }
 }
 

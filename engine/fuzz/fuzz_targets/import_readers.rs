@@ -1,0 +1,7 @@
+//! Fuzz target `import_readers`: the body and its oracle are
+//! `daxlite_engine::fuzz::import_readers`, which `cargo test -p daxlite-tests --test e2e
+//! reliability::` also runs on every corpus file.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| daxlite_engine::fuzz::import_readers(data));

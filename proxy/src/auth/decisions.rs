@@ -9,8 +9,8 @@
 //!
 //! Only read operations with a body of at most [`MAX_BODY`] bytes are remembered, and
 //! never for an identity whose policies read `aws:CurrentTime` or `aws:EpochTime` (their
-//! decisions change with the clock). At most [`ENTRIES`] per identity: a full shard
-//! forgets an arbitrary entry to make room.
+//! decisions change with the clock). At most [`BUDGET`] bytes per identity (bodies and
+//! entries): a shard over its share forgets all its entries.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
@@ -24,10 +24,20 @@ use daxlite_engine::wire::{ApiError, Operation};
 /// each time).
 pub const MAX_BODY: usize = 1024;
 
-/// Decisions remembered per identity (about 4.5 MB at most with full-size bodies).
-pub const ENTRIES: usize = 4096;
+/// The memory remembered decisions may take per identity: about 100,000 GetItems.
+pub const BUDGET: usize = 16 << 20;
+
+/// What one entry costs besides its body (the entry, the map's slot and the allocation).
+const ENTRY_BYTES: usize = 128;
 
 const SHARDS: usize = 8;
+
+/// One shard: the entries by body hash and the bytes they take.
+#[derive(Debug, Default)]
+struct Shard {
+    entries: HashMap<u64, Entry>,
+    bytes: usize,
+}
 
 /// The generation of everything daxlite learned from the upstream that decisions read.
 #[derive(Debug, Default)]
@@ -68,7 +78,7 @@ struct Entry {
 pub struct Decisions {
     enabled: bool,
     hasher: RandomState,
-    shards: Vec<Mutex<HashMap<u64, Entry>>>,
+    shards: Vec<Mutex<Shard>>,
 }
 
 impl Decisions {
@@ -77,7 +87,7 @@ impl Decisions {
         Decisions {
             enabled,
             hasher: RandomState::new(),
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
         }
     }
 
@@ -103,7 +113,7 @@ impl Decisions {
         }
         let (shard, h) = self.slot(r);
         let map = self.shards.get(shard)?.lock().ok()?;
-        let e = map.get(&h)?;
+        let e = map.entries.get(&h)?;
         (e.generation == generation
             && e.op == r.op
             && e.peer == r.peer
@@ -121,12 +131,13 @@ impl Decisions {
         let Some(Ok(mut map)) = self.shards.get(shard).map(Mutex::lock) else {
             return;
         };
-        if map.len() >= ENTRIES / SHARDS && !map.contains_key(&h) {
-            if let Some(k) = map.keys().next().copied() {
-                map.remove(&k);
-            }
+        let cost = ENTRY_BYTES + r.body.len();
+        if map.bytes + cost > BUDGET / SHARDS {
+            map.entries.clear();
+            map.bytes = 0;
         }
-        map.insert(
+        map.bytes += cost;
+        let old = map.entries.insert(
             h,
             Entry {
                 op: r.op,
@@ -137,13 +148,16 @@ impl Decisions {
                 decision: decision.clone(),
             },
         );
+        if let Some(old) = old {
+            map.bytes -= ENTRY_BYTES + old.body.len();
+        }
     }
 
     /// How many decisions are remembered.
     pub fn len(&self) -> usize {
         self.shards
             .iter()
-            .filter_map(|s| s.lock().ok().map(|m| m.len()))
+            .filter_map(|s| s.lock().ok().map(|m| m.entries.len()))
             .sum()
     }
 
@@ -202,13 +216,16 @@ mod tests {
     }
 
     #[test]
-    fn memory_is_bounded_by_the_entry_count() {
+    fn memory_is_bounded_by_the_budget() {
         let d = Decisions::new(true);
-        for i in 0..(3 * ENTRIES) {
-            let body = format!("{{\"k\":{i}}}");
-            d.put(&req(body.as_bytes()), 0, &Ok(()));
+        let body = |i: usize| format!("{{\"k\":{i:0>1000}}}");
+        let most = BUDGET / (ENTRY_BYTES + body(0).len());
+        for i in 0..(3 * most) {
+            d.put(&req(body(i).as_bytes()), 0, &Ok(()));
         }
-        assert!(d.len() <= ENTRIES, "{} entries", d.len());
-        assert!(d.len() >= ENTRIES / 2, "{} entries", d.len());
+        assert!(d.len() <= most, "{} entries, at most {most}", d.len());
+        assert!(d.len() >= most / 2, "{} entries of {most}", d.len());
+        // The last one put is there.
+        assert_eq!(d.get(&req(body(3 * most - 1).as_bytes()), 0), Some(Ok(())));
     }
 }

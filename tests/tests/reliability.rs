@@ -230,7 +230,7 @@ async fn in_dax_mode_the_checker_finds_the_stale_query_page() {
 
 /// Replays every file of `<crate>/fuzz/corpus/<target>` through its target; every target
 /// has a corpus. Returns the number of files replayed.
-fn replay(corpus: &str, targets: &[(&str, fn(&[u8]))]) -> usize {
+fn replay(corpus: &str, targets: &[(&str, daxlite_engine::fuzz::Target)]) -> usize {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(corpus);
     let mut replayed = 0;
     for dir in std::fs::read_dir(&root).unwrap() {

@@ -24,7 +24,7 @@ use daxlite_engine::wire::{ApiError, Operation};
 /// each time).
 pub const MAX_BODY: usize = 1024;
 
-/// The memory remembered decisions may take per identity: about 100,000 GetItems.
+/// The memory remembered decisions may take per identity: about 75,000 GetItem bodies.
 pub const BUDGET: usize = 16 << 20;
 
 /// What one entry costs besides its body (the entry, the map's slot and the allocation).

@@ -44,6 +44,7 @@ mod reliability;
 mod s3;
 mod simulate;
 mod streams;
+mod table_arns;
 mod tables;
 mod tls;
 mod transactions;

@@ -13,6 +13,7 @@ pub mod legacy_global;
 pub mod query;
 pub mod streams;
 pub mod table;
+pub mod table_arn;
 #[cfg(test)]
 pub(crate) mod testkit;
 pub mod transact;
@@ -44,7 +45,8 @@ macro_rules! routes {
     ) => {
         /// Runs one operation on a JSON request body and returns the JSON response body.
         pub async fn dispatch(ctx: &Ctx, op: Operation, body: &[u8]) -> ApiResult<Vec<u8>> {
-            let req = parse_body(body)?;
+            let mut req = parse_body(body)?;
+            table_arn::resolve(op, &mut req, &ctx.config.region, &ctx.config.account);
             let out: Value = match op {
                 $( Operation::$raw => return $rmod::$rfn(ctx, &req).await, )*
                 $( Operation::$op => $module::$func(ctx, &req).await?, )*

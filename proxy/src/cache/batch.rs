@@ -89,7 +89,7 @@ impl<U: Upstream> Cached<U> {
         }
         let mut plans = Vec::new();
         for (table, spec) in batch.items {
-            if spec.consistent == Some(true) || spec.keys.is_empty() {
+            if spec.consistent == Some(true) || spec.keys.is_empty() || super::by_arn(&table) {
                 return None;
             }
             let projection = projection_of(

@@ -179,7 +179,9 @@ impl<U: Upstream> Cached<U> {
         let Ok(parsed) = serde_json::from_slice::<GetItem<'_>>(&req.body) else {
             return self.inner.call(req).await;
         };
-        if parsed.consistent == Some(true) {
+        // Strongly consistent, or the table named by ARN (maybe another account's; its
+        // writes forget the named table): forwarded, not cached.
+        if parsed.consistent == Some(true) || super::by_arn(&parsed.table) {
             return self.inner.call(req).await;
         }
         let (Some(capacity), Some(proj)) = (

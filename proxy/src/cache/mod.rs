@@ -187,6 +187,14 @@ fn memchr_str(hay: &[u8], needle: &str) -> bool {
     hay.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 
+/// Whether a request names its table by ARN (DynamoDB accepts a table ARN wherever it
+/// takes a TableName). Such reads are forwarded uncached and such writes forget the
+/// table of that name: the ARN may name another account's table, whose key schema and
+/// items are not this name's.
+fn by_arn(table: &str) -> bool {
+    table.starts_with("arn:")
+}
+
 /// The `TableName` of a request body, if it has one.
 fn table_name(body: &[u8]) -> Option<String> {
     #[derive(serde::Deserialize)]

@@ -64,6 +64,9 @@ fn page_key(
     };
     v.remove("ConsistentRead");
     let table = v.get("TableName")?.as_str()?.to_string();
+    if super::by_arn(&table) {
+        return None;
+    }
     let mut key = Vec::with_capacity(body.len() + 1);
     key.push(if op == Operation::Query { b'Q' } else { b'S' });
     serde_json::to_writer(&mut key, &v).ok()?;

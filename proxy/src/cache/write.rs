@@ -106,6 +106,16 @@ impl<U: Upstream> Cached<U> {
         let Ok(parsed) = serde_json::from_slice::<ItemWrite>(&req.body) else {
             return self.inner.call(req).await;
         };
+        if super::by_arn(&parsed.table) {
+            // The table named by ARN (its reads are not cached): forget what is cached of
+            // the table of that name, whatever the outcome but a clean refusal.
+            let table = crate::auth::authorize::table_name(&parsed.table).to_string();
+            let reply = self.inner.call(req).await;
+            if reply.is_success() || reply.is_fault() {
+                self.forget_table(&table, "write_by_arn");
+            }
+            return reply.outcome(Outcome::Write);
+        }
         let table = parsed.table.clone();
         let schema = self.schemas.get(&self.inner, &table).await;
         // PutItem's item, decoded once: it gives the key and, after the write, the entry.

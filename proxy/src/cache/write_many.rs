@@ -110,6 +110,12 @@ impl<U: Upstream> Cached<U> {
     async fn targets(&self, named: Vec<Named>) -> Vec<Target> {
         let mut out = Vec::with_capacity(named.len());
         for n in named {
+            if super::by_arn(&n.table) {
+                // Named by ARN: the table of that name is forgotten after the write.
+                let table = crate::auth::authorize::table_name(&n.table).to_string();
+                out.push(Target::UnknownKey(table));
+                continue;
+            }
             let schema = self.schemas.get(&self.inner, &n.table).await;
             let written = schema.and_then(|s| Written::of(&n.table, &s, &n.attrs, n.exact));
             out.push(match written {

@@ -192,6 +192,19 @@ impl Engine {
         ))
     }
 
+    /// Global tables: one page of a table's current state for re-seeding a replica that
+    /// fell behind (`replication::snapshot::read`).
+    pub fn replication_snapshot(
+        &self,
+        table: &str,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> ApiResult<Option<crate::replication::snapshot::Snapshot>> {
+        logged(crate::replication::snapshot::read(
+            &self.ctx, table, after, limit,
+        ))
+    }
+
     /// Stops the background task, finishes the writes already accepted and stops the
     /// writer.
     pub fn close(&self) {

@@ -25,6 +25,8 @@ struct Setup {
     delay_ms: u64,
     /// Each region's TTL sweep interval (None: the default).
     ttl_sweep_ms: Option<[i64; 3]>,
+    /// `[engine] stream_max_bytes` of every region (None: the default).
+    stream_max_bytes: Option<u64>,
 }
 
 /// Three free loopback addresses.
@@ -54,6 +56,9 @@ async fn start_region(i: usize, addrs: &[std::net::SocketAddr], setup: &Setup) -
     config.replication_delay = Duration::from_millis(setup.delay_ms);
     if let Some(sweep) = setup.ttl_sweep_ms {
         config.engine.ttl_sweep_interval_ms = sweep[i];
+    }
+    if let Some(max) = setup.stream_max_bytes {
+        config.engine.stream_max_bytes = max;
     }
     config.peers = REGIONS
         .iter()

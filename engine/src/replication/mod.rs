@@ -15,6 +15,7 @@
 //! the flag.
 
 pub mod merge;
+pub mod snapshot;
 
 use std::cell::RefCell;
 

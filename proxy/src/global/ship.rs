@@ -98,6 +98,54 @@ fn shipped(c: &Change) -> Value {
     json!({"Keys": c.keys, "NewImage": c.new, "Clock": c.clock})
 }
 
+/// Re-seeds `region` after its position fell behind what the stream kept: ships every
+/// item and deletion this region made last (stamped after `since`), page by page, and
+/// answers the stream's head as it was before the first page was read (None when the
+/// table or the peer failed: retried later).
+async fn reseed(
+    state: &State,
+    peer: &Remote,
+    engine: &Engine,
+    table: &str,
+    region: &str,
+    since: u64,
+) -> Option<(String, u64)> {
+    tracing::warn!(%table, %region, "global tables: changes were trimmed before they were shipped; re-seeding the replica from the table's current state");
+    let started = std::time::Instant::now();
+    let mut after: Option<Vec<u8>> = None;
+    let mut head = None;
+    let mut sent = 0usize;
+    loop {
+        let page = engine
+            .replication_snapshot(table, after.as_deref(), BATCH)
+            .ok()??;
+        let head = head.get_or_insert(page.head).clone();
+        let body: Vec<Value> = page
+            .changes
+            .iter()
+            .filter(|c| c.clock > since)
+            .map(shipped)
+            .collect();
+        sent += body.len();
+        if !body.is_empty() {
+            if let Err(e) = inbound::send_changes(peer, table, &state.own, body).await {
+                tracing::debug!(%table, %region, error = %e, "global tables: re-seed failed; retrying");
+                return None;
+            }
+        }
+        match page.next {
+            Some(next) => {
+                tracing::info!(%table, %region, sent, "global tables: re-seeding");
+                after = Some(next);
+            }
+            None => {
+                tracing::info!(%table, %region, sent, seconds = started.elapsed().as_secs_f64(), "global tables: re-seeded");
+                return Some(head);
+            }
+        }
+    }
+}
+
 /// Ships `table` to `region` until aborted.
 pub async fn run(
     state: Arc<State>,
@@ -127,7 +175,6 @@ pub async fn run(
     let mut paused = state.paused.subscribe();
     let delay = state.delay.as_millis() as i64;
     let mut backoff = Duration::from_millis(20);
-    let mut warned = false;
     // The position acknowledged but not saved yet, and when one was saved last.
     let mut unsaved: Option<Position> = None;
     let mut saved_at = std::time::Instant::now();
@@ -148,9 +195,25 @@ pub async fn run(
             pos.label = Some(batch.label.clone());
             pos.seq = 0;
         }
-        if batch.trimmed && !warned {
-            warned = true;
-            tracing::warn!(%table, %region, "global tables: changes were trimmed past stream retention before they were shipped");
+        if batch.trimmed {
+            // The changes since the position are gone (retention or the size cap): send
+            // the table's current state instead, then go on from the stream's head.
+            let Some((label, seq)) =
+                reseed(&state, &peer, &engine, &table, &region, pos.since).await
+            else {
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = paused.changed() => {}
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                continue;
+            };
+            backoff = Duration::from_millis(20);
+            pos.label = Some(label);
+            pos.seq = seq;
+            save(&engine, &key, &pos).await;
+            unsaved = None;
+            continue;
         }
         let Some(first) = batch.changes.first() else {
             if let Some(p) = unsaved.take() {

@@ -141,3 +141,59 @@ async fn replication_lag_under_load() {
         s.stop().await;
     }
 }
+
+/// A replica cut off while its changes are trimmed from the stream (here by a small
+/// `stream_max_bytes`; in AWS by 24 h retention) is re-seeded when it comes back: the
+/// overwrites, the new items and the deletions it missed all reach it, and its own
+/// writes made meanwhile stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_behind_the_trimmed_stream_is_re_seeded() {
+    let setup = Setup {
+        ttl_sweep_ms: Some([100, 100, 100]),
+        stream_max_bytes: Some(8 * 1024),
+        ..Setup::default()
+    };
+    let servers = three_regions_with(&setup, &addresses()).await;
+    let table = global_table(&servers, "global-reseed").await;
+    let east = servers[0].client();
+    for i in 0..20 {
+        put(&east, &table, &format!("k{i}"), "old").await;
+    }
+    converge(&servers, &table, Duration::from_secs(5), |items| {
+        items.len() == 20
+    })
+    .await;
+    // Cut us-west-2 off from us-east-1 only.
+    admin(&servers[0], "/global/pause", "us-west-2").await;
+    for i in 0..10 {
+        east.delete_item()
+            .table_name(&table)
+            .key("pk", AttributeValue::S(format!("k{i}")))
+            .send()
+            .await
+            .expect("delete");
+    }
+    for i in 10..20 {
+        put(&east, &table, &format!("k{i}"), "new").await;
+    }
+    let filler = "x".repeat(300);
+    for i in 0..100 {
+        put(&east, &table, &format!("f{i}"), &filler).await;
+    }
+    // us-west-2's own write meanwhile, shipped to the others as usual.
+    put(&servers[2].client(), &table, "w", "west").await;
+    // The background task trims the stream down to its cap (every 100 ms here).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    admin(&servers[0], "/global/resume", "us-west-2").await;
+    let items = converge(&servers, &table, Duration::from_secs(10), |items| {
+        items.len() == 10 + 100 + 1
+    })
+    .await;
+    assert!(
+        items.iter().all(|i| !i.contains("\"old\"")),
+        "an overwrite was missed"
+    );
+    for s in servers {
+        s.stop().await;
+    }
+}

@@ -5,10 +5,9 @@
 //! TableName ValidationException.
 
 use aws_sdk_dynamodb::types::{
-    AttributeValue, BillingMode, Get, KeyType, KeysAndAttributes, Put, ScalarAttributeType,
-    TransactGetItem, TransactWriteItem,
+    AttributeValue, Get, KeysAndAttributes, Put, TransactGetItem, TransactWriteItem,
 };
-use daxlite_tests::{attr, ddb_test, error_parts, key, unique_name, TestServer};
+use daxlite_tests::{create_pk_table, ddb_test, error_parts, TestServer};
 
 fn s(v: &str) -> AttributeValue {
     AttributeValue::S(v.into())
@@ -17,18 +16,14 @@ fn s(v: &str) -> AttributeValue {
 ddb_test!(a_table_arn_names_the_table, |mode| async move {
     let srv = TestServer::start(mode).await;
     let c = srv.client();
-    let t = unique_name("by-arn");
-    let created = c
-        .create_table()
+    let t = create_pk_table(&c, "by-arn", None).await;
+    let arn = c
+        .describe_table()
         .table_name(&t)
-        .attribute_definitions(attr("pk", ScalarAttributeType::S))
-        .key_schema(key("pk", KeyType::Hash))
-        .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await
-        .expect("create");
-    let arn = created
-        .table_description()
+        .expect("describe")
+        .table()
         .and_then(|d| d.table_arn())
         .expect("TableArn")
         .to_string();

@@ -146,6 +146,19 @@ async fn reseed(
     }
 }
 
+/// Waits `backoff` (or until the pause set changes) after a failed call to the peer, and
+/// doubles it up to `MAX_BACKOFF`.
+async fn back_off(
+    backoff: &mut Duration,
+    paused: &mut tokio::sync::watch::Receiver<std::collections::HashSet<String>>,
+) {
+    tokio::select! {
+        _ = tokio::time::sleep(*backoff) => {}
+        _ = paused.changed() => {}
+    }
+    *backoff = (*backoff * 2).min(MAX_BACKOFF);
+}
+
 /// Ships `table` to `region` until aborted.
 pub async fn run(
     state: Arc<State>,
@@ -201,11 +214,7 @@ pub async fn run(
             let Some((label, seq)) =
                 reseed(&state, &peer, &engine, &table, &region, pos.since).await
             else {
-                tokio::select! {
-                    _ = tokio::time::sleep(backoff) => {}
-                    _ = paused.changed() => {}
-                }
-                backoff = (backoff * 2).min(MAX_BACKOFF);
+                back_off(&mut backoff, &mut paused).await;
                 continue;
             };
             backoff = Duration::from_millis(20);
@@ -261,11 +270,7 @@ pub async fn run(
             );
             if let Err(e) = sent {
                 tracing::debug!(%table, %region, error = %e, "global tables: shipping failed; retrying");
-                tokio::select! {
-                    _ = tokio::time::sleep(backoff) => {}
-                    _ = paused.changed() => {}
-                }
-                backoff = (backoff * 2).min(MAX_BACKOFF);
+                back_off(&mut backoff, &mut paused).await;
                 continue;
             }
             backoff = Duration::from_millis(20);

@@ -55,6 +55,43 @@ impl State {
         });
     }
 
+    /// An UpdateTable of a table in a group is made in every member too, less what
+    /// stays regional (DynamoDB keeps DeletionProtectionEnabled per replica; tags, PITR,
+    /// resource policies and Contributor Insights have operations of their own): GSI
+    /// creation and deletion (each member backfills its own), billing mode, throughput,
+    /// SSE, table class, warm and on-demand throughput.
+    pub(super) fn replicate_table_update(self: &Arc<Self>, body: &Bytes) {
+        let Ok(Value::Object(mut v)) = serde_json::from_slice::<Value>(body) else {
+            return;
+        };
+        let table = v
+            .get("TableName")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let members = self.members(&table);
+        if members.is_empty() {
+            return;
+        }
+        v.remove("DeletionProtectionEnabled");
+        // The stream cannot change in a group (refused above); nothing else left: done.
+        v.remove("StreamSpecification");
+        if v.keys().all(|k| k == "TableName") {
+            return;
+        }
+        let body = Value::Object(v);
+        let state = Arc::clone(self);
+        tokio::spawn(async move {
+            for (r, _) in members {
+                if let Some(peer) = state.peer(&r) {
+                    if let Err(e) = inbound::send_table_update(peer, &body).await {
+                        tracing::warn!(region = %r, %table, error = %e, "global tables: replicating an UpdateTable failed");
+                    }
+                }
+            }
+        });
+    }
+
     /// The admin command: pause or resume shipping to `region`.
     pub(super) fn pause(&self, region: &str, paused: bool) -> Answer {
         if self.peer(region).is_none() {

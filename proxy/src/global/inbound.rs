@@ -51,6 +51,11 @@ pub async fn send_ttl(peer: &Remote, body: &[u8]) -> Result<(), String> {
     send(peer, "UpdateTimeToLive", v).await.map(|_| ())
 }
 
+/// Sends the group-wide part of a member's UpdateTable (`body`) to `peer`.
+pub async fn send_table_update(peer: &Remote, body: &Value) -> Result<(), String> {
+    send(peer, "UpdateTable", body.clone()).await.map(|_| ())
+}
+
 /// Ships `changes` of `table`, accepted in region `from`, to `peer`.
 pub async fn send_changes(
     peer: &Remote,
@@ -108,6 +113,18 @@ impl State {
                     .engine
                     .call(crate::upstream::Request {
                         op: daxlite_engine::wire::Operation::UpdateTimeToLive,
+                        body: Bytes::copy_from_slice(body),
+                    })
+                    .await;
+                reply_json(reply)
+            }
+            "UpdateTable" => {
+                // A member's UpdateTable, group-wide settings only: applied here only
+                // (the cache above forgets the table: `cache::Cached::call_unknown`).
+                let reply = self
+                    .engine
+                    .call(crate::upstream::Request {
+                        op: daxlite_engine::wire::Operation::UpdateTable,
                         body: Bytes::copy_from_slice(body),
                     })
                     .await;

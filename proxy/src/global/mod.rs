@@ -162,11 +162,16 @@ impl Upstream for Global {
                     Err(e) => Reply::error(&e),
                 }
             }
-            Operation::UpdateTable if mentions(&req.body, b"\"StreamSpecification\"") => {
-                match state.check_stream_change(&req.body) {
-                    Ok(()) => self.inner.call(req).await,
-                    Err(e) => Reply::error(&e),
+            Operation::UpdateTable => {
+                if let Err(e) = state.check_stream_change(&req.body) {
+                    return Reply::error(&e);
                 }
+                let body = req.body.clone();
+                let reply = self.inner.call(req).await;
+                if reply.is_success() {
+                    state.replicate_table_update(&body);
+                }
+                reply
             }
             Operation::UpdateTimeToLive => {
                 let body = req.body.clone();

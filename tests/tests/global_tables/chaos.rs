@@ -197,3 +197,107 @@ async fn a_replica_behind_the_trimmed_stream_is_re_seeded() {
         s.stop().await;
     }
 }
+
+/// Settings DynamoDB keeps group-wide follow an UpdateTable made in any member: a GSI
+/// created in us-east-1 appears (backfilled) in the other regions and answers Queries
+/// there, the table class changes everywhere; deletion protection stays regional.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_wide_table_settings_follow_an_update_table() {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndexUpdate,
+        KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType, TableClass,
+    };
+    let servers = three_regions().await;
+    let table = global_table(&servers, "global-settings").await;
+    let east = servers[0].client();
+    put(&east, &table, "a", "x").await;
+    east.update_table()
+        .table_name(&table)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("v")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("attr"),
+        )
+        .global_secondary_index_updates(
+            GlobalSecondaryIndexUpdate::builder()
+                .create(
+                    CreateGlobalSecondaryIndexAction::builder()
+                        .index_name("byV")
+                        .key_schema(
+                            KeySchemaElement::builder()
+                                .attribute_name("v")
+                                .key_type(KeyType::Hash)
+                                .build()
+                                .expect("key"),
+                        )
+                        .projection(
+                            Projection::builder()
+                                .projection_type(ProjectionType::All)
+                                .build(),
+                        )
+                        .build()
+                        .expect("gsi"),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create GSI");
+    east.update_table()
+        .table_name(&table)
+        .table_class(TableClass::StandardInfrequentAccess)
+        .send()
+        .await
+        .expect("table class");
+    east.update_table()
+        .table_name(&table)
+        .deletion_protection_enabled(true)
+        .send()
+        .await
+        .expect("deletion protection");
+    let start = Instant::now();
+    for s in &servers[1..] {
+        let c = s.client();
+        loop {
+            let d = c
+                .describe_table()
+                .table_name(&table)
+                .send()
+                .await
+                .expect("describe");
+            let t = d.table().expect("table");
+            let gsi_active = t.global_secondary_indexes().iter().any(|g| {
+                g.index_name() == Some("byV")
+                    && g.index_status() == Some(&aws_sdk_dynamodb::types::IndexStatus::Active)
+            });
+            let class = t
+                .table_class_summary()
+                .and_then(|c| c.table_class())
+                .cloned();
+            if gsi_active && class == Some(TableClass::StandardInfrequentAccess) {
+                assert_eq!(t.deletion_protection_enabled(), Some(false), "regional");
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "settings never reached the region: GSI active {gsi_active}, class {class:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let q = c
+            .query()
+            .table_name(&table)
+            .index_name("byV")
+            .key_condition_expression("v = :v")
+            .expression_attribute_values(":v", AttributeValue::S("x".into()))
+            .send()
+            .await
+            .expect("query the replicated index");
+        assert_eq!(q.count(), 1, "the GSI was backfilled");
+    }
+    for s in servers {
+        s.stop().await;
+    }
+}

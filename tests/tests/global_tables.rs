@@ -341,6 +341,27 @@ async fn replica_updates_validation_rows() {
         .send()
         .await;
     assert_eq!(err_of(r), v("Update global table operation failed because one or more replicas were not part of the global table. Please retry the request without these replicas: [us-west-2]."));
+    // Multi-Region strong consistency is not built: refused as DynamoDB refuses regions
+    // that cannot serve it, never accepted as an eventual group.
+    let r = east
+        .update_table()
+        .table_name(&table)
+        .replica_updates(create("eu-west-1"))
+        .replica_updates(create("us-west-2"))
+        .multi_region_consistency(aws_sdk_dynamodb::types::MultiRegionConsistency::Strong)
+        .send()
+        .await;
+    assert_eq!(err_of(r), v("Unsupported Region(s) specified for global tables with MultiRegionConsistency set to STRONG: [eu-west-1]."));
+    let d = east
+        .describe_table()
+        .table_name(&table)
+        .send()
+        .await
+        .expect("describe");
+    assert!(
+        d.table().is_some_and(|t| t.replicas().is_empty()),
+        "no replica was made"
+    );
     // A table of that name already in the peer.
     create_pk_table_named(&servers[2].client(), &table).await;
     let r = east

@@ -15,6 +15,7 @@ mod inbound;
 mod peer;
 mod replicas;
 mod ship;
+mod strong;
 pub mod validate;
 
 pub use control::Control;

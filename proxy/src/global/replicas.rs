@@ -81,15 +81,15 @@ impl State {
             .map(|(r, s)| (r, matches!(s, Status::Active | Status::CreationFailed)))
             .collect();
         let peers: Vec<String> = self.peers.iter().map(|(r, _)| r.clone()).collect();
-        let action = validate::check(
-            &body,
-            &validate::Group {
-                table: &name,
-                own: &self.own,
-                peers: &peers,
-                members: &members,
-            },
-        )?;
+        let group = validate::Group {
+            table: &name,
+            own: &self.own,
+            peers: &peers,
+            members: &members,
+        };
+        // MRSC first (not built: refused as DynamoDB refuses it), then the plain checks.
+        let body = super::strong::check(&body, &group)?;
+        let action = validate::check(&body, &group)?;
         match action {
             Action::Create(region) => self.create(&name, &region, &described).await?,
             Action::Delete(region) => self.delete(&name, &region).await?,

@@ -27,6 +27,9 @@ struct Setup {
     ttl_sweep_ms: Option<[i64; 3]>,
     /// `[engine] stream_max_bytes` of every region (None: the default).
     stream_max_bytes: Option<u64>,
+    /// Every region verifies signatures (`[auth] verify`, keys AKIDTEST and PEERKEY) and
+    /// signs its calls to the others with PEERKEY.
+    peer_key: bool,
 }
 
 /// Three free loopback addresses.
@@ -60,6 +63,12 @@ async fn start_region(i: usize, addrs: &[std::net::SocketAddr], setup: &Setup) -
     if let Some(max) = setup.stream_max_bytes {
         config.engine.stream_max_bytes = max;
     }
+    if setup.peer_key {
+        config.service.auth = Some(std::sync::Arc::new(daxlite::auth::sigv4::Keys::new([
+            ("AKIDTEST".to_string(), "secret".to_string()),
+            ("PEERKEY".to_string(), "peersecret".to_string()),
+        ])));
+    }
     config.peers = REGIONS
         .iter()
         .zip(addrs)
@@ -67,6 +76,9 @@ async fn start_region(i: usize, addrs: &[std::net::SocketAddr], setup: &Setup) -
         .map(|(r, a)| Peer {
             region: r.to_string(),
             url: format!("http://{a}").parse().expect("url"),
+            credentials: setup
+                .peer_key
+                .then(|| ("PEERKEY".to_string(), "peersecret".to_string())),
         })
         .collect();
     TestServer::start_with(config, None).await

@@ -16,6 +16,12 @@ section! {
         region: String, env none;
         /// The peer's DynamoDB endpoint, `http://` or `https://`.
         url: String, env none;
+        /// The key replication calls to this peer are signed with (one of the peer's
+        /// `[auth] credentials` when it verifies signatures); with `secret_key`. Unset:
+        /// the default AWS credential chain.
+        access_key: String, env none;
+        /// The secret of `access_key` (never logged).
+        secret_key: String, env none;
     }
 }
 
@@ -32,10 +38,25 @@ pub struct RawGlobal {
 }
 
 /// One validated peer region.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Peer {
     pub region: String,
     pub url: http::Uri,
+    /// `(access_key, secret_key)` to sign calls to it with (None: the default chain).
+    pub credentials: Option<(String, String)>,
+}
+
+impl std::fmt::Debug for Peer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Peer")
+            .field("region", &self.region)
+            .field("url", &self.url)
+            .field(
+                "access_key",
+                &self.credentials.as_ref().map(|(k, _)| k.as_str()),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 impl RawGlobal {
@@ -103,7 +124,21 @@ impl RawGlobal {
                     format!("{text:?} must be an http:// or https:// URL"),
                 ));
             }
-            out.push(Peer { region, url });
+            let credentials = match (p.access_key(), p.secret_key()) {
+                (Some(k), Some(s)) if !k.is_empty() && !s.is_empty() => Some((k, s)),
+                (None, None) => None,
+                _ => {
+                    return Err(ConfigError::setting(
+                        key("access_key"),
+                        "access_key and secret_key go together (both non-empty)",
+                    ))
+                }
+            };
+            out.push(Peer {
+                region,
+                url,
+                credentials,
+            });
         }
         Ok(out)
     }

@@ -98,9 +98,22 @@ impl Global {
         }
         let mut remotes = Vec::new();
         for p in peers {
-            let remote = Remote::connect(RemoteConfig::new(p.url.clone(), p.region.clone()))
-                .await
-                .map_err(|e| format!("global.peer {}: {e}", p.region))?;
+            let config = RemoteConfig::new(p.url.clone(), p.region.clone());
+            let remote = match &p.credentials {
+                // The peer's own key for this region (its `[auth] credentials`).
+                Some((key, secret)) => Remote::with_static_credentials(
+                    config,
+                    aws_credential_types::Credentials::new(
+                        key,
+                        secret,
+                        None,
+                        None,
+                        "daxlite-global-peer",
+                    ),
+                ),
+                None => Remote::connect(config).await,
+            }
+            .map_err(|e| format!("global.peer {}: {e}", p.region))?;
             remotes.push((p.region.clone(), remote));
         }
         let saved = inner

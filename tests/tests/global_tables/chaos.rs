@@ -301,3 +301,26 @@ async fn group_wide_table_settings_follow_an_update_table() {
         s.stop().await;
     }
 }
+
+/// With signature verification on in every region, each signs its calls to the others
+/// with the key its `[[global.peer]]` entry names: replicas are made and writes in every
+/// region converge.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peers_sign_with_their_own_keys_when_regions_verify() {
+    let setup = Setup {
+        peer_key: true,
+        ..Setup::default()
+    };
+    let servers = three_regions_with(&setup, &addresses()).await;
+    let table = global_table(&servers, "global-signed").await;
+    for (i, s) in servers.iter().enumerate() {
+        put(&s.client(), &table, &format!("k{i}"), "v").await;
+    }
+    converge(&servers, &table, Duration::from_secs(5), |items| {
+        items.len() == 3
+    })
+    .await;
+    for s in servers {
+        s.stop().await;
+    }
+}

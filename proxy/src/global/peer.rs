@@ -59,6 +59,18 @@ pub fn create_request(table: &Value) -> Value {
         "StreamSpecification".into(),
         json!({"StreamEnabled": true, "StreamViewType": "NEW_AND_OLD_IMAGES"}),
     );
+    // Settings DynamoDB keeps group-wide: the table class and the encryption type (the
+    // KMS key is regional: the replica's own default).
+    if let Some(class) = table["TableClassSummary"]["TableClass"].as_str() {
+        req.insert("TableClass".into(), class.into());
+    }
+    if table["SSEDescription"]["Status"].as_str() == Some("ENABLED") {
+        let sse_type = table["SSEDescription"]["SSEType"].as_str().unwrap_or("KMS");
+        req.insert(
+            "SSESpecification".into(),
+            json!({"Enabled": true, "SSEType": sse_type}),
+        );
+    }
     Value::Object(req)
 }
 
@@ -114,5 +126,34 @@ pub async fn backfill(
             Some(k) if !k.is_null() => start = Some(k.clone()),
             _ => return Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_replica_gets_the_group_wide_settings_of_the_table() {
+        let table = json!({
+            "TableName": "T",
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "BillingModeSummary": {"BillingMode": "PAY_PER_REQUEST"},
+            "TableClassSummary": {"TableClass": "STANDARD_INFREQUENT_ACCESS"},
+            "SSEDescription": {"Status": "ENABLED", "SSEType": "KMS", "KMSMasterKeyArn": "arn:aws:kms:us-east-1:1:key/k"},
+            "DeletionProtectionEnabled": true,
+        });
+        let req = create_request(&table);
+        assert_eq!(req["TableClass"], "STANDARD_INFREQUENT_ACCESS");
+        assert_eq!(
+            req["SSESpecification"],
+            json!({"Enabled": true, "SSEType": "KMS"})
+        );
+        assert_eq!(req["BillingMode"], "PAY_PER_REQUEST");
+        assert!(req.get("DeletionProtectionEnabled").is_none(), "regional");
+        let plain =
+            create_request(&json!({"TableName": "T", "KeySchema": [], "AttributeDefinitions": []}));
+        assert!(plain.get("TableClass").is_none() && plain.get("SSESpecification").is_none());
     }
 }

@@ -30,20 +30,30 @@ impl Control {
     }
 }
 
+/// The table a replicated request names, its `TableName` made the bare name (a table ARN
+/// is this region's; the peers know the table by its name).
+fn table_of(v: &mut serde_json::Map<String, Value>) -> Option<String> {
+    let name = crate::auth::authorize::table_name(v.get("TableName")?.as_str()?).to_string();
+    v.insert("TableName".into(), Value::String(name.clone()));
+    Some(name)
+}
+
 impl State {
     /// A TTL change of a table in a group is made in every member too (TTL is one of
     /// the settings DynamoDB keeps group-wide).
     pub(super) fn replicate_ttl(self: &Arc<Self>, body: &Bytes) {
-        let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        let Ok(Value::Object(mut v)) = serde_json::from_slice::<Value>(body) else {
             return;
         };
-        let table = v["TableName"].as_str().unwrap_or_default();
-        let members = self.members(table);
+        let Some(table) = table_of(&mut v) else {
+            return;
+        };
+        let members = self.members(&table);
         if members.is_empty() {
             return;
         }
         let state = Arc::clone(self);
-        let body = body.clone();
+        let body = Bytes::from(Value::Object(v).to_string());
         tokio::spawn(async move {
             for (r, _) in members {
                 if let Some(peer) = state.peer(&r) {
@@ -64,11 +74,9 @@ impl State {
         let Ok(Value::Object(mut v)) = serde_json::from_slice::<Value>(body) else {
             return;
         };
-        let table = v
-            .get("TableName")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
+        let Some(table) = table_of(&mut v) else {
+            return;
+        };
         let members = self.members(&table);
         if members.is_empty() {
             return;
@@ -112,7 +120,7 @@ impl State {
         let Ok(v) = serde_json::from_slice::<Value>(body) else {
             return Ok(());
         };
-        let table = v["TableName"].as_str().unwrap_or_default();
+        let table = crate::auth::authorize::table_name(v["TableName"].as_str().unwrap_or_default());
         let off = v["StreamSpecification"]["StreamEnabled"].as_bool() == Some(false);
         if off && !self.members(table).is_empty() {
             return Err(ApiError::validation(

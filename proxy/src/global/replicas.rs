@@ -67,8 +67,9 @@ impl State {
             .and_then(Value::as_str)
             .ok_or_else(|| {
                 ApiError::validation("1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null")
-            })?
-            .to_string();
+            })?;
+        // A table ARN names the table (the engine checks it is this region's).
+        let name = crate::auth::authorize::table_name(name).to_string();
         let described = call_json(
             &self.engine,
             Operation::DescribeTable,

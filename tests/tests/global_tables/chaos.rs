@@ -245,8 +245,19 @@ async fn group_wide_table_settings_follow_an_update_table() {
         .send()
         .await
         .expect("create GSI");
-    east.update_table()
+    // By ARN: the peers are told the table's name.
+    let arn = east
+        .describe_table()
         .table_name(&table)
+        .send()
+        .await
+        .expect("describe")
+        .table()
+        .and_then(|t| t.table_arn())
+        .expect("TableArn")
+        .to_string();
+    east.update_table()
+        .table_name(&arn)
         .table_class(TableClass::StandardInfrequentAccess)
         .send()
         .await

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use daxlite_engine::wire::ApiError;
+use daxlite_engine::wire::{ApiError, Operation};
 use serde_json::{json, Value};
 
 use super::{inbound, Global, State};
@@ -42,27 +42,7 @@ impl State {
     /// A TTL change of a table in a group is made in every member too (TTL is one of
     /// the settings DynamoDB keeps group-wide).
     pub(super) fn replicate_ttl(self: &Arc<Self>, body: &Bytes) {
-        let Ok(Value::Object(mut v)) = serde_json::from_slice::<Value>(body) else {
-            return;
-        };
-        let Some(table) = table_of(&mut v) else {
-            return;
-        };
-        let members = self.members(&table);
-        if members.is_empty() {
-            return;
-        }
-        let state = Arc::clone(self);
-        let body = Bytes::from(Value::Object(v).to_string());
-        tokio::spawn(async move {
-            for (r, _) in members {
-                if let Some(peer) = state.peer(&r) {
-                    if let Err(e) = inbound::send_ttl(peer, &body).await {
-                        tracing::warn!(region = %r, error = %e, "global tables: replicating a TTL change failed");
-                    }
-                }
-            }
-        });
+        self.replicate_setting(Operation::UpdateTimeToLive, body, |_| {});
     }
 
     /// An UpdateTable of a table in a group is made in every member too, less what
@@ -71,6 +51,21 @@ impl State {
     /// creation and deletion (each member backfills its own), billing mode, throughput,
     /// SSE, table class, warm and on-demand throughput.
     pub(super) fn replicate_table_update(self: &Arc<Self>, body: &Bytes) {
+        self.replicate_setting(Operation::UpdateTable, body, |v| {
+            v.remove("DeletionProtectionEnabled");
+            // The stream cannot change in a group (refused before the change).
+            v.remove("StreamSpecification");
+        });
+    }
+
+    /// Sends a member's successful `op` (its body less what `regional` removes) to every
+    /// other member of the table's group, which applies it to its engine only.
+    fn replicate_setting(
+        self: &Arc<Self>,
+        op: Operation,
+        body: &Bytes,
+        regional: impl FnOnce(&mut serde_json::Map<String, Value>),
+    ) {
         let Ok(Value::Object(mut v)) = serde_json::from_slice::<Value>(body) else {
             return;
         };
@@ -81,9 +76,7 @@ impl State {
         if members.is_empty() {
             return;
         }
-        v.remove("DeletionProtectionEnabled");
-        // The stream cannot change in a group (refused above); nothing else left: done.
-        v.remove("StreamSpecification");
+        regional(&mut v);
         if v.keys().all(|k| k == "TableName") {
             return;
         }
@@ -92,8 +85,8 @@ impl State {
         tokio::spawn(async move {
             for (r, _) in members {
                 if let Some(peer) = state.peer(&r) {
-                    if let Err(e) = inbound::send_table_update(peer, &body).await {
-                        tracing::warn!(region = %r, %table, error = %e, "global tables: replicating an UpdateTable failed");
+                    if let Err(e) = inbound::send_setting(peer, op, &body).await {
+                        tracing::warn!(region = %r, %table, operation = op.name(), error = %e, "global tables: replicating a group-wide setting failed");
                     }
                 }
             }

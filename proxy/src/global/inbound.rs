@@ -11,13 +11,15 @@
 //!   changes its members, or leaves it (not among `Members`, or alone in it).
 //! - `UpdateTimeToLive` (UpdateTimeToLive's own body) → its answer: a member's TTL
 //!   change, applied to this region's table only (TTL is a group-wide setting).
+//! - `UpdateTable` (UpdateTable's body less the regional members) → its answer: a
+//!   member's change of the group-wide settings, applied to this region's table only.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
 use daxlite_engine::model::{value, Item};
 use daxlite_engine::replication::{Incoming, Version};
-use daxlite_engine::wire::{ApiError, ErrorCode};
+use daxlite_engine::wire::{ApiError, ErrorCode, Operation};
 use serde_json::{json, Value};
 
 use super::{reply_json, State, Status, TARGET_PREFIX};
@@ -45,15 +47,10 @@ pub async fn send_group(peer: &Remote, table: &str, members: &[String]) -> Resul
     .map(|_| ())
 }
 
-/// Sends a member's UpdateTimeToLive `body` to `peer`.
-pub async fn send_ttl(peer: &Remote, body: &[u8]) -> Result<(), String> {
-    let v: Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
-    send(peer, "UpdateTimeToLive", v).await.map(|_| ())
-}
-
-/// Sends the group-wide part of a member's UpdateTable (`body`) to `peer`.
-pub async fn send_table_update(peer: &Remote, body: &Value) -> Result<(), String> {
-    send(peer, "UpdateTable", body.clone()).await.map(|_| ())
+/// Sends the group-wide part of a member's UpdateTimeToLive or UpdateTable (`body`) to
+/// `peer`, as the call of that name.
+pub async fn send_setting(peer: &Remote, op: Operation, body: &Value) -> Result<(), String> {
+    send(peer, op.name(), body.clone()).await.map(|_| ())
 }
 
 /// Ships `changes` of `table`, accepted in region `from`, to `peer`.
@@ -107,24 +104,19 @@ impl State {
             .to_string();
         match call {
             "ApplyChanges" => self.apply_changes(&table, &v).await,
-            "UpdateTimeToLive" => {
-                // A member's TTL change, replicated group-wide: applied here only.
+            // A member's TTL change or UpdateTable, group-wide settings only: applied
+            // here only, never sent on (for UpdateTable the cache above forgets the
+            // table: `cache::Cached::call_unknown`).
+            "UpdateTimeToLive" | "UpdateTable" => {
+                let op = if call == "UpdateTable" {
+                    Operation::UpdateTable
+                } else {
+                    Operation::UpdateTimeToLive
+                };
                 let reply = self
                     .engine
                     .call(crate::upstream::Request {
-                        op: daxlite_engine::wire::Operation::UpdateTimeToLive,
-                        body: Bytes::copy_from_slice(body),
-                    })
-                    .await;
-                reply_json(reply)
-            }
-            "UpdateTable" => {
-                // A member's UpdateTable, group-wide settings only: applied here only
-                // (the cache above forgets the table: `cache::Cached::call_unknown`).
-                let reply = self
-                    .engine
-                    .call(crate::upstream::Request {
-                        op: daxlite_engine::wire::Operation::UpdateTable,
+                        op,
                         body: Bytes::copy_from_slice(body),
                     })
                     .await;

@@ -277,9 +277,12 @@ impl<U: Upstream> Upstream for Cached<U> {
     async fn call_unknown(&self, target: String, body: Bytes) -> Reply {
         // Another region's UpdateTable of a global table (`global::inbound`): the table's
         // indexes or settings change here too, so what is cached of it goes.
-        let table = (target.strip_prefix(crate::global::TARGET_PREFIX) == Some("UpdateTable"))
-            .then(|| table_name(&body))
-            .flatten();
+        let table = matches!(
+            target.strip_prefix(crate::global::TARGET_PREFIX),
+            Some("UpdateTable" | "UpdateReplicaTable")
+        )
+        .then(|| table_name(&body))
+        .flatten();
         let reply = self.inner.call_unknown(target, body).await;
         if let Some(t) = table {
             self.forget_table(&t, "table");

@@ -12,7 +12,13 @@
 //! - `UpdateTimeToLive` (UpdateTimeToLive's own body) → its answer: a member's TTL
 //!   change, applied to this region's table only (TTL is a group-wide setting).
 //! - `UpdateTable` (UpdateTable's body less the regional members) → its answer: a
-//!   member's change of the group-wide settings, applied to this region's table only.
+//!   member's change of the group-wide settings, applied to this region's table only,
+//!   less what this region's replica overrides.
+//! - `UpdateReplicaTable` (an UpdateTable body) → its answer: this region's replica
+//!   getting its overrides (`overrides::requests`), applied as sent.
+//! - `SetOverrides` `{"TableName", "Region", "Overrides" (null: none)}` → `{}`: a
+//!   replica's overrides, kept for DescribeTable's `Replicas` (and, for this region's own,
+//!   for `UpdateTable` above).
 
 use std::sync::Arc;
 
@@ -27,13 +33,42 @@ use crate::metrics as m;
 use crate::upstream::{Remote, Upstream};
 
 async fn send(peer: &Remote, call: &str, body: Value) -> Result<Value, String> {
+    call_peer(peer, call, body).await.map_err(|e| e.to_string())
+}
+
+/// One call to `peer`; its DynamoDB error as it answered it.
+async fn call_peer(peer: &Remote, call: &str, body: Value) -> Result<Value, ApiError> {
     let reply = peer
         .call_unknown(
             format!("{TARGET_PREFIX}{call}"),
             Bytes::from(body.to_string()),
         )
         .await;
-    reply_json(reply).map_err(|e| e.to_string())
+    reply_json(reply)
+}
+
+/// Has `peer` apply an UpdateTable (`body`) to its own replica as sent — its overrides
+/// being set — answering its error as such (the caller's answer).
+pub async fn apply_override(peer: &Remote, body: &Value) -> Result<(), ApiError> {
+    call_peer(peer, "UpdateReplicaTable", body.clone())
+        .await
+        .map(|_| ())
+}
+
+/// Tells `peer` the overrides of `region`'s replica of `table` (None: it has none).
+pub async fn send_overrides(
+    peer: &Remote,
+    table: &str,
+    region: &str,
+    value: &Option<Value>,
+) -> Result<(), String> {
+    send(
+        peer,
+        "SetOverrides",
+        json!({"TableName": table, "Region": region, "Overrides": value}),
+    )
+    .await
+    .map(|_| ())
 }
 
 /// Tells `peer` the group of `table` is `members`.
@@ -107,20 +142,36 @@ impl State {
             // A member's TTL change or UpdateTable, group-wide settings only: applied
             // here only, never sent on (for UpdateTable the cache above forgets the
             // table: `cache::Cached::call_unknown`).
-            "UpdateTimeToLive" | "UpdateTable" => {
-                let op = if call == "UpdateTable" {
-                    Operation::UpdateTable
-                } else {
+            "UpdateTimeToLive" | "UpdateTable" | "UpdateReplicaTable" => {
+                let op = if call == "UpdateTimeToLive" {
                     Operation::UpdateTimeToLive
+                } else {
+                    Operation::UpdateTable
                 };
+                // A group-wide change keeps this region's own overrides; the change
+                // that sets them (`UpdateReplicaTable`) is applied as sent.
+                let mut sent = v.clone();
+                if let (Some(own), Some(m), true) = (
+                    self.overrides.get(&table, &self.own),
+                    sent.as_object_mut(),
+                    call == "UpdateTable",
+                ) {
+                    super::overrides::keep(&own, m);
+                }
                 let reply = self
                     .engine
                     .call(crate::upstream::Request {
                         op,
-                        body: Bytes::copy_from_slice(body),
+                        body: Bytes::from(sent.to_string()),
                     })
                     .await;
                 reply_json(reply)
+            }
+            "SetOverrides" => {
+                let region = v["Region"].as_str().ok_or_else(|| invalid("Region"))?;
+                let value = Some(v["Overrides"].clone()).filter(|o| !o.is_null());
+                self.set_overrides(&table, region, value).await;
+                Ok(json!({}))
             }
             "SetGroup" => {
                 let members: Vec<String> = v["Members"]

@@ -12,6 +12,7 @@
 
 mod control;
 mod inbound;
+mod overrides;
 mod peer;
 mod replicas;
 mod ship;
@@ -76,6 +77,8 @@ pub struct State {
     shippers: Mutex<HashMap<(String, String), JoinHandle<()>>>,
     /// Serialises saving the membership, so the last change is the one saved.
     saving: tokio::sync::Mutex<()>,
+    /// Every replica's overrides (`overrides`), saved beside the membership.
+    overrides: overrides::Overrides,
 }
 
 /// The embedded engine with global tables in front (`state` None: no peers, nothing added).
@@ -123,6 +126,10 @@ impl Global {
         let groups: BTreeMap<String, Vec<String>> = saved
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default();
+        let saved_overrides = inner
+            .engine()
+            .load_position(overrides::POSITION)
+            .map_err(|e| format!("loading the replica overrides: {e}"))?;
         let state = Arc::new(State {
             own: own.to_string(),
             peers: remotes,
@@ -140,6 +147,7 @@ impl Global {
             paused: watch::channel(HashSet::new()).0,
             shippers: Mutex::new(HashMap::new()),
             saving: tokio::sync::Mutex::new(()),
+            overrides: overrides::Overrides::load(saved_overrides.as_deref()),
         });
         for (table, regions) in groups {
             for region in regions {
@@ -354,6 +362,21 @@ impl State {
         let bytes = serde_json::to_vec(&snapshot).unwrap_or_default();
         if let Err(e) = self.engine.engine().save_position(GROUPS, &bytes).await {
             tracing::error!(error = %e, "global tables: saving the groups failed");
+        }
+    }
+
+    /// Sets (or forgets) `region`'s overrides of `table` here and saves them.
+    async fn set_overrides(&self, table: &str, region: &str, value: Option<Value>) {
+        let _one = self.saving.lock().await;
+        self.overrides.set(table, region, value);
+        let bytes = self.overrides.to_bytes();
+        if let Err(e) = self
+            .engine
+            .engine()
+            .save_position(overrides::POSITION, &bytes)
+            .await
+        {
+            tracing::error!(error = %e, "global tables: saving the replica overrides failed");
         }
     }
 

@@ -14,7 +14,7 @@ use daxlite_engine::wire::{ApiError, ErrorCode, Operation};
 use serde_json::{json, Map, Value};
 
 use super::validate::{self, Action};
-use super::{call_json, inbound, internal, peer, State, Status};
+use super::{call_json, inbound, internal, overrides, peer, State, Status};
 
 impl State {
     /// Adds `GlobalTableVersion` and `Replicas` to a TableDescription in a group.
@@ -29,11 +29,15 @@ impl State {
         let replicas: Vec<Value> = members
             .iter()
             .map(|(r, s)| {
-                json!({
+                let mut replica = json!({
                     "RegionName": r,
                     "ReplicaStatus": s.label(),
                     "GlobalTableSettingsReplicationMode": "ENABLED_WITH_OVERRIDES",
-                })
+                });
+                if let (Some(o), Some(m)) = (self.overrides.get(name, r), replica.as_object_mut()) {
+                    overrides::describe(&o, m);
+                }
+                replica
             })
             .collect();
         if let Some(t) = table.as_object_mut() {
@@ -92,8 +96,16 @@ impl State {
         let body = super::strong::check(&body, &group)?;
         let action = validate::check(&body, &group)?;
         match action {
-            Action::Create(region) => self.create(&name, &region, &described).await?,
+            Action::Create(region) => {
+                // A new replica starts from the table's settings: no overrides.
+                self.share_overrides(&name, &region, None).await;
+                self.create(&name, &region, &described).await?
+            }
             Action::Delete(region) => self.delete(&name, &region).await?,
+            Action::Update(region, update) => {
+                self.update_replica(&name, &region, &update, &described["Table"])
+                    .await?
+            }
         }
         let mut now = call_json(
             &self.engine,
@@ -107,6 +119,40 @@ impl State {
             t.insert("TableStatus".into(), "UPDATING".into());
         }
         Ok(json!({ "TableDescription": table }))
+    }
+
+    /// A replica's overrides: checked against the table, applied by the replica's region
+    /// to its table (its refusal is the caller's answer), then kept by every member.
+    async fn update_replica(
+        self: &Arc<Self>,
+        name: &str,
+        region: &str,
+        update: &Value,
+        table: &Value,
+    ) -> Result<(), ApiError> {
+        let old = self.overrides.get(name, region);
+        let merged = overrides::merge(update, table, old.as_ref())?;
+        let peer = self.peer(region).ok_or_else(internal)?.clone();
+        for req in overrides::requests(name, &merged, table) {
+            inbound::apply_override(&peer, &req).await?;
+        }
+        self.share_overrides(name, region, Some(merged)).await;
+        Ok(())
+    }
+
+    /// Keeps `region`'s overrides of `name` here and tells every member.
+    async fn share_overrides(&self, name: &str, region: &str, value: Option<Value>) {
+        if value.is_none() && self.overrides.get(name, region).is_none() {
+            return;
+        }
+        self.set_overrides(name, region, value.clone()).await;
+        for (r, _) in self.members(name) {
+            if let Some(peer) = self.peer(&r) {
+                if let Err(e) = inbound::send_overrides(peer, name, region, &value).await {
+                    tracing::warn!(region = %r, table = %name, error = %e, "global tables: sharing replica overrides failed");
+                }
+            }
+        }
     }
 
     async fn create(

@@ -9,6 +9,9 @@ use serde_json::{Map, Value};
 pub enum Action {
     Create(String),
     Delete(String),
+    /// A replica's overrides: the region and the `Update` action as sent
+    /// (`overrides::merge` checks its members).
+    Update(String, Value),
 }
 
 /// What the checks need to know about the group as it stands.
@@ -63,7 +66,6 @@ pub fn check(body: &Map<String, Value>, group: &Group) -> Result<Action, ApiErro
         }
     };
     let mut actions: Vec<Action> = Vec::new();
-    let mut updates = 0;
     for element in list {
         let Some(element) = element.as_object() else {
             return Err(ApiError::new(
@@ -101,7 +103,7 @@ pub fn check(body: &Map<String, Value>, group: &Group) -> Result<Action, ApiErro
                         }
                     }
                     "Update" => {
-                        region_of(action)?;
+                        let region = region_of(action)?;
                         let overrides = action
                             .as_object()
                             .is_some_and(|o| o.keys().any(|k| k != "RegionName"));
@@ -110,7 +112,7 @@ pub fn check(body: &Map<String, Value>, group: &Group) -> Result<Action, ApiErro
                                 "There are no actions specified in the Replica Update Action of the request.",
                             ));
                         }
-                        updates += 1;
+                        actions.push(Action::Update(region, action.clone()));
                     }
                     _ => {
                         return Err(validation(
@@ -121,24 +123,25 @@ pub fn check(body: &Map<String, Value>, group: &Group) -> Result<Action, ApiErro
             }
         }
     }
-    if actions.len() + updates > 1 {
+    if actions.len() > 1 {
         return Err(validation(
             "Update table operation with more than one create or delete replica actions not allowed",
         ));
     }
     let Some(action) = actions.pop() else {
-        // Replica overrides (read capacity, table class, KMS key) are not built.
         return Err(validation(
-            "One or more parameter values were invalid: daxlite does not support replica Update actions (overrides)",
+            "There are no actions specified in the Replica Update Action of the request.",
         ));
     };
     let region = match &action {
-        Action::Create(r) | Action::Delete(r) => r.as_str(),
+        Action::Create(r) | Action::Delete(r) | Action::Update(r, _) => r.as_str(),
     };
     if region == group.own {
-        return Err(validation(
-            "Cannot add or delete the local region through ReplicaUpdates. Use CreateTable, DeleteTable, or UpdateTable as required.",
-        ));
+        return Err(validation(if matches!(action, Action::Update(..)) {
+            "Cannot add, delete, or update the local region through ReplicaUpdates. Use CreateTable, DeleteTable, or UpdateTable as required."
+        } else {
+            "Cannot add or delete the local region through ReplicaUpdates. Use CreateTable, DeleteTable, or UpdateTable as required."
+        }));
     }
     if group.members.iter().any(|(_, settled)| !settled) {
         return Err(ApiError::new(
@@ -168,7 +171,7 @@ pub fn check(body: &Map<String, Value>, group: &Group) -> Result<Action, ApiErro
                 )));
             }
         }
-        Action::Delete(_) => {
+        Action::Delete(_) | Action::Update(..) => {
             if !member {
                 return Err(validation(format!(
                     "Update global table operation failed because one or more replicas were not part of the global table. Please retry the request without these replicas: [{region}]."

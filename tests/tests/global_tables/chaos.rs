@@ -335,3 +335,202 @@ async fn peers_sign_with_their_own_keys_when_regions_verify() {
         s.stop().await;
     }
 }
+
+/// Replica overrides (ReplicaUpdates `Update`): us-west-2's own read capacity, table
+/// class and GSI read capacity are set from us-east-1, shown in every region's
+/// `Replicas`, kept when a group-wide throughput change reaches us-west-2, and refused for
+/// the local region with DynamoDB's text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replica_overrides_apply_in_their_region_and_show_everywhere() {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+        Projection, ProjectionType, ProvisionedThroughput, ProvisionedThroughputOverride,
+        ReplicaGlobalSecondaryIndex, ScalarAttributeType, TableClass,
+        UpdateReplicationGroupMemberAction,
+    };
+    let servers = three_regions().await;
+    let east = servers[0].client();
+    let table = daxlite_tests::unique_name("global-overrides");
+    let pt = |r: i64, w: i64| {
+        ProvisionedThroughput::builder()
+            .read_capacity_units(r)
+            .write_capacity_units(w)
+            .build()
+            .expect("throughput")
+    };
+    let key = |n: &str| {
+        KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(KeyType::Hash)
+            .build()
+            .expect("key")
+    };
+    let attr = |n: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(n)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .expect("attr")
+    };
+    east.create_table()
+        .table_name(&table)
+        .attribute_definitions(attr("pk"))
+        .attribute_definitions(attr("g"))
+        .key_schema(key("pk"))
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name("byG")
+                .key_schema(key("g"))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .provisioned_throughput(pt(1, 1))
+                .build()
+                .expect("gsi"),
+        )
+        .billing_mode(BillingMode::Provisioned)
+        .provisioned_throughput(pt(5, 5))
+        .send()
+        .await
+        .expect("create");
+    for region in ["eu-west-1", "us-west-2"] {
+        east.update_table()
+            .table_name(&table)
+            .replica_updates(create(region))
+            .send()
+            .await
+            .expect("create replica");
+        wait_for(&east, &table, region, Some(ReplicaStatus::Active)).await;
+    }
+    let update = |region: &str| UpdateReplicationGroupMemberAction::builder().region_name(region);
+    let group_update =
+        |a: UpdateReplicationGroupMemberAction| ReplicationGroupUpdate::builder().update(a).build();
+    east.update_table()
+        .table_name(&table)
+        .replica_updates(group_update(
+            update("us-west-2")
+                .provisioned_throughput_override(
+                    ProvisionedThroughputOverride::builder()
+                        .read_capacity_units(7)
+                        .build(),
+                )
+                .table_class_override(TableClass::StandardInfrequentAccess)
+                .global_secondary_indexes(
+                    ReplicaGlobalSecondaryIndex::builder()
+                        .index_name("byG")
+                        .provisioned_throughput_override(
+                            ProvisionedThroughputOverride::builder()
+                                .read_capacity_units(3)
+                                .build(),
+                        )
+                        .build()
+                        .expect("replica gsi"),
+                )
+                .build()
+                .expect("update"),
+        ))
+        .send()
+        .await
+        .expect("override us-west-2");
+    let describe = |c: Client| {
+        let table = table.clone();
+        async move {
+            c.describe_table()
+                .table_name(&table)
+                .send()
+                .await
+                .expect("describe")
+                .table()
+                .cloned()
+                .expect("table")
+        }
+    };
+    // In us-west-2 itself: its table has the overridden settings.
+    let west = describe(servers[2].client()).await;
+    assert_eq!(
+        west.provisioned_throughput()
+            .and_then(|p| p.read_capacity_units()),
+        Some(7)
+    );
+    assert_eq!(
+        west.table_class_summary().and_then(|c| c.table_class()),
+        Some(&TableClass::StandardInfrequentAccess)
+    );
+    assert_eq!(
+        west.global_secondary_indexes()[0]
+            .provisioned_throughput()
+            .and_then(|p| p.read_capacity_units()),
+        Some(3)
+    );
+    // Every other member shows them in Replicas.
+    for s in &servers[..2] {
+        let t = describe(s.client()).await;
+        let r = t
+            .replicas()
+            .iter()
+            .find(|r| r.region_name() == Some("us-west-2"))
+            .expect("us-west-2 listed");
+        assert_eq!(
+            r.provisioned_throughput_override()
+                .and_then(|o| o.read_capacity_units()),
+            Some(7)
+        );
+        assert_eq!(
+            r.replica_table_class_summary()
+                .and_then(|c| c.table_class()),
+            Some(&TableClass::StandardInfrequentAccess)
+        );
+        assert_eq!(r.global_secondary_indexes()[0].index_name(), Some("byG"));
+    }
+    // A group-wide throughput change: us-west-2 keeps its read override.
+    east.update_table()
+        .table_name(&table)
+        .provisioned_throughput(pt(9, 8))
+        .send()
+        .await
+        .expect("group-wide throughput");
+    let start = Instant::now();
+    loop {
+        let eu = describe(servers[1].client()).await;
+        let west = describe(servers[2].client()).await;
+        let rw = |t: &aws_sdk_dynamodb::types::TableDescription| {
+            t.provisioned_throughput()
+                .map(|p| (p.read_capacity_units(), p.write_capacity_units()))
+        };
+        if rw(&eu) == Some((Some(9), Some(8))) && rw(&west) == Some((Some(7), Some(8))) {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "eu {:?}, west {:?}",
+            rw(&eu),
+            rw(&west)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The local region cannot be updated through ReplicaUpdates.
+    let err = east
+        .update_table()
+        .table_name(&table)
+        .replica_updates(group_update(
+            update("us-east-1")
+                .table_class_override(TableClass::Standard)
+                .build()
+                .expect("update"),
+        ))
+        .send()
+        .await
+        .expect_err("local region");
+    assert_eq!(
+        error_parts(&err),
+        (
+            "ValidationException".to_string(),
+            "Cannot add, delete, or update the local region through ReplicaUpdates. Use CreateTable, DeleteTable, or UpdateTable as required.".to_string()
+        )
+    );
+    for s in servers {
+        s.stop().await;
+    }
+}

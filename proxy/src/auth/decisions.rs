@@ -73,12 +73,20 @@ struct Entry {
     decision: Result<(), ApiError>,
 }
 
-/// One identity's remembered decisions.
-#[derive(Debug)]
+/// One identity's remembered decisions (Debug shows how many, never the bodies).
 pub struct Decisions {
     enabled: bool,
     hasher: RandomState,
     shards: Vec<Mutex<Shard>>,
+}
+
+impl std::fmt::Debug for Decisions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decisions")
+            .field("enabled", &self.enabled)
+            .field("remembered", &self.len())
+            .finish()
+    }
 }
 
 impl Decisions {

@@ -395,15 +395,7 @@ async fn replica_overrides_apply_in_their_region_and_show_everywhere() {
         .send()
         .await
         .expect("create");
-    for region in ["eu-west-1", "us-west-2"] {
-        east.update_table()
-            .table_name(&table)
-            .replica_updates(create(region))
-            .send()
-            .await
-            .expect("create replica");
-        wait_for(&east, &table, region, Some(ReplicaStatus::Active)).await;
-    }
+    add_replicas(&east, &table).await;
     let update = |region: &str| UpdateReplicationGroupMemberAction::builder().region_name(region);
     let group_update =
         |a: UpdateReplicationGroupMemberAction| ReplicationGroupUpdate::builder().update(a).build();

@@ -33,16 +33,21 @@ pub async fn converge(
 pub async fn global_table(servers: &[TestServer], prefix: &str) -> String {
     let east = servers[0].client();
     let table = create_pk_table(&east, prefix, None).await;
+    add_replicas(&east, &table).await;
+    table
+}
+
+/// Makes `table` (of us-east-1, through `east`) a global table in the other two regions.
+pub async fn add_replicas(east: &Client, table: &str) {
     for region in ["eu-west-1", "us-west-2"] {
         east.update_table()
-            .table_name(&table)
+            .table_name(table)
             .replica_updates(create(region))
             .send()
             .await
             .expect("create replica");
-        wait_for(&east, &table, region, Some(ReplicaStatus::Active)).await;
+        wait_for(east, table, region, Some(ReplicaStatus::Active)).await;
     }
-    table
 }
 
 pub async fn put(client: &Client, table: &str, pk: &str, v: &str) {

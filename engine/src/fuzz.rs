@@ -80,19 +80,34 @@ pub fn number(data: &[u8]) {
 
 const CREATE: &[u8] = br#"{"TableName":"fuzz","AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"}],"KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}],"BillingMode":"PAY_PER_REQUEST"}"#;
 
-/// Runs `f` on a fresh in-memory engine holding table `fuzz`, on its own runtime (call it
-/// outside any tokio runtime).
+/// Runs `f` on the process's in-memory engine holding table `fuzz`, on its own
+/// current-thread runtime (call it outside any tokio runtime). One engine serves every
+/// input: opening one per input made these targets run a few executions a second. What
+/// earlier inputs wrote stays, so an input's outcome may depend on them; the oracles
+/// (no panic, no 500) hold whatever the table holds.
 fn with_engine<F: std::future::Future<Output = ()>>(f: impl FnOnce(Engine) -> F) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let engine = Engine::open(EngineConfig::default()).expect("engine");
+    use std::sync::{Mutex, OnceLock};
+    static SHARED: OnceLock<Mutex<(tokio::runtime::Runtime, Engine)>> = OnceLock::new();
+    let shared = SHARED.get_or_init(|| {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let engine = Engine::open(EngineConfig::default()).expect("engine");
+        rt.block_on(async {
+            let _ = engine.call(Operation::CreateTable, CREATE).await;
+        });
+        Mutex::new((rt, engine))
+    });
+    let guard = shared
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (rt, engine) = &*guard;
     rt.block_on(async {
+        // An input may have deleted or changed the table: make it again if need be.
         let _ = engine.call(Operation::CreateTable, CREATE).await;
         f(engine.clone()).await;
     });
-    engine.close();
 }
 
 /// Any PartiQL statement parses or fails with a 400, and ExecuteStatement answers a

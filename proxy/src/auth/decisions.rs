@@ -32,8 +32,9 @@ const ENTRY_BYTES: usize = 128;
 
 const SHARDS: usize = 8;
 
-/// One shard: the entries by body hash and the bytes they take.
-#[derive(Debug, Default)]
+/// One shard: the entries by body hash and the bytes they take (no Debug: it would
+/// print request bodies).
+#[derive(Default)]
 struct Shard {
     entries: HashMap<u64, Entry>,
     bytes: usize,
@@ -63,7 +64,6 @@ pub struct Request<'a> {
     pub secure: bool,
 }
 
-#[derive(Debug)]
 struct Entry {
     op: Operation,
     body: Box<[u8]>,

@@ -116,18 +116,14 @@ impl Identity {
     /// whose action covers `action` (the same decision, without matching every
     /// statement's actions again).
     pub fn evaluate(&self, action: &str, resource: &str, ctx: &Context) -> Decision {
+        // Lower-cased on the stack (request actions are short; a longer one is not
+        // compiled and takes the plain evaluator).
         let mut buf = [0u8; 96];
-        let lower = action
-            .as_bytes()
-            .get(..buf.len().min(action.len()))
-            .filter(|b| b.len() == action.len())
-            .map(|b| {
-                let out = &mut buf[..b.len()];
-                out.copy_from_slice(b);
-                out.make_ascii_lowercase();
-                &*out
-            })
-            .and_then(|b| std::str::from_utf8(b).ok());
+        let lower = buf.get_mut(..action.len()).and_then(|out| {
+            out.copy_from_slice(action.as_bytes());
+            out.make_ascii_lowercase();
+            std::str::from_utf8(out).ok()
+        });
         let Some(candidates) = lower.and_then(|a| self.by_action.get(a)) else {
             return evaluate(&self.policies, action, resource, ctx);
         };

@@ -5,19 +5,26 @@
 # its input in <crate>/fuzz/artifacts/<target>/ and makes the script exit 1. Prints one
 # line per target: executions, wall seconds, corpus size, crashed (0/1).
 #
-#   bench/fuzz-all.sh [SECONDS=3600] [LANES=2] [WORK=/tmp/daxlite-fuzz]
+#   bench/fuzz-all.sh [SECONDS=3600] [LANES=2] [WORK=/tmp/daxlite-fuzz] [TARGET...]
+#
+# With TARGET names only those run (for spreading the hours over several sittings).
+# Afterwards `bench/fuzz-merge.sh WORK` folds what the runs found into the checked-in
+# corpora (libFuzzer's -merge=1 keeps only inputs that add coverage).
 #
 # Needs the nightly toolchain and `cargo install cargo-fuzz`.
 set -uo pipefail
 seconds=${1:-3600}
 lanes=${2:-2}
 work=${3:-/tmp/daxlite-fuzz}
+only=("${@:4}")
 root=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$work"
 targets=()
 for crate in engine proxy; do
     for t in $(cd "$root/$crate" && cargo +nightly fuzz list); do
-        targets+=("$crate:$t")
+        if [ ${#only[@]} -eq 0 ] || [[ " ${only[*]} " == *" $t "* ]]; then
+            targets+=("$crate:$t")
+        fi
     done
 done
 run_one() {

@@ -27,6 +27,9 @@ for crate in engine proxy; do
         fi
     done
 done
+for t in "${only[@]}"; do
+    [[ " ${targets[*]} " == *":$t "* ]] || { echo "no fuzz target named $t" >&2; exit 2; }
+done
 run_one() {
     local crate=${1%%:*} t=${1#*:}
     local log="$work/$t.log"

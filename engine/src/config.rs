@@ -6,6 +6,9 @@ use crate::storage::Backend;
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
     pub backend: Backend,
+    /// redb's page cache for a data file on disk, in bytes (0: a quarter of the
+    /// machine's memory, see `storage::page_cache`).
+    pub page_cache_bytes: u64,
     /// The region in ARNs (DynamoDB Local's `-sharedDb` behaviour: one namespace for all).
     pub region: String,
     /// The account id in ARNs.
@@ -64,6 +67,7 @@ impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
             backend: Backend::InMemory,
+            page_cache_bytes: 0,
             region: "us-east-1".into(),
             account: "000000000000".into(),
             create_delay_ms: 0,

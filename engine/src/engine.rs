@@ -29,7 +29,7 @@ impl Engine {
         config: EngineConfig,
         clock: Arc<dyn Clock>,
     ) -> Result<Engine, OpenError> {
-        let store = Store::open(&config.backend)?;
+        let store = Store::open(&config.backend, config.page_cache_bytes)?;
         let meter = Arc::new(crate::capacity::Meter::default());
         let o = &config.capacity;
         meter

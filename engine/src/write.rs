@@ -4,7 +4,10 @@
 //!
 //! 1. check the table is still live (a DeleteTable may have committed since the request
 //!    looked it up);
-//! 2. load the old item;
+//! 2. load the old item (decoded only when a later step reads it: a condition, an
+//!    update, a ConditionCheck or secondary indexes; an unconditional PutItem or
+//!    DeleteItem keeps its stored bytes, and the caller decodes them only to answer
+//!    ReturnValues);
 //! 3. evaluate the condition (ConditionalCheckFailedException, with the old item when
 //!    asked);
 //! 4. compute the new item (Put: as given; Update: the update applied to the old item or
@@ -16,6 +19,8 @@
 //! Every check happens before the first write, so an `Err` leaves the shared group-commit
 //! transaction untouched. [`apply`] is [`prepare`] (steps 1–5) then [`commit`] (step 6);
 //! a transaction prepares all its actions before committing any.
+
+use std::borrow::Cow;
 
 use redb::WriteTransaction;
 
@@ -76,10 +81,41 @@ pub struct WriteSpec {
 /// What a write did: the item before and after, with their sizes (0 when absent).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Written {
-    pub old: Option<Item>,
+    /// The item before the write as stored (`None`: there was none).
+    old_stored: Option<Stored>,
+    /// The same, decoded, when the write needed it (see [`Written::old_decoded`]).
+    old_decoded: Option<Item>,
     pub new: Option<Item>,
     pub old_size: usize,
     pub new_size: usize,
+}
+
+impl Written {
+    /// Whether an item existed before the write.
+    pub fn existed(&self) -> bool {
+        self.old_stored.is_some()
+    }
+
+    /// The item before the write (decoded now when the write did not need it decoded).
+    pub fn old(&self) -> ApiResult<Option<Cow<'_, Item>>> {
+        match (&self.old_decoded, &self.old_stored) {
+            (Some(item), _) => Ok(Some(Cow::Borrowed(item))),
+            (None, Some(stored)) => stored.item().map(|item| Some(Cow::Owned(item))),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// [`Written::old`] as an owned item.
+    pub fn old_item(&self) -> ApiResult<Option<Item>> {
+        Ok(self.old()?.map(Cow::into_owned))
+    }
+
+    /// The old item as the write decoded it: always present when an item existed and the
+    /// table has a secondary index (what the index arms of its cost read), or the write
+    /// had a condition or an update.
+    pub fn old_decoded(&self) -> Option<&Item> {
+        self.old_decoded.as_ref()
+    }
 }
 
 /// "The conditional request failed", with the old item when `old` is given.
@@ -155,6 +191,7 @@ pub fn apply_as(txn: &WriteTransaction, origin: Origin, spec: WriteSpec) -> ApiR
 pub struct Prepared {
     table: TableDef,
     key: Vec<u8>,
+    /// The old item decoded, when a check, the update or the index arms read it.
     old: Option<Item>,
     /// The old item as stored (its bytes go to the Kinesis outbox without a second read).
     old_stored: Option<Stored>,
@@ -165,11 +202,6 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// The item as it is now (before the write).
-    pub fn old(&self) -> Option<&Item> {
-        self.old.as_ref()
-    }
-
     /// What the write costs on each arm (`table_factor` 2 in a transaction).
     pub fn cost(&self, table_factor: f64) -> WriteCost {
         write_cost(
@@ -198,7 +230,14 @@ pub fn prepare(txn: &WriteTransaction, now_ms: i64, spec: WriteSpec) -> ApiResul
     table.pitr = check_live(txn, &table, now_ms)?;
     let old_stored = items::get_for_write(txn, &key.storage)?;
     let old_size = old_stored.as_ref().map(Stored::size).unwrap_or(0);
-    let old = old_stored.as_ref().map(Stored::item).transpose()?;
+    let reads_old = condition.is_some()
+        || !matches!(action, Action::Put(_) | Action::Delete)
+        || !table.lsis.is_empty()
+        || !table.gsis.is_empty();
+    let old = match &old_stored {
+        Some(stored) if reads_old => Some(stored.item()?),
+        _ => None,
+    };
     if let Some(cond) = &condition {
         if !cond.holds(old.as_ref())? {
             return Err(condition_failed(if old_on_failure {
@@ -251,7 +290,8 @@ pub fn commit(txn: &WriteTransaction, p: Prepared, origin: &Origin) -> ApiResult
         write_item(txn, &p.table, &p.key, old, stored.as_ref(), origin)?;
     }
     Ok(Written {
-        old: p.old,
+        old_stored: p.old_stored,
+        old_decoded: p.old,
         new: p.new,
         old_size: p.old_size,
         new_size,

@@ -265,7 +265,7 @@ mod tests {
 
     #[tokio::test]
     async fn trimming_is_bounded_and_keeps_the_window() {
-        let store = crate::storage::Store::open(&crate::Backend::InMemory).unwrap();
+        let store = crate::storage::Store::open(&crate::Backend::InMemory, 0).unwrap();
         let left = store
             .write(|txn| {
                 {

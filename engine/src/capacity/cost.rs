@@ -51,8 +51,10 @@ impl WriteCost {
     }
 }
 
-/// The cost of replacing `old` (of `old_size` bytes) with `new`; `table_factor` is 2 for
-/// a transaction's table arm (index arms are not doubled).
+/// The cost of replacing the old item (of `old_size` bytes, 0 when there was none) with
+/// `new`; `table_factor` is 2 for a transaction's table arm (index arms are not doubled).
+/// `old` is the old item decoded, read only for the index arms (a table without
+/// secondary indexes may pass `None` for an item that existed).
 pub fn write_cost(
     def: &TableDef,
     old: Option<&Item>,
@@ -61,8 +63,9 @@ pub fn write_cost(
     table_factor: f64,
 ) -> WriteCost {
     let new_size = new.map(item_size).unwrap_or(0);
-    let table = match (old, new) {
-        (None, None) => 1.0,
+    // A stored item is never 0 bytes: its key attributes count.
+    let table = match (old_size, new) {
+        (0, None) => 1.0,
         _ => wu(old_size.max(new_size)),
     };
     let mut cost = WriteCost {

@@ -13,7 +13,7 @@ use crate::write::Written;
 pub fn written_cost(def: &TableDef, written: &Written, table_factor: f64) -> WriteCost {
     write_cost(
         def,
-        written.old.as_ref(),
+        written.old_decoded(),
         written.old_size,
         written.new.as_ref(),
         table_factor,

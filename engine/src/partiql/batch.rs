@@ -202,7 +202,7 @@ pub async fn batch_execute_statement(ctx: &Ctx, body: &Map<String, Value>) -> Ap
                         add(&def.name, written_units(&w));
                         let mut entry = Map::new();
                         entry.insert("TableName".into(), json!(def.name));
-                        if let Some(item) = returned(&w, returning, &targets) {
+                        if let Some(item) = returned(&w, returning, &targets)? {
                             entry.insert(
                                 "Item".into(),
                                 serde_json::to_value(item).map_err(internal)?,

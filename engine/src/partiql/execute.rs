@@ -90,7 +90,7 @@ pub async fn execute_statement(ctx: &Ctx, body: &Map<String, Value>) -> ApiResul
             } = *plan;
             let written =
                 write_one_gated(&ctx.store, now, spec, ctx.gate(&def, "ExecuteStatement")).await?;
-            let items: Vec<Item> = returned(&written, returning, &targets)
+            let items: Vec<Item> = returned(&written, returning, &targets)?
                 .into_iter()
                 .collect();
             let mut out = Map::new();
@@ -109,7 +109,7 @@ pub async fn execute_statement(ctx: &Ctx, body: &Map<String, Value>) -> ApiResul
 /// Write units of a write (the larger of the old and new item).
 pub fn written_units(w: &Written) -> f64 {
     write_units(
-        w.old.as_ref().map(|_| w.old_size),
+        w.existed().then_some(w.old_size),
         w.new.as_ref().map(|_| w.new_size),
     )
 }
@@ -119,19 +119,26 @@ pub fn returned(
     w: &Written,
     returning: Option<super::ast::Returning>,
     targets: &[crate::expr::ast::Path],
-) -> Option<Item> {
-    let r = returning?;
+) -> ApiResult<Option<Item>> {
+    let Some(r) = returning else {
+        return Ok(None);
+    };
+    let old;
     let source = if r.new {
         w.new.as_ref()
     } else {
-        w.old.as_ref()
-    }?;
+        old = w.old()?;
+        old.as_deref()
+    };
+    let Some(source) = source else {
+        return Ok(None);
+    };
     let item = if r.all {
         source.clone()
     } else {
         crate::expr::eval::project(source, targets)
     };
-    (!item.is_empty()).then_some(item)
+    Ok((!item.is_empty()).then_some(item))
 }
 
 /// The answer to a SELECT, written directly: stored rows are copied as they are.

@@ -6,6 +6,7 @@ mod fault;
 pub mod items;
 mod layout;
 mod memory;
+pub mod page_cache;
 pub mod positions;
 #[cfg(test)]
 pub(crate) mod powerloss;
@@ -53,7 +54,9 @@ pub struct Store {
 }
 
 impl Store {
-    pub fn open(backend: &Backend) -> Result<Store, OpenError> {
+    /// Opens the store on `backend`; `page_cache_bytes` sizes redb's page cache for a
+    /// data file on disk (0: to the machine, see [`page_cache`]).
+    pub fn open(backend: &Backend, page_cache_bytes: u64) -> Result<Store, OpenError> {
         let db = match backend {
             // redb's page cache would hold a second copy of pages the in-memory backend
             // already holds: keep it small (the upper B-tree levels), so RSS follows the data.
@@ -67,7 +70,10 @@ impl Store {
                     source,
                 })?;
                 let file = dir.join("daxlite.redb");
-                Database::create(&file).map_err(|source| OpenError::Open { file, source })?
+                Database::builder()
+                    .set_cache_size(page_cache::bytes(page_cache_bytes))
+                    .create(&file)
+                    .map_err(|source| OpenError::Open { file, source })?
             }
             #[cfg(test)]
             Backend::Simulated(disk) => Database::builder()

@@ -6,7 +6,7 @@ async fn writes_survive_reopen_and_group_commit_answers_each_job() {
     let dir = tempfile::tempdir().map_err(|e| e.to_string()).unwrap();
     let backend = Backend::Dir(dir.path().to_path_buf());
     {
-        let store = Store::open(&backend).unwrap();
+        let store = Store::open(&backend, 0).unwrap();
         let mut handles = Vec::new();
         for i in 0..50u32 {
             let s = store.clone();
@@ -25,7 +25,7 @@ async fn writes_survive_reopen_and_group_commit_answers_each_job() {
         }
         store.close();
     }
-    let store = Store::open(&backend).unwrap();
+    let store = Store::open(&backend, 0).unwrap();
     let r = store.read().unwrap();
     let t = r.open_table(CATALOG).unwrap();
     assert_eq!(t.len().unwrap_or(0), 50);
@@ -33,7 +33,7 @@ async fn writes_survive_reopen_and_group_commit_answers_each_job() {
 
 #[tokio::test]
 async fn a_failed_job_reports_its_error() {
-    let store = Store::open(&Backend::InMemory).unwrap();
+    let store = Store::open(&Backend::InMemory, 0).unwrap();
     let r: ApiResult<()> = store.write(|_| Err(ApiError::validation("no"))).await;
     assert_eq!(
         r.err()
@@ -45,7 +45,7 @@ async fn a_failed_job_reports_its_error() {
 
 #[tokio::test]
 async fn a_storage_failure_rolls_back_what_the_job_wrote() {
-    let store = Store::open(&Backend::InMemory).unwrap();
+    let store = Store::open(&Backend::InMemory, 0).unwrap();
     let r: ApiResult<()> = store
         .write(|txn| {
             let mut t = txn.open_table(CATALOG).map_err(internal)?;
@@ -97,7 +97,7 @@ fn queue_now<F: std::future::Future + Unpin>(mut f: F) -> F {
 /// jobs' writes is visible, and each of their callers is told its write failed (500).
 #[tokio::test]
 async fn a_storage_failure_rolls_back_every_job_of_its_group() {
-    let store = Store::open(&Backend::InMemory).unwrap();
+    let store = Store::open(&Backend::InMemory, 0).unwrap();
     let (release, gate) = std::sync::mpsc::channel::<()>();
     let (running_tx, running) = std::sync::mpsc::channel::<()>();
     let gate = queue_now(Box::pin(store.write(move |txn| {

@@ -134,6 +134,8 @@ impl RawEngine {
                 self.ttl_change_cooldown_ms(),
             )?,
             pitr_lag_ms: non_negative("pitr_lag_ms", self.pitr_lag_ms())?,
+            // Set from `[storage]` by the composer.
+            page_cache_bytes: d().page_cache_bytes,
             // Set from `[kinesis]` by the composer.
             kinesis_transition_ms: d().kinesis_transition_ms,
             // Set from `[export]` by the composer.

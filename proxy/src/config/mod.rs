@@ -185,6 +185,7 @@ impl RawConfig {
         let limits = self.limits.validate()?;
         let backend = self.storage.validate()?;
         let mut engine = self.engine.validate(backend)?;
+        engine.page_cache_bytes = self.storage.page_cache_bytes();
         (engine.export_root, engine.export_s3) = self.export.validate(&engine.region)?;
         engine.throttling = self.capacity.validate()?;
         engine.capacity = self.capacity.options()?;

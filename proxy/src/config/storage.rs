@@ -1,4 +1,5 @@
-//! `[storage]`: where the engine keeps its data (a directory, or memory only).
+//! `[storage]`: where the engine keeps its data (a directory, or memory only) and how much
+//! of the data file it caches.
 
 use std::path::PathBuf;
 
@@ -15,6 +16,9 @@ section! {
         in_memory: bool = false;
         /// Where the data file lives. Flag `--data-dir` (DynamoDB Local: `-dbPath`).
         data_dir: PathBuf = PathBuf::from("./daxlite-data");
+        /// redb's page cache for the data file, in bytes (0: a quarter of the machine's
+        /// or the cgroup's memory, at least 64 MiB). Not used with `in_memory`.
+        page_cache_bytes: u64 = daxlite_engine::EngineConfig::default().page_cache_bytes;
     }
 }
 

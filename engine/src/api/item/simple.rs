@@ -125,7 +125,7 @@ impl<'a> SimpleWrite<'a> {
         let gate = ctx.gate(&def, op);
         let written = write_one_gated(&ctx.store, ctx.now_ms(), spec, gate).await?;
         let attributes = match self.return_values {
-            Some("ALL_OLD") => written.old.clone(),
+            Some("ALL_OLD") => written.old_item()?,
             _ => None,
         };
         respond(&self.common, &def, &key, &written, attributes)

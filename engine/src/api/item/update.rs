@@ -131,8 +131,8 @@ pub async fn update_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Valu
     let written =
         write_one_gated(&ctx.store, ctx.now_ms(), spec, ctx.gate(&def, "UpdateItem")).await?;
     let attributes = match return_values {
-        Some("ALL_OLD") => written.old.clone(),
-        Some("UPDATED_OLD") => written.old.as_ref().map(|o| eval::project(o, &targets)),
+        Some("ALL_OLD") => written.old_item()?,
+        Some("UPDATED_OLD") => written.old()?.map(|o| eval::project(&o, &targets)),
         Some("ALL_NEW") => written.new.clone(),
         Some("UPDATED_NEW") => written.new.as_ref().map(|n| eval::project(n, &targets)),
         _ => None,

@@ -498,6 +498,17 @@ pub fn load_for_write(txn: &WriteTransaction, name: &str) -> ApiResult<Option<Ta
     value.map(|v| decode(v.value())).transpose()
 }
 
+/// [`load_for_write`] without a copy of the definition (every write checks its table
+/// is still live; a clone of the definition cost it a dozen allocations).
+pub fn load_shared_for_write(
+    txn: &WriteTransaction,
+    name: &str,
+) -> ApiResult<Option<std::sync::Arc<TableDef>>> {
+    let table = txn.open_table(CATALOG)?;
+    let value = table.get(name)?;
+    value.map(|v| decode_shared(v.value())).transpose()
+}
+
 /// All table definitions, in name order.
 pub fn list(txn: &ReadTransaction) -> ApiResult<Vec<TableDef>> {
     let table = txn.open_table(CATALOG)?;
@@ -579,6 +590,10 @@ fn decode_stats(bytes: &[u8]) -> Stats {
 }
 
 fn decode(bytes: &[u8]) -> ApiResult<TableDef> {
+    decode_shared(bytes).map(|def| TableDef::clone(&def))
+}
+
+fn decode_shared(bytes: &[u8]) -> ApiResult<std::sync::Arc<TableDef>> {
     if let Some(def) = decoded::get(bytes) {
         return Ok(def);
     }
@@ -586,7 +601,8 @@ fn decode(bytes: &[u8]) -> ApiResult<TableDef> {
         tracing::error!(error = %e, "corrupt catalog entry");
         ApiError::internal("Internal server error")
     })?;
-    decoded::put(bytes, &def);
+    let def = std::sync::Arc::new(def);
+    decoded::put(bytes, def.clone());
     Ok(def)
 }
 
@@ -613,17 +629,16 @@ mod decoded {
     }
 
     /// The decoded definition; the lock is held only to clone an `Arc`.
-    pub(super) fn get(bytes: &[u8]) -> Option<TableDef> {
-        let shared = cache().lock().ok()?.get(bytes).cloned()?;
-        Some(TableDef::clone(&shared))
+    pub(super) fn get(bytes: &[u8]) -> Option<Arc<TableDef>> {
+        cache().lock().ok()?.get(bytes).cloned()
     }
 
-    pub(super) fn put(bytes: &[u8], def: &TableDef) {
+    pub(super) fn put(bytes: &[u8], def: Arc<TableDef>) {
         if let Ok(mut map) = cache().lock() {
             if map.len() >= MAX_ENTRIES {
                 map.clear();
             }
-            map.insert(bytes.into(), Arc::new(def.clone()));
+            map.insert(bytes.into(), def);
         }
     }
 }

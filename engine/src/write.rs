@@ -305,7 +305,7 @@ fn check_live(
     table: &TableDef,
     now_ms: i64,
 ) -> ApiResult<Option<catalog::Pitr>> {
-    match catalog::load_for_write(txn, &table.name)? {
+    match catalog::load_shared_for_write(txn, &table.name)?.as_deref() {
         Some(d)
             if d.id == table.id
                 && matches!(
@@ -313,7 +313,7 @@ fn check_live(
                     TableStatus::Active | TableStatus::Updating
                 ) =>
         {
-            Ok(d.pitr)
+            Ok(d.pitr.clone())
         }
         _ => Err(ApiError::resource_not_found("Requested resource not found")),
     }

@@ -186,6 +186,27 @@ mod stream_ttl_settings {
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(file.engine.stream_retention_ms, Some(60_000));
     }
+
+    #[test]
+    fn the_page_cache_size_reaches_the_engine_from_file_and_env() {
+        let c = RawConfig::default()
+            .validate()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.engine.page_cache_bytes, 0);
+        let env =
+            RawConfig::from_env(|k| (k == "DAXLITE_PAGE_CACHE_BYTES").then(|| "268435456".into()))
+                .unwrap_or_else(|e| panic!("{e}"));
+        let c = env.validate().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.engine.page_cache_bytes, 256 << 20);
+        let file: RawConfig = toml::from_str("[storage]\npage_cache_bytes = 1048576\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let c = file.validate().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.engine.page_cache_bytes, 1 << 20);
+        assert!(RawConfig::from_env(|k| {
+            (k == "DAXLITE_PAGE_CACHE_BYTES").then(|| "lots".into())
+        })
+        .is_err());
+    }
 }
 
 #[cfg(test)]

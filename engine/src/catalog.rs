@@ -493,9 +493,7 @@ pub fn load(txn: &ReadTransaction, name: &str) -> ApiResult<Option<TableDef>> {
 
 /// Reads one table's definition inside a write transaction.
 pub fn load_for_write(txn: &WriteTransaction, name: &str) -> ApiResult<Option<TableDef>> {
-    let table = txn.open_table(CATALOG)?;
-    let value = table.get(name)?;
-    value.map(|v| decode(v.value())).transpose()
+    Ok(load_shared_for_write(txn, name)?.map(|def| TableDef::clone(&def)))
 }
 
 /// [`load_for_write`] without a copy of the definition (every write checks its table

@@ -55,8 +55,8 @@ pub type Updater = Box<dyn FnOnce(Item) -> ApiResult<Item> + Send>;
 
 /// What the write does to the item.
 pub enum Action {
-    /// Replace the item (PutItem).
-    Put(Item),
+    /// Replace the item (PutItem), encoded for storage by [`Action::put`].
+    Put(NewItem),
     /// Apply an update to the current item, creating it from its key if missing.
     Update(Updater),
     /// Apply an update that only removes attributes: a missing item stays missing and
@@ -66,6 +66,21 @@ pub enum Action {
     Delete,
     /// Change nothing: only the condition matters (a transaction's ConditionCheck).
     Check,
+}
+
+impl Action {
+    /// Replace the item with `item`, encoded here, on the caller's task: the one writer
+    /// thread then only stores the bytes (a bulk load's items encode in parallel).
+    pub fn put(item: Item) -> Action {
+        let stored = Stored::encode(&item);
+        Action::Put(NewItem { item, stored })
+    }
+}
+
+/// An item a PutItem stores, with its stored encoding.
+pub struct NewItem {
+    item: Item,
+    stored: Stored,
 }
 
 /// One item write, with everything it needs to run inside the writer.
@@ -197,6 +212,8 @@ pub struct Prepared {
     old_stored: Option<Stored>,
     old_size: usize,
     new: Option<Item>,
+    /// `new` encoded, when the caller encoded it ([`Action::put`]).
+    new_stored: Option<Stored>,
     /// `false` for a ConditionCheck: nothing changes.
     writes: bool,
 }
@@ -247,11 +264,11 @@ pub fn prepare(txn: &WriteTransaction, now_ms: i64, spec: WriteSpec) -> ApiResul
             }));
         }
     }
-    let (new, writes) = match action {
-        Action::Put(item) => (Some(item), true),
-        Action::Delete => (None, true),
-        Action::Check => (old.clone(), false),
-        Action::UpdateExisting(_) if old.is_none() => (None, false),
+    let (new, new_stored, writes) = match action {
+        Action::Put(NewItem { item, stored }) => (Some(item), Some(stored), true),
+        Action::Delete => (None, None, true),
+        Action::Check => (old.clone(), None, false),
+        Action::UpdateExisting(_) if old.is_none() => (None, None, false),
         Action::Update(update) | Action::UpdateExisting(update) => {
             let base = old.clone().unwrap_or_else(|| key.attrs.clone());
             let item = update(base)?;
@@ -264,7 +281,7 @@ pub fn prepare(txn: &WriteTransaction, now_ms: i64, spec: WriteSpec) -> ApiResul
                     "Item size to update has exceeded the maximum allowed size",
                 ));
             }
-            (Some(item), true)
+            (Some(item), None, true)
         }
     };
     Ok(Prepared {
@@ -274,15 +291,28 @@ pub fn prepare(txn: &WriteTransaction, now_ms: i64, spec: WriteSpec) -> ApiResul
         old_stored,
         old_size,
         new,
+        new_stored,
         writes,
     })
 }
 
 /// Step 6: stores a prepared write through [`on_write`], on behalf of `origin`.
 pub fn commit(txn: &WriteTransaction, p: Prepared, origin: &Origin) -> ApiResult<Written> {
-    let stored = p.new.as_ref().map(Stored::encode);
+    if !p.writes {
+        // A ConditionCheck (the item stays as it is) or an update of a missing item that
+        // only removes attributes (it stays missing).
+        let new_size = if p.new.is_some() { p.old_size } else { 0 };
+        return Ok(Written {
+            old_stored: p.old_stored,
+            old_decoded: p.old,
+            new: p.new,
+            old_size: p.old_size,
+            new_size,
+        });
+    }
+    let stored = p.new_stored.or_else(|| p.new.as_ref().map(Stored::encode));
     let new_size = stored.as_ref().map(Stored::size).unwrap_or(0);
-    if p.writes {
+    {
         let old = match &p.old_stored {
             Some(o) => Old::Stored(o),
             None => Old::Absent,

@@ -526,8 +526,15 @@ where
 
 /// The item as DynamoDB JSON bytes (`{"name":{"S":"x"},...}`).
 pub fn item_to_json_bytes(item: &Item) -> Vec<u8> {
+    let mut out = Vec::new();
+    write_item_json(&mut out, item);
+    out
+}
+
+/// Appends `item`'s DynamoDB JSON to `out`.
+pub fn write_item_json(out: &mut Vec<u8>, item: &Item) {
     // Serialising strings, bools and maps to a Vec cannot fail.
-    serde_json::to_vec(item).unwrap_or_default()
+    let _ = serde_json::to_writer(&mut *out, item);
 }
 
 #[cfg(test)]

@@ -433,7 +433,7 @@ fn insert(b: &mut Binder<'_>, def: &TableDef, item: &Expr) -> ApiResult<WritePla
             key: key.clone(),
             condition: Some(Box::new(no_item)),
             old_on_failure: false,
-            action: Action::Put(item),
+            action: Action::put(item),
         },
         returning: None,
         targets: vec![],

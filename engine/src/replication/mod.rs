@@ -160,7 +160,7 @@ pub async fn apply(ctx: &Ctx, table: &str, changes: Vec<Incoming>) -> ApiResult<
                     condition: None,
                     old_on_failure: false,
                     action: match new {
-                        Some(item) => Action::Put(item),
+                        Some(item) => Action::put(item),
                         None => Action::Delete,
                     },
                 };

@@ -100,7 +100,8 @@ fn run(db: Arc<Database>, rx: Receiver<Job>, feed: Feed, durable: bool) {
     };
     feed.collect_here();
     while let Ok(first) = rx.recv() {
-        let mut jobs = vec![first];
+        let mut jobs = Vec::with_capacity(32);
+        jobs.push(first);
         while jobs.len() < MAX_GROUP {
             match rx.try_recv() {
                 Ok(job) => jobs.push(job),

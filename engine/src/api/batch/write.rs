@@ -85,7 +85,7 @@ pub async fn batch_write_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult
             let gate = ctx.gate(&def, "BatchWriteItem");
             for entry in entries.iter().filter_map(|(e, _)| e.as_ref()) {
                 let (key, action) = match entry {
-                    Request::Put(item) => (key_from_item(&def, item)?, Action::Put(item.clone())),
+                    Request::Put(item) => (key_from_item(&def, item)?, Action::put(item.clone())),
                     Request::Delete(key) => (key_from_param(&def, key)?, Action::Delete),
                 };
                 if !seen.insert(key.storage.clone()) {

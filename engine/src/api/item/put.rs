@@ -21,5 +21,5 @@ pub async fn put_item(ctx: &Ctx, body: &Map<String, Value>) -> ApiResult<Value> 
     let def = ctx.data_table(&ctx.store.read()?, &req.common.table, ctx.now_ms())?;
     let key = key_from_item(&def, &req.target)?;
     let item = std::mem::take(&mut req.target);
-    req.run(ctx, def, key, Action::Put(item)).await
+    req.run(ctx, def, key, Action::put(item)).await
 }

@@ -120,7 +120,7 @@ fn item_checks(a: &WriteAction<'_>, def: &TableDef) -> ApiResult<PrimaryKey> {
 fn spec(a: &WriteAction<'_>, def: &TableDef, key: &PrimaryKey) -> WriteSpec {
     let action = match &a.kind {
         Kind::Check => Action::Check,
-        Kind::Put => Action::Put(a.source.clone()),
+        Kind::Put => Action::put(a.source.clone()),
         Kind::Delete => Action::Delete,
         Kind::Update(update, values) => {
             let (update, values) = (update.clone(), values.clone());

@@ -15,9 +15,10 @@ use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use sha2::{Digest, Sha256};
 
 use crate::catalog::{IndexDef, ProjectionType, ScalarType, Stats, TableDef};
+use crate::images::Images;
 use crate::model::keycodec::{encode_key_value, hash_prefix};
 use crate::model::{AttributeValue, Item};
-use crate::storage::items::{self, Stored};
+use crate::storage::items::Stored;
 use crate::storage::{layout_u64, INDEX_ENTRIES, ITEMS, STATS};
 use crate::wire::ApiResult;
 
@@ -143,36 +144,26 @@ pub fn all(def: &TableDef) -> impl Iterator<Item = &IndexDef> {
 }
 
 /// Keeps every index of `def` in step with one item change; runs inside `on_write`
-/// *before* the item itself is replaced (it reads the old item when `had_old`).
-pub fn maintain(
-    txn: &WriteTransaction,
-    def: &TableDef,
-    key: &[u8],
-    had_old: bool,
-    new: Option<&Stored>,
-) -> ApiResult<()> {
+/// *before* the item itself is replaced (the old image is read from storage when the
+/// write did not already have it).
+pub fn maintain(txn: &WriteTransaction, def: &TableDef, images: &Images<'_>) -> ApiResult<()> {
     if def.gsis.is_empty() && def.lsis.is_empty() {
         return Ok(());
     }
-    let old = match had_old {
-        true => items::get_for_write(txn, key)?
-            .map(|s| s.item())
-            .transpose()?,
-        false => None,
-    };
-    let new = new.map(Stored::item).transpose()?;
+    let old = images.old_item()?;
+    let new = images.new_item()?;
     let mut deltas = Vec::new();
     {
         let mut table = txn.open_table(INDEX_ENTRIES)?;
         for ix in all(def) {
             let (mut count, mut bytes) = (0i64, 0i64);
-            if let Some(k) = old.as_ref().and_then(|i| entry_key(def, ix, i)) {
+            if let Some(k) = old.and_then(|i| entry_key(def, ix, i)) {
                 if let Some(v) = table.remove(k.as_slice())? {
                     count -= 1;
                     bytes -= Stored(v.value().to_vec()).size() as i64;
                 }
             }
-            if let Some(item) = &new {
+            if let Some(item) = new {
                 if let Some(k) = entry_key(def, ix, item) {
                     let value = Stored::encode(&project(def, ix, item));
                     table.insert(k.as_slice(), value.0.as_slice())?;

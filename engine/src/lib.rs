@@ -21,6 +21,7 @@ mod engine;
 pub mod export;
 pub mod expr;
 pub mod fuzz;
+pub mod images;
 pub mod import;
 pub mod index;
 pub mod keys;

@@ -26,6 +26,7 @@ use redb::WriteTransaction;
 
 use crate::capacity::{write_cost, Gate, WriteCost};
 use crate::catalog::{self, TableDef, TableStatus};
+use crate::images::Images;
 use crate::keys::{check_index_keys, IndexContext, PrimaryKey};
 use crate::model::size::{item_size, MAX_ITEM_SIZE};
 use crate::model::Item;
@@ -312,13 +313,12 @@ pub fn commit(txn: &WriteTransaction, p: Prepared, origin: &Origin) -> ApiResult
     }
     let stored = p.new_stored.or_else(|| p.new.as_ref().map(Stored::encode));
     let new_size = stored.as_ref().map(Stored::size).unwrap_or(0);
-    {
-        let old = match &p.old_stored {
-            Some(o) => Old::Stored(o),
-            None => Old::Absent,
-        };
-        write_item(txn, &p.table, &p.key, old, stored.as_ref(), origin)?;
-    }
+    let images = Images::new(txn, &p.key, p.old_stored.is_some(), stored.as_ref())
+        .with_old_stored(p.old_stored.as_ref())
+        .with_old_item(p.old.as_ref())
+        .with_new_item(p.new.as_ref());
+    write_item(&p.table, p.old_size, &images, origin)?;
+    drop(images);
     Ok(Written {
         old_stored: p.old_stored,
         old_decoded: p.old,
@@ -361,64 +361,40 @@ pub fn on_write(
     new: Option<&Stored>,
     origin: &Origin,
 ) -> ApiResult<()> {
-    let old = match old_size {
-        Some(size) => Old::Sized(size),
-        None => Old::Absent,
-    };
-    write_item(txn, table, key, old, new, origin)
+    let images = Images::new(txn, key, old_size.is_some(), new);
+    write_item(table, old_size.unwrap_or(0), &images, origin)
 }
 
-/// What [`write_item`] knows of the item before the write.
-enum Old<'a> {
-    Absent,
-    /// It exists with this size (its bytes are read again only when needed).
-    Sized(usize),
-    /// It exists, as stored.
-    Stored(&'a Stored),
-}
-
+/// `old_size`: the old item's size (0: there was none).
 fn write_item(
-    txn: &WriteTransaction,
     table: &TableDef,
-    key: &[u8],
-    old: Old<'_>,
-    new: Option<&Stored>,
+    old_size: usize,
+    images: &Images<'_>,
     origin: &Origin,
 ) -> ApiResult<()> {
-    let old_size = match old {
-        Old::Absent => None,
-        Old::Sized(size) => Some(size),
-        Old::Stored(o) => Some(o.size()),
-    };
+    let txn = images.txn();
+    let key = images.key();
+    let new = images.new_stored();
     // Index maintenance and stream records, with the old and new items, before the item changes.
-    crate::index::maintain(txn, table, key, old_size.is_some(), new)?;
-    crate::streams::record(txn, table, key, new, origin)?;
+    crate::index::maintain(txn, table, images)?;
+    crate::streams::record(txn, table, images, origin)?;
     if !table.kinesis.is_empty() {
-        let read;
-        let old_stored = match old {
-            Old::Absent => None,
-            Old::Stored(o) => Some(o),
-            Old::Sized(_) => {
-                read = items::get_for_write(txn, key)?;
-                read.as_ref()
-            }
-        };
-        crate::kinesis::outbox::record(txn, table, old_stored, new, origin)?;
+        crate::kinesis::outbox::record(txn, table, images.old_stored()?, new, origin)?;
     }
     if table.pitr.is_some() {
         crate::backup::journal::record(txn, table, key, new, origin)?;
     }
     match new {
         Some(value) => items::put(txn, key, value)?,
-        None if old_size.is_some() => items::remove(txn, key)?,
+        None if images.existed() => items::remove(txn, key)?,
         None => return Ok(()),
     }
     // Published once the commit succeeds (the change feed).
     let by_service = origin.by == crate::streams::Actor::TimeToLive;
     let replicated = origin.by == crate::streams::Actor::Replica;
     crate::changes::note(&table.name, key, by_service, replicated);
-    let count = i64::from(new.is_some()) - i64::from(old_size.is_some());
-    let bytes = new.map(Stored::size).unwrap_or(0) as i64 - old_size.unwrap_or(0) as i64;
+    let count = i64::from(new.is_some()) - i64::from(images.existed());
+    let bytes = new.map(Stored::size).unwrap_or(0) as i64 - old_size as i64;
     if count != 0 || bytes != 0 {
         catalog::add_stats(txn, table.id, count, bytes)?;
     }

@@ -10,9 +10,10 @@ use redb::WriteTransaction;
 use serde_json::Value;
 
 use crate::catalog::TableDef;
+use crate::images::Images;
 use crate::model::size::item_size;
 use crate::model::Item;
-use crate::storage::items::{self, Stored};
+use crate::storage::items::Stored;
 use crate::wire::ApiResult;
 use store::StoredRecord;
 
@@ -66,34 +67,32 @@ fn event_name(old: bool, new: bool) -> Option<&'static str> {
 
 /// One item change as its records show it: the event name, the item's key attributes,
 /// and the items before and after (shared by stream records and the Kinesis outbox).
-pub(crate) struct Captured {
+pub(crate) struct Captured<'a> {
     pub name: &'static str,
     pub keys: Item,
-    pub old: Option<Item>,
-    pub new: Option<Item>,
+    pub old: Option<&'a Item>,
+    pub new: Option<&'a Item>,
 }
 
 /// Captures one item change. Must run before the item itself is stored or removed: the
 /// old image is read from storage. `None`: the write changes nothing (no record, as on
 /// DynamoDB).
-pub(crate) fn capture(
-    txn: &WriteTransaction,
+pub(crate) fn capture<'i>(
     table: &TableDef,
-    key: &[u8],
-    new: Option<&Stored>,
-) -> ApiResult<Option<Captured>> {
-    let old = items::get_for_write(txn, key)?;
-    if old.as_ref().map(Stored::json) == new.map(Stored::json) {
+    images: &'i Images<'_>,
+) -> ApiResult<Option<Captured<'i>>> {
+    let old = images.old_stored()?;
+    let new = images.new_stored();
+    if old.map(Stored::json) == new.map(Stored::json) {
         return Ok(None);
     }
     let Some(name) = event_name(old.is_some(), new.is_some()) else {
         return Ok(None);
     };
-    let old = old.as_ref().map(Stored::item).transpose()?;
-    let new = new.map(Stored::item).transpose()?;
+    let old = images.old_item()?;
+    let new = images.new_item()?;
     let keys: Item = new
-        .as_ref()
-        .or(old.as_ref())
+        .or(old)
         .map(|item| {
             table
                 .keys
@@ -116,14 +115,14 @@ pub(crate) fn capture(
 pub fn record(
     txn: &WriteTransaction,
     table: &TableDef,
-    key: &[u8],
-    new: Option<&Stored>,
+    images: &Images<'_>,
     origin: &Origin,
 ) -> ApiResult<()> {
     let Some(spec) = &table.stream else {
         return Ok(());
     };
-    let Some(c) = capture(txn, table, key, new)? else {
+    let key = images.key();
+    let Some(c) = capture(table, images)? else {
         return Ok(());
     };
     let (with_new, with_old) = match spec.view_type.as_str() {
@@ -136,8 +135,8 @@ pub fn record(
     let old_item = c.old.filter(|_| with_old);
     let keys = c.keys;
     let size = item_size(&keys)
-        + new_item.as_ref().map(item_size).unwrap_or(0)
-        + old_item.as_ref().map(item_size).unwrap_or(0);
+        + new_item.map(item_size).unwrap_or(0)
+        + old_item.map(item_size).unwrap_or(0);
     let json = |item: &Item| serde_json::to_value(item).map_err(crate::storage::internal);
     // Global tables: the change's version (never rendered by `record_json`).
     let (clock, from) = match &origin.replica {
@@ -153,8 +152,8 @@ pub fn record(
         name: c.name.to_string(),
         at_ms: origin.at_ms,
         keys: json(&keys)?,
-        new: new_item.as_ref().map(json).transpose()?,
-        old: old_item.as_ref().map(json).transpose()?,
+        new: new_item.map(json).transpose()?,
+        old: old_item.map(json).transpose()?,
         size: size as u64,
         service: origin.by == Actor::TimeToLive,
         clock,

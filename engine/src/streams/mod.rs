@@ -137,29 +137,29 @@ pub fn record(
     let size = item_size(&keys)
         + new_item.map(item_size).unwrap_or(0)
         + old_item.map(item_size).unwrap_or(0);
-    let json = |item: &Item| serde_json::to_value(item).map_err(crate::storage::internal);
     // Global tables: the change's version (never rendered by `record_json`).
     let (clock, from) = match &origin.replica {
-        Some(v) => (v.clock, Some(v.region.clone())),
+        Some(v) => (v.clock, Some(v.region.as_str())),
         None if table.replicated => (
             crate::replication::stamp_local(txn, key, origin.at_ms)?,
             None,
         ),
         None => (0, None),
     };
-    let rec = StoredRecord {
-        id: uuid::Uuid::new_v4().simple().to_string(),
-        name: c.name.to_string(),
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let rec = store::NewRecord {
+        id: &id,
+        name: c.name,
         at_ms: origin.at_ms,
-        keys: json(&keys)?,
-        new: new_item.map(json).transpose()?,
-        old: old_item.map(json).transpose()?,
+        keys: &keys,
+        new: new_item,
+        old: old_item,
         size: size as u64,
         service: origin.by == Actor::TimeToLive,
         clock,
         from,
     };
-    store::append(txn, table, spec, rec)
+    store::append(txn, table, spec, &rec)
 }
 
 /// A stored record as DynamoDB Streams' GetRecords shows it.

@@ -379,7 +379,7 @@ fn write_item(
     crate::index::maintain(txn, table, images)?;
     crate::streams::record(txn, table, images, origin)?;
     if !table.kinesis.is_empty() {
-        crate::kinesis::outbox::record(txn, table, images.old_stored()?, new, origin)?;
+        crate::kinesis::outbox::record(txn, table, images, origin)?;
     }
     if table.pitr.is_some() {
         crate::backup::journal::record(txn, table, key, new, origin)?;

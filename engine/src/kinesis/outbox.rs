@@ -8,6 +8,7 @@
 //! to deliver, which makes the head the saved position (at least once across restarts).
 
 use crate::catalog::TableDef;
+use crate::images::Images;
 use crate::storage::items::Stored;
 use crate::storage::{internal, Store};
 use crate::streams::{Actor, Origin};
@@ -112,26 +113,23 @@ fn sub_ms_micros() -> i64 {
 }
 
 /// Appends the outbox entry of one item change when the table has a live destination
-/// and the write changes something (no record otherwise, as for DynamoDB Streams);
-/// `old` is the item before the write, as stored.
+/// and the write changes something (no record otherwise, as for DynamoDB Streams); the
+/// images go into the entry as stored.
 pub fn record(
     txn: &WriteTransaction,
     table: &TableDef,
-    old: Option<&Stored>,
-    new: Option<&Stored>,
+    images: &Images<'_>,
     origin: &Origin,
 ) -> ApiResult<()> {
     let Some(dest) = table.kinesis.iter().find(|d| d.live()) else {
         return Ok(());
     };
+    let (old, new) = (images.old_stored()?, images.new_stored());
     if old.map(Stored::json) == new.map(Stored::json) {
         return Ok(());
     }
-    let name = match (old.is_some(), new.is_some()) {
-        (false, true) => "INSERT",
-        (true, true) => "MODIFY",
-        (true, false) => "REMOVE",
-        (false, false) => return Ok(()),
+    let Some(name) = crate::streams::event_name(old.is_some(), new.is_some()) else {
+        return Ok(());
     };
     let micros = dest.micros();
     let rec = OutboxRecord {

@@ -56,7 +56,7 @@ impl Origin {
 }
 
 /// INSERT, MODIFY or REMOVE.
-fn event_name(old: bool, new: bool) -> Option<&'static str> {
+pub(crate) fn event_name(old: bool, new: bool) -> Option<&'static str> {
     match (old, new) {
         (false, true) => Some("INSERT"),
         (true, true) => Some("MODIFY"),
@@ -65,8 +65,8 @@ fn event_name(old: bool, new: bool) -> Option<&'static str> {
     }
 }
 
-/// One item change as its records show it: the event name, the item's key attributes,
-/// and the items before and after (shared by stream records and the Kinesis outbox).
+/// One item change as its stream record shows it: the event name, the item's key
+/// attributes, and the items before and after.
 pub(crate) struct Captured<'a> {
     pub name: &'static str,
     pub keys: Item,

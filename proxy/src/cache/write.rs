@@ -50,11 +50,34 @@ fn ask_all_new(body: &[u8]) -> Option<Bytes> {
     Some(Bytes::from(out))
 }
 
-/// The answer without `Attributes` (the caller did not ask for them).
-fn without_attributes(body: &[u8]) -> Option<Bytes> {
-    let mut v: serde_json::Map<String, Value> = serde_json::from_slice(body).ok()?;
-    v.remove("Attributes");
-    serde_json::to_vec(&v).ok().map(Bytes::from)
+/// An UpdateItem answer read once: the entry its ALL_NEW `Attributes` make (when
+/// `keeps_new`) and, when `strip` (the caller did not ask for them), the answer without
+/// `Attributes`.
+struct UpdateAnswer {
+    entry: Option<Entry>,
+    stripped: Option<Bytes>,
+}
+
+fn read_update_answer(body: &[u8], epoch: u64, keeps_new: bool, strip: bool) -> UpdateAnswer {
+    let none = UpdateAnswer {
+        entry: None,
+        stripped: None,
+    };
+    if !keeps_new && !strip {
+        return none;
+    }
+    let Ok(mut answer) = serde_json::from_slice::<serde_json::Map<String, Value>>(body) else {
+        return none;
+    };
+    let attributes = answer.remove("Attributes");
+    let entry = match &attributes {
+        Some(attrs) if keeps_new => decode_attrs(attrs).map(|item| Entry::present(&item, epoch)),
+        _ => None,
+    };
+    let stripped = strip
+        .then(|| serde_json::to_vec(&answer).ok().map(Bytes::from))
+        .flatten();
+    UpdateAnswer { entry, stripped }
 }
 
 /// The key of one written item: its item key and its partition.
@@ -152,14 +175,19 @@ impl<U: Upstream> Cached<U> {
             return reply.outcome(Outcome::Write);
         }
         // From here the upstream applied the write, or may have.
+        let update = match req.op {
+            Operation::UpdateItem if reply.is_success() => {
+                read_update_answer(&reply.body, epoch, keeps_new, rewrite.is_some())
+            }
+            _ => read_update_answer(&[], epoch, false, false),
+        };
         let new_state: Option<Entry> = if reply.is_fault() {
             None
         } else {
             match req.op {
                 Operation::PutItem => put_item.as_ref().map(|i| Entry::present(i, epoch)),
                 Operation::DeleteItem => Some(Entry::absent(epoch)),
-                _ if keeps_new => attributes_entry(&reply.body, epoch),
-                _ => None,
+                _ => update.entry,
             }
         };
         let cause = if reply.is_fault() {
@@ -168,10 +196,8 @@ impl<U: Upstream> Cached<U> {
             "write"
         };
         self.apply_write(&table, &written, Some(ticket), new_state, cause);
-        if rewrite.is_some() && reply.is_success() {
-            if let Some(body) = without_attributes(&reply.body) {
-                reply.body = body;
-            }
+        if let Some(body) = update.stripped {
+            reply.body = body;
         }
         reply.outcome(Outcome::Write)
     }
@@ -213,13 +239,6 @@ impl<U: Upstream> Cached<U> {
     }
 }
 
-fn attributes_entry(body: &[u8], epoch: u64) -> Option<Entry> {
-    let v: Value = serde_json::from_slice(body).ok()?;
-    let attrs = v.get("Attributes")?;
-    let wrapped = serde_json::to_vec(&serde_json::json!({ "Item": attrs })).ok()?;
-    Entry::from_get_answer(&wrapped, epoch)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,7 +263,24 @@ mod tests {
             assert_eq!(update_plan(&body, Some(rv)), (None, false), "{rv}");
         }
         assert_eq!(update_plan(&body, Some("ALL_NEW")), (None, true));
-        let out = without_attributes(br#"{"Attributes":{"a":{"S":"x"}}}"#).map(|b| b.to_vec());
-        assert_eq!(out.as_deref(), Some(&b"{}"[..]));
+        let answer = br#"{"Attributes":{"a":{"S":"x"},"n":{"N":"1.50"}},"ConsumedCapacity":{"TableName":"t","CapacityUnits":1.0}}"#;
+        let read = read_update_answer(answer, 7, true, true);
+        let out = read.stripped.map(|b| b.to_vec());
+        assert_eq!(
+            out.as_deref(),
+            Some(&br#"{"ConsumedCapacity":{"CapacityUnits":1.0,"TableName":"t"}}"#[..])
+        );
+        let entry = read.entry.map(|e| (e.epoch, e.body));
+        let expected = Entry::from_get_answer(br#"{"Item":{"a":{"S":"x"},"n":{"N":"1.5"}}}"#, 7)
+            .map(|e| (e.epoch, e.body));
+        assert!(expected.is_some());
+        assert_eq!(
+            entry, expected,
+            "the entry a GetItem answer of the item makes"
+        );
+        let asked = read_update_answer(answer, 7, true, false);
+        assert!(asked.entry.is_some() && asked.stripped.is_none());
+        let unknown = read_update_answer(answer, 7, false, false);
+        assert!(unknown.entry.is_none() && unknown.stripped.is_none());
     }
 }

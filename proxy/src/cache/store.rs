@@ -89,7 +89,7 @@ impl Slot {
 }
 
 impl Ttl {
-    /// How long from `now` the entry made at `filled` with `kind` lives.
+    /// How long from `now` the entry `e` still lives (its kind's TTL from when it was made).
     fn remaining(&self, e: &Entry, now: Instant) -> Option<Duration> {
         let ttl = self.of(e)?;
         Some((e.filled + ttl).saturating_duration_since(now))

@@ -53,21 +53,18 @@ fn ask_all_new(body: &[u8]) -> Option<Bytes> {
 /// An UpdateItem answer read once: the entry its ALL_NEW `Attributes` make (when
 /// `keeps_new`) and, when `strip` (the caller did not ask for them), the answer without
 /// `Attributes`.
+#[derive(Default)]
 struct UpdateAnswer {
     entry: Option<Entry>,
     stripped: Option<Bytes>,
 }
 
 fn read_update_answer(body: &[u8], epoch: u64, keeps_new: bool, strip: bool) -> UpdateAnswer {
-    let none = UpdateAnswer {
-        entry: None,
-        stripped: None,
-    };
     if !keeps_new && !strip {
-        return none;
+        return UpdateAnswer::default();
     }
     let Ok(mut answer) = serde_json::from_slice::<serde_json::Map<String, Value>>(body) else {
-        return none;
+        return UpdateAnswer::default();
     };
     let attributes = answer.remove("Attributes");
     let entry = match &attributes {
@@ -179,7 +176,7 @@ impl<U: Upstream> Cached<U> {
             Operation::UpdateItem if reply.is_success() => {
                 read_update_answer(&reply.body, epoch, keeps_new, rewrite.is_some())
             }
-            _ => read_update_answer(&[], epoch, false, false),
+            _ => UpdateAnswer::default(),
         };
         let new_state: Option<Entry> = if reply.is_fault() {
             None

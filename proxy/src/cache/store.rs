@@ -8,9 +8,11 @@
 //! moka holds a [`Slot`] per key, and a new entry for a key already cached replaces the
 //! slot's entry in place when it fits the bytes the slot was charged for. moka's own
 //! update (and its removal) of a key flushes crossbeam-epoch's garbage bag, a ~2 KB
-//! allocation and a global queue push per call — about a tenth of a write-through
-//! PutItem's CPU — which an in-place replacement does not pay. The slot's expiry
-//! follows its current entry (moka reads it back through `expire_after_read`).
+//! allocation and a global queue push per call (5–6 % of a write-through PutItem's
+//! samples in session 16's profile; what that did and did not save is measured in README
+//! "Benchmarks"), which an in-place replacement does not pay. A new key costs one extra
+//! lookup (the miss that finds no slot). The slot's expiry follows its current entry
+//! (moka reads it back through `expire_after_read`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
